@@ -1,0 +1,245 @@
+#define _GNU_SOURCE
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "xalloc.h"
+
+static wr_log_level_t min_level = WR_LOG_INFO;
+static wr_log_format_t log_format = WR_LOG_TEXT;
+static int log_fd = STDERR_FILENO;
+static bool errors_to_stderr = false;
+
+static const char *const level_names[] = { "debug", "info", "warning", "error" };
+
+void
+wr_log_set_level (wr_log_level_t level)
+{
+    min_level = level;
+}
+
+void
+wr_log_set_format (wr_log_format_t format)
+{
+    log_format = format;
+}
+
+void
+wr_log_set_errors_to_stderr (bool enabled)
+{
+    errors_to_stderr = enabled;
+}
+
+int
+wr_log_parse_format (const char *name, wr_log_format_t *format, wr_error_t *err)
+{
+    if (strcmp (name, "text") == 0)
+        *format = WR_LOG_TEXT;
+    else if (strcmp (name, "json") == 0)
+        *format = WR_LOG_JSON;
+    else
+        return wr_error_set (err, 0, "unknown log format `%s` (use `text` or `json`)", name);
+    return 0;
+}
+
+int
+wr_log_set_file (const char *path, wr_error_t *err)
+{
+    int fd = open (path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return wr_error_set (err, errno, "open log file `%s`", path);
+    if (log_fd != STDERR_FILENO)
+        close (log_fd);
+    log_fd = fd;
+    return 0;
+}
+
+typedef struct {
+    char *data;
+    size_t len;
+    size_t cap;
+} buffer_t;
+
+static void
+buffer_add (buffer_t *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        b->cap = (b->len + n + 1) * 2;
+        b->data = xrealloc (b->data, b->cap);
+    }
+    memcpy (b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+static void
+buffer_puts (buffer_t *b, const char *s)
+{
+    buffer_add (b, s, strlen (s));
+}
+
+size_t
+wr_log_append_json_string (char **buf, size_t len, size_t *cap, const char *value)
+{
+    buffer_t b = { *buf, len, *cap };
+    buffer_add (&b, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *) value; *p; p++) {
+        char esc[8];
+        switch (*p) {
+        case '"':
+            buffer_add (&b, "\\\"", 2);
+            break;
+        case '\\':
+            buffer_add (&b, "\\\\", 2);
+            break;
+        case '\n':
+            buffer_add (&b, "\\n", 2);
+            break;
+        case '\t':
+            buffer_add (&b, "\\t", 2);
+            break;
+        case '\r':
+            buffer_add (&b, "\\r", 2);
+            break;
+        default:
+            if (*p < 0x20) {
+                snprintf (esc, sizeof esc, "\\u%04x", *p);
+                buffer_puts (&b, esc);
+            } else {
+                buffer_add (&b, (const char *) p, 1);
+            }
+        }
+    }
+    buffer_add (&b, "\"", 1);
+    *buf = b.data;
+    *cap = b.cap;
+    return b.len;
+}
+
+static void
+add_json_string (buffer_t *b, const char *value)
+{
+    b->len = wr_log_append_json_string (&b->data, b->len, &b->cap, value);
+}
+
+/* logfmt: quote a value when it is empty or holds spaces, quotes or '='. */
+static void
+add_text_value (buffer_t *b, const char *value)
+{
+    if (value[0] != '\0' && strpbrk (value, " \t\n\"=\\") == NULL) {
+        buffer_puts (b, value);
+        return;
+    }
+    add_json_string (b, value);
+}
+
+static void
+format_time (char *out, size_t size)
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime (CLOCK_REALTIME, &ts);
+    gmtime_r (&ts.tv_sec, &tm);
+    size_t n = strftime (out, size, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf (out + n, size - n, ".%09ldZ", ts.tv_nsec);
+}
+
+static void
+write_all (int fd, const char *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write (fd, data, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        data += n;
+        len -= (size_t) n;
+    }
+}
+
+static void
+emit (wr_log_level_t level, const char *msg, va_list fields)
+{
+    buffer_t text = { NULL, 0, 0 };
+    buffer_puts (&text, "level=");
+    buffer_puts (&text, level_names[level]);
+    buffer_puts (&text, " msg=");
+    add_json_string (&text, msg);
+
+    buffer_t json = { NULL, 0, 0 };
+    buffer_puts (&json, "{\"level\":\"");
+    buffer_puts (&json, level_names[level]);
+    buffer_puts (&json, "\",\"msg\":");
+    add_json_string (&json, msg);
+
+    const char *key;
+    while ((key = va_arg (fields, const char *)) != NULL) {
+        const char *value = va_arg (fields, const char *);
+        if (value == NULL)
+            value = "";
+        buffer_puts (&text, " ");
+        buffer_puts (&text, key);
+        buffer_puts (&text, "=");
+        add_text_value (&text, value);
+        buffer_puts (&json, ",");
+        add_json_string (&json, key);
+        buffer_puts (&json, ":");
+        add_json_string (&json, value);
+    }
+    char now[64];
+    format_time (now, sizeof now);
+    buffer_puts (&json, ",\"time\":\"");
+    buffer_puts (&json, now);
+    buffer_puts (&json, "\"}\n");
+    buffer_puts (&text, "\n");
+
+    if (log_format == WR_LOG_JSON)
+        write_all (log_fd, json.data, json.len);
+    else
+        write_all (log_fd, text.data, text.len);
+    if (errors_to_stderr && level == WR_LOG_ERROR && log_fd != STDERR_FILENO)
+        write_all (STDERR_FILENO, text.data, text.len);
+    free (text.data);
+    free (json.data);
+}
+
+void
+wr_log (wr_log_level_t level, const char *msg, ...)
+{
+    if (level < min_level)
+        return;
+    va_list ap;
+    va_start (ap, msg);
+    emit (level, msg, ap);
+    va_end (ap);
+}
+
+static void
+emit_no_fields (wr_log_level_t level, const char *msg, ...)
+{
+    va_list ap;
+    va_start (ap, msg);
+    emit (level, msg, ap);
+    va_end (ap);
+}
+
+void
+wr_logf (wr_log_level_t level, const char *fmt, ...)
+{
+    if (level < min_level)
+        return;
+    va_list ap;
+    va_start (ap, fmt);
+    cleanup_free char *msg = xvasprintf (fmt, ap);
+    va_end (ap);
+    emit_no_fields (level, msg, (const char *) NULL);
+}

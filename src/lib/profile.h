@@ -1,0 +1,58 @@
+/* Profiles: what warren changes in a bundle's spec before the sandbox starts.
+ *
+ * A profile is data (capabilities, runsc flags it wants) plus an apply
+ * function.  Applying a profile twice gives the same spec. */
+#ifndef WARREN_PROFILE_H
+#define WARREN_PROFILE_H
+
+#include <stdbool.h>
+
+#include "error.h"
+#include "spec.h"
+
+/* The annotation that selects a profile, e.g. dev.warren.profile=docker. */
+#define WR_PROFILE_ANNOTATION "dev.warren.profile"
+/* Where warren-init is mounted inside the sandbox (read-only). */
+#define WR_INIT_SANDBOX_PATH "/.warren/init"
+
+/* A runsc flag a profile wants, with older spellings of the same flag. The
+ * backend passes the first spelling the installed runsc supports, and
+ * nothing when it supports none of them. */
+typedef struct {
+    const char *spellings[3]; /* without the leading "--", NULL-terminated */
+    const char *why;
+} wr_runsc_flag_t;
+
+typedef struct {
+    const char *init_host_path; /* warren-init on the host; NULL: don't inject */
+    const char *network_mode; /* "host", "sandbox" or "none": told to warren-init */
+} wr_profile_options_t;
+
+typedef struct wr_profile_s {
+    const char *name;
+    const char *description;
+    const char *const *capabilities; /* NULL-terminated: added to the spec */
+    const wr_runsc_flag_t *runsc_flags; /* ended by an entry with spellings[0] NULL */
+    int (*apply) (const struct wr_profile_s *profile, wr_spec_t *spec,
+                  const wr_profile_options_t *options, wr_error_t *err);
+} wr_profile_t;
+
+extern const wr_profile_t wr_profile_docker;
+extern const wr_profile_t wr_profile_default;
+
+/* NULL-terminated list of all profiles. */
+const wr_profile_t *const *wr_profiles (void);
+/* Finds a profile by name; an unknown name is an error listing the known ones. */
+const wr_profile_t *wr_profile_find (const char *name, wr_error_t *err);
+/* The profile for SPEC: REQUESTED (from the command line) when not NULL,
+ * else the dev.warren.profile annotation, else the default profile. */
+const wr_profile_t *wr_profile_select (wr_spec_t *spec, const char *requested, wr_error_t *err);
+
+/* Shared steps profiles are made of. */
+int wr_profile_add_capabilities (const wr_profile_t *profile, wr_spec_t *spec, wr_error_t *err);
+/* Mounts warren-init read-only at WR_INIT_SANDBOX_PATH and puts it (with
+ * INIT_ARGS, NULL-terminated) in front of process.args, once. */
+int wr_profile_inject_init (wr_spec_t *spec, const char *init_host_path,
+                            const char *const *init_args, wr_error_t *err);
+
+#endif
