@@ -7,6 +7,7 @@
 #define WARREN_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "error.h"
 
