@@ -35,6 +35,9 @@ typedef struct wr_profile_s {
     const wr_runsc_flag_t *runsc_flags; /* ended by an entry with spellings[0] NULL */
     int (*apply) (const struct wr_profile_s *profile, wr_spec_t *spec,
                   const wr_profile_options_t *options, wr_error_t *err);
+    /* warren-init's options before "--" when it is injected (NULL-terminated,
+     * may be NULL), e.g. {"--docker", NULL}. */
+    const char *const *init_args;
 } wr_profile_t;
 
 extern const wr_profile_t wr_profile_docker;
@@ -48,10 +51,18 @@ const wr_profile_t *wr_profile_find (const char *name, wr_error_t *err);
  * else the dev.warren.profile annotation, else the default profile. */
 const wr_profile_t *wr_profile_select (wr_spec_t *spec, const char *requested, wr_error_t *err);
 
+/* Calls PROFILE->apply; an error says which profile failed.  OPTIONS may be
+ * NULL (no init injection, no network mode). */
+int wr_profile_apply (const wr_profile_t *profile, wr_spec_t *spec,
+                      const wr_profile_options_t *options, wr_error_t *err);
+
 /* Shared steps profiles are made of. */
 int wr_profile_add_capabilities (const wr_profile_t *profile, wr_spec_t *spec, wr_error_t *err);
-/* Mounts warren-init read-only at WR_INIT_SANDBOX_PATH and puts it (with
- * INIT_ARGS, NULL-terminated) in front of process.args, once. */
+/* Mounts warren-init read-only at WR_INIT_SANDBOX_PATH and puts
+ * `WR_INIT_SANDBOX_PATH INIT_ARGS... --` in front of process.args (INIT_ARGS
+ * is NULL-terminated and may be NULL; a final "--" in it is not doubled).
+ * When process.args already starts with WR_INIT_SANDBOX_PATH, that old
+ * prefix (up to its "--") is replaced, so injecting twice changes nothing. */
 int wr_profile_inject_init (wr_spec_t *spec, const char *init_host_path,
                             const char *const *init_args, wr_error_t *err);
 

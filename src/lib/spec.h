@@ -66,6 +66,8 @@ int wr_spec_set_env (wr_spec_t *spec, const char *name, const char *value, wr_er
 size_t wr_spec_args_count (wr_spec_t *spec);
 const char *wr_spec_arg (wr_spec_t *spec, size_t index);
 int wr_spec_prepend_args (wr_spec_t *spec, const char *const *args, size_t count, wr_error_t *err);
+/* Replaces process.args with ARGS (COUNT strings). */
+int wr_spec_set_args (wr_spec_t *spec, const char *const *args, size_t count, wr_error_t *err);
 
 /* annotations: get returns NULL when KEY is not set. */
 const char *wr_spec_get_annotation (wr_spec_t *spec, const char *key);
