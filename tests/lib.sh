@@ -328,6 +328,7 @@ export -f t_force_delete
 # the case ends.
 t_overlay() {
     local lower=$1 merged=$2 base
+    [ -d "$lower" ] || t_fail "t_overlay: no directory '$lower' to mount"
     base=$(dirname "$merged")/.overlay-$(basename "$merged")
     mkdir -p "$base/upper" "$base/work" "$merged"
     mount -t overlay overlay -o "lowerdir=$lower,upperdir=$base/upper,workdir=$base/work" "$merged"
@@ -345,7 +346,7 @@ t_bundle() {
     t_overlay "$rootfs" "$dir/rootfs"
     (cd "$dir" && "$RUNSC" spec -- "$@")
     local args_json
-    args_json=$(printf '%s\n' "$@" | jq -R . | jq -s .)
+    args_json=$(jq -cn '$ARGS.positional' --args -- "$@")
     local filter='.process.args = $args | .process.terminal = false | .root.readonly = false
         | .hostname = "warren-test"'
     if [ "$netns" = - ] || [ -z "$netns" ]; then
