@@ -119,7 +119,16 @@ _t_run_cleanups() {
     tac "$file" | while IFS= read -r line; do
         [ -n "$line" ] || continue
         echo "cleanup: $line"
-        timeout -k 5 60 bash -c "$line" < /dev/null || echo "cleanup failed ($?): $line"
+        # eval in a subshell, so test-file functions work; bounded by a
+        # watchdog because `timeout` cannot run shell functions.
+        ( eval "$line" ) < /dev/null &
+        local pid=$! watchdog rc=0
+        ( sleep 60; kill -KILL "$pid" ) > /dev/null 2>&1 &
+        watchdog=$!
+        wait "$pid" || rc=$?
+        kill "$watchdog" 2>/dev/null || true
+        wait "$watchdog" 2>/dev/null || true
+        [ "$rc" = 0 ] || echo "cleanup failed ($rc): $line"
     done
     rm -f "$file"
 }
@@ -135,7 +144,7 @@ _t_case_body() {
     _T_IN_CASE=1
     export T_CASE_DIR=$_T_CASE_STATE/work
     mkdir -p "$T_CASE_DIR"
-    trap '_t_run_cleanups "$_T_CASE_STATE/cleanup"' EXIT
+    trap 'set +eE; trap - ERR; _t_run_cleanups "$_T_CASE_STATE/cleanup"' EXIT
     trap 'exit 143' TERM INT
     trap '_t_on_err "$?" "$LINENO" "$BASH_COMMAND"' ERR
     set -eE -o pipefail
@@ -321,7 +330,6 @@ t_force_delete() {
     fi
     timeout -k 5 30 "$RUNSC" --root "$root" delete -force "$id" 2>/dev/null || true
 }
-export -f t_force_delete
 
 # t_overlay LOWER MERGED: mounts an overlay of LOWER on MERGED so a sandbox
 # can write without changing LOWER (the cached image roots).  Unmounted when

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Docker inside gVisor through warren-runtime, called directly as a container
+# engine would: a bundle whose rootfs is the Debian+Docker image root (an
+# overlay on the cached root, so the cache never changes), the docker profile
+# chosen by annotation or by --profile, and both runsc network modes.
+. "$(dirname "$0")/../lib.sh"
+
+# The runtime as tests call it (${RT[@]}): its own state root and a JSON log
+# per case.
+rt_init() {
+    RT=("$WARREN_RUNTIME" --root "$T_CASE_DIR/state" --log "$T_CASE_DIR/runtime.log"
+        --log-format json --init "$WARREN_INIT")
+}
+
+state_is() { [ "$("${RT[@]}" state "$1" | jq -r .status)" = "$2" ]; }
+
+# debian_bundle DIR NETNS ARGS...: a bundle of the Debian+Docker root with the
+# docker profile asked for by annotation.
+debian_bundle() {
+    local dir=$1 netns=$2; shift 2
+    t_bundle "$dir" "$WARREN_DEBIAN_ROOTFS" "$netns" "$@"
+    t_spec_set "$dir" '.annotations["dev.warren.profile"] = "docker"'
+}
+
+show_runtime_log() {
+    [ -f "$T_CASE_DIR/runtime.log" ] || return 0
+    echo "--- warren-runtime --log:"
+    cat "$T_CASE_DIR/runtime.log"
+}
+
+case_host_network() {
+    t_require_warren
+    t_images
+    rt_init
+    local b=$T_CASE_DIR/bundle
+    debian_bundle "$b" - sh -c 'docker run --rm --network=host busybox echo nested-ok'
+    t_sandbox_cleanup "$T_CASE_DIR/state" dig-host
+    t_defer show_runtime_log
+    t_capture out 180 "${RT[@]}" run --bundle "$b" dig-host
+    assert_contains "$out" "docker daemon is ready"
+    assert_match "$out" 'docker daemon is ready \(took [0-9.]+m?s\)' "the readiness line"
+    # The nested container's output, alone on its line.
+    assert_match "$out" '(^|[[:space:]])nested-ok($|[[:space:]])' "the nested container's output"
+    assert_status 0 "$T_STATUS" "warren-runtime run"
+}
+
+case_profile_flag() {
+    t_require_warren
+    t_images
+    rt_init
+    local b=$T_CASE_DIR/bundle
+    # No annotation: the docker profile comes from the command line.
+    t_bundle "$b" "$WARREN_DEBIAN_ROOTFS" - sh -c 'docker version --format "server={{.Server.Version}}"'
+    t_sandbox_cleanup "$T_CASE_DIR/state" dig-flag
+    t_defer show_runtime_log
+    t_capture out 180 "${RT[@]}" --profile docker run --bundle "$b" dig-flag
+    assert_contains "$out" "docker daemon is ready"
+    assert_match "$out" 'server=[0-9]+\.[0-9]+' "the nested server version"
+    assert_status 0 "$T_STATUS" "warren-runtime --profile docker run"
+}
+
+case_sandbox_network() {
+    t_require_warren
+    t_images
+    rt_init
+    local b=$T_CASE_DIR/bundle ns
+    # netstack has its own loopback, so the nested dockerd cannot reach the
+    # host's registry: busybox comes from a tarball mounted into the bundle.
+    ns=$(t_netns "wt-dig-$$")
+    debian_bundle "$b" "$ns" sh -c '
+        docker load -i /warren-test/busybox.tar &&
+        docker run --rm --network=none busybox echo nested-none-ok &&
+        docker run --rm busybox echo nested-default-ok'
+    t_spec_set "$b" '.mounts += [{destination: "/warren-test", type: "bind", source: $src, options: ["rbind", "ro"]}]' \
+        --arg src "$(dirname "$WARREN_BUSYBOX_TAR")"
+    t_sandbox_cleanup "$T_CASE_DIR/state" dig-sandbox
+    t_defer show_runtime_log
+    t_capture out 180 "${RT[@]}" run --bundle "$b" dig-sandbox
+    assert_contains "$out" "docker daemon is ready"
+    assert_match "$out" '(^|[[:space:]])nested-none-ok($|[[:space:]])' "the nested --network=none output"
+    assert_match "$out" '(^|[[:space:]])nested-default-ok($|[[:space:]])' "the nested default-network output"
+    assert_status 0 "$T_STATUS" "warren-runtime run"
+}
+
+case_exit_status() {
+    t_require_warren
+    t_images
+    rt_init
+    local b=$T_CASE_DIR/bundle
+    debian_bundle "$b" - sh -c 'echo before-exit; exit 7'
+    t_sandbox_cleanup "$T_CASE_DIR/state" dig-exit
+    t_capture out 180 "${RT[@]}" run --bundle "$b" dig-exit
+    assert_contains "$out" "docker daemon is ready"
+    assert_contains "$out" "before-exit"
+    assert_status 7 "$T_STATUS" "warren-runtime run of a command that exits 7"
+}
+
+# create, start, state, exec, kill, delete: the lifecycle containerd and
+# Docker drive, with nested Docker used through exec.
+case_lifecycle() {
+    t_require_warren
+    t_images
+    rt_init
+    local b=$T_CASE_DIR/bundle id=dig-life out state
+    debian_bundle "$b" - sh -c 'echo main-started; exec sleep 600'
+    t_sandbox_cleanup "$T_CASE_DIR/state" "$id"
+    t_defer show_runtime_log
+    # The container keeps create's stdio: give it a pipe whose reader copies
+    # to a file, so the test can wait for a line.
+    local outfile=$T_CASE_DIR/container.out
+    : > "$outfile"
+    t_timeout 60 "${RT[@]}" create --bundle "$b" "$id" > >(cat >> "$outfile") 2>&1
+    state=$(t_timeout 30 "${RT[@]}" state "$id")
+    echo "$state"
+    assert_eq "$(jq -r .status <<<"$state")" created "state after create"
+    assert_eq "$(jq -r .id <<<"$state")" "$id" "id in state"
+    t_timeout 60 "${RT[@]}" start "$id"
+    fx_wait 60 "docker daemon is ready in the container's output" grep -q "docker daemon is ready" "$outfile" ||
+        { cat "$outfile"; t_fail "dockerd did not become ready after start"; }
+    state=$(t_timeout 30 "${RT[@]}" state "$id")
+    assert_eq "$(jq -r .status <<<"$state")" running "state after start"
+    t_capture out 120 "${RT[@]}" exec "$id" docker run --rm --network=host busybox echo exec-nested-ok
+    assert_match "$out" '(^|[[:space:]])exec-nested-ok($|[[:space:]])' "the output of exec'ed docker run"
+    assert_status 0 "$T_STATUS" "warren-runtime exec"
+    t_capture out 30 "${RT[@]}" list
+    assert_contains "$out" "$id" "warren-runtime list"
+    t_timeout 30 "${RT[@]}" kill "$id" KILL
+    fx_wait 30 "the container to stop" state_is "$id" stopped ||
+        t_fail "the container is not stopped 30 s after kill"
+    t_timeout 30 "${RT[@]}" delete "$id"
+    if t_timeout 30 "${RT[@]}" state "$id" 2>/dev/null; then
+        t_fail "state still answers for $id after delete"
+    fi
+    cat "$outfile"
+    assert_file_contains "$outfile" main-started
+}
+
+t_case "host network: dockerd becomes ready and a nested docker run prints its output" case_host_network
+t_case "--profile docker selects the profile without the annotation" case_profile_flag
+t_case "sandbox network (own netns): nested --network=none and default networks run busybox" case_sandbox_network
+t_case "the container's exit status is the user command's" case_exit_status
+t_case "create, start, state, exec, kill, delete with nested Docker" case_lifecycle
+t_done
