@@ -230,9 +230,18 @@ wr_spec_parse (const char *text, size_t len, const char *name, wr_error_t *err)
     root = json_tokener_parse_ex (tok, text, (int) len);
     error = json_tokener_get_error (tok);
     end = json_tokener_get_parse_end (tok);
-    json_tokener_free (tok);
     if (end > len)
         end = len;
+    if (error == json_tokener_continue) {
+        /* json-c ends a top-level number or literal only when it sees the
+         * byte after it: give it the terminating NUL. */
+        root = json_tokener_parse_ex (tok, "", 1);
+        error = json_tokener_get_error (tok);
+        if (error != json_tokener_success)
+            error = json_tokener_continue;
+        end = len;
+    }
+    json_tokener_free (tok);
 
     if (error == json_tokener_continue) {
         parse_error (text, end, name, json_tokener_error_desc (json_tokener_error_parse_eof), err);
