@@ -134,9 +134,16 @@ _t_run_cleanups() {
 }
 
 _t_on_err() {
-    printf 'FAILED: line %s: %s (exit %s)\n' "$2" "$3" "$1" >&2
+    # Name the line in the test file, not in this library.
+    local file=${BASH_SOURCE[1]} line=$2 i=1
+    while [ "$file" = "${BASH_SOURCE[0]}" ] && [ -n "${BASH_SOURCE[i + 1]:-}" ]; do
+        line=${BASH_LINENO[i]}
+        i=$((i + 1))
+        file=${BASH_SOURCE[i]}
+    done
+    printf 'FAILED: %s line %s: %s (exit %s)\n' "${file##*/}" "$line" "$3" "$1" >&2
     [ -s "$_T_CASE_STATE/message" ] ||
-        printf 'command failed (exit %s) at %s.sh line %s: %s\n' "$1" "$T_FILE" "$2" "$3" > "$_T_CASE_STATE/message"
+        printf 'command failed (exit %s) at %s line %s: %s\n' "$1" "${file##*/}" "$line" "$3" > "$_T_CASE_STATE/message"
 }
 
 _t_case_body() {
