@@ -20,6 +20,12 @@ typedef struct {
     char *version; /* as printed, e.g. "0.0~20240729.0" */
     int release; /* runsc: the date, e.g. 20240729; 0 when unknown */
     char **flags; /* NULL-terminated list of supported global flags (no "--") */
+    char **commands; /* NULL-terminated list of its commands ("create", ...) */
+    char *spec_version; /* the OCI spec version it implements; NULL when not printed */
+    /* runsc: 1 when /proc/sys/net/core/rmem_default exists in a network
+     * namespace other than the initial one (Linux 6.8 and newer), 0 when it
+     * does not, -1 when that could not be checked. */
+    int rmem_default_in_every_netns;
 } wr_backend_info_t;
 
 /* What create/run is about to start. */
@@ -27,12 +33,17 @@ typedef struct {
     wr_spec_t *spec;
     const wr_profile_t *profile;
     const char *network_mode; /* chosen by choose_network; "host", "sandbox", "none" */
+    /* The global flags the caller gave for the backend (after translation),
+     * NULL-terminated, may be NULL: launch_flags adds no flag whose name is
+     * already there, so the caller's choice wins. */
+    char *const *user_flags;
 } wr_launch_t;
 
 typedef struct {
     const char *name; /* "runsc", "runc", "crun" */
     const char *default_binary; /* looked up in PATH */
     int minimum_release; /* 0: no minimum */
+    const char *install_hint; /* how to install it, for error messages */
     /* Fills info (version, flags). Called once; results may be cached. */
     int (*probe) (wr_backend_t *backend, wr_backend_info_t *info, wr_error_t *err);
     /* Picks the network mode for the spec (NULL when not applicable). */
@@ -43,6 +54,10 @@ typedef struct {
     /* Runs in the warren-runtime process just before it execs the backend
      * for create/run (e.g. the runsc rmem_default workaround). May be NULL. */
     int (*before_launch) (wr_backend_t *backend, const wr_launch_t *launch, wr_error_t *err);
+    /* Rewrites one of runc's global flags for this backend: appends zero or
+     * more arguments to ARGV.  NAME has no dashes; VALUE is NULL for a flag
+     * given without a value.  NULL: passed on as --NAME[=VALUE]. */
+    void (*translate_global) (const char *name, const char *value, char ***argv);
 } wr_backend_ops_t;
 
 extern const wr_backend_ops_t wr_backend_runsc;
@@ -55,6 +70,7 @@ struct wr_backend_s {
     char *state_dir; /* where probe results are cached; may be NULL */
     wr_backend_info_t info;
     bool probed;
+    bool probe_cached; /* the last probe came from the cache */
 };
 
 /* Finds the ops for NAME ("runsc", "runc", "crun"). */
@@ -62,10 +78,58 @@ const wr_backend_ops_t *wr_backend_ops_find (const char *name, wr_error_t *err);
 wr_backend_t *wr_backend_new (const wr_backend_ops_t *ops, const char *binary,
                               const char *state_dir);
 void wr_backend_free (wr_backend_t *backend);
-/* Probes once (cached by binary path, size and mtime under state_dir); fails
- * with a message naming the version needed when the binary is missing or
- * too old. */
+
+static inline void
+wr_backend_cleanup (wr_backend_t **backend)
+{
+    wr_backend_free (*backend);
+}
+#define cleanup_backend __attribute__ ((cleanup (wr_backend_cleanup)))
+/* Probes once (cached by binary path, size, mtime and inode under
+ * state_dir); fails with a message naming the version needed when the
+ * binary is missing or too old. */
 int wr_backend_probe (wr_backend_t *backend, wr_error_t *err);
 bool wr_backend_supports_flag (wr_backend_t *backend, const char *flag);
+bool wr_backend_supports_command (wr_backend_t *backend, const char *command);
+
+/* Where probe results are cached: $WARREN_ROOT/run, else /run/warren. */
+char *wr_backend_default_state_dir (void);
+/* The absolute path of BINARY: itself when it holds a '/', else the first
+ * executable of that name in $PATH.  NULL (and *err) when there is none. */
+char *wr_backend_find_binary (const wr_backend_ops_t *ops, const char *binary, wr_error_t *err);
+/* The error for a backend binary that could not be found or run. */
+int wr_backend_error_missing (const wr_backend_ops_t *ops, const char *binary, int errno_value,
+                              wr_error_t *err);
+
+/* Helpers for probes (exposed for the unit tests). */
+/* The release date in a runsc version string ("0.0~20240729.0",
+ * "release-20240729.0"): the first run of exactly 8 digits; 0 if none. */
+int wr_backend_parse_release (const char *version);
+/* The version from `NAME --version` output: the rest of the first line
+ * after "version ", or NULL. */
+char *wr_backend_parse_version (const char *output);
+/* The "spec: X" line of `--version` output, or NULL. */
+char *wr_backend_parse_spec_version (const char *output);
+/* Flag names from Go-style (`  -name value`) or GNU-style (`   --name`)
+ * help output. */
+char **wr_backend_parse_flags (const char *output);
+/* Command names from the command sections of help output. */
+char **wr_backend_parse_commands (const char *output);
+/* Runs BINARY with ARGS and returns what it printed; NULL on failure.
+ * *STATUS gets the wait status. */
+char *wr_backend_run (const char *binary, const char *const *args, int *status, wr_error_t *err);
+
+/* The name of a flag argument: "--net-raw=false" and "-net-raw" give
+ * "net-raw"; NULL when ARG is not a flag. Caller frees. */
+char *wr_flag_name (const char *arg);
+/* Whether one of FLAGS (arguments like "--network=host") sets flag NAME. */
+bool wr_flags_have (char *const *flags, const char *name);
+/* Appends "--SPELLING" for the first spelling of FLAG the backend
+ * supports (nothing when it supports none). A spelling may carry a value
+ * ("name=value"); only the name is looked up. Returns whether it added one. */
+bool wr_backend_add_supported_flag (wr_backend_t *backend, const wr_runsc_flag_t *flag,
+                                    char ***argv);
+
+void wr_backend_info_clear (wr_backend_info_t *info);
 
 #endif

@@ -1,5 +1,167 @@
-int
-main (void)
+/* warren-runtime: an OCI runtime with runc's command line that runs bundles
+ * in gVisor sandboxes (see docs/runtime.md). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "error.h"
+#include "log.h"
+#include "runtime_args.h"
+#include "runtime_backend.h"
+#include "runtime_features.h"
+#include "runtime_launch.h"
+#include "strv.h"
+#include "xalloc.h"
+
+#ifndef WARREN_VERSION
+#define WARREN_VERSION "unknown"
+#endif
+#ifndef WARREN_LIBEXECDIR
+#define WARREN_LIBEXECDIR "/usr/local/libexec/warren"
+#endif
+
+static const char usage[] =
+    "usage: warren-runtime [GLOBAL FLAGS] COMMAND [ARGS]\n"
+    "\n"
+    "An OCI runtime with runc's command line; runs bundles in gVisor (runsc).\n"
+    "\n"
+    "Commands: create, start, run, state, kill, delete, exec, ps, list, features,\n"
+    "and any other command of the backend (passed on unchanged).\n"
+    "\n"
+    "Global flags (runc's): --root DIR, --log FILE, --log-format text|json, --debug,\n"
+    "  --systemd-cgroup.  Any other global flag (e.g. --network=host) goes to the backend.\n"
+    "warren's own:\n"
+    "  --profile NAME          profile to apply (default: annotation dev.warren.profile,\n"
+    "                          else `default`)\n"
+    "  --backend NAME          runsc (default), runc or crun; env WARREN_BACKEND\n"
+    "  --backend-binary PATH   the backend's binary; env WARREN_RUNSC\n"
+    "  --init PATH             warren-init on the host; env WARREN_INIT\n";
+
+static void
+setup_logging (const wr_runtime_args_t *args)
 {
-    return 0;
+    if (args->debug)
+        wr_log_set_level (WR_LOG_DEBUG);
+    wr_log_format_t format = WR_LOG_TEXT;
+    if (args->log_format != NULL && wr_log_parse_format (args->log_format, &format, NULL) == 0)
+        wr_log_set_format (format);
+    if (args->log != NULL) {
+        wr_error_t err = NULL;
+        if (wr_log_set_file (args->log, &err) < 0) {
+            fprintf (stderr, "warren-runtime: %s\n", err->message);
+            wr_error_free (&err);
+        } else {
+            wr_log_set_errors_to_stderr (true);
+        }
+    }
+}
+
+static int
+fail (wr_error_t *err)
+{
+    wr_log (WR_LOG_ERROR, (*err)->message, NULL);
+    return 1;
+}
+
+static void
+print_version (wr_backend_t *backend)
+{
+    printf ("warren-runtime version %s\n", WARREN_VERSION);
+    wr_error_t err = NULL;
+    if (wr_backend_probe (backend, &err) < 0) {
+        printf ("%s: %s\n", backend->ops->name, err->message);
+        wr_error_free (&err);
+        return;
+    }
+    if (backend->info.spec_version != NULL)
+        printf ("spec: %s\n", backend->info.spec_version);
+    printf ("backend: %s version %s (%s)\n", backend->ops->name,
+            backend->info.version ? backend->info.version : "unknown", backend->info.path);
+}
+
+int
+main (int argc, char **argv)
+{
+    cleanup_error wr_error_t err = NULL;
+    cleanup_runtime_args wr_runtime_args_t args = { 0 };
+    int parsed = wr_runtime_args_parse (&args, argc, argv, &err);
+    setup_logging (&args);
+    if (parsed < 0)
+        return fail (&err);
+    if (args.log_format != NULL) {
+        wr_log_format_t format;
+        if (wr_log_parse_format (args.log_format, &format, &err) < 0)
+            return fail (&err);
+    }
+
+    const wr_backend_ops_t *ops = wr_backend_ops_find (wr_runtime_args_backend_name (&args), &err);
+    if (ops == NULL)
+        return fail (&err);
+    cleanup_free char *state_dir = wr_backend_default_state_dir ();
+    cleanup_backend wr_backend_t *backend =
+        wr_backend_new (ops, wr_runtime_args_backend_binary (&args, ops), state_dir);
+
+    if (args.version) {
+        print_version (backend);
+        return 0;
+    }
+
+    if (args.help || args.command == NULL ||
+        (strcmp (args.command, "help") == 0 && args.command_args[0] == NULL)) {
+        fputs (usage, args.help || args.command != NULL ? stdout : stderr);
+        return args.help || args.command != NULL ? 0 : 1;
+    }
+
+    cleanup_strv char **globals = wr_runtime_args_backend_globals (&args, ops);
+    cleanup_strv char **exec_argv = NULL;
+    wr_strv_add (&exec_argv, backend->binary);
+    wr_strv_extend (&exec_argv, globals);
+    const char *exec_path = backend->binary;
+
+    if (wr_runtime_command_launches (args.command)) {
+        cleanup_free char *bundle = wr_runtime_args_bundle (&args, &err);
+        if (bundle == NULL)
+            return fail (&err);
+        cleanup_free char *self = realpath ("/proc/self/exe", NULL);
+        cleanup_free char *init = NULL;
+        cleanup_free char *searched = NULL;
+        const char *init_env = getenv ("WARREN_INIT");
+        const char *explicit_init =
+            args.init ? args.init : (init_env && init_env[0] ? init_env : NULL);
+        if (wr_runtime_find_init (explicit_init, self, WARREN_LIBEXECDIR, &init, &searched, &err) <
+            0)
+            return fail (&err);
+        wr_launch_request_t request = {
+            .bundle = bundle,
+            .requested_profile = args.profile,
+            .init_path = init,
+            .init_searched = searched,
+            .explicit_network = wr_runtime_args_network (&args),
+            .user_flags = globals,
+        };
+        if (wr_runtime_launch_prepare (backend, &request, &exec_argv, NULL, &err) < 0)
+            return fail (&err);
+        exec_path = backend->info.path;
+    } else if (strcmp (args.command, "features") == 0 && ops == &wr_backend_runsc) {
+        if (wr_backend_probe (backend, &err) < 0)
+            return fail (&err);
+        if (!wr_backend_supports_command (backend, "features")) {
+            cleanup_free char *json = wr_runtime_features_json (backend, WARREN_VERSION);
+            fputs (json, stdout);
+            return 0;
+        }
+        exec_path = backend->info.path;
+    }
+
+    wr_strv_add (&exec_argv, args.command);
+    wr_strv_extend (&exec_argv, args.command_args);
+    if (strchr (exec_path, '/') != NULL)
+        execv (exec_path, exec_argv);
+    else
+        execvp (exec_path, exec_argv);
+    wr_backend_error_missing (ops, exec_path, errno, &err);
+    return fail (&err);
 }

@@ -1,0 +1,117 @@
+#include "subprocess.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "xalloc.h"
+
+static long long
+now_ms (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static pid_t
+wait_child (pid_t pid, int *status)
+{
+    pid_t r;
+    do
+        r = waitpid (pid, status, 0);
+    while (r < 0 && errno == EINTR);
+    return r;
+}
+
+int
+wr_subprocess_output (char *const argv[], int timeout_ms, char **output, int *status,
+                      wr_error_t *err)
+{
+    int pipefd[2];
+    if (pipe2 (pipefd, O_CLOEXEC) < 0)
+        return wr_error_set (err, errno, "run `%s`: pipe", argv[0]);
+    cleanup_close int readfd = pipefd[0];
+    cleanup_close int writefd = pipefd[1];
+    /* A pipe to report a failed exec, so that "cannot run" is an error and
+     * not just exit status 127. */
+    int execpipe[2];
+    if (pipe2 (execpipe, O_CLOEXEC) < 0)
+        return wr_error_set (err, errno, "run `%s`: pipe", argv[0]);
+    cleanup_close int exec_read = execpipe[0];
+    cleanup_close int exec_write = execpipe[1];
+
+    pid_t pid = fork ();
+    if (pid < 0)
+        return wr_error_set (err, errno, "run `%s`: fork", argv[0]);
+    if (pid == 0) {
+        int devnull = open ("/dev/null", O_RDONLY);
+        if (devnull >= 0)
+            dup2 (devnull, STDIN_FILENO);
+        dup2 (writefd, STDOUT_FILENO);
+        dup2 (writefd, STDERR_FILENO);
+        execv (argv[0], argv);
+        int e = errno;
+        if (write (exec_write, &e, sizeof e) < 0)
+            _exit (127);
+        _exit (127);
+    }
+    close (steal_fd (&writefd));
+    close (steal_fd (&exec_write));
+
+    int exec_errno = 0;
+    ssize_t n;
+    do
+        n = read (exec_read, &exec_errno, sizeof exec_errno);
+    while (n < 0 && errno == EINTR);
+    if (n == (ssize_t) sizeof exec_errno) {
+        wait_child (pid, status);
+        return wr_error_set (err, exec_errno, "run `%s`", argv[0]);
+    }
+
+    size_t len = 0, cap = 4096;
+    cleanup_free char *buf = xmalloc (cap);
+    long long deadline = now_ms () + timeout_ms;
+    for (;;) {
+        long long left = deadline - now_ms ();
+        if (left <= 0) {
+            kill (pid, SIGKILL);
+            wait_child (pid, status);
+            return wr_error_set (err, 0, "run `%s`: no answer after %d ms", argv[0], timeout_ms);
+        }
+        struct pollfd pfd = { .fd = readfd, .events = POLLIN };
+        int r = poll (&pfd, 1, (int) left);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int e = errno;
+            kill (pid, SIGKILL);
+            wait_child (pid, status);
+            return wr_error_set (err, e, "run `%s`: poll", argv[0]);
+        }
+        if (r == 0)
+            continue;
+        if (len + 1024 > cap) {
+            cap *= 2;
+            buf = xrealloc (buf, cap);
+        }
+        n = read (readfd, buf + len, cap - len - 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        len += (size_t) n;
+    }
+    buf[len] = '\0';
+    if (wait_child (pid, status) < 0)
+        return wr_error_set (err, errno, "run `%s`: waitpid", argv[0]);
+    *output = steal_pointer (&buf);
+    return 0;
+}
