@@ -1,0 +1,81 @@
+/* warren-init's command line and the environment variables of its Docker
+ * mode.  Parsing only: nothing here touches the system, so it is unit
+ * tested. */
+#ifndef WARREN_INIT_OPTIONS_H
+#define WARREN_INIT_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+
+/* Exit codes of warren-init itself (the child's code is passed on as is,
+ * or 128+N when a signal N killed it). */
+#define INIT_EXIT_FAILURE 125 /* bad usage, Docker preparation or dockerd failed */
+#define INIT_EXIT_CANNOT_EXECUTE 126 /* the command exists but cannot be run */
+#define INIT_EXIT_NOT_FOUND 127 /* the command does not exist */
+
+typedef struct {
+    bool docker; /* --docker */
+    bool help; /* --help: print usage and exit 0 */
+    bool version; /* --version */
+    char **command; /* points into argv; NULL when no command was given */
+} init_args_t;
+
+/* Parses `warren-init [--docker] [--] CMD ARGS...`.  Options stop at the
+ * first argument that does not start with '-' or after "--". */
+int init_args_parse (int argc, char **argv, init_args_t *args, wr_error_t *err);
+
+typedef enum {
+    NETWORK_UNKNOWN, /* WARREN_NETWORK unset: flags that work in every mode */
+    NETWORK_HOST,
+    NETWORK_SANDBOX,
+    NETWORK_NONE,
+} network_mode_t;
+
+typedef enum {
+    CGROUPS_AUTO,
+    CGROUPS_V1,
+    CGROUPS_V2,
+    CGROUPS_NONE,
+} cgroups_mode_t;
+
+/* The Docker mode's settings, from environment variables (see the usage
+ * text in main.c for their meaning). */
+typedef struct {
+    network_mode_t network; /* WARREN_NETWORK */
+    cgroups_mode_t cgroups; /* WARREN_CGROUPS */
+    const char *tmpfs_size; /* WARREN_DOCKER_TMPFS_SIZE, "50%" by default */
+    double ready_timeout; /* WARREN_DOCKERD_TIMEOUT, seconds */
+    double stop_timeout; /* WARREN_DOCKERD_STOP_TIMEOUT, seconds */
+    char **extra_args; /* WARREN_DOCKERD_ARGS split on spaces; never NULL */
+    const char *log_path; /* WARREN_DOCKERD_LOG */
+} docker_config_t;
+
+#define DOCKER_DEFAULT_TMPFS_SIZE "50%"
+#define DOCKER_DEFAULT_READY_TIMEOUT 30.0
+#define DOCKER_DEFAULT_STOP_TIMEOUT 10.0
+#define DOCKER_DEFAULT_LOG "/var/log/dockerd.log"
+
+/* Reads the settings through GET_ENV (getenv, or a fake in tests).  An
+ * invalid value is an error that names the variable and what it accepts. */
+int docker_config_load (const char *(*get_env) (const char *name), docker_config_t *config,
+                        wr_error_t *err);
+void docker_config_free (docker_config_t *config);
+
+const char *network_mode_name (network_mode_t mode);
+
+/* Splits TEXT on spaces and tabs into a NULL-terminated vector (empty
+ * words are dropped; there is no quoting). */
+char **split_words (const char *text);
+
+/* Parses a tmpfs size: "0", "none" or "off" disable the tmpfs
+ * (*bytes = 0); "N%" is N percent of MEM_TOTAL; "N", "Nk", "Nm", "Ng"
+ * (also "NK", "NKi", "NKiB"...) are bytes.  gVisor's tmpfs does not accept
+ * "size=50%", which is why percentages are resolved here. */
+int tmpfs_size_parse (const char *text, uint64_t mem_total, uint64_t *bytes, wr_error_t *err);
+
+/* Parses a duration in seconds ("30", "2.5"), which must be positive. */
+int seconds_parse (const char *text, double *seconds, wr_error_t *err);
+
+#endif
