@@ -128,7 +128,8 @@ ctr_cleanup() {
     local C=(ctr --address "$WARREN_TEST_RUN/containerd/containerd.sock" --namespace warren-test)
     timeout 20 "${C[@]}" tasks kill -s KILL "$id" > /dev/null 2>&1 || true
     timeout 20 "${C[@]}" tasks delete -f "$id" > /dev/null 2>&1 || true
-    "$RUNSC" --root "$runc_root" delete -force "$id" > /dev/null 2>&1 || true
+    # The runc shim keeps the runtime state in <runc root>/<namespace>.
+    "$RUNSC" --root "$runc_root/warren-test" delete -force "$id" > /dev/null 2>&1 || true
     timeout 20 "${C[@]}" tasks delete -f "$id" > /dev/null 2>&1 || true
     timeout 20 "${C[@]}" containers delete "$id" > /dev/null 2>&1 || true
 }
