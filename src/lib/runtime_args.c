@@ -331,13 +331,43 @@ wr_runtime_args_network (const wr_runtime_args_t *args)
     return network;
 }
 
-/* Flags of runc's and runsc's create and run that take a value. */
+/* Flags of runc's and runsc's container commands (create, run, exec, ...)
+ * that take a value, so that the container ID after them is found. */
 static bool
 command_flag_takes_value (const char *name)
 {
     static const char *const names[] = {
-        "bundle",   "b",         "console-socket", "pid-file", "preserve-fds",
-        "user-log", "panic-log", "process",        "p",        NULL
+        "bundle",
+        "b",
+        "console-socket",
+        "pid-file",
+        "preserve-fds",
+        "user-log",
+        "panic-log",
+        "process",
+        "p",
+        "cwd",
+        "env",
+        "e",
+        "user",
+        "u",
+        "additional-gids",
+        "g",
+        "cap",
+        "c",
+        "process-label",
+        "apparmor",
+        "cgroup",
+        "internal-pid-file",
+        "image-path",
+        "work-path",
+        "signal",
+        "s",
+        "format",
+        "f",
+        "interval",
+        "pid",
+        NULL,
     };
     for (size_t i = 0; names[i] != NULL; i++)
         if (strcmp (names[i], name) == 0)
@@ -346,12 +376,16 @@ command_flag_takes_value (const char *name)
 }
 
 /* Walks the command's flags; returns the index of the first argument after
- * them and sets *BUNDLE to the --bundle value (not copied) if given. */
+ * them, sets *BUNDLE to the --bundle value (not copied) if given, and
+ * *FOUND when flag NAME (or ALIAS) is among them. */
 static size_t
-scan_command_flags (char *const *cargs, const char **bundle)
+scan_command_flags (char *const *cargs, const char **bundle, const char *name_wanted,
+                    const char *alias_wanted, bool *found)
 {
     size_t i = 0;
     *bundle = NULL;
+    if (found != NULL)
+        *found = false;
     while (cargs[i] != NULL) {
         const char *arg = cargs[i];
         if (strcmp (arg, "--") == 0)
@@ -369,6 +403,9 @@ scan_command_flags (char *const *cargs, const char **bundle)
             value = cargs[i++];
         if (value != NULL && (strcmp (name, "bundle") == 0 || strcmp (name, "b") == 0))
             *bundle = value;
+        if (found != NULL && ((name_wanted != NULL && strcmp (name, name_wanted) == 0) ||
+                              (alias_wanted != NULL && strcmp (name, alias_wanted) == 0)))
+            *found = value == NULL || strcmp (value, "false") != 0;
     }
     return i;
 }
@@ -377,7 +414,7 @@ char *
 wr_runtime_args_bundle (const wr_runtime_args_t *args, wr_error_t *err)
 {
     const char *bundle = NULL;
-    scan_command_flags (args->command_args, &bundle);
+    scan_command_flags (args->command_args, &bundle, NULL, NULL, NULL);
     if (bundle != NULL && bundle[0] == '/')
         return xstrdup (bundle);
     cleanup_free char *cwd = getcwd (NULL, 0);
@@ -394,6 +431,15 @@ const char *
 wr_runtime_args_container_id (const wr_runtime_args_t *args)
 {
     const char *bundle = NULL;
-    size_t i = scan_command_flags (args->command_args, &bundle);
+    size_t i = scan_command_flags (args->command_args, &bundle, NULL, NULL, NULL);
     return args->command_args[i];
+}
+
+bool
+wr_runtime_args_command_flag (const wr_runtime_args_t *args, const char *name, const char *alias)
+{
+    const char *bundle = NULL;
+    bool found = false;
+    scan_command_flags (args->command_args, &bundle, name, alias, &found);
+    return found;
 }

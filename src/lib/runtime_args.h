@@ -74,5 +74,9 @@ const char *wr_runtime_args_network (const wr_runtime_args_t *args);
 char *wr_runtime_args_bundle (const wr_runtime_args_t *args, wr_error_t *err);
 /* The container ID: the first argument after the command's flags, or NULL. */
 const char *wr_runtime_args_container_id (const wr_runtime_args_t *args);
+/* Whether the command's flags (before the container ID) include --NAME or
+ * -ALIAS (ALIAS may be NULL), e.g. run's --detach/-d. */
+bool wr_runtime_args_command_flag (const wr_runtime_args_t *args, const char *name,
+                                   const char *alias);
 
 #endif

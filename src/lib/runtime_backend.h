@@ -37,6 +37,9 @@ typedef struct {
      * NULL-terminated, may be NULL: launch_flags adds no flag whose name is
      * already there, so the caller's choice wins. */
     char *const *user_flags;
+    /* "create", "run", or "start" (after create: then spec and profile are
+     * NULL and network_mode is what create chose). */
+    const char *command;
 } wr_launch_t;
 
 typedef struct {
@@ -52,7 +55,8 @@ typedef struct {
     int (*launch_flags) (wr_backend_t *backend, const wr_launch_t *launch, char ***argv,
                          wr_error_t *err);
     /* Runs in the warren-runtime process just before it execs the backend
-     * for create/run (e.g. the runsc rmem_default workaround). May be NULL. */
+     * for create, run and start (e.g. the runsc rmem_default workaround).
+     * The backend must have been probed.  May be NULL. */
     int (*before_launch) (wr_backend_t *backend, const wr_launch_t *launch, wr_error_t *err);
     /* Rewrites one of runc's global flags for this backend: appends zero or
      * more arguments to ARGV.  NAME has no dashes; VALUE is NULL for a flag

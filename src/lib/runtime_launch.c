@@ -9,6 +9,7 @@
 #include "cleanup.h"
 #include "log.h"
 #include "profile.h"
+#include "runtime_record.h"
 #include "spec.h"
 #include "strv.h"
 #include "xalloc.h"
@@ -108,12 +109,57 @@ wr_runtime_launch_prepare (wr_backend_t *backend, const wr_launch_request_t *req
         .profile = profile,
         .network_mode = network_mode,
         .user_flags = request->user_flags,
+        .command = request->command,
     };
+    size_t first_flag = wr_strv_length (*launch_flags);
     if (ops->launch_flags != NULL && ops->launch_flags (backend, &launch, launch_flags, err) < 0)
         return -1;
     if (ops->before_launch != NULL && ops->before_launch (backend, &launch, err) < 0)
         return -1;
+    if (request->record_path != NULL) {
+        wr_runtime_record_t record = {
+            .network_mode = (char *) network_mode,
+            .flags = *launch_flags ? *launch_flags + first_flag : NULL,
+        };
+        if (wr_runtime_record_save (request->record_path, &record, err) < 0)
+            return wr_error_prefix (err, "remember the container's flags");
+    }
     wr_log (WR_LOG_DEBUG, "launching", "backend", ops->name, "profile", profile->name, "network",
             network_mode ? network_mode : "", "bundle", request->bundle, NULL);
     return 0;
+}
+
+int
+wr_runtime_launch_follow_up (wr_backend_t *backend, const char *command, const char *record_path,
+                             const char *explicit_network, char *const *user_flags, char ***flags,
+                             wr_error_t *err)
+{
+    if (record_path == NULL)
+        return 0;
+    wr_runtime_record_t record;
+    int found = wr_runtime_record_load (record_path, &record, err);
+    if (found <= 0)
+        return found;
+    for (size_t i = 0; record.flags[i] != NULL; i++) {
+        cleanup_free char *name = wr_flag_name (record.flags[i]);
+        if (name == NULL || !wr_flags_have (user_flags, name))
+            wr_strv_add (flags, record.flags[i]);
+    }
+    int r = 0;
+    if (strcmp (command, "delete") == 0) {
+        /* Forgotten before runsc runs: delete does not need the flags back. */
+        if (unlink (record_path) < 0 && errno != ENOENT)
+            wr_log (WR_LOG_DEBUG, "cannot remove the container record", "path", record_path, NULL);
+    } else if (strcmp (command, "start") == 0 && backend->ops->before_launch != NULL) {
+        wr_launch_t launch = {
+            .network_mode = explicit_network ? explicit_network : record.network_mode,
+            .user_flags = user_flags,
+            .command = command,
+        };
+        if (wr_backend_probe (backend, err) < 0 ||
+            backend->ops->before_launch (backend, &launch, err) < 0)
+            r = -1;
+    }
+    wr_runtime_record_clear (&record);
+    return r;
 }

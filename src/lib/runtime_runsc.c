@@ -202,9 +202,15 @@ runsc_before_launch (wr_backend_t *backend, const wr_launch_t *launch, wr_error_
      * 6.8+ shows in every namespace, so it refuses --network=sandbox.  In
      * a mount namespace of our own, an empty tmpfs over /proc/sys/net makes
      * that check pass.  Since that disables runsc's guard against taking
-     * over the host's interfaces, do that check properly first. */
-    if (wr_runsc_check_not_host_netns (launch->spec, "/proc/1/ns/net", err) < 0)
+     * over the host's interfaces, do that check properly first (at create
+     * and run, where the spec is at hand). */
+    if (launch->spec != NULL &&
+        wr_runsc_check_not_host_netns (launch->spec, "/proc/1/ns/net", err) < 0)
         return -1;
+    /* runsc sets the network up in `start` (and `run`), not in `create`:
+     * the sandbox made by create need not live in our mount namespace. */
+    if (launch->command != NULL && strcmp (launch->command, "create") == 0)
+        return 0;
     if (unshare (CLONE_NEWNS) < 0)
         return wr_error_set (err, errno, "rmem_default workaround: unshare(CLONE_NEWNS)");
     /* rslave: mounts the host makes later still reach runsc; ours don't

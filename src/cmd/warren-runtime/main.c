@@ -1,6 +1,7 @@
 /* warren-runtime: an OCI runtime with runc's command line that runs bundles
  * in gVisor sandboxes (see docs/runtime.md). */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "runtime_backend.h"
 #include "runtime_features.h"
 #include "runtime_launch.h"
+#include "runtime_record.h"
 #include "strv.h"
 #include "xalloc.h"
 
@@ -121,6 +123,12 @@ main (int argc, char **argv)
     wr_strv_extend (&exec_argv, globals);
     const char *exec_path = backend->binary;
 
+    /* create and run may remember their flags for the container's later
+     * commands, which get them back (see runtime_record.h). */
+    const char *id = wr_runtime_args_container_id (&args);
+    cleanup_free char *record = wr_runtime_record_path (state_dir, args.root, id);
+    const char *explicit_network = wr_runtime_args_network (&args);
+
     if (wr_runtime_command_launches (args.command)) {
         cleanup_free char *bundle = wr_runtime_args_bundle (&args, &err);
         if (bundle == NULL)
@@ -134,13 +142,18 @@ main (int argc, char **argv)
         if (wr_runtime_find_init (explicit_init, self, WARREN_LIBEXECDIR, &init, &searched, &err) <
             0)
             return fail (&err);
+        /* A run that is not detached is over (and deleted) when runsc exits. */
+        bool remembers = strcmp (args.command, "create") == 0 ||
+                         wr_runtime_args_command_flag (&args, "detach", "d");
         wr_launch_request_t request = {
+            .command = args.command,
             .bundle = bundle,
             .requested_profile = args.profile,
             .init_path = init,
             .init_searched = searched,
-            .explicit_network = wr_runtime_args_network (&args),
+            .explicit_network = explicit_network,
             .user_flags = globals,
+            .record_path = remembers ? record : NULL,
         };
         if (wr_runtime_launch_prepare (backend, &request, &exec_argv, NULL, &err) < 0)
             return fail (&err);
@@ -154,6 +167,9 @@ main (int argc, char **argv)
             return 0;
         }
         exec_path = backend->info.path;
+    } else if (wr_runtime_launch_follow_up (backend, args.command, record, explicit_network,
+                                            globals, &exec_argv, &err) < 0) {
+        return fail (&err);
     }
 
     wr_strv_add (&exec_argv, args.command);

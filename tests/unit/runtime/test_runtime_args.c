@@ -257,6 +257,38 @@ test_bundle_lookup (void **state)
 }
 
 static void
+test_container_id_after_command_flags (void **state)
+{
+    char *const exec[] = { "w",     "exec", "--user", "1000", "-e",      "A=1",
+                           "--cwd", "/",    "-t",     "ctr",  "/bin/sh", NULL };
+    cleanup_runtime_args wr_runtime_args_t a = { 0 };
+    parse_ok (&a, (int) wr_strv_length (exec), exec);
+    assert_string_equal (wr_runtime_args_container_id (&a), "ctr");
+    assert_false (wr_runtime_args_command_flag (&a, "detach", "d"));
+
+    char *const kill[] = { "w", "kill", "--all", "ctr", "KILL", NULL };
+    cleanup_runtime_args wr_runtime_args_t b = { 0 };
+    parse_ok (&b, (int) wr_strv_length (kill), kill);
+    assert_string_equal (wr_runtime_args_container_id (&b), "ctr");
+
+    char *const run[] = { "w", "run", "-d", "--bundle", "/b", "ctr", "--detach", NULL };
+    cleanup_runtime_args wr_runtime_args_t c = { 0 };
+    parse_ok (&c, (int) wr_strv_length (run), run);
+    assert_true (wr_runtime_args_command_flag (&c, "detach", "d"));
+    assert_false (wr_runtime_args_command_flag (&c, "keep", NULL));
+
+    char *const off[] = { "w", "run", "--detach=false", "ctr", NULL };
+    cleanup_runtime_args wr_runtime_args_t d = { 0 };
+    parse_ok (&d, (int) wr_strv_length (off), off);
+    assert_false (wr_runtime_args_command_flag (&d, "detach", "d"));
+
+    char *const list[] = { "w", "list", NULL };
+    cleanup_runtime_args wr_runtime_args_t e = { 0 };
+    parse_ok (&e, (int) wr_strv_length (list), list);
+    assert_null (wr_runtime_args_container_id (&e));
+}
+
+static void
 test_backend_from_environment (void **state)
 {
     char *const argv[] = { "warren-runtime", "list", NULL };
@@ -306,6 +338,7 @@ main (void)
         cmocka_unit_test (test_errors),
         cmocka_unit_test (test_docker_name_selects_docker_profile),
         cmocka_unit_test (test_bundle_lookup),
+        cmocka_unit_test (test_container_id_after_command_flags),
         cmocka_unit_test (test_backend_from_environment),
         cmocka_unit_test (test_flag_names),
     };

@@ -21,6 +21,7 @@
 #include "runtime_backend.h"
 #include "runtime_features.h"
 #include "runtime_launch.h"
+#include "runtime_record.h"
 #include "runtime_runsc.h"
 #include "spec.h"
 #include "strv.h"
@@ -263,8 +264,51 @@ test_runc_backend_gets_no_runsc_flags (void **state)
     assert_int_equal (wr_strv_length (flags), 0);
 }
 
-/* The rmem_default workaround, run in a child so that the test process's
- * own mount namespace is left alone. */
+/* Runs the rmem_default workaround's path in a child (so that the test
+ * process's own mount namespace is left alone) for COMMAND: "run" prepares
+ * like run; "create" prepares like create; "start" follows a create up.
+ * Returns what the child saw: 1 when rmem_default was hidden, 0 when not,
+ * -1 when the workaround failed for want of privileges. */
+static int
+workaround_in_child (fixture_t *f, const char *runsc, const char *command)
+{
+    pid_t pid = fork ();
+    assert_true (pid >= 0);
+    if (pid == 0) {
+        cleanup_strv char **flags = NULL;
+        cleanup_error wr_error_t err = NULL;
+        cleanup_free char *record = xasprintf ("%s/record", f->dir);
+        int r;
+        if (strcmp (command, "start") == 0) {
+            cleanup_backend wr_backend_t *backend =
+                wr_backend_new (&wr_backend_runsc, runsc, f->state);
+            r = wr_runtime_launch_follow_up (backend, "start", record, NULL, NULL, &flags, &err);
+        } else {
+            wr_launch_request_t request = { .command = command, .record_path = record };
+            r = prepare (f, &wr_backend_runsc, runsc, &request, &flags, NULL, &err);
+        }
+        if (r < 0) {
+            fprintf (stderr, "%s: %s\n", command, err->message);
+            _exit (strstr (err->message, "rmem_default workaround") ? 3 : 2);
+        }
+        _exit (access ("/proc/sys/net/core/rmem_default", F_OK) < 0 && errno == ENOENT ? 1 : 0);
+    }
+    int status;
+    assert_int_equal (waitpid (pid, &status, 0), pid);
+    assert_true (WIFEXITED (status));
+    switch (WEXITSTATUS (status)) {
+    case 0:
+        return 0;
+    case 1:
+        return 1;
+    case 3:
+        return -1;
+    default:
+        fail_msg ("%s failed in the child", command);
+        return -2;
+    }
+}
+
 static void
 test_rmem_workaround_applied (void **state)
 {
@@ -272,31 +316,109 @@ test_rmem_workaround_applied (void **state)
     cleanup_free char *old = wr_test_fake_runsc (f->dir, "runsc-old", "0.0~20240729.0", true);
     wr_test_write_file (f->config, spec_with_netns);
     int kernel = wr_runsc_rmem_default_in_new_netns ();
-    pid_t pid = fork ();
-    assert_true (pid >= 0);
-    if (pid == 0) {
-        cleanup_strv char **flags = NULL;
-        cleanup_error wr_error_t err = NULL;
-        wr_launch_request_t request = { 0 };
-        int r = prepare (f, &wr_backend_runsc, old, &request, &flags, NULL, &err);
-        if (kernel == 0) /* an older kernel: nothing to do */
-            _exit (r == 0 && access ("/proc/sys/net/core/rmem_default", F_OK) == 0 ? 0 : 10);
-        if (kernel < 0) /* cannot make namespaces: must say so */
-            _exit (r < 0 && strstr (err->message, "rmem_default workaround") ? 0 : 11);
-        if (r < 0) {
-            fprintf (stderr, "prepare: %s\n", err->message);
-            _exit (12);
-        }
-        /* What runsc will see: no rmem_default, so no "root namespace". */
-        _exit (access ("/proc/sys/net/core/rmem_default", F_OK) < 0 && errno == ENOENT ? 0 : 13);
-    }
-    int status;
-    assert_int_equal (waitpid (pid, &status, 0), pid);
-    assert_true (WIFEXITED (status));
-    assert_int_equal (WEXITSTATUS (status), 0);
+    /* Where the kernel shows rmem_default in every namespace (or that
+     * cannot be checked), run and start hide it; create does not need to,
+     * since runsc sets the network up in start. */
+    int expected = kernel == 0 ? 0 : kernel == 1 ? 1 : -1;
+    assert_int_equal (workaround_in_child (f, old, "run"), expected);
+    assert_int_equal (workaround_in_child (f, old, "create"), 0);
+    assert_int_equal (workaround_in_child (f, old, "start"), expected);
+    /* A fixed runsc needs nothing. */
+    assert_int_equal (workaround_in_child (f, f->runsc, "run"), 0);
     /* Ours is unchanged. */
     if (kernel == 1)
         assert_int_equal (access ("/proc/sys/net/core/rmem_default", F_OK), 0);
+}
+
+static void
+test_record_follows_create (void **state)
+{
+    fixture_t *f = *state;
+    wr_test_write_file (f->config, spec_annotated);
+    cleanup_free char *record = wr_runtime_record_path (f->state, "/run/x", "ctr1");
+    cleanup_strv char **flags = NULL;
+    cleanup_error wr_error_t err = NULL;
+    char *const user_flags[] = { "--root=/run/x", NULL };
+    wr_launch_request_t request = {
+        .command = "create",
+        .init_path = f->runsc,
+        .user_flags = user_flags,
+        .record_path = record,
+    };
+    /* Flags already in the list (the caller's) are not recorded. */
+    wr_strv_add (&flags, "runsc");
+    wr_strv_add (&flags, "--root=/run/x");
+    if (prepare (f, &wr_backend_runsc, f->runsc, &request, &flags, NULL, &err) < 0)
+        fail_msg ("prepare: %s", err->message);
+
+    wr_runtime_record_t saved;
+    assert_int_equal (wr_runtime_record_load (record, &saved, NULL), 1);
+    assert_string_equal (saved.network_mode, "host");
+    cleanup_free char *saved_flags = wr_strv_join (saved.flags, " ");
+    assert_string_equal (saved_flags,
+                         "--network=host --net-raw --TESTONLY-allow-packet-endpoint-write");
+    wr_runtime_record_clear (&saved);
+
+    /* start gets them back, except what the caller gives again. */
+    char *const again[] = { "--root=/run/x", "--net-raw=false", NULL };
+    cleanup_backend wr_backend_t *backend = wr_backend_new (&wr_backend_runsc, f->runsc, f->state);
+    cleanup_strv char **start = NULL;
+    if (wr_runtime_launch_follow_up (backend, "start", record, NULL, again, &start, &err) < 0)
+        fail_msg ("follow up: %s", err->message);
+    cleanup_free char *start_flags = wr_strv_join (start, " ");
+    assert_string_equal (start_flags, "--network=host --TESTONLY-allow-packet-endpoint-write");
+
+    /* Another root is another container. */
+    cleanup_free char *other = wr_runtime_record_path (f->state, "/run/y", "ctr1");
+    cleanup_strv char **none = NULL;
+    assert_int_equal (wr_runtime_launch_follow_up (backend, "kill", other, NULL, NULL, &none, &err),
+                      0);
+    assert_null (none);
+
+    /* delete forgets it. */
+    cleanup_strv char **del = NULL;
+    assert_int_equal (
+        wr_runtime_launch_follow_up (backend, "delete", record, NULL, NULL, &del, &err), 0);
+    assert_int_equal (access (record, F_OK), -1);
+    cleanup_strv char **after = NULL;
+    assert_int_equal (
+        wr_runtime_launch_follow_up (backend, "state", record, NULL, NULL, &after, &err), 0);
+    assert_null (after);
+}
+
+static void
+test_record_files (void **state)
+{
+    fixture_t *f = *state;
+    assert_null (wr_runtime_record_path (f->state, NULL, "../x"));
+    assert_null (wr_runtime_record_path (f->state, NULL, "a/b"));
+    assert_null (wr_runtime_record_path (f->state, NULL, ""));
+    assert_null (wr_runtime_record_path (f->state, NULL, NULL));
+    cleanup_free char *a = wr_runtime_record_path (f->state, NULL, "x");
+    cleanup_free char *b = wr_runtime_record_path (f->state, "/other", "x");
+    assert_string_not_equal (a, b);
+    assert_true (strncmp (a, f->state, strlen (f->state)) == 0);
+
+    char *flags[] = { "--network=none", "--platform=ptrace", NULL };
+    wr_runtime_record_t record = { .network_mode = "none", .flags = flags };
+    assert_int_equal (wr_runtime_record_save (a, &record, NULL), 0);
+    struct stat st;
+    cleanup_free char *dir = xasprintf ("%s/containers", f->state);
+    assert_int_equal (stat (dir, &st), 0);
+    assert_int_equal (st.st_mode & 0777, 0700);
+    wr_runtime_record_t loaded;
+    assert_int_equal (wr_runtime_record_load (a, &loaded, NULL), 1);
+    assert_string_equal (loaded.network_mode, "none");
+    assert_int_equal (wr_strv_length (loaded.flags), 2);
+    assert_string_equal (loaded.flags[1], "--platform=ptrace");
+    wr_runtime_record_clear (&loaded);
+    assert_int_equal (wr_runtime_record_load (b, &loaded, NULL), 0);
+
+    /* A torn file is an error that says what to do, not a silent guess. */
+    assert_int_equal (truncate (a, 20), 0);
+    cleanup_error wr_error_t err = NULL;
+    assert_int_equal (wr_runtime_record_load (a, &loaded, &err), -1);
+    assert_non_null (strstr (err->message, a));
 }
 
 static void
@@ -413,6 +535,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_missing_runsc, setup, teardown),
         cmocka_unit_test_setup_teardown (test_runc_backend_gets_no_runsc_flags, setup, teardown),
         cmocka_unit_test_setup_teardown (test_rmem_workaround_applied, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_record_follows_create, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_record_files, setup, teardown),
         cmocka_unit_test_setup_teardown (test_find_init, setup, teardown),
         cmocka_unit_test_setup_teardown (test_features_json, setup, teardown),
     };

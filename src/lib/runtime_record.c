@@ -1,0 +1,122 @@
+#include "runtime_record.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "strv.h"
+#include "xalloc.h"
+
+char *
+wr_runtime_record_path (const char *state_dir, const char *root, const char *id)
+{
+    if (id == NULL || id[0] == '\0' || id[0] == '.' || strchr (id, '/') != NULL ||
+        strlen (id) > 200)
+        return NULL;
+    /* FNV-1a of the state root: two callers' containers of the same name
+     * (Docker's and containerd's roots) get different records. */
+    uint64_t hash = 1469598103934665603ULL;
+    for (const unsigned char *p = (const unsigned char *) (root ? root : ""); *p; p++) {
+        hash ^= *p;
+        hash *= 1099511628211ULL;
+    }
+    return xasprintf ("%s/containers/%016llx-%s", state_dir, (unsigned long long) hash, id);
+}
+
+static int
+make_dir (const char *path, wr_error_t *err)
+{
+    cleanup_free char *dir = xstrdup (path);
+    char *slash = strrchr (dir, '/');
+    if (slash == NULL)
+        return 0;
+    *slash = '\0';
+    if (mkdir (dir, 0700) == 0 || errno == EEXIST)
+        return 0;
+    if (errno != ENOENT)
+        return wr_error_set (err, errno, "mkdir `%s`", dir);
+    /* The state directory itself is missing. */
+    if (make_dir (dir, err) < 0)
+        return -1;
+    if (mkdir (dir, 0700) < 0 && errno != EEXIST)
+        return wr_error_set (err, errno, "mkdir `%s`", dir);
+    return 0;
+}
+
+int
+wr_runtime_record_save (const char *path, const wr_runtime_record_t *record, wr_error_t *err)
+{
+    if (make_dir (path, err) < 0)
+        return -1;
+    cleanup_free char *tmp = xasprintf ("%s.%d.tmp", path, (int) getpid ());
+    cleanup_fclose FILE *f = fopen (tmp, "we");
+    if (f == NULL)
+        return wr_error_set (err, errno, "create `%s`", tmp);
+    fprintf (f, "network %s\n", record->network_mode ? record->network_mode : "");
+    for (size_t i = 0; record->flags != NULL && record->flags[i] != NULL; i++)
+        if (strchr (record->flags[i], '\n') == NULL)
+            fprintf (f, "flag %s\n", record->flags[i]);
+    fputs ("end\n", f);
+    int failed = ferror (f);
+    if (fclose (steal_pointer (&f)) != 0 || failed) {
+        int e = errno;
+        unlink (tmp);
+        return wr_error_set (err, e, "write `%s`", tmp);
+    }
+    if (rename (tmp, path) < 0) {
+        int e = errno;
+        unlink (tmp);
+        return wr_error_set (err, e, "rename `%s` to `%s`", tmp, path);
+    }
+    return 0;
+}
+
+int
+wr_runtime_record_load (const char *path, wr_runtime_record_t *record, wr_error_t *err)
+{
+    memset (record, 0, sizeof *record);
+    cleanup_fclose FILE *f = fopen (path, "re");
+    if (f == NULL) {
+        if (errno == ENOENT)
+            return 0;
+        return wr_error_set (err, errno, "open `%s`", path);
+    }
+    record->flags = xzalloc (sizeof (char *));
+    cleanup_free char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    bool complete = false;
+    while ((len = getline (&line, &cap, f)) > 0) {
+        if (line[len - 1] == '\n')
+            line[--len] = '\0';
+        if (strncmp (line, "network ", 8) == 0) {
+            free (record->network_mode);
+            record->network_mode = line[8] ? xstrdup (line + 8) : NULL;
+        } else if (strncmp (line, "flag ", 5) == 0) {
+            wr_strv_add (&record->flags, line + 5);
+        } else if (strcmp (line, "end") == 0) {
+            complete = true;
+        }
+    }
+    if (!complete) {
+        wr_runtime_record_clear (record);
+        return wr_error_set (err, 0, "`%s` is cut short; delete it and create the container again",
+                             path);
+    }
+    return 1;
+}
+
+void
+wr_runtime_record_clear (wr_runtime_record_t *record)
+{
+    free (record->network_mode);
+    wr_strv_free (record->flags);
+    memset (record, 0, sizeof *record);
+}
