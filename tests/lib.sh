@@ -238,7 +238,7 @@ assert_not_contains() {
 
 # assert_match OUTPUT ERE [WHAT]
 assert_match() {
-    printf '%s' "$1" | grep -Eq -- "$2" && return 0
+    grep -Eq -- "$2" <<<"$1" && return 0
     printf 'expected %s to match /%s/\n    got:\n%s\n' "${3:-the output}" "$2" "$(_t_show "$1")" >&2
     t_fail "${3:-the output} does not match /$2/"
 }
