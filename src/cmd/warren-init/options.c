@@ -113,7 +113,8 @@ tmpfs_size_parse (const char *text, uint64_t mem_total, uint64_t *bytes, wr_erro
                                  "tmpfs size `%s`: the sandbox's memory size is unknown; give "
                                  "a size such as `2g`",
                                  text);
-        *bytes = mem_total / 100 * number;
+        /* Exact, and without overflow for any memory size. */
+        *bytes = mem_total / 100 * number + mem_total % 100 * number / 100;
         return 0;
     }
     uint64_t unit = 1;

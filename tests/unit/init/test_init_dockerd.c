@@ -1,0 +1,339 @@
+/* Unit tests of warren-init's dockerd.c: dockerd's flags per network mode
+ * and configuration, daemon.json keys, log tails and failure advice. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "dockerd.h"
+#include "xalloc.h"
+
+/* The flags of a plan (without argv[0]) joined by spaces. */
+static char *
+flags_of (const dockerd_plan_t *plan)
+{
+    size_t len = 1;
+    for (char **a = plan->argv + 1; *a; a++)
+        len += strlen (*a) + 1;
+    char *out = xzalloc (len);
+    for (char **a = plan->argv + 1; *a; a++) {
+        if (a != plan->argv + 1)
+            strcat (out, " ");
+        strcat (out, *a);
+    }
+    return out;
+}
+
+static void
+make_config (docker_config_t *config, network_mode_t network, const char *extra)
+{
+    memset (config, 0, sizeof *config);
+    config->network = network;
+    config->extra_args = split_words (extra);
+    config->log_path = "/var/log/dockerd.log";
+}
+
+/* Plans with NETWORK, EXTRA args and DAEMON_JSON; checks the flags. */
+static void
+check_flags (network_mode_t network, const char *extra, const char *daemon_json, unsigned dropped,
+             const char *expected)
+{
+    docker_config_t config;
+    make_config (&config, network, extra);
+    dockerd_plan_t plan;
+    cleanup_error wr_error_t err = NULL;
+    assert_int_equal (
+        dockerd_plan_make (&config, "/usr/sbin/dockerd", daemon_json, dropped, &plan, &err), 0);
+    assert_string_equal (plan.argv[0], "/usr/sbin/dockerd");
+    cleanup_free char *flags = flags_of (&plan);
+    assert_string_equal (flags, expected);
+    dockerd_plan_free (&plan);
+    docker_config_free (&config);
+}
+
+static void
+test_flags_per_network_mode (void **state)
+{
+    check_flags (NETWORK_HOST, NULL, NULL, 0,
+                 "--host=unix:///var/run/docker.sock --bridge=none --iptables=false "
+                 "--ip6tables=false --ip-forward=false");
+    check_flags (NETWORK_SANDBOX, NULL, NULL, 0,
+                 "--host=unix:///var/run/docker.sock --bridge=none --iptables=false "
+                 "--ip6tables=false");
+    check_flags (NETWORK_NONE, NULL, NULL, 0,
+                 "--host=unix:///var/run/docker.sock --bridge=none --iptables=false "
+                 "--ip6tables=false");
+    /* Unknown mode: what works in every mode. */
+    check_flags (NETWORK_UNKNOWN, NULL, NULL, 0,
+                 "--host=unix:///var/run/docker.sock --bridge=none --iptables=false "
+                 "--ip6tables=false --ip-forward=false");
+}
+
+static void
+test_flags_daemon_json_wins (void **state)
+{
+    /* dockerd refuses an option set both in daemon.json and as a flag. */
+    check_flags (NETWORK_HOST, NULL,
+                 "{\n  \"iptables\": false,\n  \"ip-forward\": false,\n"
+                 "  \"log-opts\": {\"bridge\": \"x\"}\n}\n",
+                 0, "--host=unix:///var/run/docker.sock --bridge=none --ip6tables=false");
+    check_flags (NETWORK_SANDBOX, NULL,
+                 "{\"hosts\": [\"unix:///run/d.sock\"], \"bip\": \"10.9.0.1/24\"}", 0,
+                 "--iptables=false --ip6tables=false");
+    /* Empty and whitespace-only files set nothing. */
+    check_flags (NETWORK_SANDBOX, NULL, " \n", 0,
+                 "--host=unix:///var/run/docker.sock --bridge=none --iptables=false "
+                 "--ip6tables=false");
+}
+
+static void
+test_flags_extra_args (void **state)
+{
+    /* The user's own value replaces ours; theirs come last. */
+    check_flags (NETWORK_SANDBOX, "--bridge=docker0 --iptables --debug", NULL, 0,
+                 "--host=unix:///var/run/docker.sock --ip6tables=false --bridge=docker0 "
+                 "--iptables --debug");
+    check_flags (NETWORK_SANDBOX, "-b br0", NULL, 0,
+                 "--host=unix:///var/run/docker.sock --iptables=false --ip6tables=false -b br0");
+    /* A tcp host is added to ours; a unix one replaces it. */
+    check_flags (NETWORK_SANDBOX, "-H tcp://127.0.0.1:2375", NULL, 0,
+                 "--host=unix:///var/run/docker.sock --bridge=none --iptables=false "
+                 "--ip6tables=false -H tcp://127.0.0.1:2375");
+    check_flags (NETWORK_SANDBOX, "--host=unix:///run/other.sock", NULL, 0,
+                 "--bridge=none --iptables=false --ip6tables=false --host=unix:///run/other.sock");
+}
+
+static void
+test_flags_dropped_after_unknown_flag (void **state)
+{
+    check_flags (NETWORK_HOST, NULL, NULL, DOCKERD_FLAG_IP6TABLES,
+                 "--host=unix:///var/run/docker.sock --bridge=none --iptables=false "
+                 "--ip-forward=false");
+}
+
+static void
+test_plan_socket_data_root_and_config_file (void **state)
+{
+    docker_config_t config;
+    dockerd_plan_t plan;
+
+    make_config (&config, NETWORK_HOST, NULL);
+    assert_int_equal (dockerd_plan_make (&config, "dockerd", NULL, 0, &plan, NULL), 0);
+    assert_string_equal (plan.socket_path, "/var/run/docker.sock");
+    assert_string_equal (plan.data_root, "/var/lib/docker");
+    assert_string_equal (plan.config_file, "/etc/docker/daemon.json");
+    assert_string_equal (plan.log_path, "/var/log/dockerd.log");
+    dockerd_plan_free (&plan);
+    docker_config_free (&config);
+
+    make_config (&config, NETWORK_HOST, NULL);
+    assert_int_equal (dockerd_plan_make (&config, "dockerd",
+                                         "{\"data-root\": \"/srv/docker\", \"hosts\": "
+                                         "[\"tcp://0.0.0.0:2376\", \"unix:///run/d2.sock\"]}",
+                                         0, &plan, NULL),
+                      0);
+    assert_string_equal (plan.socket_path, "/run/d2.sock");
+    assert_string_equal (plan.data_root, "/srv/docker");
+    dockerd_plan_free (&plan);
+    docker_config_free (&config);
+
+    make_config (&config, NETWORK_HOST,
+                 "--config-file /etc/d.json --data-root=/data -H unix:///run/x.sock");
+    assert_int_equal (
+        dockerd_plan_make (&config, "dockerd", "{\"data-root\": \"/ignored\"}", 0, &plan, NULL), 0);
+    assert_string_equal (plan.config_file, "/etc/d.json");
+    assert_string_equal (plan.data_root, "/data");
+    assert_string_equal (plan.socket_path, "/run/x.sock");
+    dockerd_plan_free (&plan);
+    docker_config_free (&config);
+}
+
+static void
+test_plan_malformed_daemon_json (void **state)
+{
+    docker_config_t config;
+    make_config (&config, NETWORK_HOST, NULL);
+    dockerd_plan_t plan;
+    cleanup_error wr_error_t err = NULL;
+    assert_int_equal (dockerd_plan_make (&config, "dockerd", "{\"iptables\": }", 0, &plan, &err),
+                      -1);
+    assert_non_null (strstr (err->message, "/etc/docker/daemon.json"));
+    assert_non_null (strstr (err->message, "byte 13"));
+    dockerd_plan_free (&plan);
+    docker_config_free (&config);
+}
+
+static void
+test_json_top_level_member (void **state)
+{
+    const char *v = NULL;
+    size_t len = 0;
+    const char *json = "{ \"a\": {\"iptables\": true, \"s\": \"}{\\\"\"}, \"list\": [1, [2], "
+                       "{\"x\": 3}], \"iptables\" : false, \"n\": -1.5e3 }";
+    assert_int_equal (json_top_level_member (json, "iptables", &v, &len, NULL), 1);
+    assert_int_equal (len, 5);
+    assert_memory_equal (v, "false", 5);
+    assert_int_equal (json_top_level_member (json, "list", &v, &len, NULL), 1);
+    assert_memory_equal (v, "[1, [2], {\"x\": 3}]", len);
+    assert_int_equal (json_top_level_member (json, "n", &v, &len, NULL), 1);
+    assert_memory_equal (v, "-1.5e3", len);
+    assert_int_equal (json_top_level_member (json, "x", &v, &len, NULL), 0);
+    assert_int_equal (json_top_level_member (json, "s", &v, &len, NULL), 0);
+    assert_int_equal (json_top_level_member ("{}", "a", &v, &len, NULL), 0);
+    assert_int_equal (json_top_level_member ("", "a", &v, &len, NULL), 0);
+
+    const char *bad[] = {
+        "[1]", "{\"a\" 1}", "{\"a\": 1", "{\"a\": \"x}", "{\"a\": 1,}", "{a: 1}"
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cleanup_error wr_error_t err = NULL;
+        if (json_top_level_member (bad[i], "zzz", &v, &len, &err) != -1)
+            fail_msg ("`%s` was accepted", bad[i]);
+        assert_non_null (strstr (err->message, "not a JSON object"));
+    }
+}
+
+static void
+test_unknown_flag_in_log (void **state)
+{
+    assert_int_equal (dockerd_unknown_flag ("Status: unknown flag: --ip6tables\nSee 'dockerd "
+                                            "--help'., Code: 125\n"),
+                      DOCKERD_FLAG_IP6TABLES);
+    assert_int_equal (dockerd_unknown_flag ("unknown flag: --ip-forward"), DOCKERD_FLAG_IP_FORWARD);
+    /* Not one of ours: nothing to drop, the user must fix it. */
+    assert_int_equal (dockerd_unknown_flag ("unknown flag: --bogus"), 0);
+    /* A prefix of one of ours is another flag. */
+    assert_int_equal (dockerd_unknown_flag ("unknown flag: --ip"), 0);
+    assert_int_equal (dockerd_unknown_flag ("all is well"), 0);
+    assert_int_equal (dockerd_unknown_flag (NULL), 0);
+    assert_string_equal (dockerd_flag_text (DOCKERD_FLAG_IP6TABLES), "--ip6tables=false");
+}
+
+static void
+test_log_tail (void **state)
+{
+    assert_string_equal (log_tail ("a\nb\nc\nd\n", 2), "c\nd\n");
+    assert_string_equal (log_tail ("a\nb\nc\nd", 2), "c\nd");
+    assert_string_equal (log_tail ("a\nb\n", 5), "a\nb\n");
+    assert_string_equal (log_tail ("only", 1), "only");
+    assert_string_equal (log_tail ("", 20), "");
+    /* 25 lines: the last 20 start at line 6. */
+    char text[256] = "";
+    for (int i = 1; i <= 25; i++)
+        snprintf (text + strlen (text), sizeof text - strlen (text), "line%d\n", i);
+    assert_true (strncmp (log_tail (text, 20), "line6\n", 6) == 0);
+}
+
+static void
+test_failure_advice (void **state)
+{
+    const char *devices = "level=info msg=\"Starting up\"\nfailed to start daemon: Devices "
+                          "cgroup isn't mounted\n";
+    assert_non_null (strstr (dockerd_failure_advice (devices, false), "runsc 20240729"));
+    assert_non_null (strstr (dockerd_failure_advice ("failed to start daemon: Error initializing "
+                                                     "network controller: Enabling IP forwarding "
+                                                     "failed: write "
+                                                     "/proc/sys/net/ipv4/ip_forward: permission "
+                                                     "denied",
+                                                     false),
+                             "WARREN_NETWORK=host"));
+    assert_non_null (strstr (dockerd_failure_advice ("iptables: Failed to initialize nft: "
+                                                     "Protocol not supported",
+                                                     false),
+                             "iptables-legacy"));
+    /* The last lines decide: an early warning does not hide the cause. */
+    const char *mixed = "level=warning msg=\"mount: operation not permitted\"\nx\ny\nfailed to "
+                        "start daemon: pid file found, ensure docker is not running\n";
+    assert_non_null (strstr (dockerd_failure_advice (mixed, false), "docker.pid"));
+    assert_non_null (
+        strstr (dockerd_failure_advice ("nothing known", true), "WARREN_DOCKERD_TIMEOUT"));
+    assert_non_null (dockerd_failure_advice (NULL, false));
+}
+
+static void
+test_command_is_dockerd (void **state)
+{
+    char *a[] = { "dockerd", "--debug", NULL };
+    char *b[] = { "/usr/local/bin/dockerd-entrypoint.sh", NULL };
+    char *c[] = { "/usr/bin/docker", "run", NULL };
+    char *d[] = { "sh", "-c", "dockerd", NULL };
+    assert_true (command_is_dockerd (a));
+    assert_true (command_is_dockerd (b));
+    assert_false (command_is_dockerd (c));
+    assert_false (command_is_dockerd (d));
+    assert_false (command_is_dockerd (NULL));
+}
+
+static void
+test_find_executable (void **state)
+{
+    char dir[] = "/tmp/warren-init-find-XXXXXX";
+    assert_non_null (mkdtemp (dir));
+    cleanup_free char *exe = xasprintf ("%s/dockerd-test-only", dir);
+    cleanup_free char *plain = xasprintf ("%s/not-executable", dir);
+    FILE *f = fopen (exe, "w");
+    fclose (f);
+    chmod (exe, 0755);
+    f = fopen (plain, "w");
+    fclose (f);
+    cleanup_free char *path = xasprintf ("/nonexistent::%s", dir);
+    cleanup_free char *found = find_executable ("dockerd-test-only", path);
+    assert_non_null (found);
+    assert_string_equal (found, exe);
+    assert_null (find_executable ("not-executable", path));
+    assert_null (find_executable ("no-such-program-warren", path));
+    /* A directory is no program. */
+    assert_null (find_executable ("tmp", "/"));
+    /* Absolute names are checked as they are. */
+    cleanup_free char *absolute = find_executable (exe, NULL);
+    assert_non_null (absolute);
+    unlink (exe);
+    unlink (plain);
+    rmdir (dir);
+}
+
+static void
+test_read_log_from_offset (void **state)
+{
+    char path[] = "/tmp/warren-init-log-XXXXXX";
+    int fd = mkstemp (path);
+    assert_true (fd >= 0);
+    const char old[] = "old run\n";
+    const char new_lines[] = "new 1\nnew 2\n";
+    assert_int_equal (write (fd, old, sizeof old - 1), sizeof old - 1);
+    assert_int_equal (write (fd, new_lines, sizeof new_lines - 1), sizeof new_lines - 1);
+    close (fd);
+    cleanup_free char *log = dockerd_read_log (path, sizeof old - 1);
+    assert_string_equal (log, "new 1\nnew 2\n");
+    unlink (path);
+    assert_null (dockerd_read_log (path, 0));
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_flags_per_network_mode),
+        cmocka_unit_test (test_flags_daemon_json_wins),
+        cmocka_unit_test (test_flags_extra_args),
+        cmocka_unit_test (test_flags_dropped_after_unknown_flag),
+        cmocka_unit_test (test_plan_socket_data_root_and_config_file),
+        cmocka_unit_test (test_plan_malformed_daemon_json),
+        cmocka_unit_test (test_json_top_level_member),
+        cmocka_unit_test (test_unknown_flag_in_log),
+        cmocka_unit_test (test_log_tail),
+        cmocka_unit_test (test_failure_advice),
+        cmocka_unit_test (test_command_is_dockerd),
+        cmocka_unit_test (test_find_executable),
+        cmocka_unit_test (test_read_log_from_offset),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
