@@ -396,6 +396,8 @@ cache_read (wr_backend_t *backend, const char *file, const char *binary_path,
     int seen = 0;
     wr_backend_info_t found = { .rmem_default_in_every_netns = -1 };
     bool ok = true;
+    /* backend, path and key must all be there and match. */
+    int matched = 0;
     while (ok && (len = getline (&line, &cap, f)) > 0) {
         if (line[len - 1] == '\n')
             line[--len] = '\0';
@@ -410,10 +412,13 @@ cache_read (wr_backend_t *backend, const char *file, const char *binary_path,
                  strcmp (value, PROBE_CACHE_MAGIC + strlen ("warren-backend-probe ")) == 0;
         } else if (strcmp (line, "backend") == 0) {
             ok = strcmp (value, backend->ops->name) == 0;
+            matched++;
         } else if (strcmp (line, "path") == 0) {
             ok = strcmp (value, binary_path) == 0;
+            matched++;
         } else if (strcmp (line, "key") == 0) {
             ok = strcmp (value, expected_key) == 0;
+            matched++;
         } else if (strcmp (line, "version") == 0) {
             free (found.version);
             found.version = value[0] ? xstrdup (value) : NULL;
@@ -437,7 +442,7 @@ cache_read (wr_backend_t *backend, const char *file, const char *binary_path,
         seen++;
     }
     /* "end" guards against a file cut short. */
-    if (!ok || seen != -1 || found.flags == NULL || found.commands == NULL) {
+    if (!ok || seen != -1 || matched != 3 || found.flags == NULL || found.commands == NULL) {
         wr_backend_info_clear (&found);
         return false;
     }

@@ -89,8 +89,8 @@ wr_backend_cleanup (wr_backend_t **backend)
     wr_backend_free (*backend);
 }
 #define cleanup_backend __attribute__ ((cleanup (wr_backend_cleanup)))
-/* Probes once (cached by binary path, size, mtime and inode under
- * state_dir); fails with a message naming the version needed when the
+/* Probes once (cached under state_dir, keyed by the binary's path, size,
+ * mtime, inode and device and the kernel's boot id); fails with a message naming the version needed when the
  * binary is missing or too old. */
 int wr_backend_probe (wr_backend_t *backend, wr_error_t *err);
 bool wr_backend_supports_flag (wr_backend_t *backend, const char *flag);

@@ -56,9 +56,15 @@ wr_runtime_record_save (const char *path, const wr_runtime_record_t *record, wr_
     if (make_dir (path, err) < 0)
         return -1;
     cleanup_free char *tmp = xasprintf ("%s.%d.tmp", path, (int) getpid ());
-    cleanup_fclose FILE *f = fopen (tmp, "we");
-    if (f == NULL)
+    int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
         return wr_error_set (err, errno, "create `%s`", tmp);
+    cleanup_fclose FILE *f = fdopen (fd, "w");
+    if (f == NULL) {
+        int e = errno;
+        close (fd);
+        return wr_error_set (err, e, "create `%s`", tmp);
+    }
     fprintf (f, "network %s\n", record->network_mode ? record->network_mode : "");
     for (size_t i = 0; record->flags != NULL && record->flags[i] != NULL; i++)
         if (strchr (record->flags[i], '\n') == NULL)

@@ -97,14 +97,34 @@ runsc_choose_network (wr_backend_t *backend, wr_spec_t *spec)
     return wr_runsc_choose_network (spec);
 }
 
+/* Whether PATH names the network namespace we run in, or pid 1's. */
+static bool
+is_host_netns (const char *path)
+{
+    struct stat target, ours;
+    if (stat (path, &target) < 0)
+        return false;
+    if (stat ("/proc/self/ns/net", &ours) == 0 && target.st_dev == ours.st_dev &&
+        target.st_ino == ours.st_ino)
+        return true;
+    struct stat init;
+    return stat ("/proc/1/ns/net", &init) == 0 && target.st_dev == init.st_dev &&
+           target.st_ino == init.st_ino;
+}
+
 const char *
 wr_runsc_choose_network (wr_spec_t *spec)
 {
-    /* No network namespace in the spec: the container shares the caller's
-     * network (docker run --network=host), which runsc's host mode gives.
-     * With one, runsc's own network stack takes over its interfaces. */
+    /* No network namespace in the spec, or the host's own (Docker's
+     * --network=host names /run/docker/netns/default): the container shares
+     * the caller's network, which runsc's host mode gives.  Its own
+     * namespace: runsc's network stack takes over its interfaces. */
     const char *path = NULL;
-    return wr_spec_has_namespace (spec, "network", &path) ? "sandbox" : "host";
+    if (!wr_spec_has_namespace (spec, "network", &path))
+        return "host";
+    if (path != NULL && is_host_netns (path))
+        return "host";
+    return "sandbox";
 }
 
 static bool

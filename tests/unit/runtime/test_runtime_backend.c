@@ -192,6 +192,10 @@ test_choose_network (void **state)
     cleanup_spec wr_spec_t *joined = spec_from ("{\"linux\": {\"namespaces\": [{\"type\": "
                                                 "\"network\", \"path\": \"/run/netns/x\"}]}}");
     cleanup_spec wr_spec_t *bare = spec_from ("{}");
+    /* Docker's --network=host names the host's namespace. */
+    cleanup_spec wr_spec_t *host = spec_from ("{\"linux\": {\"namespaces\": [{\"type\": "
+                                              "\"network\", \"path\": \"/proc/self/ns/net\"}]}}");
+    assert_string_equal (wr_runsc_choose_network (host), "host");
     assert_string_equal (wr_runsc_choose_network (none), "host");
     assert_string_equal (wr_runsc_choose_network (fresh), "sandbox");
     assert_string_equal (wr_runsc_choose_network (joined), "sandbox");
@@ -320,6 +324,19 @@ test_probe_and_cache (void **state)
     cleanup_backend wr_backend_t *fifth = wr_backend_new (&wr_backend_runsc, runsc, cache);
     assert_int_equal (wr_backend_probe (fifth, NULL), 0);
     assert_false (fifth->probe_cached);
+    assert_true (wr_test_count_calls (dir) > calls);
+
+    /* One without the key line is not trusted either. */
+    cleanup_free char *whole = wr_test_read_file (cache_file);
+    char *key = strstr (whole, "\nkey ");
+    assert_non_null (key);
+    char *key_end = strchr (key + 1, '\n');
+    memmove (key, key_end, strlen (key_end) + 1);
+    wr_test_write_file (cache_file, whole);
+    calls = wr_test_count_calls (dir);
+    cleanup_backend wr_backend_t *sixth = wr_backend_new (&wr_backend_runsc, runsc, cache);
+    assert_int_equal (wr_backend_probe (sixth, NULL), 0);
+    assert_false (sixth->probe_cached);
     assert_true (wr_test_count_calls (dir) > calls);
     wr_test_rm_rf (dir);
 }
