@@ -135,9 +135,32 @@ case_lifecycle() {
     assert_file_contains "$outfile" main-started
 }
 
+# An image whose command is dockerd itself (like docker:dind): warren-init
+# prepares the sandbox and runs that dockerd, not a second one.
+case_dind_command() {
+    t_require_warren
+    t_images
+    rt_init
+    local b=$T_CASE_DIR/bundle id=dig-dind outfile=$T_CASE_DIR/container.out
+    debian_bundle "$b" - dockerd --bridge=none --iptables=false --ip6tables=false --ip-forward=false
+    t_sandbox_cleanup "$T_CASE_DIR/state" "$id"
+    t_defer show_runtime_log
+    : > "$outfile"
+    t_timeout 60 "${RT[@]}" create --bundle "$b" "$id" > >(cat >> "$outfile") 2>&1
+    t_timeout 60 "${RT[@]}" start "$id"
+    fx_wait 60 "the user's dockerd to answer" "${RT[@]}" exec "$id" docker version ||
+        { cat "$outfile"; t_fail "the dockerd given as the command did not answer in 60 s"; }
+    t_capture out 120 "${RT[@]}" exec "$id" docker run --rm --network=host busybox echo dind-nested-ok
+    assert_match "$out" '(^|[[:space:]])dind-nested-ok($|[[:space:]])' "the nested container's output"
+    t_capture out 30 "${RT[@]}" exec "$id" sh -c 'cat /proc/[0-9]*/comm | grep -c "^dockerd$"'
+    assert_eq "$(tail -n 1 <<<"$out")" 1 "number of dockerd processes in the sandbox"
+    cat "$outfile"
+}
+
 t_case "host network: dockerd becomes ready and a nested docker run prints its output" case_host_network
 t_case "--profile docker selects the profile without the annotation" case_profile_flag
 t_case "sandbox network (own netns): nested --network=none and default networks run busybox" case_sandbox_network
 t_case "the container's exit status is the user command's" case_exit_status
 t_case "create, start, state, exec, kill, delete with nested Docker" case_lifecycle
+t_case "the command is dockerd itself (like docker:dind): it runs, and only once" case_dind_command
 t_done

@@ -104,6 +104,33 @@ EOF
     assert_match "$out" '(status|code)[^0-9]{0,4}1([^0-9]|$)|exited[^0-9]{0,12}1([^0-9]|$)' "the error (dockerd's exit status)"
 }
 
+case_dockerd_never_ready() {
+    t_require_warren
+    t_images busybox
+    rt_init
+    local b=$T_CASE_DIR/b
+    busybox_bundle "$b" echo should-not-run
+    mkdir -p "$b/rootfs/usr/bin"
+    cat > "$b/rootfs/usr/bin/dockerd" <<'EOF'
+#!/bin/sh
+echo "fake dockerd: hanging before it listens (warren failure test 5151)"
+exec sleep 600
+EOF
+    chmod +x "$b/rootfs/usr/bin/dockerd"
+    t_spec_set "$b" '.process.env += ["WARREN_DOCKERD_TIMEOUT=3"]'
+    t_sandbox_cleanup "$T_CASE_DIR/state" fail-hang
+    t_defer show_runtime_log
+    local started=$SECONDS
+    t_capture out 90 "${RT[@]}" --profile docker run --bundle "$b" fail-hang
+    assert_status nonzero "$T_STATUS" "docker profile with a dockerd that never answers"
+    [ "$T_STATUS" != 124 ] || t_fail "warren-runtime was still waiting after 90 s (WARREN_DOCKERD_TIMEOUT=3)"
+    [ $((SECONDS - started)) -lt 60 ] || t_fail "gave up only after $((SECONDS - started)) s with WARREN_DOCKERD_TIMEOUT=3"
+    assert_not_contains "$out" should-not-run
+    assert_not_contains "$out" "docker daemon is ready"
+    assert_contains "$out" "warren failure test 5151" "the error (dockerd's last log lines)"
+    assert_contains "$out" WARREN_DOCKERD_TIMEOUT "the error (how to wait longer)"
+}
+
 case_malformed_config() {
     t_require_warren
     t_images busybox
@@ -154,6 +181,7 @@ t_case "runsc missing: the error names the binary and the release needed" case_r
 t_case "runsc too old: the error names the release found and the one needed" case_runsc_too_old
 t_case "no dockerd in the image: a clear error, the command does not run" case_no_dockerd
 t_case "dockerd crashes: its exit status and last log lines are shown" case_dockerd_crashes
+t_case "dockerd never answers: warren-init gives up after WARREN_DOCKERD_TIMEOUT" case_dockerd_never_ready
 t_case "malformed config.json: runc-style JSON error in --log and on stderr" case_malformed_config
 t_case "unknown profile: the error lists the known ones" case_unknown_profile
 t_done
