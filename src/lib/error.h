@@ -18,7 +18,8 @@ typedef struct wr_error_s *wr_error_t;
  * zero, ": strerror(errno_value)" is appended to the message. */
 int wr_error_set (wr_error_t *err, int errno_value, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
-int wr_error_setv (wr_error_t *err, int errno_value, const char *fmt, va_list ap);
+int wr_error_setv (wr_error_t *err, int errno_value, const char *fmt, va_list ap)
+    __attribute__ ((format (printf, 3, 0)));
 
 /* Prepends "context: " to the message of *err and returns -1. */
 int wr_error_prefix (wr_error_t *err, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
