@@ -40,8 +40,23 @@ typedef enum {
     CGROUPS_NONE,
 } cgroups_mode_t;
 
-/* The Docker mode's settings, from environment variables (see the usage
- * text in main.c for their meaning). */
+/* The Docker mode's settings, from environment variables (also listed in
+ * the usage text in main.c):
+ *
+ *   WARREN_NETWORK               host | sandbox | none: runsc's network mode,
+ *                                set by warren-runtime.  host adds
+ *                                --ip-forward=false (runsc's host network
+ *                                forbids IP forwarding); unset adds it too,
+ *                                as it is harmless with --bridge=none.
+ *   WARREN_CGROUPS               auto | v1 | v2 | none (auto: v1 in gVisor).
+ *   WARREN_DOCKER_TMPFS_SIZE     tmpfs on dockerd's data root: "50%" of
+ *                                memory (default), "4g", "512m", or "none".
+ *   WARREN_DOCKERD_TIMEOUT       seconds until dockerd must answer (30).
+ *   WARREN_DOCKERD_STOP_TIMEOUT  seconds dockerd has to stop (10).
+ *   WARREN_DOCKERD_ARGS          more dockerd flags, split on spaces.
+ *   WARREN_DOCKERD_LOG           dockerd's log (/var/log/dockerd.log).
+ *
+ * An empty value means the default. */
 typedef struct {
     network_mode_t network; /* WARREN_NETWORK */
     cgroups_mode_t cgroups; /* WARREN_CGROUPS */

@@ -173,10 +173,34 @@ test_cgroups_partly_mounted (void **state)
 }
 
 static void
-test_cgroups_read_only_mount_from_the_spec (void **state)
+test_cgroups_mount_from_the_spec (void **state)
 {
-    /* Docker's generated spec mounts a read-only cgroup on /sys/fs/cgroup:
-     * dockerd cannot use it, so a tmpfs goes over it. */
+    /* What runsc 20240729 makes of Docker's read-only cgroup mount in the
+     * spec (measured): a read-only tmpfs with a writable mount of each
+     * controller, rooted at the container's cgroup.  dockerd works with
+     * it, so nothing is mounted. */
+    char mounts[4096];
+    snprintf (mounts, sizeof mounts,
+              "%s25 21 0:26 / /sys/fs/cgroup ro,noexec - tmpfs none ro\n"
+              "26 25 0:9 /c1 /sys/fs/cgroup/cpu rw - cgroup none rw,cpu\n"
+              "27 25 0:10 /c1 /sys/fs/cgroup/cpuacct rw - cgroup none rw,cpuacct\n"
+              "28 25 0:11 /c1 /sys/fs/cgroup/cpuset rw - cgroup none rw,cpuset\n"
+              "29 25 0:12 /c1 /sys/fs/cgroup/devices rw - cgroup none rw,devices\n"
+              "30 25 0:13 /c1 /sys/fs/cgroup/job rw - cgroup none rw,job\n"
+              "31 25 0:14 /c1 /sys/fs/cgroup/memory rw - cgroup none rw,memory\n"
+              "32 25 0:15 /c1 /sys/fs/cgroup/pids rw - cgroup none rw,pids\n",
+              gvisor_mountinfo);
+    cgroup_plan_t plan;
+    plan_for (CGROUPS_AUTO, gvisor_filesystems, gvisor_cgroups, mounts, &plan);
+    assert_int_equal (plan.version, CGROUPS_NONE);
+    assert_non_null (strstr (plan.reason, "already mounted"));
+}
+
+static void
+test_cgroups_read_only_combined_mount (void **state)
+{
+    /* A read-only hierarchy on /sys/fs/cgroup (as a runtime other than
+     * runsc may mount it): dockerd cannot use it, so a tmpfs goes over it. */
     char mounts[4096];
     snprintf (mounts, sizeof mounts,
               "%s30 21 0:30 / /sys/fs/cgroup ro,nosuid - cgroup cgroup "
@@ -411,7 +435,8 @@ main (void)
         cmocka_unit_test (test_cgroups_fresh_gvisor_sandbox),
         cmocka_unit_test (test_cgroups_already_mounted),
         cmocka_unit_test (test_cgroups_partly_mounted),
-        cmocka_unit_test (test_cgroups_read_only_mount_from_the_spec),
+        cmocka_unit_test (test_cgroups_mount_from_the_spec),
+        cmocka_unit_test (test_cgroups_read_only_combined_mount),
         cmocka_unit_test (test_cgroups_linux_v2),
         cmocka_unit_test (test_cgroups_requested_versions),
         cmocka_unit_test (test_meminfo),
