@@ -261,10 +261,16 @@ run_docker (reaper_t *reaper, char **command, long long init_start)
     int exit_code = INIT_EXIT_FAILURE;
     dockerd_plan_t plan = { 0 };
     cleanup_free char *daemon_json = NULL;
-    const char *config_file = dockerd_config_file (config.extra_args);
+    /* A dockerd given as the command has its own flags: its socket, data
+     * root and daemon.json come from them (the plan's argv is not used). */
+    docker_config_t plan_config = config;
+    const char *name = command && user_dockerd ? strrchr (command[0], '/') : NULL;
+    if (user_dockerd && strcmp (name ? name + 1 : command[0], "dockerd") == 0)
+        plan_config.extra_args = command + 1;
+    const char *config_file = dockerd_config_file (plan_config.extra_args);
     if (load_daemon_json (config_file, &daemon_json, &err) < 0 ||
-        dockerd_plan_make (&config, dockerd_path ? dockerd_path : "dockerd", daemon_json, 0, &plan,
-                           &err) < 0) {
+        dockerd_plan_make (&plan_config, dockerd_path ? dockerd_path : "dockerd", daemon_json, 0,
+                           &plan, &err) < 0) {
         wr_log (WR_LOG_ERROR, err->message, NULL);
         goto out;
     }
