@@ -119,6 +119,10 @@ case_lifecycle() {
         { cat "$outfile"; t_fail "dockerd did not become ready after start"; }
     state=$(t_timeout 30 "${RT[@]}" state "$id")
     assert_eq "$(jq -r .status <<<"$state")" running "state after start"
+    local pid
+    pid=$(jq -r .pid <<<"$state")
+    [ "$pid" -gt 0 ] 2>/dev/null || t_fail "state after start has no pid: $state"
+    kill -0 "$pid" || t_fail "the pid in state ($pid) is not a live process"
     t_capture out 120 "${RT[@]}" exec "$id" docker run --rm --network=host busybox echo exec-nested-ok
     assert_match "$out" '(^|[[:space:]])exec-nested-ok($|[[:space:]])' "the output of exec'ed docker run"
     assert_status 0 "$T_STATUS" "warren-runtime exec"
@@ -127,6 +131,10 @@ case_lifecycle() {
     t_timeout 30 "${RT[@]}" kill "$id" KILL
     fx_wait 30 "the container to stop" state_is "$id" stopped ||
         t_fail "the container is not stopped 30 s after kill"
+    # As containerd's shim does: wait for the container's process (the
+    # sandbox, with runsc) to exit before deleting.
+    fx_wait 30 "pid $pid to exit" eval "! kill -0 $pid" ||
+        t_fail "pid $pid from state is still alive 30 s after kill"
     t_timeout 30 "${RT[@]}" delete "$id"
     if t_timeout 30 "${RT[@]}" state "$id" 2>/dev/null; then
         t_fail "state still answers for $id after delete"
