@@ -409,7 +409,7 @@ cache_read (wr_backend_t *backend, const char *file, const char *binary_path,
         *value++ = '\0';
         if (seen == 0) {
             ok = strcmp (line, "warren-backend-probe") == 0 &&
-                 strcmp (value, PROBE_CACHE_MAGIC + strlen ("warren-backend-probe ")) == 0;
+                 strcmp (value, &PROBE_CACHE_MAGIC[strlen ("warren-backend-probe ")]) == 0;
         } else if (strcmp (line, "backend") == 0) {
             ok = strcmp (value, backend->ops->name) == 0;
             matched++;

@@ -77,6 +77,9 @@ test_free_resets (void **state)
     assert_null (err);
 }
 
+static int setv_helper (wr_error_t *err, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
 static int
 setv_helper (wr_error_t *err, const char *fmt, ...)
 {

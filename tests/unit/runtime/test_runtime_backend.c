@@ -297,6 +297,7 @@ test_probe_and_cache (void **state)
 
     /* Replacing the binary (new inode, size and mtime) invalidates it. */
     cleanup_free char *again = wr_test_fake_runsc (dir, "runsc", "0.0~20250101.0-new", false);
+    assert_non_null (again);
     cleanup_backend wr_backend_t *third = wr_backend_new (&wr_backend_runsc, runsc, cache);
     if (wr_backend_probe (third, &err) < 0)
         fail_msg ("probe: %s", err->message);
