@@ -40,7 +40,7 @@ T_TMP_ROOT=${T_TMP_ROOT:-/run/warren-test/t}
 RUNSC=${RUNSC:-$(command -v runsc || echo /usr/bin/runsc)}
 
 T_PASSED=0 T_FAILED=0 T_SKIPPED=0
-T_NAME= T_START= T_LOG= T_DIR= T_CASE_FN=
+T_NAME= T_START= T_LOG= T_DIR=
 
 if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
     _T_RED=$'\e[31m' _T_GREEN=$'\e[32m' _T_YELLOW=$'\e[33m' _T_OFF=$'\e[0m'
