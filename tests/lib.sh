@@ -158,6 +158,21 @@ _t_case_body() {
     "$fn"
 }
 
+# When the test file itself is stopped (tests/run's time limit, ^C), stop the
+# running case's process group too, and undo what it set up.
+_T_CASE_PID=
+_t_abort() {
+    if [ -n "$_T_CASE_PID" ]; then
+        kill -TERM -- "-$_T_CASE_PID" 2>/dev/null
+        local i
+        for i in $(seq 50); do kill -0 "$_T_CASE_PID" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL -- "-$_T_CASE_PID" 2>/dev/null
+        [ -z "${_T_CASE_STATE:-}" ] || _t_run_cleanups "$_T_CASE_STATE/cleanup" >> "$T_LOG" 2>&1
+    fi
+    exit 143
+}
+trap _t_abort TERM INT
+
 # t_case NAME FUNCTION: runs FUNCTION as one case (see the top of this file).
 # T_CASE_TIMEOUT (seconds, default 300) bounds it; set it per case before the
 # call if a case needs longer.
@@ -178,6 +193,7 @@ t_case() {
     set -m
     ( _t_case_body "$fn" ) >> "$T_LOG" 2>&1 < /dev/null &
     local pid=$!
+    _T_CASE_PID=$pid
     set +m
     (
         trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
@@ -193,6 +209,7 @@ t_case() {
     local watchdog=$!
     wait "$pid"
     rc=$?
+    _T_CASE_PID=
     kill "$watchdog" 2>/dev/null
     wait "$watchdog" 2>/dev/null
     # Whatever the case left behind (it was killed before its trap ran).
