@@ -167,7 +167,10 @@ _t_abort() {
         local i
         for i in $(seq 50); do kill -0 "$_T_CASE_PID" 2>/dev/null || break; sleep 0.1; done
         kill -KILL -- "-$_T_CASE_PID" 2>/dev/null
-        [ -z "${_T_CASE_STATE:-}" ] || _t_run_cleanups "$_T_CASE_STATE/cleanup" >> "$T_LOG" 2>&1
+        if [ -n "${_T_CASE_STATE:-}" ]; then
+            _t_run_cleanups "$_T_CASE_STATE/cleanup" >> "$T_LOG" 2>&1
+            rm -rf "$_T_CASE_STATE"
+        fi
     fi
     exit 143
 }
