@@ -29,3 +29,10 @@ find_build_dir() {
     fi
     echo "$dir"
 }
+
+# now_ns_var VAR: the wall clock in ns, stored in VAR without a fork
+# (bash 5's EPOCHREALTIME), for timestamps taken inside a read loop.
+now_ns_var() {
+    local t=${EPOCHREALTIME/[.,]/}
+    printf -v "$1" '%s000' "$t"
+}
