@@ -55,9 +55,9 @@ static int
 apply_profile (const wr_profile_t *profile, wr_spec_t *spec, const wr_launch_request_t *request,
                const char *network_mode, wr_error_t *err)
 {
-    /* A profile that gives warren-init options (the docker profile) needs
-     * it in the sandbox, so a missing one is an error here rather than a
-     * sandbox that silently lacks it; others use it only when found. */
+    /* A profile that runs warren-init (init_args set: the docker profile)
+     * needs it in the sandbox, so a missing one is an error here rather
+     * than a sandbox that silently lacks it. */
     if (request->init_path == NULL && profile->init_args != NULL)
         return wr_error_set (err, 0,
                              "profile `%s` needs warren-init on the host, and it was not found "

@@ -258,25 +258,27 @@ test_docker_profile_without_options (void **state)
 }
 
 static void
-test_default_profile_changes_nothing_without_init (void **state)
+test_default_profile_changes_nothing (void **state)
 {
+    /* With or without warren-init at hand, the default profile adds nothing:
+     * no capabilities, no mounts, no process in front of the command. */
     for (const char *const *input = golden_inputs; *input != NULL; input++) {
         cleanup_spec wr_spec_t *spec = load_input (*input);
         cleanup_free char *before = wr_spec_to_string (spec);
         apply_ok (&wr_profile_default, spec, NULL);
+        apply_ok (&wr_profile_default, spec, &golden_options);
         cleanup_free char *after = wr_spec_to_string (spec);
         assert_string_equal (before, after);
     }
 }
 
 static void
-test_default_profile_injects_plain_init (void **state)
+test_default_profile_keeps_restrictions (void **state)
 {
     cleanup_spec wr_spec_t *spec = load_input ("docker-20.10");
     apply_ok (&wr_profile_default, spec, &golden_options);
-    assert_string_equal (wr_spec_arg (spec, 0), WR_INIT_SANDBOX_PATH);
-    assert_string_equal (wr_spec_arg (spec, 1), "--");
-    assert_string_equal (wr_spec_arg (spec, 2), "/bin/sleep");
+    assert_string_equal (wr_spec_arg (spec, 0), "/bin/sleep");
+    assert_false (wr_spec_has_mount (spec, WR_INIT_SANDBOX_PATH));
     /* Locked down: Docker's capabilities, masks and device rules stay. */
     assert_false (wr_spec_has_capability (spec, "bounding", "CAP_SYS_ADMIN"));
     assert_true (has_option (spec, "/sys", "ro"));
@@ -286,13 +288,12 @@ test_default_profile_injects_plain_init (void **state)
 }
 
 static void
-test_switching_profiles_replaces_init_prefix (void **state)
+test_docker_profile_keeps_users_double_dash (void **state)
 {
-    /* The user's command has its own "--"; only warren-init's is replaced. */
+    /* The user's command has its own "--"; warren-init's prefix is added
+     * once, in front of it. */
     cleanup_spec wr_spec_t *spec = load_input ("device-rules");
     size_t original = wr_spec_args_count (spec);
-    apply_ok (&wr_profile_default, spec, &golden_options);
-    assert_int_equal (wr_spec_args_count (spec), original + 2);
     apply_ok (&wr_profile_docker, spec, &golden_options);
     apply_ok (&wr_profile_docker, spec, &golden_options);
     assert_int_equal (wr_spec_args_count (spec), original + 3);
@@ -302,10 +303,6 @@ test_switching_profiles_replaces_init_prefix (void **state)
     assert_string_equal (wr_spec_arg (spec, 3), "dockerd-entrypoint.sh");
     assert_string_equal (wr_spec_arg (spec, 4), "--");
     assert_string_equal (wr_spec_arg (spec, 5), "docker");
-    apply_ok (&wr_profile_default, spec, &golden_options);
-    assert_int_equal (wr_spec_args_count (spec), original + 2);
-    assert_string_equal (wr_spec_arg (spec, 1), "--");
-    assert_string_equal (wr_spec_arg (spec, 2), "dockerd-entrypoint.sh");
 }
 
 static void
@@ -439,9 +436,9 @@ main (void)
         cmocka_unit_test (test_docker_profile_on_docker_config),
         cmocka_unit_test (test_docker_profile_on_minimal),
         cmocka_unit_test (test_docker_profile_without_options),
-        cmocka_unit_test (test_default_profile_changes_nothing_without_init),
-        cmocka_unit_test (test_default_profile_injects_plain_init),
-        cmocka_unit_test (test_switching_profiles_replaces_init_prefix),
+        cmocka_unit_test (test_default_profile_changes_nothing),
+        cmocka_unit_test (test_default_profile_keeps_restrictions),
+        cmocka_unit_test (test_docker_profile_keeps_users_double_dash),
         cmocka_unit_test (test_inject_init),
         cmocka_unit_test (test_apply_error_names_profile_and_path),
         cmocka_unit_test (test_profile_data),
