@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -272,6 +273,21 @@ wr_backend_run (const char *binary, const char *const *args, int *status, wr_err
     if (wr_subprocess_output (argv, PROBE_TIMEOUT_MS, &output, status, err) < 0)
         return NULL;
     return output;
+}
+
+int
+wr_backend_probe_version (wr_backend_info_t *info, wr_error_t *err)
+{
+    int status = 0;
+    static const char *const version_args[] = { "--version", NULL };
+    cleanup_free char *output = wr_backend_run (info->path, version_args, &status, err);
+    if (output == NULL)
+        return -1;
+    if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+        return wr_error_set (err, 0, "`%s --version` failed: %s", info->path, output);
+    info->version = wr_backend_parse_version (output);
+    info->spec_version = wr_backend_parse_spec_version (output);
+    return 0;
 }
 
 /* ---- flags ---- */

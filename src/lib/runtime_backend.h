@@ -122,6 +122,9 @@ char **wr_backend_parse_commands (const char *output);
 /* Runs BINARY with ARGS and returns what it printed; NULL on failure.
  * *STATUS gets the wait status. */
 char *wr_backend_run (const char *binary, const char *const *args, int *status, wr_error_t *err);
+/* Runs `INFO->path --version` and fills info->version and
+ * info->spec_version; a failing command is an error quoting its output. */
+int wr_backend_probe_version (wr_backend_info_t *info, wr_error_t *err);
 
 /* The name of a flag argument: "--net-raw=false" and "-net-raw" give
  * "net-raw"; NULL when ARG is not a flag. Caller frees. */

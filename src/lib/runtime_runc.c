@@ -14,17 +14,11 @@
 static int
 runc_like_probe (wr_backend_t *backend, wr_backend_info_t *info, wr_error_t *err)
 {
-    int status = 0;
-    static const char *const version_args[] = { "--version", NULL };
-    cleanup_free char *version_out = wr_backend_run (info->path, version_args, &status, err);
-    if (version_out == NULL)
+    if (wr_backend_probe_version (info, err) < 0)
         return -1;
-    if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
-        return wr_error_set (err, 0, "`%s --version` failed: %s", info->path, version_out);
-    info->version = wr_backend_parse_version (version_out);
     info->release = 0;
-    info->spec_version = wr_backend_parse_spec_version (version_out);
 
+    int status = 0;
     static const char *const help_args[] = { "--help", NULL };
     cleanup_free char *help_out = wr_backend_run (info->path, help_args, &status, err);
     if (help_out == NULL)

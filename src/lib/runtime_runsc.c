@@ -21,16 +21,10 @@
 static int
 runsc_probe (wr_backend_t *backend, wr_backend_info_t *info, wr_error_t *err)
 {
-    int status = 0;
-    static const char *const version_args[] = { "--version", NULL };
-    cleanup_free char *version_out = wr_backend_run (info->path, version_args, &status, err);
-    if (version_out == NULL)
+    if (wr_backend_probe_version (info, err) < 0)
         return -1;
-    if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
-        return wr_error_set (err, 0, "`%s --version` failed: %s", info->path, version_out);
-    info->version = wr_backend_parse_version (version_out);
     info->release = wr_backend_parse_release (info->version);
-    info->spec_version = wr_backend_parse_spec_version (version_out);
+    int status = 0;
 
     /* `runsc help` lists the commands; `runsc flags` (where it exists) the
      * global flags, else `runsc --help` may list them.  All print to
