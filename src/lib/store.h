@@ -1,0 +1,93 @@
+/* The image store under warren's state directory:
+ *
+ *   ROOT/blobs/sha256/<hex>     content by digest; written once, read-only
+ *   ROOT/ingest/<hex>.partial   downloads in progress (resumable)
+ *   ROOT/roots/<chain hex>/     unpacked root filesystems, shared read-only
+ *   ROOT/images.db              SQLite (WAL): images and what they reference
+ *
+ * A blob becomes visible under blobs/ only after its digest and size were
+ * checked (temporary file, fsync, rename), so a crash at any point leaves
+ * either nothing or a whole, verified blob.  Reference counts come from the
+ * database; garbage collection removes what no image references. */
+#ifndef WARREN_STORE_H
+#define WARREN_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+typedef struct wr_store_s wr_store_t;
+
+/* Opens (creating when needed) the store at ROOT. */
+wr_store_t *wr_store_open (const char *root, wr_error_t *err);
+void wr_store_close (wr_store_t *store);
+const char *wr_store_path (wr_store_t *store);
+
+/* ---- blobs ---- */
+bool wr_store_has_blob (wr_store_t *store, const char *digest);
+/* ROOT/blobs/sha256/<hex> for a valid DIGEST; NULL for an invalid one. */
+char *wr_store_blob_path (wr_store_t *store, const char *digest);
+/* Reads a whole blob of at most MAX_SIZE bytes, checking its digest. */
+int wr_store_read_blob (wr_store_t *store, const char *digest, size_t max_size, char **data,
+                        size_t *len, wr_error_t *err);
+/* Stores DATA under its digest (computed); OUT_DIGEST gets it when not NULL
+ * (WR_DIGEST_MAX_LEN + 1 bytes).  When EXPECTED is not NULL it must match. */
+int wr_store_put_blob (wr_store_t *store, const void *data, size_t len, const char *expected,
+                       char *out_digest, wr_error_t *err);
+
+typedef struct wr_blob_writer_s wr_blob_writer_t;
+/* Starts, or resumes, writing the blob DIGEST of SIZE bytes (-1: unknown).
+ * *OFFSET gets the number of bytes already kept from an earlier attempt;
+ * the caller continues from there (or calls wr_blob_writer_restart). */
+wr_blob_writer_t *wr_store_blob_writer (wr_store_t *store, const char *digest, int64_t size,
+                                        int64_t *offset, wr_error_t *err);
+/* More bytes: more than SIZE in all is an error. */
+int wr_blob_writer_write (wr_blob_writer_t *writer, const void *data, size_t len, wr_error_t *err);
+/* Throws away what was kept (the server ignored a range request). */
+int wr_blob_writer_restart (wr_blob_writer_t *writer, wr_error_t *err);
+/* Checks size and digest, then makes the blob visible.  On a mismatch the
+ * partial file is removed and the error names the expected and actual
+ * digests. */
+int wr_blob_writer_commit (wr_blob_writer_t *writer, wr_error_t *err);
+/* Frees the writer.  An uncommitted download stays in ingest/ for resuming. */
+void wr_blob_writer_free (wr_blob_writer_t *writer);
+
+/* ---- images ---- */
+typedef struct {
+    char *name; /* normalised reference, "docker.io/library/busybox:latest" */
+    char *manifest_digest; /* the image manifest (after platform selection) */
+    char *config_digest;
+    char *root_id; /* chain id hex of the unpacked root; NULL if not unpacked */
+    int64_t size; /* compressed size of config + layers */
+    int64_t created; /* unix time it was stored */
+} wr_image_record_t;
+
+/* Records (or re-points) image NAME and the blobs it references, in one
+ * transaction. */
+int wr_store_image_put (wr_store_t *store, const wr_image_record_t *record,
+                        const char *const *blob_digests, wr_error_t *err);
+/* 1 and fills RECORD when NAME exists, 0 when not. */
+int wr_store_image_get (wr_store_t *store, const char *name, wr_image_record_t *record,
+                        wr_error_t *err);
+int wr_store_image_list (wr_store_t *store, wr_image_record_t **records, size_t *count,
+                         wr_error_t *err);
+/* Removes the name only; blobs and roots go at the next prune. */
+int wr_store_image_remove (wr_store_t *store, const char *name, wr_error_t *err);
+void wr_image_record_clear (wr_image_record_t *record);
+
+typedef struct {
+    size_t blobs_removed;
+    size_t roots_removed;
+    size_t partials_removed;
+    uint64_t bytes_freed;
+} wr_prune_stats_t;
+/* Removes blobs and roots no image references, and abandoned downloads. */
+int wr_store_prune (wr_store_t *store, wr_prune_stats_t *stats, wr_error_t *err);
+
+/* ---- roots ---- */
+/* ROOT/roots/<root_id>; the directory may not exist yet. */
+char *wr_store_root_path (wr_store_t *store, const char *root_id);
+
+#endif
