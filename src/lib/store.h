@@ -26,7 +26,12 @@ void wr_store_close (wr_store_t *store);
 const char *wr_store_path (wr_store_t *store);
 
 /* ---- blobs ---- */
+/* True when the blob is in blobs/ as a regular file (a download still in
+ * ingest/ does not count). */
 bool wr_store_has_blob (wr_store_t *store, const char *digest);
+/* The same, and its size is SIZE (any size when SIZE is -1): a file of the
+ * wrong size is not the blob. */
+bool wr_store_has_blob_size (wr_store_t *store, const char *digest, int64_t size);
 /* ROOT/blobs/sha256/<hex> for a valid DIGEST; NULL for an invalid one. */
 char *wr_store_blob_path (wr_store_t *store, const char *digest);
 /* Reads a whole blob of at most MAX_SIZE bytes, checking its digest. */
@@ -40,9 +45,17 @@ int wr_store_put_blob (wr_store_t *store, const void *data, size_t len, const ch
 typedef struct wr_blob_writer_s wr_blob_writer_t;
 /* Starts, or resumes, writing the blob DIGEST of SIZE bytes (-1: unknown).
  * *OFFSET gets the number of bytes already kept from an earlier attempt;
- * the caller continues from there (or calls wr_blob_writer_restart). */
+ * the caller continues from there (or calls wr_blob_writer_restart).
+ *
+ * One writer per digest at a time across processes: the partial file is
+ * locked (flock), and a second writer of the same digest waits until the
+ * first is freed.  When the blob is already in the store (or the first
+ * writer committed it meanwhile), the writer is "complete": *OFFSET is the
+ * blob's size, wr_blob_writer_complete() is true and commit does nothing. */
 wr_blob_writer_t *wr_store_blob_writer (wr_store_t *store, const char *digest, int64_t size,
                                         int64_t *offset, wr_error_t *err);
+/* True when the blob was already in the store when the writer was made. */
+bool wr_blob_writer_complete (wr_blob_writer_t *writer);
 /* More bytes: more than SIZE in all is an error. */
 int wr_blob_writer_write (wr_blob_writer_t *writer, const void *data, size_t len, wr_error_t *err);
 /* Throws away what was kept (the server ignored a range request). */
@@ -65,7 +78,9 @@ typedef struct {
 } wr_image_record_t;
 
 /* Records (or re-points) image NAME and the blobs it references, in one
- * transaction. */
+ * transaction.  The manifest and config digests are referenced too, whether
+ * or not BLOB_DIGESTS (NULL-terminated; may be NULL) lists them.  CREATED 0
+ * means now. */
 int wr_store_image_put (wr_store_t *store, const wr_image_record_t *record,
                         const char *const *blob_digests, wr_error_t *err);
 /* 1 and fills RECORD when NAME exists, 0 when not. */
@@ -76,6 +91,8 @@ int wr_store_image_list (wr_store_t *store, wr_image_record_t **records, size_t 
 /* Removes the name only; blobs and roots go at the next prune. */
 int wr_store_image_remove (wr_store_t *store, const char *name, wr_error_t *err);
 void wr_image_record_clear (wr_image_record_t *record);
+/* Clears and frees the array from wr_store_image_list. */
+void wr_image_records_free (wr_image_record_t *records, size_t count);
 
 typedef struct {
     size_t blobs_removed;
@@ -83,11 +100,27 @@ typedef struct {
     size_t partials_removed;
     uint64_t bytes_freed;
 } wr_prune_stats_t;
-/* Removes blobs and roots no image references, and abandoned downloads. */
+/* Removes blobs and roots no image references, and abandoned downloads
+ * (files in ingest/ untouched for WR_STORE_PARTIAL_MAX_AGE seconds and not
+ * locked by a writer).  Takes the store lock exclusively, so it waits for
+ * pulls that hold it shared; do not call it while holding the lock. */
+#define WR_STORE_PARTIAL_MAX_AGE (24 * 60 * 60)
 int wr_store_prune (wr_store_t *store, wr_prune_stats_t *stats, wr_error_t *err);
 
 /* ---- roots ---- */
-/* ROOT/roots/<root_id>; the directory may not exist yet. */
+/* ROOT/roots/<root_id>; the directory may not exist yet.  NULL unless
+ * ROOT_ID is 64 lowercase hex digits. */
 char *wr_store_root_path (wr_store_t *store, const char *root_id);
+
+/* ---- the store lock ----
+ * ROOT/store.lock (flock).  A pull holds it shared from its first blob
+ * until wr_store_image_put has recorded what it references, so that prune,
+ * which holds it exclusively, never removes a blob or a root that is about
+ * to be referenced.  Each call opens its own descriptor, so threads of one
+ * process exclude each other too.  Returns the descriptor that holds the
+ * lock (release it with wr_store_unlock). */
+int wr_store_lock_shared (wr_store_t *store, wr_error_t *err);
+int wr_store_lock_exclusive (wr_store_t *store, wr_error_t *err);
+void wr_store_unlock (int lock_fd);
 
 #endif
