@@ -1,1 +1,733 @@
-/* being written */
+/* Layers are read through two libarchive handles: the first one only
+ * decompresses (gzip, zstd or nothing, format "raw"), the second one reads
+ * the tar from what the first one gives it.  Between them every byte of the
+ * uncompressed tar passes through our callback once, so the DIFF_ID is
+ * hashed on the way without a second pass over the layer.
+ *
+ * Member names are normalised first: absolute names and ".." components
+ * are refused outright (docs/unpack: no real layer has them).  Every other
+ * path, and each hard link's target, is resolved inside the root
+ * (path_in_root.h), and the last component is created with *at() calls on
+ * the directory that holds it, never following a symlink there.
+ *
+ * Nothing is fsynced: a root is a cache made again from verified blobs, and
+ * the atomic rename in wr_unpack_root is what keeps a failed or interrupted
+ * unpack from being used. */
+#include "unpack.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "digest.h"
+#include "log.h"
+#include "path_in_root.h"
+#include "xalloc.h"
+
+/* ---- a set of paths (the entries this layer made) ---- */
+
+typedef struct {
+    char **slots;
+    size_t cap; /* power of two */
+    size_t count;
+} path_set_t;
+
+static uint64_t
+path_hash (const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s != '\0'; s++)
+        h = (h ^ (unsigned char) *s) * 1099511628211ULL;
+    return h;
+}
+
+static char **
+path_set_slot (const path_set_t *set, const char *path)
+{
+    size_t i = (size_t) path_hash (path) & (set->cap - 1);
+    while (set->slots[i] != NULL && strcmp (set->slots[i], path) != 0)
+        i = (i + 1) & (set->cap - 1);
+    return &set->slots[i];
+}
+
+static bool
+path_set_has (const path_set_t *set, const char *path)
+{
+    return set->cap > 0 && *path_set_slot (set, path) != NULL;
+}
+
+static void
+path_set_add (path_set_t *set, const char *path)
+{
+    if ((set->count + 1) * 2 > set->cap) {
+        path_set_t bigger = { .cap = set->cap ? set->cap * 2 : 64 };
+        bigger.slots = xzalloc (bigger.cap * sizeof (char *));
+        for (size_t i = 0; i < set->cap; i++)
+            if (set->slots[i] != NULL)
+                *path_set_slot (&bigger, set->slots[i]) = set->slots[i];
+        bigger.count = set->count;
+        free (set->slots);
+        *set = bigger;
+    }
+    char **slot = path_set_slot (set, path);
+    if (*slot == NULL) {
+        *slot = xstrdup (path);
+        set->count++;
+    }
+}
+
+static void
+path_set_clear (path_set_t *set)
+{
+    for (size_t i = 0; i < set->cap; i++)
+        free (set->slots[i]);
+    free (set->slots);
+    *set = (path_set_t){ 0 };
+}
+
+/* ---- one layer ---- */
+
+typedef struct {
+    char *path;
+    mode_t mode;
+    struct timespec times[2]; /* atime, mtime */
+} dir_fixup_t;
+
+typedef struct {
+    int root_fd;
+    const char *layer_path;
+    const wr_unpack_options_t *options;
+    path_set_t made; /* what this layer made, and the directories above it */
+    dir_fixup_t *dirs; /* modes and times set once the layer is applied */
+    size_t n_dirs, cap_dirs;
+    /* the decompressing handle and what passes through it */
+    struct archive *raw;
+    wr_sha256_t *sha;
+    unsigned long long reported;
+} layer_t;
+
+static void
+layer_clear (layer_t *layer)
+{
+    path_set_clear (&layer->made);
+    for (size_t i = 0; i < layer->n_dirs; i++)
+        free (layer->dirs[i].path);
+    free (layer->dirs);
+    if (layer->raw != NULL)
+        archive_read_free (layer->raw);
+    if (layer->sha != NULL)
+        wr_sha256_free (layer->sha);
+}
+
+/* Marks PATH and every directory above it as made by this layer, so an
+ * opaque directory or a whiteout in the same layer keeps them. */
+static void
+mark_made (layer_t *layer, const char *path)
+{
+    path_set_add (&layer->made, path);
+    cleanup_free char *copy = xstrdup (path);
+    char *slash;
+    while ((slash = strrchr (copy, '/')) != NULL) {
+        *slash = '\0';
+        if (path_set_has (&layer->made, copy))
+            break;
+        path_set_add (&layer->made, copy);
+    }
+}
+
+static void
+report_progress (layer_t *layer, bool force)
+{
+    if (layer->options == NULL || layer->options->progress == NULL)
+        return;
+    unsigned long long bytes = (unsigned long long) archive_filter_bytes (layer->raw, -1);
+    if (force || bytes >= layer->reported + (1 << 20)) {
+        layer->reported = bytes;
+        layer->options->progress (layer->options->progress_data, bytes);
+    }
+}
+
+/* The tar handle's read callback: the next block of uncompressed tar. */
+static la_ssize_t
+read_uncompressed (struct archive *tar, void *data, const void **buffer)
+{
+    layer_t *layer = data;
+    size_t size = 0;
+    la_int64_t offset;
+    int r = archive_read_data_block (layer->raw, buffer, &size, &offset);
+    if (r == ARCHIVE_EOF)
+        return 0;
+    if (r < ARCHIVE_WARN) {
+        int e = archive_errno (layer->raw);
+        archive_set_error (tar, e > 0 ? e : EIO, "%s", archive_error_string (layer->raw));
+        return -1;
+    }
+    wr_sha256_update (layer->sha, *buffer, size);
+    report_progress (layer, false);
+    return (la_ssize_t) size;
+}
+
+static bool
+is_xattr_kept (const char *name)
+{
+    return strncmp (name, "user.", 5) == 0 || strncmp (name, "trusted.", 8) == 0 ||
+           strncmp (name, "security.", 9) == 0;
+}
+
+/* Sets ENTRY's xattrs on FD, or (FD < 0) on BASE in PARENT_FD without
+ * following it.  What the filesystem refuses is skipped with a warning. */
+static void
+apply_xattrs (layer_t *layer, struct archive_entry *entry, const char *path, int fd, int parent_fd,
+              const char *base)
+{
+    if (archive_entry_xattr_reset (entry) == 0)
+        return;
+    const char *name;
+    const void *value;
+    size_t size;
+    cleanup_free char *proc_path = NULL;
+    while (archive_entry_xattr_next (entry, &name, &value, &size) == ARCHIVE_OK) {
+        if (name == NULL || !is_xattr_kept (name))
+            continue;
+        int r;
+        if (fd >= 0) {
+            r = fsetxattr (fd, name, value, size, 0);
+        } else {
+            /* PARENT_FD was resolved inside the root; BASE is one
+             * component that lsetxattr does not follow. */
+            if (proc_path == NULL)
+                proc_path = xasprintf ("/proc/self/fd/%d/%s", parent_fd, base);
+            r = lsetxattr (proc_path, name, value, size, 0);
+        }
+        if (r < 0) {
+            cleanup_free char *why = xstrdup (strerror (errno));
+            wr_log (WR_LOG_WARN, "extended attribute skipped", "layer", layer->layer_path, "path",
+                    path, "xattr", name, "error", why, NULL);
+        }
+    }
+}
+
+static void
+entry_times (struct archive_entry *entry, struct timespec times[2])
+{
+    if (archive_entry_mtime_is_set (entry)) {
+        times[1].tv_sec = archive_entry_mtime (entry);
+        times[1].tv_nsec = archive_entry_mtime_nsec (entry);
+    } else {
+        times[1].tv_sec = 0;
+        times[1].tv_nsec = UTIME_OMIT;
+    }
+    if (archive_entry_atime_is_set (entry)) {
+        times[0].tv_sec = archive_entry_atime (entry);
+        times[0].tv_nsec = archive_entry_atime_nsec (entry);
+    } else {
+        times[0] = times[1];
+    }
+}
+
+/* Removes from directory FD (PATH in the root) everything lower layers put
+ * there: an opaque directory. */
+static int
+remove_lower_children (layer_t *layer, int fd, const char *path, wr_error_t *err)
+{
+    cleanup_close int dup_fd = openat (fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dup_fd < 0)
+        return wr_error_set (err, errno, "open directory `%s`", path[0] ? path : "/");
+    cleanup_closedir DIR *dir = fdopendir (dup_fd);
+    if (dir == NULL)
+        return wr_error_set (err, errno, "read directory `%s`", path[0] ? path : "/");
+    steal_fd (&dup_fd);
+    /* Names first: removing while reading may make readdir skip some. */
+    cleanup_strv char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    errno = 0;
+    while ((de = readdir (dir)) != NULL) {
+        if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
+            continue;
+        if (n + 2 > cap) {
+            cap = cap ? cap * 2 : 16;
+            names = xrealloc (names, cap * sizeof (char *));
+        }
+        names[n++] = xstrdup (de->d_name);
+        names[n] = NULL;
+        errno = 0;
+    }
+    if (errno != 0)
+        return wr_error_set (err, errno, "read directory `%s`", path[0] ? path : "/");
+    for (size_t i = 0; i < n; i++) {
+        cleanup_free char *child =
+            path[0] ? xasprintf ("%s/%s", path, names[i]) : xstrdup (names[i]);
+        if (!path_set_has (&layer->made, child)) {
+            if (wr_remove_tree_at (dirfd (dir), names[i], err) < 0)
+                return wr_error_prefix (err, "in `%s`", path[0] ? path : "/");
+            continue;
+        }
+        struct stat st;
+        if (fstatat (dirfd (dir), names[i], &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR (st.st_mode))
+            continue;
+        cleanup_close int child_fd =
+            openat (dirfd (dir), names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (child_fd < 0)
+            return wr_error_set (err, errno, "open directory `%s`", child);
+        if (remove_lower_children (layer, child_fd, child, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ".wh.NAME" (PATH is the whiteout's own normalised path, BASE its last
+ * component) or ".wh..wh..opq". */
+static int
+apply_whiteout (layer_t *layer, const char *path, const char *base, wr_error_t *err)
+{
+    cleanup_free char *dir =
+        base == path ? xstrdup ("") : xstrndup (path, (size_t) (base - path - 1));
+    if (strcmp (base, ".wh..wh..opq") == 0) {
+        cleanup_close int fd = wr_open_in_root (layer->root_fd, dir, O_RDONLY | O_DIRECTORY, 0);
+        if (fd < 0) {
+            if (errno == ENOENT || errno == ENOTDIR)
+                return 0;
+            return wr_error_set (err, errno, "open opaque directory `%s`", dir);
+        }
+        return remove_lower_children (layer, fd, dir, err);
+    }
+    if (strncmp (base, ".wh..wh.", 8) == 0)
+        return 0; /* aufs bookkeeping of old Docker layers: nothing to do */
+    const char *name = base + 4;
+    if (name[0] == '\0' || strcmp (name, ".") == 0 || strcmp (name, "..") == 0)
+        return wr_error_set (err, EINVAL, "whiteout `%s` refused: it names no entry", path);
+    cleanup_free char *target = dir[0] ? xasprintf ("%s/%s", dir, name) : xstrdup (name);
+    const char *target_base;
+    cleanup_close int parent_fd =
+        wr_open_parent_in_root (layer->root_fd, target, false, &target_base);
+    if (parent_fd < 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return 0;
+        return wr_error_set (err, errno, "open the directory of `%s`", target);
+    }
+    if (!path_set_has (&layer->made, target))
+        return wr_remove_tree_at (parent_fd, target_base, err);
+    /* This layer made TARGET: keep what it made, drop what lies below. */
+    struct stat st;
+    if (fstatat (parent_fd, target_base, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR (st.st_mode))
+        return 0;
+    cleanup_close int fd =
+        openat (parent_fd, target_base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return wr_error_set (err, errno, "open directory `%s`", target);
+    return remove_lower_children (layer, fd, target, err);
+}
+
+/* Makes room for a new entry of type TYPE at BASE in PARENT_FD: an
+ * existing directory stays for a directory entry, anything else goes.
+ * Returns 1 when an existing directory is kept. */
+static int
+make_room (int parent_fd, const char *base, mode_t type, wr_error_t *err)
+{
+    struct stat st;
+    if (fstatat (parent_fd, base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        if (errno == ENOENT)
+            return 0;
+        return wr_error_set (err, errno, "stat");
+    }
+    if (S_ISDIR (st.st_mode) && type == S_IFDIR)
+        return 1;
+    if (wr_remove_tree_at (parent_fd, base, err) < 0)
+        return wr_error_prefix (err, "replace the existing entry");
+    return 0;
+}
+
+static int
+write_file_data (layer_t *layer, struct archive *tar, struct archive_entry *entry, int fd,
+                 wr_error_t *err)
+{
+    int64_t end = 0;
+    for (;;) {
+        const void *buffer;
+        size_t size;
+        la_int64_t offset;
+        int r = archive_read_data_block (tar, &buffer, &size, &offset);
+        if (r == ARCHIVE_EOF)
+            break;
+        if (r < ARCHIVE_WARN)
+            return wr_error_set (err, archive_errno (tar) > 0 ? archive_errno (tar) : EIO,
+                                 "read data: %s", archive_error_string (tar));
+        const char *p = buffer;
+        while (size > 0) {
+            ssize_t w = pwrite (fd, p, size, offset);
+            if (w < 0) {
+                if (errno == EINTR)
+                    continue;
+                return wr_error_set (err, errno, "write");
+            }
+            p += w;
+            size -= (size_t) w;
+            offset += w;
+        }
+        if (offset > end)
+            end = offset;
+    }
+    /* A sparse file may end in a hole. */
+    if (archive_entry_size_is_set (entry) && archive_entry_size (entry) > end &&
+        ftruncate (fd, archive_entry_size (entry)) < 0)
+        return wr_error_set (err, errno, "truncate");
+    return 0;
+}
+
+static int
+chown_fd_or_at (layer_t *layer, struct archive_entry *entry, int fd, int parent_fd,
+                const char *base, wr_error_t *err)
+{
+    if (layer->options == NULL || !layer->options->keep_owners)
+        return 0;
+    uid_t uid = (uid_t) archive_entry_uid (entry);
+    gid_t gid = (gid_t) archive_entry_gid (entry);
+    int r =
+        fd >= 0 ? fchown (fd, uid, gid) : fchownat (parent_fd, base, uid, gid, AT_SYMLINK_NOFOLLOW);
+    if (r < 0)
+        return wr_error_set (err, errno, "chown to %u:%u", (unsigned) uid, (unsigned) gid);
+    return 0;
+}
+
+static void
+add_dir_fixup (layer_t *layer, const char *path, struct archive_entry *entry)
+{
+    if (layer->n_dirs == layer->cap_dirs) {
+        layer->cap_dirs = layer->cap_dirs ? layer->cap_dirs * 2 : 64;
+        layer->dirs = xrealloc (layer->dirs, layer->cap_dirs * sizeof (dir_fixup_t));
+    }
+    dir_fixup_t *d = &layer->dirs[layer->n_dirs++];
+    d->path = xstrdup (path);
+    d->mode = archive_entry_perm (entry) & 07777;
+    entry_times (entry, d->times);
+}
+
+/* Directories get their modes and times once everything in them is made. */
+static int
+apply_dir_fixups (layer_t *layer, wr_error_t *err)
+{
+    for (size_t i = 0; i < layer->n_dirs; i++) {
+        dir_fixup_t *d = &layer->dirs[i];
+        cleanup_close int fd =
+            wr_open_in_root (layer->root_fd, d->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+        if (fd < 0) {
+            /* Replaced or whited out later in the same layer. */
+            if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
+                continue;
+            return wr_error_set (err, errno, "entry `%s`: open", d->path[0] ? d->path : "/");
+        }
+        if (fchmod (fd, d->mode) < 0)
+            return wr_error_set (err, errno, "entry `%s`: chmod %04o", d->path[0] ? d->path : "/",
+                                 (unsigned) d->mode);
+        if (futimens (fd, d->times) < 0)
+            return wr_error_set (err, errno, "entry `%s`: set times", d->path[0] ? d->path : "/");
+    }
+    return 0;
+}
+
+static int
+apply_hardlink (layer_t *layer, const char *path, const char *link, int parent_fd, const char *base,
+                wr_error_t *err)
+{
+    cleanup_free char *target = wr_path_normalize (link, err);
+    if (target == NULL)
+        return wr_error_prefix (err, "hard link target");
+    if (target[0] == '\0')
+        return wr_error_set (err, EINVAL, "hard link to the root refused");
+    const char *target_base;
+    cleanup_close int target_parent =
+        wr_open_parent_in_root (layer->root_fd, target, false, &target_base);
+    if (target_parent < 0)
+        return wr_error_set (err, errno, "hard link target `%s`", target);
+    struct stat st;
+    if (fstatat (target_parent, target_base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return wr_error_set (err, errno, "hard link target `%s`", target);
+    if (S_ISDIR (st.st_mode))
+        return wr_error_set (err, EPERM, "hard link target `%s` is a directory", target);
+    struct stat existing;
+    if (fstatat (parent_fd, base, &existing, AT_SYMLINK_NOFOLLOW) == 0 &&
+        existing.st_dev == st.st_dev && existing.st_ino == st.st_ino)
+        return 0; /* already that file */
+    if (make_room (parent_fd, base, S_IFREG, err) < 0)
+        return -1;
+    /* No AT_SYMLINK_FOLLOW: a link to a symlink links the symlink itself. */
+    if (linkat (target_parent, target_base, parent_fd, base, 0) < 0)
+        return wr_error_set (err, errno, "hard link to `%s`", target);
+    return 0;
+}
+
+static int
+apply_entry (layer_t *layer, struct archive *tar, struct archive_entry *entry, const char *path,
+             wr_error_t *err)
+{
+    const char *hardlink = archive_entry_hardlink (entry);
+    mode_t type = archive_entry_filetype (entry);
+    if (path[0] == '\0') {
+        /* "./": the root directory's own metadata. */
+        if (hardlink != NULL || type != AE_IFDIR)
+            return wr_error_set (err, EINVAL, "the root can only be a directory");
+        cleanup_close int fd = wr_open_in_root (layer->root_fd, "", O_RDONLY | O_DIRECTORY, 0);
+        if (fd < 0)
+            return wr_error_set (err, errno, "open the root");
+        if (chown_fd_or_at (layer, entry, fd, -1, NULL, err) < 0)
+            return -1;
+        apply_xattrs (layer, entry, "/", fd, -1, NULL);
+        add_dir_fixup (layer, path, entry);
+        return 0;
+    }
+
+    const char *base;
+    cleanup_close int parent_fd = wr_open_parent_in_root (layer->root_fd, path, true, &base);
+    if (parent_fd < 0)
+        return wr_error_set (err, errno, "open its directory (inside the root)");
+
+    if (hardlink != NULL)
+        return apply_hardlink (layer, path, hardlink, parent_fd, base, err);
+
+    mode_t perm = archive_entry_perm (entry) & 07777;
+    struct timespec times[2];
+    entry_times (entry, times);
+    int kept;
+    switch (type) {
+    case AE_IFREG: {
+        if (make_room (parent_fd, base, S_IFREG, err) < 0)
+            return -1;
+        cleanup_close int fd =
+            openat (parent_fd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0)
+            return wr_error_set (err, errno, "create");
+        if (write_file_data (layer, tar, entry, fd, err) < 0)
+            return -1;
+        /* chown clears setuid bits and file capabilities: chmod and
+         * xattrs after it. */
+        if (chown_fd_or_at (layer, entry, fd, -1, NULL, err) < 0)
+            return -1;
+        if (fchmod (fd, perm) < 0)
+            return wr_error_set (err, errno, "chmod %04o", (unsigned) perm);
+        apply_xattrs (layer, entry, path, fd, -1, NULL);
+        if (futimens (fd, times) < 0)
+            return wr_error_set (err, errno, "set times");
+        return 0;
+    }
+    case AE_IFDIR: {
+        if ((kept = make_room (parent_fd, base, S_IFDIR, err)) < 0)
+            return -1;
+        if (!kept && mkdirat (parent_fd, base, 0700) < 0)
+            return wr_error_set (err, errno, "mkdir");
+        cleanup_close int fd =
+            openat (parent_fd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+            return wr_error_set (err, errno, "open directory");
+        if (chown_fd_or_at (layer, entry, fd, -1, NULL, err) < 0)
+            return -1;
+        apply_xattrs (layer, entry, path, fd, -1, NULL);
+        add_dir_fixup (layer, path, entry);
+        return 0;
+    }
+    case AE_IFLNK: {
+        const char *target = archive_entry_symlink (entry);
+        if (target == NULL || target[0] == '\0')
+            return wr_error_set (err, EINVAL, "symlink with no target");
+        if (make_room (parent_fd, base, S_IFLNK, err) < 0)
+            return -1;
+        /* The target is stored as is: it is only ever resolved inside the
+         * root (here, or by the sandbox that uses the root). */
+        if (symlinkat (target, parent_fd, base) < 0)
+            return wr_error_set (err, errno, "symlink to `%s`", target);
+        if (chown_fd_or_at (layer, entry, -1, parent_fd, base, err) < 0)
+            return -1;
+        apply_xattrs (layer, entry, path, -1, parent_fd, base);
+        if (utimensat (parent_fd, base, times, AT_SYMLINK_NOFOLLOW) < 0)
+            return wr_error_set (err, errno, "set times");
+        return 0;
+    }
+    case AE_IFCHR:
+    case AE_IFBLK:
+    case AE_IFIFO: {
+        if (make_room (parent_fd, base, type, err) < 0)
+            return -1;
+        dev_t dev = type == AE_IFIFO ? 0
+                                     : makedev (archive_entry_rdevmajor (entry),
+                                                archive_entry_rdevminor (entry));
+        if (mknodat (parent_fd, base, type | perm, dev) < 0)
+            return wr_error_set (err, errno, "mknod");
+        if (chown_fd_or_at (layer, entry, -1, parent_fd, base, err) < 0)
+            return -1;
+        if (fchmodat (parent_fd, base, perm, AT_SYMLINK_NOFOLLOW) < 0)
+            return wr_error_set (err, errno, "chmod %04o", (unsigned) perm);
+        apply_xattrs (layer, entry, path, -1, parent_fd, base);
+        if (utimensat (parent_fd, base, times, AT_SYMLINK_NOFOLLOW) < 0)
+            return wr_error_set (err, errno, "set times");
+        return 0;
+    }
+    default:
+        return wr_error_set (err, EINVAL, "unsupported entry type %#o", (unsigned) type);
+    }
+}
+
+static int
+apply_member (layer_t *layer, struct archive *tar, struct archive_entry *entry, wr_error_t *err)
+{
+    const char *name = archive_entry_pathname (entry);
+    cleanup_free char *path = wr_path_normalize (name, err);
+    if (path == NULL)
+        return -1;
+    const char *slash = strrchr (path, '/');
+    const char *base = slash != NULL ? slash + 1 : path;
+    if (strncmp (base, ".wh.", 4) == 0) {
+        if (apply_whiteout (layer, path, base, err) < 0)
+            return wr_error_prefix (err, "entry `%s`", path);
+        return 0;
+    }
+    if (apply_entry (layer, tar, entry, path, err) < 0)
+        return wr_error_prefix (err, "entry `%s`", path[0] ? path : "/");
+    mark_made (layer, path);
+    return 0;
+}
+
+static int
+open_layer (layer_t *layer, struct archive **tar_out, wr_error_t *err)
+{
+    layer->raw = archive_read_new ();
+    /* Only what OCI layers use: no filter that runs an outside program. */
+    if (archive_read_support_filter_gzip (layer->raw) != ARCHIVE_OK ||
+        archive_read_support_filter_zstd (layer->raw) != ARCHIVE_OK ||
+        archive_read_support_format_raw (layer->raw) != ARCHIVE_OK)
+        return wr_error_set (err, 0, "libarchive cannot read gzip and zstd by itself: %s",
+                             archive_error_string (layer->raw));
+    if (archive_read_open_filename (layer->raw, layer->layer_path, 128 * 1024) != ARCHIVE_OK)
+        return wr_error_set (err, 0, "%s", archive_error_string (layer->raw));
+    struct archive_entry *raw_entry;
+    if (archive_read_next_header (layer->raw, &raw_entry) != ARCHIVE_OK)
+        return wr_error_set (err, 0, "%s", archive_error_string (layer->raw));
+    layer->sha = wr_sha256_new ();
+
+    struct archive *tar = archive_read_new ();
+    *tar_out = tar;
+    if (archive_read_support_format_tar (tar) != ARCHIVE_OK)
+        return wr_error_set (err, 0, "%s", archive_error_string (tar));
+    if (archive_read_open (tar, layer, NULL, read_uncompressed, NULL) != ARCHIVE_OK)
+        return wr_error_set (err, 0, "%s", archive_error_string (tar));
+    return 0;
+}
+
+static void
+archive_free_ptr (struct archive **a)
+{
+    if (*a != NULL)
+        archive_read_free (*a);
+}
+
+int
+wr_unpack_layer (int root_fd, const char *layer_path, const char *diff_id,
+                 const wr_unpack_options_t *options, wr_error_t *err)
+{
+    if (diff_id != NULL && wr_digest_validate (diff_id, err) < 0)
+        return wr_error_prefix (err, "layer `%s`: diff_id", layer_path);
+    __attribute__ ((cleanup (layer_clear))) layer_t layer = {
+        .root_fd = root_fd,
+        .layer_path = layer_path,
+        .options = options,
+    };
+    __attribute__ ((cleanup (archive_free_ptr))) struct archive *tar = NULL;
+    if (open_layer (&layer, &tar, err) < 0)
+        return wr_error_prefix (err, "layer `%s`", layer_path);
+
+    cleanup_free char *last = NULL;
+    for (;;) {
+        struct archive_entry *entry;
+        int r = archive_read_next_header (tar, &entry);
+        if (r == ARCHIVE_EOF)
+            break;
+        if (r < ARCHIVE_WARN) {
+            int e = archive_errno (tar);
+            if (last != NULL)
+                return wr_error_set (err, e > 0 ? e : EIO, "layer `%s`: after entry `%s`: %s",
+                                     layer_path, last, archive_error_string (tar));
+            return wr_error_set (err, e > 0 ? e : EIO, "layer `%s`: %s", layer_path,
+                                 archive_error_string (tar));
+        }
+        free (last);
+        last = xstrdup (archive_entry_pathname (entry) ? archive_entry_pathname (entry) : "?");
+        if (apply_member (&layer, tar, entry, err) < 0)
+            return wr_error_prefix (err, "layer `%s`", layer_path);
+    }
+    if (apply_dir_fixups (&layer, err) < 0)
+        return wr_error_prefix (err, "layer `%s`", layer_path);
+
+    /* The tar ends before the stream does (padding to a record): the
+     * DIFF_ID covers all of it. */
+    char buffer[65536];
+    la_ssize_t n;
+    while ((n = archive_read_data (layer.raw, buffer, sizeof buffer)) > 0)
+        wr_sha256_update (layer.sha, buffer, (size_t) n);
+    if (n < 0)
+        return wr_error_set (err, archive_errno (layer.raw) > 0 ? archive_errno (layer.raw) : EIO,
+                             "layer `%s`: %s", layer_path, archive_error_string (layer.raw));
+    report_progress (&layer, true);
+    char actual[WR_DIGEST_MAX_LEN + 1];
+    wr_sha256_final (layer.sha, actual);
+    if (diff_id != NULL && strcmp (actual, diff_id) != 0)
+        return wr_error_set (err, 0, "layer `%s`: uncompressed digest is %s, expected %s",
+                             layer_path, actual, diff_id);
+    return 0;
+}
+
+int
+wr_unpack_root (const char *const *layers, const char *const *diff_ids, const char *dest,
+                const wr_unpack_options_t *options, wr_error_t *err)
+{
+    cleanup_free char *tmp = xasprintf ("%s.tmp-XXXXXX", dest);
+    if (mkdtemp (tmp) == NULL)
+        return wr_error_set (err, errno, "create `%s`", tmp);
+    int r = -1;
+    {
+        cleanup_close int root_fd = open (tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (root_fd < 0) {
+            wr_error_set (err, errno, "open `%s`", tmp);
+            goto out;
+        }
+        /* mkdtemp made it 0700; a root is 0755 unless a layer says. */
+        if (fchmod (root_fd, 0755) < 0) {
+            wr_error_set (err, errno, "chmod `%s`", tmp);
+            goto out;
+        }
+        size_t i;
+        for (i = 0; layers[i] != NULL; i++) {
+            const char *diff_id = diff_ids != NULL ? diff_ids[i] : NULL;
+            if (diff_ids != NULL && diff_id == NULL) {
+                wr_error_set (err, EINVAL, "fewer diff_ids than layers for `%s`", dest);
+                goto out;
+            }
+            if (wr_unpack_layer (root_fd, layers[i], diff_id, options, err) < 0)
+                goto out;
+        }
+        if (diff_ids != NULL && diff_ids[i] != NULL) {
+            wr_error_set (err, EINVAL, "more diff_ids than layers for `%s`", dest);
+            goto out;
+        }
+    }
+    if (renameat2 (AT_FDCWD, tmp, AT_FDCWD, dest, RENAME_NOREPLACE) < 0) {
+        wr_error_set (err, errno, "rename `%s` to `%s`", tmp, dest);
+        goto out;
+    }
+    r = 0;
+out:
+    if (r < 0) {
+        cleanup_error wr_error_t cleanup_err = NULL;
+        if (wr_remove_tree_at (AT_FDCWD, tmp, &cleanup_err) < 0)
+            wr_log (WR_LOG_WARN, "could not remove a failed unpack", "path", tmp, "error",
+                    cleanup_err->message, NULL);
+    }
+    return r;
+}

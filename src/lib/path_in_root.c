@@ -1,0 +1,140 @@
+#include "path_in_root.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "xalloc.h"
+
+char *
+wr_path_normalize (const char *name, wr_error_t *err)
+{
+    if (name == NULL || name[0] == '\0') {
+        wr_error_set (err, EINVAL, "empty path");
+        return NULL;
+    }
+    if (name[0] == '/') {
+        wr_error_set (err, EINVAL, "absolute path `%s` refused", name);
+        return NULL;
+    }
+    size_t len = strlen (name);
+    cleanup_free char *out = xmalloc (len + 1);
+    size_t n = 0;
+    const char *p = name;
+    while (*p != '\0') {
+        const char *end = strchrnul (p, '/');
+        size_t comp = (size_t) (end - p);
+        if (comp == 2 && p[0] == '.' && p[1] == '.') {
+            wr_error_set (err, EINVAL, "path `%s` with a \"..\" component refused", name);
+            return NULL;
+        }
+        if (comp > 0 && !(comp == 1 && p[0] == '.')) {
+            if (n > 0)
+                out[n++] = '/';
+            memcpy (out + n, p, comp);
+            n += comp;
+        }
+        p = *end == '/' ? end + 1 : end;
+    }
+    out[n] = '\0';
+    return steal_pointer (&out);
+}
+
+int
+wr_open_in_root (int root_fd, const char *path, int flags, mode_t mode)
+{
+    struct open_how how = {
+        .flags = (unsigned long long) (flags | O_CLOEXEC),
+        .mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+        .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+    };
+    const char *p = path[0] == '\0' ? "." : path;
+    long fd;
+    do
+        fd = syscall (SYS_openat2, root_fd, p, &how, sizeof how);
+    while (fd < 0 && errno == EAGAIN);
+    return (int) fd;
+}
+
+/* Opens directory DIR (normalised, "" is the root) inside ROOT_FD, making
+ * missing directories when CREATE. */
+static int
+open_dir_in_root (int root_fd, const char *dir, bool create)
+{
+    int fd = wr_open_in_root (root_fd, dir, O_PATH | O_DIRECTORY, 0);
+    if (fd >= 0 || errno != ENOENT || !create || dir[0] == '\0')
+        return fd;
+    const char *slash = strrchr (dir, '/');
+    cleanup_free char *parent =
+        slash != NULL ? xstrndup (dir, (size_t) (slash - dir)) : xstrdup ("");
+    const char *name = slash != NULL ? slash + 1 : dir;
+    cleanup_close int parent_fd = open_dir_in_root (root_fd, parent, true);
+    if (parent_fd < 0)
+        return -1;
+    if (mkdirat (parent_fd, name, 0755) == 0) {
+        /* 0755 whatever the umask, like the directories tar makes. */
+        cleanup_close int made =
+            openat (parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (made < 0 || fchmod (made, 0755) < 0)
+            return -1;
+    } else if (errno != EEXIST) {
+        return -1;
+    }
+    /* Resolved again: NAME may be a symlink (followed inside the root). */
+    return wr_open_in_root (root_fd, dir, O_PATH | O_DIRECTORY, 0);
+}
+
+int
+wr_open_parent_in_root (int root_fd, const char *path, bool create, const char **base)
+{
+    const char *slash = strrchr (path, '/');
+    cleanup_free char *parent =
+        slash != NULL ? xstrndup (path, (size_t) (slash - path)) : xstrdup ("");
+    *base = slash != NULL ? slash + 1 : path;
+    return open_dir_in_root (root_fd, parent, create);
+}
+
+int
+wr_remove_tree_at (int dir_fd, const char *name, wr_error_t *err)
+{
+    if (unlinkat (dir_fd, name, 0) == 0 || errno == ENOENT)
+        return 0;
+    if (errno != EISDIR)
+        return wr_error_set (err, errno, "remove `%s`", name);
+    cleanup_close int fd = openat (dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return wr_error_set (err, errno, "open directory `%s`", name);
+    cleanup_closedir DIR *dir = fdopendir (fd);
+    if (dir == NULL)
+        return wr_error_set (err, errno, "read directory `%s`", name);
+    int inner = steal_fd (&fd);
+    /* Entries removed while reading may make readdir skip others: read
+     * again until the directory is empty. */
+    for (int pass = 0; pass < 16; pass++) {
+        bool removed_any = false;
+        struct dirent *entry;
+        rewinddir (dir);
+        errno = 0;
+        while ((entry = readdir (dir)) != NULL) {
+            if (strcmp (entry->d_name, ".") == 0 || strcmp (entry->d_name, "..") == 0)
+                continue;
+            if (wr_remove_tree_at (inner, entry->d_name, err) < 0)
+                return wr_error_prefix (err, "remove `%s`", name);
+            removed_any = true;
+            errno = 0;
+        }
+        if (errno != 0)
+            return wr_error_set (err, errno, "read directory `%s`", name);
+        if (!removed_any)
+            break;
+    }
+    if (unlinkat (dir_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+        return wr_error_set (err, errno, "remove directory `%s`", name);
+    return 0;
+}

@@ -1,0 +1,885 @@
+/* Unpacking layers: hostile layers are refused and write nothing outside
+ * the root; normal layers keep everything an image needs.
+ *
+ * Each test works in its own directory under /tmp:
+ *   T/root      the root layers are unpacked into
+ *   T/outside   a sentinel next to the root, holding only "canary"
+ *   T/layers    the layers, written here with libarchive's write API
+ * and every test checks that T/outside and T itself are unchanged. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "digest.h"
+#include "error.h"
+#include "path_in_root.h"
+#include "unpack.h"
+#include "xalloc.h"
+
+enum { NONE, GZIP, ZSTD };
+
+typedef struct {
+    const char *path;
+    mode_t type; /* AE_IFREG, AE_IFDIR, AE_IFLNK, AE_IFCHR, ...; 0: a hard link */
+    mode_t mode;
+    const char *data; /* file content */
+    const char *link; /* symlink or hard link target */
+    unsigned uid, gid;
+    time_t mtime;
+    unsigned major, minor;
+    const char *xattr; /* "name=value" */
+} member_t;
+
+#define FILE_(p, d)                                                                                \
+    {                                                                                              \
+        .path = (p), .type = AE_IFREG, .mode = 0644, .data = (d)                                   \
+    }
+#define DIR_(p)                                                                                    \
+    {                                                                                              \
+        .path = (p), .type = AE_IFDIR, .mode = 0755                                                \
+    }
+#define LINK_(p, t)                                                                                \
+    {                                                                                              \
+        .path = (p), .type = AE_IFLNK, .mode = 0777, .link = (t)                                   \
+    }
+#define HARD_(p, t)                                                                                \
+    {                                                                                              \
+        .path = (p), .type = 0, .mode = 0644, .link = (t)                                          \
+    }
+#define END_                                                                                       \
+    {                                                                                              \
+        .path = NULL                                                                               \
+    }
+
+typedef struct {
+    char *dir; /* T */
+    char *root;
+    char *outside;
+    int root_fd;
+    int layers;
+    nlink_t passwd_links; /* of the host's /etc/passwd, before the test */
+} fixture_t;
+
+static int
+setup (void **state)
+{
+    fixture_t *f = xzalloc (sizeof *f);
+    f->dir = xstrdup ("/tmp/test-unpack-XXXXXX");
+    assert_non_null (mkdtemp (f->dir));
+    f->root = xasprintf ("%s/root", f->dir);
+    f->outside = xasprintf ("%s/outside", f->dir);
+    cleanup_free char *layers = xasprintf ("%s/layers", f->dir);
+    cleanup_free char *canary = xasprintf ("%s/canary", f->outside);
+    assert_int_equal (mkdir (f->root, 0755), 0);
+    assert_int_equal (mkdir (f->outside, 0755), 0);
+    assert_int_equal (mkdir (layers, 0755), 0);
+    FILE *fp = fopen (canary, "w");
+    assert_non_null (fp);
+    fputs ("canary\n", fp);
+    fclose (fp);
+    struct stat pw;
+    assert_int_equal (lstat ("/etc/passwd", &pw), 0);
+    f->passwd_links = pw.st_nlink;
+    f->root_fd = open (f->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    assert_true (f->root_fd >= 0);
+    *state = f;
+    return 0;
+}
+
+static int
+teardown (void **state)
+{
+    fixture_t *f = *state;
+    close (f->root_fd);
+    wr_remove_tree_at (AT_FDCWD, f->dir, NULL);
+    free (f->dir);
+    free (f->root);
+    free (f->outside);
+    free (f);
+    return 0;
+}
+
+/* The names in DIR, sorted, joined with spaces. */
+static char *
+list_dir (const char *dir)
+{
+    struct dirent **names;
+    int n = scandir (dir, &names, NULL, alphasort);
+    assert_true (n >= 0);
+    char *out = xstrdup ("");
+    for (int i = 0; i < n; i++) {
+        if (strcmp (names[i]->d_name, ".") != 0 && strcmp (names[i]->d_name, "..") != 0) {
+            char *next = xasprintf ("%s%s%s", out, out[0] ? " " : "", names[i]->d_name);
+            free (out);
+            out = next;
+        }
+        free (names[i]);
+    }
+    free (names);
+    return out;
+}
+
+/* Nothing was written next to the root or into the sentinel. */
+static void
+assert_outside_untouched (fixture_t *f, const char *expected_siblings)
+{
+    cleanup_free char *outside = list_dir (f->outside);
+    assert_string_equal (outside, "canary");
+    cleanup_free char *canary = xasprintf ("%s/canary", f->outside);
+    struct stat st;
+    assert_int_equal (lstat (canary, &st), 0);
+    assert_true (S_ISREG (st.st_mode));
+    assert_int_equal (st.st_nlink, 1);
+    assert_int_equal (st.st_size, 7);
+    cleanup_free char *siblings = list_dir (f->dir);
+    assert_string_equal (siblings, expected_siblings ? expected_siblings : "layers outside root");
+    /* The host's own files are not linked into the root. */
+    assert_int_equal (lstat ("/etc/passwd", &st), 0);
+    assert_int_equal (st.st_nlink, f->passwd_links);
+}
+
+static void
+add_member (struct archive *a, const member_t *m)
+{
+    struct archive_entry *e = archive_entry_new ();
+    archive_entry_set_pathname (e, m->path);
+    archive_entry_set_uid (e, m->uid);
+    archive_entry_set_gid (e, m->gid);
+    archive_entry_set_mtime (e, m->mtime ? m->mtime : 1000000000, 0);
+    if (m->type == 0) {
+        archive_entry_set_filetype (e, AE_IFREG);
+        archive_entry_set_perm (e, m->mode);
+        archive_entry_set_hardlink (e, m->link);
+        archive_entry_set_size (e, 0);
+    } else {
+        archive_entry_set_filetype (e, m->type);
+        archive_entry_set_perm (e, m->mode);
+        if (m->type == AE_IFLNK)
+            archive_entry_set_symlink (e, m->link);
+        if (m->type == AE_IFCHR || m->type == AE_IFBLK) {
+            archive_entry_set_rdevmajor (e, m->major);
+            archive_entry_set_rdevminor (e, m->minor);
+        }
+        archive_entry_set_size (e,
+                                m->type == AE_IFREG && m->data ? (la_int64_t) strlen (m->data) : 0);
+    }
+    if (m->xattr != NULL) {
+        const char *eq = strchr (m->xattr, '=');
+        cleanup_free char *name = xstrndup (m->xattr, (size_t) (eq - m->xattr));
+        archive_entry_xattr_add_entry (e, name, eq + 1, strlen (eq + 1));
+    }
+    assert_int_equal (archive_write_header (a, e), ARCHIVE_OK);
+    if (m->type == AE_IFREG && m->data != NULL)
+        assert_int_equal (archive_write_data (a, m->data, strlen (m->data)),
+                          (la_ssize_t) strlen (m->data));
+    archive_entry_free (e);
+}
+
+/* Writes MEMBERS as a tar layer (FILTER) under T/layers; returns its path.
+ * DIFF_ID (when not NULL) gets the digest of the uncompressed tar. */
+static char *
+write_layer (fixture_t *f, const member_t *members, int filter, char *diff_id)
+{
+    char *path = xasprintf ("%s/layers/%d.tar%s", f->dir, f->layers++,
+                            filter == GZIP   ? ".gz"
+                            : filter == ZSTD ? ".zst"
+                                             : "");
+    for (int pass = 0; pass < 2; pass++) {
+        /* Pass 0 writes the uncompressed tar to hash it. */
+        if (pass == 0 && diff_id == NULL)
+            continue;
+        struct archive *a = archive_write_new ();
+        assert_int_equal (archive_write_set_format_pax (a), ARCHIVE_OK);
+        if (pass == 1 && filter == GZIP)
+            assert_int_equal (archive_write_add_filter_gzip (a), ARCHIVE_OK);
+        if (pass == 1 && filter == ZSTD)
+            assert_int_equal (archive_write_add_filter_zstd (a), ARCHIVE_OK);
+        cleanup_free char *plain = xasprintf ("%s.plain", path);
+        assert_int_equal (archive_write_open_filename (a, pass == 0 ? plain : path), ARCHIVE_OK);
+        for (const member_t *m = members; m->path != NULL; m++)
+            add_member (a, m);
+        assert_int_equal (archive_write_close (a), ARCHIVE_OK);
+        archive_write_free (a);
+        if (pass == 0) {
+            FILE *fp = fopen (plain, "r");
+            assert_non_null (fp);
+            wr_sha256_t *sha = wr_sha256_new ();
+            char buf[4096];
+            size_t n;
+            while ((n = fread (buf, 1, sizeof buf, fp)) > 0)
+                wr_sha256_update (sha, buf, n);
+            wr_sha256_final (sha, diff_id);
+            wr_sha256_free (sha);
+            fclose (fp);
+            unlink (plain);
+        }
+    }
+    return path;
+}
+
+static const wr_unpack_options_t keep = { .keep_owners = true };
+
+static int
+unpack (fixture_t *f, const member_t *members, wr_error_t *err)
+{
+    cleanup_free char *layer = write_layer (f, members, NONE, NULL);
+    return wr_unpack_layer (f->root_fd, layer, NULL, &keep, err);
+}
+
+/* Unpacking MEMBERS fails with an error containing each of the NEEDLES
+ * (NULL-terminated), and writes nothing outside the root. */
+static void
+expect_refused (fixture_t *f, const member_t *members, ...)
+{
+    cleanup_error wr_error_t err = NULL;
+    assert_int_equal (unpack (f, members, &err), -1);
+    assert_non_null (err);
+    va_list ap;
+    va_start (ap, members);
+    const char *needle;
+    while ((needle = va_arg (ap, const char *)) != NULL) {
+        if (strstr (err->message, needle) == NULL)
+            fail_msg ("error `%s` does not contain `%s`", err->message, needle);
+    }
+    va_end (ap);
+    /* The error names the layer file. */
+    assert_non_null (strstr (err->message, "/layers/"));
+    assert_outside_untouched (f, NULL);
+}
+
+static char *
+read_file (const char *path)
+{
+    FILE *fp = fopen (path, "r");
+    if (fp == NULL)
+        return NULL;
+    char buf[4096];
+    size_t n = fread (buf, 1, sizeof buf - 1, fp);
+    fclose (fp);
+    buf[n] = '\0';
+    return xstrdup (buf);
+}
+
+static char *
+root_path (fixture_t *f, const char *path)
+{
+    return xasprintf ("%s/%s", f->root, path);
+}
+
+static void
+assert_content (fixture_t *f, const char *path, const char *content)
+{
+    cleanup_free char *p = root_path (f, path);
+    cleanup_free char *got = read_file (p);
+    if (got == NULL)
+        fail_msg ("%s: %s", p, strerror (errno));
+    assert_string_equal (got, content);
+}
+
+static void
+assert_missing (fixture_t *f, const char *path)
+{
+    cleanup_free char *p = root_path (f, path);
+    struct stat st;
+    if (lstat (p, &st) == 0)
+        fail_msg ("%s exists, it should not", p);
+}
+
+static struct stat
+stat_in_root (fixture_t *f, const char *path)
+{
+    cleanup_free char *p = root_path (f, path);
+    struct stat st;
+    if (lstat (p, &st) < 0)
+        fail_msg ("lstat %s: %s", p, strerror (errno));
+    return st;
+}
+
+/* ---- names ---- */
+
+static void
+expect_normal (const char *name, const char *want)
+{
+    cleanup_error wr_error_t err = NULL;
+    cleanup_free char *got = wr_path_normalize (name, &err);
+    if (want == NULL) {
+        assert_null (got);
+        assert_non_null (err);
+    } else {
+        assert_non_null (got);
+        assert_string_equal (got, want);
+    }
+}
+
+static void
+test_normalize (void **state)
+{
+    expect_normal ("./a//b/", "a/b");
+    expect_normal ("a/./b", "a/b");
+    expect_normal (".", "");
+    expect_normal ("./", "");
+    expect_normal ("...", "...");
+    expect_normal ("..a/b..", "..a/b..");
+    expect_normal ("/etc/passwd", NULL);
+    expect_normal ("..", NULL);
+    expect_normal ("../x", NULL);
+    expect_normal ("a/../../x", NULL);
+    expect_normal ("a/..", NULL);
+    expect_normal ("", NULL);
+}
+
+/* ---- hostile layers ---- */
+
+static void
+test_refuses_dotdot (void **state)
+{
+    fixture_t *f = *state;
+    member_t m[] = { FILE_ ("../outside/evil", "x"), END_ };
+    expect_refused (f, m, "../outside/evil", "\"..\"", NULL);
+    member_t m2[] = { DIR_ ("a"), FILE_ ("a/../../outside/evil", "x"), END_ };
+    expect_refused (f, m2, "a/../../outside/evil", NULL);
+}
+
+static void
+test_refuses_absolute (void **state)
+{
+    fixture_t *f = *state;
+    cleanup_free char *evil = xasprintf ("%s/evil", f->outside);
+    member_t m[] = { FILE_ (evil, "x"), END_ };
+    expect_refused (f, m, "absolute path", evil, NULL);
+}
+
+static void
+test_symlink_then_write_through_it (void **state)
+{
+    fixture_t *f = *state;
+    /* An absolute symlink to the sentinel, then a file under it. */
+    member_t m[] = { LINK_ ("link", f->outside), FILE_ ("link/evil", "x"), END_ };
+    expect_refused (f, m, "entry `link/evil`", NULL);
+    /* The same with a relative chain of "..". */
+    member_t m2[] = { LINK_ ("up", "../../../../../../../.."), FILE_ ("up/tmp/evil", "x"), END_ };
+    cleanup_error wr_error_t err = NULL;
+    /* "up" resolves to the root itself: "up/tmp/evil" lands in ROOT/tmp. */
+    assert_int_equal (unpack (f, m2, &err), 0);
+    assert_content (f, "tmp/evil", "x");
+    assert_outside_untouched (f, NULL);
+    /* A regular file replaces a symlink instead of writing through it. */
+    cleanup_free char *canary = xasprintf ("%s/canary", f->outside);
+    member_t m3[] = { LINK_ ("c", canary), FILE_ ("c", "replaced"), END_ };
+    assert_int_equal (unpack (f, m3, &err), 0);
+    assert_content (f, "c", "replaced");
+    assert_true (S_ISREG (stat_in_root (f, "c").st_mode));
+    assert_outside_untouched (f, NULL);
+    /* A directory entry through a symlink is not made outside either. */
+    member_t m4[] = { LINK_ ("d", f->outside), DIR_ ("d/newdir"), END_ };
+    assert_int_equal (unpack (f, m4, &err), -1);
+    assert_outside_untouched (f, NULL);
+}
+
+static void
+test_symlink_dotdot_chains (void **state)
+{
+    fixture_t *f = *state;
+    member_t m[] = {
+        LINK_ ("a", ".."),        LINK_ ("b", "a/a/a/a"), FILE_ ("b/evil", "in the root"),
+        LINK_ ("c", "/../../.."), DIR_ ("c/made"),        END_,
+    };
+    cleanup_error wr_error_t err = NULL;
+    assert_int_equal (unpack (f, m, &err), 0);
+    assert_content (f, "evil", "in the root");
+    assert_true (S_ISDIR (stat_in_root (f, "made").st_mode));
+    assert_outside_untouched (f, NULL);
+}
+
+static void
+test_hard_links_outside (void **state)
+{
+    fixture_t *f = *state;
+    member_t m[] = { HARD_ ("passwd", "/etc/passwd"), END_ };
+    expect_refused (f, m, "entry `passwd`", "absolute path", NULL);
+    member_t m2[] = { HARD_ ("canary", "../outside/canary"), END_ };
+    expect_refused (f, m2, "entry `canary`", "\"..\"", NULL);
+    /* Through a symlink that points outside: resolved inside the root. */
+    member_t m3[] = { LINK_ ("out", f->outside), HARD_ ("x", "out/canary"), END_ };
+    expect_refused (f, m3, "entry `x`", "hard link target `out/canary`", NULL);
+    member_t m4[] = { LINK_ ("etc", "/etc"), HARD_ ("y", "etc/passwd"), END_ };
+    expect_refused (f, m4, "entry `y`", NULL);
+    assert_missing (f, "y");
+}
+
+static void
+test_hard_link_through_symlink_inside (void **state)
+{
+    fixture_t *f = *state;
+    member_t m[] = {
+        DIR_ ("etc"),
+        FILE_ ("etc/passwd", "root:x:0:0::/root:/bin/sh\n"),
+        LINK_ ("lnk", "/etc"),
+        HARD_ ("copy", "lnk/passwd"),
+        END_,
+    };
+    cleanup_error wr_error_t err = NULL;
+    assert_int_equal (unpack (f, m, &err), 0);
+    struct stat a = stat_in_root (f, "etc/passwd"), b = stat_in_root (f, "copy");
+    assert_int_equal (a.st_ino, b.st_ino);
+    assert_int_equal (a.st_nlink, 2);
+    assert_outside_untouched (f, NULL);
+}
+
+static void
+test_hostile_whiteouts (void **state)
+{
+    fixture_t *f = *state;
+    member_t m[] = { FILE_ (".wh...", ""), END_ };
+    expect_refused (f, m, "whiteout `.wh...` refused", NULL);
+    member_t m2[] = { DIR_ ("a"), FILE_ ("a/.wh...", ""), END_ };
+    expect_refused (f, m2, "whiteout `a/.wh...` refused", NULL);
+    member_t m3[] = { FILE_ (".wh..", ""), END_ };
+    expect_refused (f, m3, "whiteout `.wh..` refused", NULL);
+    member_t m4[] = { FILE_ (".wh.", ""), END_ };
+    expect_refused (f, m4, "whiteout `.wh.` refused", NULL);
+    member_t m5[] = { FILE_ ("../.wh.outside", ""), END_ };
+    expect_refused (f, m5, "\"..\"", NULL);
+    /* A whiteout through a symlink to the sentinel removes nothing there. */
+    member_t m6[] = { LINK_ ("s", f->outside), FILE_ ("s/.wh.canary", ""),
+                      FILE_ ("s/.wh..wh..opq", ""), END_ };
+    cleanup_error wr_error_t err = NULL;
+    assert_int_equal (unpack (f, m6, &err), 0);
+    assert_outside_untouched (f, NULL);
+    assert_true (S_ISLNK (stat_in_root (f, "s").st_mode));
+    /* The root was left as it was after the refusals. */
+    assert_missing (f, "a/.wh...");
+}
+
+/* ---- normal layers ---- */
+
+static void
+test_metadata_kept (void **state)
+{
+    fixture_t *f = *state;
+    if (geteuid () != 0)
+        skip ();
+    member_t m[] = {
+        { .path = "./", .type = AE_IFDIR, .mode = 0751, .mtime = 1500000000 },
+        { .path = "bin", .type = AE_IFDIR, .mode = 0755, .mtime = 1200000000 },
+        { .path = "bin/suid",
+          .type = AE_IFREG,
+          .mode = 04755,
+          .data = "#!/bin/sh\n",
+          .uid = 0,
+          .gid = 0,
+          .mtime = 1234567890 },
+        { .path = "bin/owned",
+          .type = AE_IFREG,
+          .mode = 02750,
+          .data = "x",
+          .uid = 1234,
+          .gid = 5678,
+          .mtime = 1111111111 },
+        { .path = "tmp", .type = AE_IFDIR, .mode = 01777, .mtime = 1300000000 },
+        { .path = "shared", .type = AE_IFDIR, .mode = 02775, .uid = 1000, .gid = 1000 },
+        { .path = "ro", .type = AE_IFDIR, .mode = 0555 },
+        { .path = "ro/file", .type = AE_IFREG, .mode = 0444, .data = "read only" },
+        { .path = "dev", .type = AE_IFDIR, .mode = 0755 },
+        { .path = "dev/null", .type = AE_IFCHR, .mode = 0666, .major = 1, .minor = 3 },
+        { .path = "dev/loop9", .type = AE_IFBLK, .mode = 0660, .major = 7, .minor = 9, .gid = 6 },
+        { .path = "dev/fifo", .type = AE_IFIFO, .mode = 0600 },
+        { .path = "sh",
+          .type = AE_IFLNK,
+          .mode = 0777,
+          .link = "/bin/suid",
+          .uid = 7,
+          .gid = 8,
+          .mtime = 1400000000 },
+        { .path = "attr",
+          .type = AE_IFREG,
+          .mode = 0644,
+          .data = "a",
+          .xattr = "user.warren=hello" },
+        { .path = "attrdir", .type = AE_IFDIR, .mode = 0755, .xattr = "user.dir=yes" },
+        HARD_ ("bin/suid-again", "bin/suid"),
+        END_,
+    };
+    cleanup_error wr_error_t err = NULL;
+    if (unpack (f, m, &err) < 0)
+        fail_msg ("%s", err->message);
+
+    struct stat st = stat_in_root (f, "bin/suid");
+    assert_int_equal (st.st_mode, S_IFREG | 04755);
+    assert_int_equal (st.st_mtim.tv_sec, 1234567890);
+    assert_int_equal (st.st_nlink, 2);
+    assert_content (f, "bin/suid", "#!/bin/sh\n");
+    st = stat_in_root (f, "bin/owned");
+    assert_int_equal (st.st_mode, S_IFREG | 02750);
+    assert_int_equal (st.st_uid, 1234);
+    assert_int_equal (st.st_gid, 5678);
+    /* A directory's time is set after its contents were made. */
+    st = stat_in_root (f, "bin");
+    assert_int_equal (st.st_mtim.tv_sec, 1200000000);
+    st = stat_in_root (f, "tmp");
+    assert_int_equal (st.st_mode, S_IFDIR | 01777);
+    assert_int_equal (st.st_mtim.tv_sec, 1300000000);
+    st = stat_in_root (f, "shared");
+    assert_int_equal (st.st_mode, S_IFDIR | 02775);
+    assert_int_equal (st.st_uid, 1000);
+    st = stat_in_root (f, "ro");
+    assert_int_equal (st.st_mode, S_IFDIR | 0555);
+    assert_content (f, "ro/file", "read only");
+    st = stat_in_root (f, "dev/null");
+    assert_true (S_ISCHR (st.st_mode));
+    assert_int_equal (st.st_mode & 07777, 0666);
+    assert_int_equal (major (st.st_rdev), 1);
+    assert_int_equal (minor (st.st_rdev), 3);
+    st = stat_in_root (f, "dev/loop9");
+    assert_true (S_ISBLK (st.st_mode));
+    assert_int_equal (st.st_mode & 07777, 0660);
+    assert_int_equal (st.st_gid, 6);
+    assert_int_equal (minor (st.st_rdev), 9);
+    st = stat_in_root (f, "dev/fifo");
+    assert_true (S_ISFIFO (st.st_mode));
+    assert_int_equal (st.st_mode & 07777, 0600);
+    st = stat_in_root (f, "sh");
+    assert_true (S_ISLNK (st.st_mode));
+    assert_int_equal (st.st_uid, 7);
+    assert_int_equal (st.st_gid, 8);
+    assert_int_equal (st.st_mtim.tv_sec, 1400000000);
+    cleanup_free char *sh = root_path (f, "sh");
+    char target[64] = { 0 };
+    assert_int_equal (readlink (sh, target, sizeof target - 1), 9);
+    assert_string_equal (target, "/bin/suid");
+    /* The root's own entry ("./"). */
+    struct stat root;
+    assert_int_equal (fstat (f->root_fd, &root), 0);
+    assert_int_equal (root.st_mode & 07777, 0751);
+    assert_int_equal (root.st_mtim.tv_sec, 1500000000);
+
+    cleanup_free char *attr = root_path (f, "attr");
+    char value[32] = { 0 };
+    assert_int_equal (getxattr (attr, "user.warren", value, sizeof value), 5);
+    assert_string_equal (value, "hello");
+    cleanup_free char *attrdir = root_path (f, "attrdir");
+    memset (value, 0, sizeof value);
+    assert_int_equal (getxattr (attrdir, "user.dir", value, sizeof value), 3);
+    assert_outside_untouched (f, NULL);
+}
+
+static void
+test_owners_not_kept (void **state)
+{
+    fixture_t *f = *state;
+    member_t m[] = {
+        { .path = "f", .type = AE_IFREG, .mode = 0640, .data = "x", .uid = 4321, .gid = 4321 }, END_
+    };
+    cleanup_free char *layer = write_layer (f, m, NONE, NULL);
+    wr_unpack_options_t options = { .keep_owners = false };
+    cleanup_error wr_error_t err = NULL;
+    assert_int_equal (wr_unpack_layer (f->root_fd, layer, NULL, &options, &err), 0);
+    struct stat st = stat_in_root (f, "f");
+    assert_int_equal (st.st_uid, geteuid ());
+    assert_int_equal (st.st_mode & 07777, 0640);
+}
+
+static void
+test_whiteouts_across_layers (void **state)
+{
+    fixture_t *f = *state;
+    member_t lower[] = {
+        DIR_ ("a"),
+        FILE_ ("a/f1", "1"),
+        FILE_ ("a/f2", "2"),
+        DIR_ ("d"),
+        FILE_ ("d/x", "x"),
+        DIR_ ("d/sub"),
+        FILE_ ("d/sub/y", "y"),
+        DIR_ ("o"),
+        FILE_ ("o/old", "old"),
+        DIR_ ("o/keep"),
+        FILE_ ("o/keep/z", "z"),
+        LINK_ ("o/oldlink", "/a"),
+        DIR_ ("p"),
+        FILE_ ("p/lower", "lower"),
+        FILE_ ("f", "old f"),
+        DIR_ ("q"),
+        FILE_ ("q/lower", "lower"),
+        DIR_ ("r"),
+        DIR_ ("r/s"),
+        FILE_ ("r/s/lower", "lower"),
+        END_,
+    };
+    member_t upper[] = {
+        FILE_ ("a/.wh.f1", ""),
+        FILE_ (".wh.d", ""),
+        /* opaque first, then this layer's entries */
+        FILE_ ("o/.wh..wh..opq", ""),
+        FILE_ ("o/new", "new"),
+        DIR_ ("o/keep"),
+        FILE_ ("o/keep/n", "n"),
+        /* this layer's entries first, then opaque */
+        FILE_ ("p/new1", "new1"),
+        FILE_ ("p/.wh..wh..opq", ""),
+        /* whiteout then a new entry of the same name */
+        FILE_ (".wh.f", ""),
+        FILE_ ("f", "new f"),
+        /* a new entry, then a whiteout of it: the whiteout is for lower layers */
+        FILE_ ("q/upper", "upper"),
+        FILE_ ("q/.wh.upper", ""),
+        FILE_ ("q/.wh.lower", ""),
+        /* a file deep in a directory this layer does not list, then opaque */
+        FILE_ ("r/s/new", "new"),
+        FILE_ ("r/.wh..wh..opq", ""),
+        /* whiteout of something that never existed */
+        FILE_ ("a/.wh.nothing", ""),
+        FILE_ ("nowhere/.wh.x", ""),
+        /* aufs bookkeeping is ignored */
+        FILE_ (".wh..wh.plnk", ""),
+        END_,
+    };
+    cleanup_free char *l1 = write_layer (f, lower, GZIP, NULL);
+    cleanup_free char *l2 = write_layer (f, upper, ZSTD, NULL);
+    cleanup_error wr_error_t err = NULL;
+    if (wr_unpack_layer (f->root_fd, l1, NULL, &keep, &err) < 0 ||
+        wr_unpack_layer (f->root_fd, l2, NULL, &keep, &err) < 0)
+        fail_msg ("%s", err->message);
+
+    assert_missing (f, "a/f1");
+    assert_missing (f, "a/.wh.f1");
+    assert_content (f, "a/f2", "2");
+    assert_missing (f, "d");
+    assert_missing (f, ".wh.d");
+    cleanup_free char *o = list_dir (f->root);
+    cleanup_free char *o_list = root_path (f, "o");
+    cleanup_free char *o_names = list_dir (o_list);
+    assert_string_equal (o_names, "keep new");
+    cleanup_free char *keep_dir = root_path (f, "o/keep");
+    cleanup_free char *keep_names = list_dir (keep_dir);
+    assert_string_equal (keep_names, "n");
+    cleanup_free char *p_dir = root_path (f, "p");
+    cleanup_free char *p_names = list_dir (p_dir);
+    assert_string_equal (p_names, "new1");
+    assert_content (f, "f", "new f");
+    cleanup_free char *q_dir = root_path (f, "q");
+    cleanup_free char *q_names = list_dir (q_dir);
+    assert_string_equal (q_names, "upper");
+    cleanup_free char *rs_dir = root_path (f, "r/s");
+    cleanup_free char *rs_names = list_dir (rs_dir);
+    assert_string_equal (rs_names, "new");
+    assert_missing (f, "nowhere");
+    assert_missing (f, ".wh..wh.plnk");
+    assert_string_equal (o, "a f o p q r");
+    assert_outside_untouched (f, NULL);
+}
+
+static void
+test_replacing_entries (void **state)
+{
+    fixture_t *f = *state;
+    member_t lower[] = {
+        DIR_ ("x"),
+        FILE_ ("x/inside", "i"),
+        FILE_ ("y", "file"),
+        LINK_ ("z", "/x"),
+        DIR_ ("w"),
+        FILE_ ("w/kept", "k"),
+        END_,
+    };
+    member_t upper[] = {
+        FILE_ ("x", "now a file"), /* a directory replaced by a file */
+        DIR_ ("y"),
+        FILE_ ("y/in", "in"), /* a file replaced by a directory */
+        FILE_ ("z", "not a link"), /* a symlink replaced, not followed */
+        { .path = "w", .type = AE_IFDIR, .mode = 0700 }, /* a directory kept, new mode */
+        END_,
+    };
+    cleanup_error wr_error_t err = NULL;
+    assert_int_equal (unpack (f, lower, &err), 0);
+    assert_int_equal (unpack (f, upper, &err), 0);
+    assert_content (f, "x", "now a file");
+    assert_content (f, "y/in", "in");
+    assert_content (f, "z", "not a link");
+    assert_content (f, "w/kept", "k");
+    assert_int_equal (stat_in_root (f, "w").st_mode, S_IFDIR | 0700);
+}
+
+static void
+test_compressions_and_diff_id (void **state)
+{
+    fixture_t *f = *state;
+    int filters[] = { NONE, GZIP, ZSTD };
+    for (int i = 0; i < 3; i++) {
+        cleanup_free char *name = xasprintf ("file%d", i);
+        member_t m[] = { FILE_ (name, "compressed or not"), END_ };
+        char diff_id[WR_DIGEST_MAX_LEN + 1];
+        cleanup_free char *layer = write_layer (f, m, filters[i], diff_id);
+        cleanup_error wr_error_t err = NULL;
+        if (wr_unpack_layer (f->root_fd, layer, diff_id, &keep, &err) < 0)
+            fail_msg ("%s", err->message);
+        assert_content (f, name, "compressed or not");
+        /* The wrong diff_id is an error naming both digests. */
+        const char *wrong =
+            "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+        assert_int_equal (wr_unpack_layer (f->root_fd, layer, wrong, &keep, &err), -1);
+        assert_non_null (strstr (err->message, wrong));
+        assert_non_null (strstr (err->message, diff_id));
+        assert_non_null (strstr (err->message, layer));
+        wr_error_free (&err);
+        /* An invalid diff_id is refused before anything is read. */
+        assert_int_equal (wr_unpack_layer (f->root_fd, layer, "sha256:../x", &keep, &err), -1);
+        assert_non_null (strstr (err->message, "diff_id"));
+    }
+}
+
+static void
+count_progress (void *data, unsigned long long bytes)
+{
+    *(unsigned long long *) data = bytes;
+}
+
+static void
+test_progress (void **state)
+{
+    fixture_t *f = *state;
+    member_t m[] = { FILE_ ("f", "some bytes"), END_ };
+    cleanup_free char *layer = write_layer (f, m, GZIP, NULL);
+    unsigned long long bytes = 0;
+    wr_unpack_options_t options = { .progress = count_progress, .progress_data = &bytes };
+    cleanup_error wr_error_t err = NULL;
+    assert_int_equal (wr_unpack_layer (f->root_fd, layer, NULL, &options, &err), 0);
+    struct stat st;
+    assert_int_equal (stat (layer, &st), 0);
+    assert_int_equal (bytes, (unsigned long long) st.st_size);
+}
+
+/* The temporary siblings wr_unpack_root may leave: none. */
+static void
+assert_no_tmp_siblings (fixture_t *f, const char *expected)
+{
+    cleanup_free char *names = list_dir (f->dir);
+    assert_string_equal (names, expected);
+}
+
+static void
+test_unpack_root (void **state)
+{
+    fixture_t *f = *state;
+    member_t l1[] = { DIR_ ("etc"), FILE_ ("etc/hostname", "one"), FILE_ ("etc/gone", "x"), END_ };
+    member_t l2[] = { FILE_ ("etc/hostname", "two"), FILE_ ("etc/.wh.gone", ""), END_ };
+    char d1[WR_DIGEST_MAX_LEN + 1], d2[WR_DIGEST_MAX_LEN + 1];
+    cleanup_free char *p1 = write_layer (f, l1, GZIP, d1);
+    cleanup_free char *p2 = write_layer (f, l2, ZSTD, d2);
+    cleanup_free char *dest = xasprintf ("%s/dest", f->dir);
+    const char *layers[] = { p1, p2, NULL };
+    const char *diff_ids[] = { d1, d2, NULL };
+    cleanup_error wr_error_t err = NULL;
+    if (wr_unpack_root (layers, diff_ids, dest, &keep, &err) < 0)
+        fail_msg ("%s", err->message);
+    cleanup_free char *hostname = xasprintf ("%s/etc/hostname", dest);
+    cleanup_free char *content = read_file (hostname);
+    assert_string_equal (content, "two");
+    cleanup_free char *etc = xasprintf ("%s/etc", dest);
+    cleanup_free char *names = list_dir (etc);
+    assert_string_equal (names, "hostname");
+    struct stat st;
+    assert_int_equal (stat (dest, &st), 0);
+    assert_int_equal (st.st_mode & 07777, 0755);
+    assert_no_tmp_siblings (f, "dest layers outside root");
+
+    /* DEST exists: refused, and nothing is left behind. */
+    assert_int_equal (wr_unpack_root (layers, NULL, dest, &keep, &err), -1);
+    assert_int_equal (err->errno_value, EEXIST);
+    assert_no_tmp_siblings (f, "dest layers outside root");
+    wr_error_free (&err);
+
+    /* A wrong diff_id on the second layer: nothing is made. */
+    cleanup_free char *dest2 = xasprintf ("%s/dest2", f->dir);
+    const char *wrong[] = { d1, d1, NULL };
+    assert_int_equal (wr_unpack_root (layers, wrong, dest2, &keep, &err), -1);
+    assert_non_null (strstr (err->message, p2));
+    assert_no_tmp_siblings (f, "dest layers outside root");
+    wr_error_free (&err);
+    /* Fewer diff_ids than layers. */
+    const char *short_ids[] = { d1, NULL };
+    assert_int_equal (wr_unpack_root (layers, short_ids, dest2, &keep, &err), -1);
+    assert_no_tmp_siblings (f, "dest layers outside root");
+    assert_outside_untouched (f, "dest layers outside root");
+}
+
+static void
+test_truncated_layer (void **state)
+{
+    fixture_t *f = *state;
+    /* Enough content that the cut falls inside the data. */
+    cleanup_free char *big = xmalloc (200001);
+    for (int i = 0; i < 200000; i++)
+        big[i] = (char) ('a' + (i * 7919) % 26);
+    big[200000] = '\0';
+    member_t m[] = { DIR_ ("d"), FILE_ ("d/first", "first"), FILE_ ("d/big", big),
+                     FILE_ ("d/last", "last"), END_ };
+    int filters[] = { NONE, GZIP, ZSTD };
+    for (int i = 0; i < 3; i++) {
+        cleanup_free char *layer = write_layer (f, m, filters[i], NULL);
+        struct stat st;
+        assert_int_equal (stat (layer, &st), 0);
+        assert_int_equal (truncate (layer, st.st_size / 2), 0);
+        cleanup_free char *dest = xasprintf ("%s/dest", f->dir);
+        const char *layers[] = { layer, NULL };
+        cleanup_error wr_error_t err = NULL;
+        assert_int_equal (wr_unpack_root (layers, NULL, dest, &keep, &err), -1);
+        assert_non_null (err);
+        assert_non_null (strstr (err->message, layer));
+        assert_no_tmp_siblings (f, "layers outside root");
+        assert_outside_untouched (f, NULL);
+    }
+    /* Not a layer at all, and a missing file. */
+    cleanup_free char *junk = xasprintf ("%s/layers/junk", f->dir);
+    FILE *fp = fopen (junk, "w");
+    fputs ("this is not a tar archive, not even close to one; it is just text", fp);
+    fclose (fp);
+    cleanup_error wr_error_t err = NULL;
+    assert_int_equal (wr_unpack_layer (f->root_fd, junk, NULL, &keep, &err), -1);
+    assert_non_null (strstr (err->message, junk));
+    wr_error_free (&err);
+    assert_int_equal (wr_unpack_layer (f->root_fd, "/nonexistent/layer", NULL, &keep, &err), -1);
+    assert_non_null (strstr (err->message, "/nonexistent/layer"));
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_normalize),
+        cmocka_unit_test_setup_teardown (test_refuses_dotdot, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_refuses_absolute, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_symlink_then_write_through_it, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_symlink_dotdot_chains, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_hard_links_outside, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_hard_link_through_symlink_inside, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_hostile_whiteouts, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_metadata_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_owners_not_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_whiteouts_across_layers, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_replacing_entries, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_compressions_and_diff_id, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_progress, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_unpack_root, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_truncated_layer, setup, teardown),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
