@@ -129,14 +129,15 @@ fetch_config (wr_store_t *store, wr_registry_t *registry, const wr_image_ref_t *
 }
 
 /* Layers that are not for us to fetch (foreign, non-distributable) have
- * media types with "nondistributable" in them; they are refused rather than
+ * media types with "nondistributable" or ".foreign." in them; they are refused rather than
  * silently skipped, since the root would be incomplete. */
 static int
 check_layers (const wr_manifest_t *manifest, wr_error_t *err)
 {
     for (size_t i = 0; i < manifest->n_layers; i++) {
         const char *type = manifest->layers[i].media_type;
-        if (type != NULL && strstr (type, "nondistributable") != NULL)
+        if (type != NULL &&
+            (strstr (type, "nondistributable") != NULL || strstr (type, ".foreign.") != NULL))
             return wr_error_set (err, 0, "layer %s has media type `%s`, which is not supported",
                                  manifest->layers[i].digest, type);
     }

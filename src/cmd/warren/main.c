@@ -1,0 +1,559 @@
+/* warren: the command line (see docs/cli.md).  It parses arguments, calls
+ * libwarren and prints; the work is in the library. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "cleanup.h"
+#include "digest.h"
+#include "error.h"
+#include "image_pull.h"
+#include "image_ref.h"
+#include "log.h"
+#include "manifest.h"
+#include "progress.h"
+#include "registry.h"
+#include "store.h"
+#include "strv.h"
+#include "xalloc.h"
+
+#ifndef WARREN_VERSION
+#define WARREN_VERSION "unknown"
+#endif
+
+#define EXIT_USAGE 2
+#define DEFAULT_ROOT "/var/lib/warren"
+
+static const char usage[] =
+    "usage: warren [--root DIR] [--log-format text|json] [--debug] COMMAND ...\n"
+    "\n"
+    "Commands:\n"
+    "  image pull [OPTIONS] REFERENCE   pull an image into the store and unpack its root\n"
+    "  image ls                         list the images in the store\n"
+    "  image inspect NAME               print an image's record and config as JSON\n"
+    "  image rm NAME...                 remove images (their blobs go at the next prune)\n"
+    "  image prune                      remove blobs and roots no image uses\n"
+    "\n"
+    "Global options:\n"
+    "  --root DIR         state directory (default $WARREN_ROOT, else " DEFAULT_ROOT ")\n"
+    "  --log-format FMT   text (default) or json\n"
+    "  --debug            debug log lines\n"
+    "\n"
+    "Options of image pull:\n"
+    "  --mirror URL                 registry for docker.io images (default $WARREN_DOCKER_MIRROR)\n"
+    "  --insecure-registry HOST     allow plain HTTP to HOST[:PORT] (repeatable)\n"
+    "  --platform OS/ARCH[/VARIANT] platform to choose from an index (default: the host's)\n"
+    "  --auth-config PATH           Docker-style config.json with credentials\n"
+    "  --max-parallel N             layers downloaded at once (default 4)\n"
+    "  --quiet                      no progress bars or layer lines\n";
+
+typedef struct {
+    const char *root;
+    char *store_dir;
+} globals_t;
+
+static int usage_error (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+
+static int
+usage_error (const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    fputs ("warren: ", stderr);
+    vfprintf (stderr, fmt, ap);
+    fputs ("\n(see warren --help)\n", stderr);
+    va_end (ap);
+    return EXIT_USAGE;
+}
+
+static int
+fail (wr_error_t *err)
+{
+    fprintf (stderr, "warren: %s\n", (*err)->message);
+    return 1;
+}
+
+/* mkdir -p for the state directory: the store makes what is inside. */
+static int
+make_dirs (const char *path, wr_error_t *err)
+{
+    cleanup_free char *copy = xstrdup (path);
+    for (char *p = copy + 1;; p++) {
+        if (*p == '/' || *p == '\0') {
+            char saved = *p;
+            *p = '\0';
+            if (mkdir (copy, 0711) < 0 && errno != EEXIST)
+                return wr_error_set (err, errno, "create state directory `%s`", copy);
+            *p = saved;
+            if (saved == '\0')
+                break;
+        }
+    }
+    return 0;
+}
+
+static wr_store_t *
+open_store (globals_t *g, wr_error_t *err)
+{
+    if (make_dirs (g->root, err) < 0)
+        return NULL;
+    return wr_store_open (g->store_dir, err);
+}
+
+/* What a user typed ("busybox") to the name the store keeps
+ * ("docker.io/library/busybox:latest"); unparsable text is kept as is. */
+static char *
+normalise_name (const char *text)
+{
+    wr_image_ref_t ref = { 0 };
+    if (wr_image_ref_parse (text, &ref, NULL) < 0)
+        return xstrdup (text);
+    char *name = wr_image_ref_string (&ref);
+    wr_image_ref_clear (&ref);
+    return name;
+}
+
+static char *
+familiar_name (const char *name)
+{
+    wr_image_ref_t ref = { 0 };
+    if (wr_image_ref_parse (name, &ref, NULL) < 0)
+        return xstrdup (name);
+    char *familiar = wr_image_ref_familiar (&ref);
+    wr_image_ref_clear (&ref);
+    return familiar;
+}
+
+/* 1 and RECORD when NAME (as typed, or normalised) is an image. */
+static int
+find_image (wr_store_t *store, const char *name, wr_image_record_t *record, wr_error_t *err)
+{
+    cleanup_free char *normal = normalise_name (name);
+    int found = wr_store_image_get (store, normal, record, err);
+    if (found == 0 && strcmp (normal, name) != 0)
+        found = wr_store_image_get (store, name, record, err);
+    return found;
+}
+
+/* ---- pull ---- */
+
+static void
+announce (void *data, const char *digest, int64_t total)
+{
+    wr_progress_add (data, digest, total);
+}
+
+static int
+cmd_pull (globals_t *g, int argc, char **argv)
+{
+    static const struct option options[] = {
+        { "mirror", required_argument, NULL, 'm' },
+        { "insecure-registry", required_argument, NULL, 'i' },
+        { "platform", required_argument, NULL, 'p' },
+        { "auth-config", required_argument, NULL, 'a' },
+        { "max-parallel", required_argument, NULL, 'j' },
+        { "quiet", no_argument, NULL, 'q' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *env_mirror = getenv ("WARREN_DOCKER_MIRROR");
+    wr_registry_options_t reg = {
+        .docker_io_mirror = env_mirror != NULL && env_mirror[0] != '\0' ? env_mirror : NULL,
+    };
+    cleanup_strv char **insecure = NULL;
+    const char *platform = NULL;
+    bool quiet = false;
+    int c;
+    optind = 0; /* glibc: start over (main parsed its own options) */
+    while ((c = getopt_long (argc, argv, "+q", options, NULL)) != -1) {
+        switch (c) {
+        case 'm':
+            reg.docker_io_mirror = optarg;
+            break;
+        case 'i':
+            wr_strv_add (&insecure, optarg);
+            break;
+        case 'p':
+            platform = optarg;
+            break;
+        case 'a':
+            reg.auth_config = optarg;
+            break;
+        case 'j': {
+            char *end = NULL;
+            long n = strtol (optarg, &end, 10);
+            if (end == optarg || *end != '\0' || n < 1 || n > 64)
+                return usage_error ("--max-parallel `%s`: expected a number from 1 to 64", optarg);
+            reg.max_parallel = (int) n;
+            break;
+        }
+        case 'q':
+            quiet = true;
+            break;
+        case 'h':
+            fputs (usage, stdout);
+            return 0;
+        default:
+            return usage_error ("image pull: bad option");
+        }
+    }
+    if (optind + 1 != argc)
+        return usage_error ("image pull takes one REFERENCE");
+    const char *reference = argv[optind];
+    reg.insecure_registries = (const char *const *) insecure;
+
+    cleanup_error wr_error_t err = NULL;
+    if (platform != NULL) {
+        cleanup_free char *os = NULL, *arch = NULL, *variant = NULL;
+        if (wr_platform_parse (platform, &os, &arch, &variant, &err) < 0) {
+            fprintf (stderr, "warren: --platform: %s\n", err->message);
+            return EXIT_USAGE;
+        }
+    }
+    wr_store_t *store = open_store (g, &err);
+    if (store == NULL)
+        return fail (&err);
+    wr_registry_t *registry = wr_registry_new (&reg, &err);
+    if (registry == NULL) {
+        wr_store_close (store);
+        return fail (&err);
+    }
+    wr_progress_t *progress = NULL;
+    wr_pull_options_t opts = { .platform = platform };
+    if (!quiet) {
+        wr_progress_options_t popts;
+        wr_progress_options_default (&popts, STDERR_FILENO);
+        progress = wr_progress_new (&popts);
+        opts.progress = wr_progress_update;
+        opts.announce = announce;
+        opts.progress_data = progress;
+    }
+    wr_image_record_t record = { 0 };
+    wr_pull_result_t result;
+    int ret = wr_image_pull_ex (store, registry, reference, &opts, &record, &result, &err);
+    if (ret == 0)
+        wr_progress_finish (progress);
+    wr_progress_free (progress);
+    wr_registry_free (registry);
+    wr_store_close (store);
+    if (ret < 0)
+        return fail (&err);
+    printf ("%s %s%s\n", record.name, record.manifest_digest,
+            result.up_to_date ? " (up to date)" : "");
+    wr_image_record_clear (&record);
+    return 0;
+}
+
+/* ---- ls ---- */
+
+static void
+format_age (int64_t created, char *out, size_t size)
+{
+    int64_t age = (int64_t) time (NULL) - created;
+    if (created <= 0) {
+        snprintf (out, size, "-");
+    } else if (age < 60) {
+        snprintf (out, size, "%s", "less than a minute ago");
+    } else if (age < 3600) {
+        int64_t m = age / 60;
+        snprintf (out, size, "%" PRId64 " minute%s ago", m, m == 1 ? "" : "s");
+    } else if (age < 2 * 86400) {
+        int64_t h = age / 3600;
+        snprintf (out, size, "%" PRId64 " hour%s ago", h, h == 1 ? "" : "s");
+    } else {
+        snprintf (out, size, "%" PRId64 " days ago", age / 86400);
+    }
+}
+
+static const char *
+short_hex (const char *digest)
+{
+    static __thread char out[13];
+    const char *colon = digest != NULL ? strchr (digest, ':') : NULL;
+    snprintf (out, sizeof out, "%s", colon != NULL ? colon + 1 : (digest ? digest : "-"));
+    return out;
+}
+
+static int
+cmd_ls (globals_t *g, int argc, char **argv)
+{
+    if (argc > 1 && strcmp (argv[1], "--help") == 0) {
+        fputs (usage, stdout);
+        return 0;
+    }
+    if (argc != 1)
+        return usage_error ("image ls takes no arguments");
+    cleanup_error wr_error_t err = NULL;
+    wr_store_t *store = open_store (g, &err);
+    if (store == NULL)
+        return fail (&err);
+    wr_image_record_t *records = NULL;
+    size_t count = 0;
+    int ret = wr_store_image_list (store, &records, &count, &err);
+    wr_store_close (store);
+    if (ret < 0)
+        return fail (&err);
+    size_t name_width = strlen ("NAME");
+    char **names = xzalloc ((count + 1) * sizeof *names);
+    for (size_t i = 0; i < count; i++) {
+        names[i] = familiar_name (records[i].name);
+        if (strlen (names[i]) > name_width)
+            name_width = strlen (names[i]);
+    }
+    printf ("%-*s  %-12s  %9s  %s\n", (int) name_width, "NAME", "DIGEST", "SIZE", "CREATED");
+    for (size_t i = 0; i < count; i++) {
+        char size[16], age[48];
+        wr_progress_format_bytes (records[i].size > 0 ? (uint64_t) records[i].size : 0, size,
+                                  sizeof size);
+        format_age (records[i].created, age, sizeof age);
+        printf ("%-*s  %-12s  %9s  %s\n", (int) name_width, names[i],
+                short_hex (records[i].manifest_digest), size, age);
+    }
+    wr_strv_free (names);
+    wr_image_records_free (records, count);
+    return 0;
+}
+
+/* ---- inspect ---- */
+
+static json_object *
+json_strv (char *const *strv)
+{
+    if (strv == NULL)
+        return NULL;
+    json_object *array = json_object_new_array ();
+    for (char *const *s = strv; *s != NULL; s++)
+        json_object_array_add (array, json_object_new_string (*s));
+    return array;
+}
+
+static json_object *
+json_string_or_null (const char *s)
+{
+    return s != NULL ? json_object_new_string (s) : NULL;
+}
+
+static int
+inspect_json (wr_store_t *store, const wr_image_record_t *record, json_object **out,
+              wr_error_t *err)
+{
+    cleanup_free char *manifest_data = NULL, *config_data = NULL;
+    size_t manifest_len = 0, config_len = 0;
+    if (wr_store_read_blob (store, record->manifest_digest, WR_MANIFEST_MAX_SIZE, &manifest_data,
+                            &manifest_len, err) < 0)
+        return wr_error_prefix (err, "%s: manifest", record->name);
+    if (wr_store_read_blob (store, record->config_digest, WR_CONFIG_MAX_SIZE, &config_data,
+                            &config_len, err) < 0)
+        return wr_error_prefix (err, "%s: config", record->name);
+    wr_manifest_t manifest = { 0 };
+    if (wr_manifest_parse (manifest_data, manifest_len, NULL, record->name, &manifest, err) < 0)
+        return -1;
+    wr_image_config_t config = { 0 };
+    if (wr_image_config_parse (config_data, config_len, record->name, &config, err) < 0) {
+        wr_manifest_clear (&manifest);
+        return -1;
+    }
+
+    json_object *o = json_object_new_object ();
+    json_object_object_add (o, "Name", json_object_new_string (record->name));
+    json_object_object_add (o, "ManifestDigest", json_object_new_string (record->manifest_digest));
+    json_object_object_add (o, "ConfigDigest", json_object_new_string (record->config_digest));
+    json_object_object_add (o, "Size", json_object_new_int64 (record->size));
+    char created[32] = "";
+    time_t t = (time_t) record->created;
+    struct tm tm;
+    gmtime_r (&t, &tm);
+    strftime (created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    json_object_object_add (o, "Created", json_object_new_string (created));
+    json_object_object_add (o, "RootId", json_string_or_null (record->root_id));
+    cleanup_free char *root_path =
+        record->root_id != NULL ? wr_store_root_path (store, record->root_id) : NULL;
+    json_object_object_add (o, "RootPath", json_string_or_null (root_path));
+
+    json_object *c = json_object_new_object ();
+    json_object_object_add (c, "Os", json_string_or_null (config.os));
+    json_object_object_add (c, "Architecture", json_string_or_null (config.architecture));
+    json_object_object_add (c, "Env", json_strv (config.env));
+    json_object_object_add (c, "Entrypoint", json_strv (config.entrypoint));
+    json_object_object_add (c, "Cmd", json_strv (config.cmd));
+    json_object_object_add (c, "WorkingDir", json_string_or_null (config.working_dir));
+    json_object_object_add (c, "User", json_string_or_null (config.user));
+    json_object_object_add (c, "ExposedPorts", json_strv (config.exposed_ports));
+    json_object_object_add (o, "Config", c);
+
+    json_object *layers = json_object_new_array ();
+    for (size_t i = 0; i < manifest.n_layers; i++) {
+        const wr_descriptor_t *d = &manifest.layers[i];
+        json_object *l = json_object_new_object ();
+        json_object_object_add (l, "MediaType", json_string_or_null (d->media_type));
+        json_object_object_add (l, "Digest", json_object_new_string (d->digest));
+        json_object_object_add (l, "Size", json_object_new_int64 (d->size));
+        if (config.diff_ids != NULL && i < wr_strv_length (config.diff_ids))
+            json_object_object_add (l, "DiffId", json_object_new_string (config.diff_ids[i]));
+        json_object_array_add (layers, l);
+    }
+    json_object_object_add (o, "Layers", layers);
+    wr_manifest_clear (&manifest);
+    wr_image_config_clear (&config);
+    *out = o;
+    return 0;
+}
+
+static int
+cmd_inspect (globals_t *g, int argc, char **argv)
+{
+    if (argc != 2)
+        return usage_error ("image inspect takes one NAME");
+    cleanup_error wr_error_t err = NULL;
+    wr_store_t *store = open_store (g, &err);
+    if (store == NULL)
+        return fail (&err);
+    wr_image_record_t record = { 0 };
+    int found = find_image (store, argv[1], &record, &err);
+    json_object *o = NULL;
+    if (found == 0)
+        wr_error_set (&err, 0, "no image `%s` in %s", argv[1], g->store_dir);
+    int ret = found > 0 ? inspect_json (store, &record, &o, &err) : -1;
+    wr_image_record_clear (&record);
+    wr_store_close (store);
+    if (ret < 0)
+        return fail (&err);
+    puts (json_object_to_json_string_ext (o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                                 JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put (o);
+    return 0;
+}
+
+/* ---- rm, prune ---- */
+
+static int
+cmd_rm (globals_t *g, int argc, char **argv)
+{
+    if (argc < 2)
+        return usage_error ("image rm takes one or more NAMEs");
+    cleanup_error wr_error_t err = NULL;
+    wr_store_t *store = open_store (g, &err);
+    if (store == NULL)
+        return fail (&err);
+    int status = 0;
+    for (int i = 1; i < argc; i++) {
+        wr_image_record_t record = { 0 };
+        int found = find_image (store, argv[i], &record, &err);
+        if (found > 0 && wr_store_image_remove (store, record.name, &err) == 0)
+            printf ("removed %s\n", record.name);
+        else if (found == 0)
+            wr_error_set (&err, 0, "no image `%s` in %s", argv[i], g->store_dir);
+        if (err != NULL) {
+            fail (&err);
+            wr_error_free (&err);
+            status = 1;
+        }
+        wr_image_record_clear (&record);
+    }
+    wr_store_close (store);
+    return status;
+}
+
+static int
+cmd_prune (globals_t *g, int argc, char **argv)
+{
+    if (argc != 1)
+        return usage_error ("image prune takes no arguments");
+    cleanup_error wr_error_t err = NULL;
+    wr_store_t *store = open_store (g, &err);
+    if (store == NULL)
+        return fail (&err);
+    wr_prune_stats_t stats = { 0 };
+    int ret = wr_store_prune (store, &stats, &err);
+    wr_store_close (store);
+    if (ret < 0)
+        return fail (&err);
+    char freed[16];
+    wr_progress_format_bytes (stats.bytes_freed, freed, sizeof freed);
+    printf ("removed %zu blobs, %zu roots, %zu partial downloads; freed %s\n", stats.blobs_removed,
+            stats.roots_removed, stats.partials_removed, freed);
+    return 0;
+}
+
+static int
+cmd_image (globals_t *g, int argc, char **argv)
+{
+    if (argc < 2)
+        return usage_error ("image needs a command: pull, ls, inspect, rm or prune");
+    const char *cmd = argv[1];
+    argc--, argv++;
+    if (strcmp (cmd, "pull") == 0)
+        return cmd_pull (g, argc, argv);
+    if (strcmp (cmd, "ls") == 0 || strcmp (cmd, "list") == 0)
+        return cmd_ls (g, argc, argv);
+    if (strcmp (cmd, "inspect") == 0)
+        return cmd_inspect (g, argc, argv);
+    if (strcmp (cmd, "rm") == 0)
+        return cmd_rm (g, argc, argv);
+    if (strcmp (cmd, "prune") == 0)
+        return cmd_prune (g, argc, argv);
+    return usage_error ("unknown image command `%s` (pull, ls, inspect, rm or prune)", cmd);
+}
+
+int
+main (int argc, char **argv)
+{
+    static const struct option options[] = {
+        { "root", required_argument, NULL, 'r' }, { "log-format", required_argument, NULL, 'f' },
+        { "debug", no_argument, NULL, 'd' },      { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'v' },    { NULL, 0, NULL, 0 },
+    };
+    globals_t g = { 0 };
+    const char *env_root = getenv ("WARREN_ROOT");
+    g.root = env_root != NULL && env_root[0] != '\0' ? env_root : DEFAULT_ROOT;
+    int c;
+    while ((c = getopt_long (argc, argv, "+h", options, NULL)) != -1) {
+        switch (c) {
+        case 'r':
+            if (optarg[0] == '\0')
+                return usage_error ("--root needs a directory");
+            g.root = optarg;
+            break;
+        case 'f': {
+            wr_log_format_t format;
+            cleanup_error wr_error_t err = NULL;
+            if (wr_log_parse_format (optarg, &format, &err) < 0)
+                return usage_error ("--log-format: %s", err->message);
+            wr_log_set_format (format);
+            break;
+        }
+        case 'd':
+            wr_log_set_level (WR_LOG_DEBUG);
+            break;
+        case 'h':
+            fputs (usage, stdout);
+            return 0;
+        case 'v':
+            printf ("warren version %s\n", WARREN_VERSION);
+            return 0;
+        default:
+            return usage_error ("bad option");
+        }
+    }
+    if (optind >= argc)
+        return usage_error ("no command given");
+    cleanup_free char *store_dir = xasprintf ("%s/store", g.root);
+    g.store_dir = store_dir;
+    const char *cmd = argv[optind];
+    if (strcmp (cmd, "image") == 0)
+        return cmd_image (&g, argc - optind, argv + optind);
+    if (strcmp (cmd, "help") == 0) {
+        fputs (usage, stdout);
+        return 0;
+    }
+    return usage_error ("unknown command `%s`", cmd);
+}
