@@ -193,6 +193,21 @@ add_member (struct archive *a, const member_t *m)
     archive_entry_free (e);
 }
 
+/* With WARREN_UNPACK_SAVE_LAYERS=DIR, small layers are copied to DIR: that
+ * is how tests/fuzz/corpus/unpack was made. */
+static void
+save_for_corpus (const char *path)
+{
+    static int saved;
+    const char *dir = getenv ("WARREN_UNPACK_SAVE_LAYERS");
+    struct stat st;
+    if (dir == NULL || stat (path, &st) < 0 || st.st_size > 16384)
+        return;
+    const char *ext = strchr (strrchr (path, '/'), '.');
+    cleanup_free char *command = xasprintf ("cp %s %s/layer-%03d%s", path, dir, saved++, ext);
+    assert_int_equal (system (command), 0);
+}
+
 /* Writes MEMBERS as a tar layer (FILTER) under T/layers; returns its path.
  * DIFF_ID (when not NULL) gets the digest of the uncompressed tar. */
 static char *
@@ -218,6 +233,8 @@ write_layer (fixture_t *f, const member_t *members, int filter, char *diff_id)
             add_member (a, m);
         assert_int_equal (archive_write_close (a), ARCHIVE_OK);
         archive_write_free (a);
+        if (pass == 1)
+            save_for_corpus (path);
         if (pass == 0) {
             FILE *fp = fopen (plain, "r");
             assert_non_null (fp);
