@@ -1,1 +1,920 @@
-/* being written */
+#include "registry.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "cleanup.h"
+#include "digest.h"
+#include "log.h"
+#include "registry_auth.h"
+#include "registry_http.h"
+#include "xalloc.h"
+
+#define DEFAULT_MAX_PARALLEL 4
+#define DEFAULT_RETRIES 3
+#define MAX_PARALLEL 32
+/* First pause between retries; doubled each time, at most BACKOFF_MAX_MS. */
+#define BACKOFF_FIRST_MS 250
+#define BACKOFF_MAX_MS 8000
+#define RETRY_AFTER_MAX_S 30
+
+#define MANIFEST_ACCEPT                                                                            \
+    "Accept: " WR_MEDIA_OCI_MANIFEST ", " WR_MEDIA_OCI_INDEX ", " WR_MEDIA_DOCKER_MANIFEST         \
+    ", " WR_MEDIA_DOCKER_LIST
+
+typedef struct {
+    char *host;
+    char *scope; /* "" for credentials good for every scope (basic) */
+    char *authorization; /* the whole header line */
+} cached_auth_t;
+
+struct wr_registry_s {
+    char *mirror;
+    char **insecure;
+    int max_parallel;
+    int retries;
+    char *auth_config_path;
+    wr_auth_config_t auths;
+
+    pthread_mutex_t auth_lock;
+    cached_auth_t *auth_cache;
+    size_t n_auth_cache;
+
+    /* The handle for manifests, kept so connections are reused. */
+    pthread_mutex_t handle_lock;
+    CURL *curl;
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_code;
+
+static void
+curl_init_once (void)
+{
+    curl_init_code = curl_global_init (CURL_GLOBAL_DEFAULT);
+}
+
+static CURL *
+new_handle (void)
+{
+    CURL *curl = curl_easy_init ();
+    if (curl == NULL)
+        abort ();
+    return curl;
+}
+
+wr_registry_t *
+wr_registry_new (const wr_registry_options_t *options, wr_error_t *err)
+{
+    wr_registry_options_t defaults = { 0 };
+    cleanup_free char *config_path = NULL;
+    wr_auth_config_t auths = { 0 };
+
+    pthread_once (&curl_once, curl_init_once);
+    if (curl_init_code != CURLE_OK) {
+        wr_error_set (err, 0, "initialise libcurl: %s", curl_easy_strerror (curl_init_code));
+        return NULL;
+    }
+    if (options == NULL)
+        options = &defaults;
+    if (options->max_parallel < 0 || options->max_parallel > MAX_PARALLEL) {
+        wr_error_set (err, 0, "registry client: max_parallel %d is not between 1 and %d",
+                      options->max_parallel, MAX_PARALLEL);
+        return NULL;
+    }
+    if (options->retries < 0 || options->retries > 20) {
+        wr_error_set (err, 0, "registry client: retries %d is not between 0 and 20",
+                      options->retries);
+        return NULL;
+    }
+    config_path = options->auth_config != NULL ? xstrdup (options->auth_config)
+                                               : wr_auth_config_default_path ();
+    if (config_path != NULL && wr_auth_config_load (config_path, &auths, err) < 0) {
+        wr_error_prefix (err, "registry credentials");
+        return NULL;
+    }
+
+    wr_registry_t *r = xzalloc (sizeof *r);
+    r->mirror = options->docker_io_mirror != NULL ? xstrdup (options->docker_io_mirror) : NULL;
+    size_t n = 0;
+    while (options->insecure_registries != NULL && options->insecure_registries[n] != NULL)
+        n++;
+    r->insecure = xzalloc ((n + 1) * sizeof *r->insecure);
+    for (size_t i = 0; i < n; i++)
+        r->insecure[i] = xstrdup (options->insecure_registries[i]);
+    r->max_parallel = options->max_parallel > 0 ? options->max_parallel : DEFAULT_MAX_PARALLEL;
+    /* 0 means "the default": a caller wanting no retries is rare enough. */
+    r->retries = options->retries > 0 ? options->retries : DEFAULT_RETRIES;
+    r->auth_config_path = steal_pointer (&config_path);
+    r->auths = auths;
+    pthread_mutex_init (&r->auth_lock, NULL);
+    pthread_mutex_init (&r->handle_lock, NULL);
+    r->curl = new_handle ();
+    return r;
+}
+
+void
+wr_registry_free (wr_registry_t *r)
+{
+    if (r == NULL)
+        return;
+    free (r->mirror);
+    for (char **p = r->insecure; p != NULL && *p != NULL; p++)
+        free (*p);
+    free (r->insecure);
+    free (r->auth_config_path);
+    wr_auth_config_clear (&r->auths);
+    for (size_t i = 0; i < r->n_auth_cache; i++) {
+        free (r->auth_cache[i].host);
+        free (r->auth_cache[i].scope);
+        explicit_bzero (r->auth_cache[i].authorization, strlen (r->auth_cache[i].authorization));
+        free (r->auth_cache[i].authorization);
+    }
+    free (r->auth_cache);
+    pthread_mutex_destroy (&r->auth_lock);
+    pthread_mutex_destroy (&r->handle_lock);
+    curl_easy_cleanup (r->curl);
+    free (r);
+}
+
+/* ---- names in URLs ---- */
+
+/* Repository names come from a parsed reference, but they go into a URL:
+ * check again that they hold nothing a URL would read differently. */
+static int
+check_repository (const char *repository, wr_error_t *err)
+{
+    if (repository == NULL || repository[0] == '\0' || repository[0] == '/' ||
+        strstr (repository, "..") != NULL || strlen (repository) > 255)
+        return wr_error_set (err, 0, "repository `%.100s`: not a valid repository name",
+                             repository ? repository : "");
+    for (const char *p = repository; *p; p++)
+        if (!(islower ((unsigned char) *p) || isdigit ((unsigned char) *p) ||
+              strchr ("._-/", *p) != NULL))
+            return wr_error_set (err, 0, "repository `%.100s`: not a valid repository name",
+                                 repository);
+    return 0;
+}
+
+static bool
+is_digest_reference (const char *reference)
+{
+    return strchr (reference, ':') != NULL;
+}
+
+static int
+check_reference (const char *reference, wr_error_t *err)
+{
+    if (reference == NULL || reference[0] == '\0')
+        return wr_error_set (err, 0, "missing tag or digest");
+    if (is_digest_reference (reference))
+        return wr_digest_validate (reference, err);
+    size_t len = strlen (reference);
+    bool ok = len <= 128 && (isalnum ((unsigned char) reference[0]) || reference[0] == '_');
+    for (size_t i = 0; ok && i < len; i++)
+        ok = isalnum ((unsigned char) reference[i]) || strchr ("_.-", reference[i]) != NULL;
+    if (!ok)
+        return wr_error_set (err, 0, "tag `%.130s`: not a valid tag", reference);
+    return 0;
+}
+
+/* ---- authentication ---- */
+
+typedef struct {
+    wr_registry_t *registry;
+    CURL *curl;
+    const char *base_url;
+    const char *host; /* what credentials and tokens are kept for */
+    const char *scope; /* "repository:NAME:pull" */
+    bool https_redirects_only;
+    bool (*cancelled) (void *data);
+    void *cancel_data;
+} session_t;
+
+/* The Authorization header line for (HOST, SCOPE), or NULL. */
+static char *
+cached_authorization (wr_registry_t *r, const char *host, const char *scope)
+{
+    char *found = NULL;
+    pthread_mutex_lock (&r->auth_lock);
+    for (size_t pass = 0; pass < 2 && found == NULL; pass++) {
+        const char *want = pass == 0 ? scope : "";
+        for (size_t i = 0; i < r->n_auth_cache; i++) {
+            if (strcmp (r->auth_cache[i].host, host) == 0 &&
+                strcmp (r->auth_cache[i].scope, want) == 0) {
+                found = xstrdup (r->auth_cache[i].authorization);
+                break;
+            }
+        }
+    }
+    pthread_mutex_unlock (&r->auth_lock);
+    return found;
+}
+
+static void
+cache_authorization (wr_registry_t *r, const char *host, const char *scope, char *authorization)
+{
+    pthread_mutex_lock (&r->auth_lock);
+    for (size_t i = 0; i < r->n_auth_cache; i++) {
+        if (strcmp (r->auth_cache[i].host, host) == 0 &&
+            strcmp (r->auth_cache[i].scope, scope) == 0) {
+            free (r->auth_cache[i].authorization);
+            r->auth_cache[i].authorization = authorization;
+            pthread_mutex_unlock (&r->auth_lock);
+            return;
+        }
+    }
+    r->auth_cache = xrealloc (r->auth_cache, (r->n_auth_cache + 1) * sizeof *r->auth_cache);
+    r->auth_cache[r->n_auth_cache].host = xstrdup (host);
+    r->auth_cache[r->n_auth_cache].scope = xstrdup (scope);
+    r->auth_cache[r->n_auth_cache].authorization = authorization;
+    r->n_auth_cache++;
+    pthread_mutex_unlock (&r->auth_lock);
+}
+
+static void
+sleep_ms (long ms)
+{
+    struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+    while (nanosleep (&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+/* Waits before retry number ATTEMPT (0 for the first retry), or for what
+ * the server asked with Retry-After (seconds, bounded). */
+static void
+backoff (int attempt, const char *retry_after)
+{
+    long ms = BACKOFF_FIRST_MS;
+    for (int i = 0; i < attempt && ms < BACKOFF_MAX_MS; i++)
+        ms *= 2;
+    if (ms > BACKOFF_MAX_MS)
+        ms = BACKOFF_MAX_MS;
+    if (retry_after != NULL) {
+        char *end = NULL;
+        long s = strtol (retry_after, &end, 10);
+        if (end != retry_after && *end == '\0' && s >= 0)
+            ms = (s > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : s) * 1000L;
+    }
+    sleep_ms (ms);
+}
+
+/* Gets a token from the token service REALM for SCOPE. */
+static int
+fetch_token (session_t *s, const char *realm, const char *service, const char *scope,
+             char **authorization, wr_error_t *err)
+{
+    wr_registry_t *r = s->registry;
+    cleanup_free char *url = NULL;
+    cleanup_free char *basic = NULL;
+
+    bool https = strncasecmp (realm, "https://", 8) == 0;
+    if (!https && strncasecmp (realm, "http://", 7) != 0)
+        return wr_error_set (err, 0, "token service `%.200s` of %s: not an http(s) URL", realm,
+                             s->host);
+    if (!https) {
+        cleanup_free char *realm_host = wr_auth_normalize_host (realm);
+        if (!wr_registry_host_is_loopback (realm_host) &&
+            !wr_registry_host_is_insecure (realm_host, (const char *const *) r->insecure))
+            return wr_error_set (err, 0,
+                                 "token service `%.200s` of %s: plain HTTP is allowed only for "
+                                 "loopback and insecure registries",
+                                 realm, s->host);
+    }
+    char *service_q = service != NULL ? curl_easy_escape (s->curl, service, 0) : NULL;
+    char *scope_q = curl_easy_escape (s->curl, scope, 0);
+    if (scope_q == NULL || (service != NULL && service_q == NULL))
+        abort ();
+    const char *sep = strchr (realm, '?') != NULL ? "&" : "?";
+    if (service_q != NULL)
+        url = xasprintf ("%s%sservice=%s&scope=%s", realm, sep, service_q, scope_q);
+    else
+        url = xasprintf ("%s%sscope=%s", realm, sep, scope_q);
+    curl_free (service_q);
+    curl_free (scope_q);
+
+    const wr_auth_credential_t *cred = wr_auth_config_find (&r->auths, s->host);
+    if (cred != NULL) {
+        cleanup_free char *value = wr_auth_basic_header (cred->username, cred->password);
+        basic = xasprintf ("Authorization: %s", value);
+    }
+    const char *headers[] = { basic, NULL };
+    wr_http_request_t request = {
+        .url = url,
+        .headers = headers,
+        .max_body = WR_AUTH_MAX_TOKEN_ANSWER,
+        .follow_redirects = false,
+        .cancelled = s->cancelled,
+        .cancel_data = s->cancel_data,
+    };
+    for (int attempt = 0;; attempt++) {
+        wr_http_response_t response;
+        int rc = wr_http_get (s->curl, &request, &response, err);
+        if (rc < 0) {
+            bool again = !response.too_large && response.curl_code != CURLE_ABORTED_BY_CALLBACK &&
+                         wr_http_curl_is_transient (response.curl_code) && attempt < r->retries;
+            wr_http_response_clear (&response);
+            if (!again)
+                return wr_error_prefix (err, "token for %s", scope);
+            backoff (attempt, NULL);
+            continue;
+        }
+        if (wr_http_status_is_transient (response.status) && attempt < r->retries) {
+            backoff (attempt, response.retry_after);
+            wr_http_response_clear (&response);
+            continue;
+        }
+        if (response.status != 200) {
+            cleanup_free char *what = wr_http_describe (&response);
+            long status = response.status;
+            wr_http_response_clear (&response);
+            return wr_error_set (err, 0, "token for %s: GET %s: %s%s", scope, url, what,
+                                 status == 401 && cred == NULL
+                                     ? " (no credentials for this registry in the auth config)"
+                                     : "");
+        }
+        cleanup_free char *token = NULL;
+        rc = wr_auth_parse_token_answer (response.body ? response.body : "", response.body_len, url,
+                                         &token, err);
+        wr_http_response_clear (&response);
+        if (rc < 0)
+            return wr_error_prefix (err, "token for %s", scope);
+        *authorization = xasprintf ("Authorization: Bearer %s", token);
+        explicit_bzero (token, strlen (token));
+        return 0;
+    }
+}
+
+/* Answers a 401 of REQUEST_URL: gets a token or finds credentials, and
+ * caches them for the session's host and scope. */
+static int
+authenticate (session_t *s, const char *request_url, const char *challenge_header, wr_error_t *err)
+{
+    wr_auth_challenge_t *challenges = NULL;
+    size_t n = 0;
+    int ret = -1;
+
+    if (challenge_header == NULL)
+        return wr_error_set (
+            err, 0, "GET %s: 401 Unauthorized without a WWW-Authenticate challenge", request_url);
+    if (wr_auth_parse_challenges (challenge_header, &challenges, &n, err) < 0)
+        return wr_error_prefix (err, "GET %s: 401 Unauthorized", request_url);
+
+    const wr_auth_challenge_t *bearer = wr_auth_find_challenge (challenges, n, "bearer");
+    const wr_auth_challenge_t *basic = wr_auth_find_challenge (challenges, n, "basic");
+    if (bearer != NULL && wr_auth_challenge_param (bearer, "realm") != NULL) {
+        const char *scope = wr_auth_challenge_param (bearer, "scope");
+        char *authorization = NULL;
+        if (fetch_token (s, wr_auth_challenge_param (bearer, "realm"),
+                         wr_auth_challenge_param (bearer, "service"),
+                         scope != NULL ? scope : s->scope, &authorization, err) < 0) {
+            wr_error_prefix (err, "GET %s", request_url);
+            goto out;
+        }
+        cache_authorization (s->registry, s->host, s->scope, authorization);
+        ret = 0;
+    } else if (basic != NULL) {
+        const wr_auth_credential_t *cred = wr_auth_config_find (&s->registry->auths, s->host);
+        if (cred == NULL) {
+            wr_error_set (err, 0,
+                          "GET %s: 401 Unauthorized: %s asks for a user name and password, and "
+                          "the auth config (%s) has none for it",
+                          request_url, s->host,
+                          s->registry->auth_config_path ? s->registry->auth_config_path : "none");
+            goto out;
+        }
+        cleanup_free char *value = wr_auth_basic_header (cred->username, cred->password);
+        cache_authorization (s->registry, s->host, "", xasprintf ("Authorization: %s", value));
+        ret = 0;
+    } else {
+        wr_error_set (err, 0,
+                      "GET %s: 401 Unauthorized with no challenge warren can answer: %.200s",
+                      request_url, challenge_header);
+    }
+out:
+    wr_auth_challenges_free (challenges, n);
+    return ret;
+}
+
+/* One GET with the session's cached credentials; a 401 is answered once
+ * (token or basic credentials) and the request made again. */
+static int
+authorized_get (session_t *s, wr_http_request_t *request, const char *accept, const char *range,
+                wr_http_response_t *response, wr_error_t *err)
+{
+    bool answered = false;
+    for (;;) {
+        cleanup_free char *authorization = cached_authorization (s->registry, s->host, s->scope);
+        const char *headers[4] = { NULL };
+        size_t n = 0;
+        if (accept != NULL)
+            headers[n++] = accept;
+        if (range != NULL)
+            headers[n++] = range;
+        if (authorization != NULL)
+            headers[n++] = authorization;
+        request->headers = headers;
+        request->https_redirects_only = s->https_redirects_only;
+        request->cancelled = s->cancelled;
+        request->cancel_data = s->cancel_data;
+        int rc = wr_http_get (s->curl, request, response, err);
+        request->headers = NULL;
+        if (rc < 0)
+            return -1;
+        if (response->status != 401 || answered)
+            return 0;
+        cleanup_free char *challenge =
+            response->www_authenticate ? xstrdup (response->www_authenticate) : NULL;
+        wr_http_response_clear (response);
+        if (authenticate (s, request->url, challenge, err) < 0)
+            return -1;
+        answered = true;
+    }
+}
+
+/* ---- manifests ---- */
+
+static char *
+media_type_of (const char *content_type)
+{
+    if (content_type == NULL)
+        return NULL;
+    size_t n = strcspn (content_type, ";");
+    while (n > 0 && (content_type[n - 1] == ' ' || content_type[n - 1] == '\t'))
+        n--;
+    return n > 0 ? xstrndup (content_type, n) : NULL;
+}
+
+int
+wr_registry_get_manifest (wr_registry_t *registry, const wr_image_ref_t *ref, const char *reference,
+                          char **body, size_t *len, char **content_type, char **digest,
+                          wr_error_t *err)
+{
+    cleanup_free char *base_url = NULL;
+    cleanup_free char *host = NULL;
+    cleanup_free char *url = NULL;
+    cleanup_free char *scope = NULL;
+    wr_http_response_t response = { 0 };
+    char computed[WR_DIGEST_MAX_LEN + 1];
+
+    *body = NULL;
+    *len = 0;
+    if (content_type != NULL)
+        *content_type = NULL;
+    if (digest != NULL)
+        *digest = NULL;
+    if (reference == NULL)
+        reference = ref->digest != NULL ? ref->digest : ref->tag;
+    if (check_repository (ref->repository, err) < 0 || check_reference (reference, err) < 0)
+        return wr_error_prefix (err, "manifest of %s", ref->registry);
+    if (wr_registry_base_url (ref->registry, registry->mirror,
+                              (const char *const *) registry->insecure, &base_url, &host, err) < 0)
+        return -1;
+    url = xasprintf ("%s/v2/%s/manifests/%s", base_url, ref->repository, reference);
+    scope = xasprintf ("repository:%s:pull", ref->repository);
+
+    pthread_mutex_lock (&registry->handle_lock);
+    session_t s = {
+        .registry = registry,
+        .curl = registry->curl,
+        .base_url = base_url,
+        .host = host,
+        .scope = scope,
+        .https_redirects_only = strncmp (base_url, "https:", 6) == 0,
+    };
+    wr_http_request_t request = {
+        .url = url,
+        .max_body = WR_MANIFEST_MAX_SIZE,
+        .follow_redirects = true,
+    };
+    int rc = -1;
+    for (int attempt = 0;; attempt++) {
+        if (authorized_get (&s, &request, MANIFEST_ACCEPT, NULL, &response, err) < 0) {
+            bool again =
+                !response.too_large && !response.sink_failed && response.curl_code != CURLE_OK &&
+                wr_http_curl_is_transient (response.curl_code) && attempt < registry->retries;
+            wr_http_response_clear (&response);
+            if (!again)
+                break;
+            backoff (attempt, NULL);
+            continue;
+        }
+        if (wr_http_status_is_transient (response.status) && attempt < registry->retries) {
+            backoff (attempt, response.retry_after);
+            wr_http_response_clear (&response);
+            continue;
+        }
+        if (response.status != 200) {
+            cleanup_free char *what = wr_http_describe (&response);
+            wr_error_set (err, 0, "GET %s: %s", url, what);
+            break;
+        }
+        rc = 0;
+        break;
+    }
+    pthread_mutex_unlock (&registry->handle_lock);
+    if (rc < 0) {
+        wr_http_response_clear (&response);
+        return -1;
+    }
+
+    wr_sha256_digest (response.body ? response.body : "", response.body_len, computed);
+    if (is_digest_reference (reference) && strcmp (computed, reference) != 0) {
+        wr_error_set (err, 0, "GET %s: the manifest's digest is %s, not the %s asked for", url,
+                      computed, reference);
+        wr_http_response_clear (&response);
+        return -1;
+    }
+    const char *claimed = response.docker_content_digest;
+    if (claimed != NULL && strncmp (claimed, "sha256:", 7) == 0 &&
+        strcmp (claimed, computed) != 0) {
+        wr_error_set (err, 0,
+                      "GET %s: the registry says the manifest's digest is %.80s, but it is %s", url,
+                      claimed, computed);
+        wr_http_response_clear (&response);
+        return -1;
+    }
+    if (response.body == NULL)
+        response.body = xstrdup ("");
+    *body = steal_pointer (&response.body);
+    *len = response.body_len;
+    if (content_type != NULL)
+        *content_type = media_type_of (response.content_type);
+    if (digest != NULL)
+        *digest = xstrdup (computed);
+    wr_http_response_clear (&response);
+    return 0;
+}
+
+/* ---- blobs ---- */
+
+/* "bytes START-END/TOTAL": START, or -1. */
+static long long
+content_range_start (const char *value)
+{
+    long long start = -1;
+    if (value == NULL || strncasecmp (value, "bytes ", 6) != 0)
+        return -1;
+    if (sscanf (value + 6, "%lld-", &start) != 1)
+        return -1;
+    return start;
+}
+
+typedef struct {
+    wr_blob_writer_t *writer;
+    int64_t size;
+    int64_t written; /* bytes the writer holds */
+    int64_t range_from; /* asked from this offset; -1: whole blob */
+    bool started; /* the first byte of this answer was seen */
+    _Atomic int64_t *progress;
+    const wr_http_response_t *response; /* of the request in progress */
+} blob_sink_t;
+
+static int
+blob_sink (void *data, CURL *curl, const void *buf, size_t len, wr_error_t *err)
+{
+    blob_sink_t *b = data;
+    if (!b->started) {
+        long status = 0;
+        b->started = true;
+        curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, &status);
+        if (status == 206) {
+            /* Headers come before the body: check where these bytes go. */
+            const char *cr = b->response->content_range;
+            if (b->range_from < 0 || content_range_start (cr) != b->range_from)
+                return wr_error_set (err, 0,
+                                     "206 Partial Content from `%.80s` for a request from %" PRId64,
+                                     cr ? cr : "(no Content-Range)", b->range_from);
+        } else if (b->written > 0) {
+            /* The whole blob again: the registry ignored the range. */
+            if (wr_blob_writer_restart (b->writer, err) < 0)
+                return -1;
+            b->written = 0;
+        }
+    }
+    if ((int64_t) len > b->size - b->written)
+        return wr_error_set (err, 0, "the blob is larger than the %" PRId64 " bytes announced",
+                             b->size);
+    if (wr_blob_writer_write (b->writer, buf, len, err) < 0)
+        return -1;
+    b->written += (int64_t) len;
+    atomic_store (b->progress, b->written);
+    return 0;
+}
+
+typedef struct {
+    wr_registry_t *registry;
+    const wr_image_ref_t *ref;
+    const char *base_url;
+    const char *host;
+    const char *scope;
+    wr_store_t *store;
+    const wr_descriptor_t **todo;
+    size_t n_todo;
+    _Atomic int64_t *done;
+
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    size_t next;
+    int running;
+    atomic_bool failed;
+    wr_error_t error;
+} pool_t;
+
+static bool
+pool_cancelled (void *data)
+{
+    pool_t *pool = data;
+    return atomic_load (&pool->failed);
+}
+
+/* Downloads one blob into the store, resuming and retrying. */
+static int
+fetch_blob (pool_t *pool, session_t *s, const wr_descriptor_t *desc, _Atomic int64_t *done,
+            wr_error_t *err)
+{
+    wr_registry_t *r = pool->registry;
+    cleanup_free char *url = NULL;
+    int64_t offset = 0;
+
+    if (wr_digest_validate (desc->digest, err) < 0)
+        return -1;
+    if (desc->size < 0)
+        return wr_error_set (err, 0, "blob %s: negative size %" PRId64, desc->digest, desc->size);
+    url = xasprintf ("%s/v2/%s/blobs/%s", pool->base_url, pool->ref->repository, desc->digest);
+    if (wr_store_has_blob (pool->store, desc->digest)) {
+        atomic_store (done, desc->size);
+        return 0;
+    }
+
+    bool fresh_retry_done = false;
+again:;
+    wr_blob_writer_t *writer =
+        wr_store_blob_writer (pool->store, desc->digest, desc->size, &offset, err);
+    if (writer == NULL)
+        return wr_error_prefix (err, "GET %s", url);
+    bool resumed = offset > 0;
+    if (resumed)
+        wr_log (WR_LOG_DEBUG, "resuming a download", "digest", desc->digest, NULL);
+    blob_sink_t sink = {
+        .writer = writer, .size = desc->size, .written = offset, .progress = done
+    };
+    atomic_store (done, offset);
+
+    for (int attempt = 0;;) {
+        if (sink.written == desc->size)
+            break;
+        wr_http_response_t response;
+        char range[64];
+        sink.started = false;
+        sink.response = &response;
+        sink.range_from = sink.written > 0 ? sink.written : -1;
+        if (sink.written > 0)
+            snprintf (range, sizeof range, "Range: bytes=%" PRId64 "-", sink.written);
+        wr_http_request_t request = {
+            .url = url,
+            .sink = blob_sink,
+            .sink_data = &sink,
+            .follow_redirects = true,
+        };
+        int rc =
+            authorized_get (s, &request, NULL, sink.written > 0 ? range : NULL, &response, err);
+        if (rc < 0) {
+            bool transient = !response.sink_failed && !response.too_large &&
+                             response.curl_code != CURLE_ABORTED_BY_CALLBACK &&
+                             wr_http_curl_is_transient (response.curl_code);
+            wr_http_response_clear (&response);
+            if (!transient || attempt >= r->retries || atomic_load (&pool->failed)) {
+                wr_blob_writer_free (writer);
+                return -1;
+            }
+            wr_log (WR_LOG_DEBUG, "retrying a blob", "digest", desc->digest, "error",
+                    (*err)->message, NULL);
+            wr_error_free (err);
+            backoff (attempt++, NULL);
+            continue;
+        }
+        long status = response.status;
+        if (status == 200 || status == 206) {
+            wr_http_response_clear (&response);
+            if (sink.written == desc->size)
+                break;
+            /* A short answer: go on from where it stopped. */
+            if (attempt >= r->retries) {
+                wr_blob_writer_free (writer);
+                return wr_error_set (
+                    err, 0, "GET %s: the answer ended after %" PRId64 " of %" PRId64 " bytes", url,
+                    sink.written, desc->size);
+            }
+            backoff (attempt++, NULL);
+            continue;
+        }
+        if (status == 416 && sink.written > 0) {
+            /* The range is past what the registry has: start again. */
+            wr_http_response_clear (&response);
+            if (wr_blob_writer_restart (writer, err) < 0 || attempt >= r->retries) {
+                wr_blob_writer_free (writer);
+                if (*err == NULL)
+                    wr_error_set (err, 0, "GET %s: 416 Range Not Satisfiable", url);
+                return -1;
+            }
+            sink.written = 0;
+            attempt++;
+            continue;
+        }
+        if (wr_http_status_is_transient (status) && attempt < r->retries) {
+            backoff (attempt++, response.retry_after);
+            wr_http_response_clear (&response);
+            continue;
+        }
+        cleanup_free char *what = wr_http_describe (&response);
+        wr_http_response_clear (&response);
+        wr_blob_writer_free (writer);
+        return wr_error_set (err, 0, "GET %s: %s", url, what);
+    }
+
+    if (wr_blob_writer_commit (writer, err) < 0) {
+        wr_blob_writer_free (writer);
+        /* A partial kept from an earlier run may be what was wrong: the
+         * store threw it away, so try once more from the start. */
+        if (resumed && !fresh_retry_done) {
+            wr_log (WR_LOG_WARN, "a resumed download did not match its digest; starting again",
+                    "digest", desc->digest, "error", (*err)->message, NULL);
+            wr_error_free (err);
+            fresh_retry_done = true;
+            offset = 0;
+            goto again;
+        }
+        return wr_error_prefix (err, "GET %s", url);
+    }
+    wr_blob_writer_free (writer);
+    atomic_store (done, desc->size);
+    return 0;
+}
+
+static void *
+pool_worker (void *data)
+{
+    pool_t *pool = data;
+    session_t s = {
+        .registry = pool->registry,
+        .curl = new_handle (),
+        .base_url = pool->base_url,
+        .host = pool->host,
+        .scope = pool->scope,
+        .https_redirects_only = strncmp (pool->base_url, "https:", 6) == 0,
+        .cancelled = pool_cancelled,
+        .cancel_data = pool,
+    };
+    for (;;) {
+        pthread_mutex_lock (&pool->lock);
+        size_t i = pool->next++;
+        pthread_mutex_unlock (&pool->lock);
+        if (i >= pool->n_todo || atomic_load (&pool->failed))
+            break;
+        wr_error_t err = NULL;
+        if (fetch_blob (pool, &s, pool->todo[i], &pool->done[i], &err) < 0) {
+            pthread_mutex_lock (&pool->lock);
+            /* The first error is the one to report: later ones are mostly
+             * "cancelled" because of it. */
+            if (pool->error == NULL && !atomic_load (&pool->failed))
+                pool->error = err;
+            else
+                wr_error_free (&err);
+            atomic_store (&pool->failed, true);
+            pthread_mutex_unlock (&pool->lock);
+            break;
+        }
+    }
+    curl_easy_cleanup (s.curl);
+    pthread_mutex_lock (&pool->lock);
+    pool->running--;
+    pthread_cond_signal (&pool->cond);
+    pthread_mutex_unlock (&pool->lock);
+    return NULL;
+}
+
+static void
+report_progress (pool_t *pool, int64_t *reported, wr_registry_progress_fn progress, void *data)
+{
+    if (progress == NULL)
+        return;
+    for (size_t i = 0; i < pool->n_todo; i++) {
+        int64_t now = atomic_load (&pool->done[i]);
+        if (now != reported[i]) {
+            reported[i] = now;
+            progress (data, pool->todo[i]->digest, now, pool->todo[i]->size);
+        }
+    }
+}
+
+int
+wr_registry_fetch_blobs (wr_registry_t *registry, const wr_image_ref_t *ref,
+                         const wr_descriptor_t *const *blobs, size_t count, wr_store_t *store,
+                         wr_registry_progress_fn progress, void *progress_data, wr_error_t *err)
+{
+    cleanup_free char *base_url = NULL;
+    cleanup_free char *host = NULL;
+    cleanup_free char *scope = NULL;
+    cleanup_free const wr_descriptor_t **todo = NULL;
+    cleanup_free _Atomic int64_t *done = NULL;
+    cleanup_free int64_t *reported = NULL;
+    cleanup_free pthread_t *threads = NULL;
+    size_t n = 0;
+
+    if (count == 0)
+        return 0;
+    if (check_repository (ref->repository, err) < 0)
+        return wr_error_prefix (err, "blobs of %s", ref->registry);
+    /* Each digest once: two workers must not write the same blob. */
+    todo = xmalloc (count * sizeof *todo);
+    for (size_t i = 0; i < count; i++) {
+        if (wr_digest_validate (blobs[i]->digest, err) < 0)
+            return wr_error_prefix (err, "blobs of %s/%s", ref->registry, ref->repository);
+        bool seen = false;
+        for (size_t j = 0; j < n && !seen; j++)
+            seen = strcmp (todo[j]->digest, blobs[i]->digest) == 0;
+        if (!seen)
+            todo[n++] = blobs[i];
+    }
+    if (wr_registry_base_url (ref->registry, registry->mirror,
+                              (const char *const *) registry->insecure, &base_url, &host, err) < 0)
+        return -1;
+    scope = xasprintf ("repository:%s:pull", ref->repository);
+
+    done = xzalloc (n * sizeof *done);
+    reported = xmalloc (n * sizeof *reported);
+    for (size_t i = 0; i < n; i++)
+        reported[i] = -1;
+    pool_t pool = {
+        .registry = registry,
+        .ref = ref,
+        .base_url = base_url,
+        .host = host,
+        .scope = scope,
+        .store = store,
+        .todo = todo,
+        .n_todo = n,
+        .done = done,
+    };
+    pthread_mutex_init (&pool.lock, NULL);
+    pthread_cond_init (&pool.cond, NULL);
+    atomic_init (&pool.failed, false);
+
+    size_t n_threads = (size_t) registry->max_parallel < n ? (size_t) registry->max_parallel : n;
+    threads = xmalloc (n_threads * sizeof *threads);
+    size_t started = 0;
+    pthread_mutex_lock (&pool.lock);
+    for (; started < n_threads; started++) {
+        if (pthread_create (&threads[started], NULL, pool_worker, &pool) != 0)
+            break;
+        pool.running++;
+    }
+    pthread_mutex_unlock (&pool.lock);
+    if (started == 0) {
+        pthread_mutex_destroy (&pool.lock);
+        pthread_cond_destroy (&pool.cond);
+        return wr_error_set (err, errno, "start a download thread");
+    }
+
+    /* Progress is reported from this thread, so callers need no locks. */
+    pthread_mutex_lock (&pool.lock);
+    while (pool.running > 0) {
+        struct timespec deadline;
+        clock_gettime (CLOCK_REALTIME, &deadline);
+        deadline.tv_nsec += 100 * 1000000L;
+        if (deadline.tv_nsec >= 1000000000L) {
+            deadline.tv_sec++;
+            deadline.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait (&pool.cond, &pool.lock, &deadline);
+        pthread_mutex_unlock (&pool.lock);
+        report_progress (&pool, reported, progress, progress_data);
+        pthread_mutex_lock (&pool.lock);
+    }
+    pthread_mutex_unlock (&pool.lock);
+    for (size_t i = 0; i < started; i++)
+        pthread_join (threads[i], NULL);
+    report_progress (&pool, reported, progress, progress_data);
+
+    pthread_mutex_destroy (&pool.lock);
+    pthread_cond_destroy (&pool.cond);
+    if (pool.error != NULL) {
+        wr_error_free (err);
+        if (err != NULL)
+            *err = pool.error;
+        else
+            wr_error_free (&pool.error);
+        return -1;
+    }
+    return 0;
+}

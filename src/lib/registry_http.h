@@ -1,0 +1,84 @@
+/* The HTTP side of the registry client: which URL a registry is reached
+ * at (HTTPS, or plain HTTP for loopback and insecure registries), one
+ * request on a libcurl easy handle with the answer's headers kept, and
+ * error messages that name the request and the registry's own error. */
+#ifndef WARREN_REGISTRY_HTTP_H
+#define WARREN_REGISTRY_HTTP_H
+
+#include <curl/curl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+/* Largest error body kept for messages. */
+#define WR_HTTP_MAX_ERROR_BODY (64 * 1024)
+
+/* HOSTPORT ("127.0.0.1:5000", "[::1]:5000", "localhost") is on loopback. */
+bool wr_registry_host_is_loopback (const char *hostport);
+/* HOSTPORT is listed in INSECURE (NULL-terminated, may be NULL), as
+ * "host:port" or as "host" (any port). */
+bool wr_registry_host_is_insecure (const char *hostport, const char *const *insecure);
+
+/* The base URL ("https://host", "http://127.0.0.1:5000", no slash at the
+ * end) of REGISTRY (a reference's registry part).  docker.io is
+ * registry-1.docker.io, or MIRROR when set (a URL, or host[:port]).  Plain
+ * HTTP only for loopback and INSECURE hosts: an http:// mirror elsewhere is
+ * an error.  *HOST (may be NULL) gets the host[:port] contacted. */
+int wr_registry_base_url (const char *registry, const char *mirror, const char *const *insecure,
+                          char **base_url, char **host, wr_error_t *err);
+
+/* Where the body of a 2xx answer goes when it is not kept in memory.
+ * Returns 0, or -1 with *ERR to abort the transfer. */
+typedef int (*wr_http_sink_fn) (void *data, CURL *curl, const void *buf, size_t len,
+                                wr_error_t *err);
+
+typedef struct {
+    const char *url;
+    const char *const *headers; /* "Name: value" lines, NULL-terminated; may be NULL */
+    size_t max_body; /* a larger 2xx body aborts the transfer (0: no limit) */
+    wr_http_sink_fn sink; /* NULL: 2xx bodies are kept in the response */
+    void *sink_data;
+    bool follow_redirects;
+    bool https_redirects_only;
+    /* Aborts the transfer when it returns true (checked now and then). */
+    bool (*cancelled) (void *data);
+    void *cancel_data;
+} wr_http_request_t;
+
+typedef struct {
+    CURLcode curl_code; /* CURLE_OK when an answer came */
+    long status;
+    char *reason; /* the status line's reason phrase; may be NULL */
+    char *content_type;
+    char *docker_content_digest;
+    char *www_authenticate; /* every WWW-Authenticate header, joined with ", " */
+    char *content_range;
+    char *retry_after;
+    char *body; /* 2xx without a sink: up to max_body; else the error body */
+    size_t body_len;
+    bool too_large; /* aborted: more than max_body */
+    bool sink_failed; /* aborted by the sink (its error is in *err) */
+    char curl_error[CURL_ERROR_SIZE];
+} wr_http_response_t;
+
+/* Performs a GET of REQUEST on CURL (reset first; connections are kept).
+ * Returns 0 when an answer came (any status), -1 with *ERR on a transport
+ * error, a limit or a sink failure (RESPONSE says which). */
+int wr_http_get (CURL *curl, const wr_http_request_t *request, wr_http_response_t *response,
+                 wr_error_t *err);
+void wr_http_response_clear (wr_http_response_t *response);
+
+/* True for answers worth retrying: 408, 429, 500, 502, 503, 504. */
+bool wr_http_status_is_transient (long status);
+/* True for transport errors worth retrying (connection, timeout, reset). */
+bool wr_http_curl_is_transient (CURLcode code);
+
+/* "404 Not Found (MANIFEST_UNKNOWN: manifest unknown)": the status and
+ * the first error of a registry's JSON error body.  Caller frees. */
+char *wr_http_describe (const wr_http_response_t *response);
+/* "CODE: message" of the first error in a registry error body, or NULL. */
+char *wr_http_registry_error (const char *body, size_t len);
+
+#endif

@@ -1,0 +1,841 @@
+/* The registry client: its parsers (WWW-Authenticate, config.json auths,
+ * token answers, error bodies), endpoint choice, and the client itself
+ * against a small HTTP server in this process (auth, retries, limits,
+ * digests, redirects, resumed blobs).  The real registries are exercised
+ * by tests/integration/registry.sh. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "digest.h"
+#include "error.h"
+#include "registry.h"
+#include "registry_auth.h"
+#include "registry_http.h"
+#include "store.h"
+#include "xalloc.h"
+
+/* ---- WWW-Authenticate ---- */
+
+static void
+test_challenge_bearer (void **state)
+{
+    wr_auth_challenge_t *c = NULL;
+    size_t n = 0;
+    assert_int_equal (wr_auth_parse_challenges (
+                          "Bearer realm=\"https://auth.docker.io/token\",service="
+                          "\"registry.docker.io\",scope=\"repository:library/busybox:pull\"",
+                          &c, &n, NULL),
+                      0);
+    assert_int_equal (n, 1);
+    assert_string_equal (c[0].scheme, "bearer");
+    assert_int_equal (c[0].n_params, 3);
+    assert_string_equal (wr_auth_challenge_param (&c[0], "realm"), "https://auth.docker.io/token");
+    assert_string_equal (wr_auth_challenge_param (&c[0], "SERVICE"), "registry.docker.io");
+    assert_string_equal (wr_auth_challenge_param (&c[0], "scope"),
+                         "repository:library/busybox:pull");
+    assert_null (wr_auth_challenge_param (&c[0], "error"));
+    wr_auth_challenges_free (c, n);
+}
+
+static void
+test_challenge_escapes_and_several (void **state)
+{
+    wr_auth_challenge_t *c = NULL;
+    size_t n = 0;
+    /* A quoted comma and escaped quote; spaces around '='; a second
+     * challenge after the first one's parameters; an empty list element. */
+    const char *header = "Basic realm=\"a \\\"b\\\", c\" , , bearer realm = "
+                         "\"http://127.0.0.1:1/t?x=1\", service=reg,  error=\"insufficient_scope\"";
+    assert_int_equal (wr_auth_parse_challenges (header, &c, &n, NULL), 0);
+    assert_int_equal (n, 2);
+    assert_string_equal (c[0].scheme, "basic");
+    assert_string_equal (wr_auth_challenge_param (&c[0], "realm"), "a \"b\", c");
+    assert_string_equal (c[1].scheme, "bearer");
+    assert_string_equal (wr_auth_challenge_param (&c[1], "realm"), "http://127.0.0.1:1/t?x=1");
+    assert_string_equal (wr_auth_challenge_param (&c[1], "service"), "reg");
+    assert_string_equal (wr_auth_challenge_param (&c[1], "error"), "insufficient_scope");
+    assert_ptr_equal (wr_auth_find_challenge (c, n, "Bearer"), &c[1]);
+    assert_ptr_equal (wr_auth_find_challenge (c, n, "basic"), &c[0]);
+    assert_null (wr_auth_find_challenge (c, n, "negotiate"));
+    wr_auth_challenges_free (c, n);
+}
+
+static void
+test_challenge_token68_and_bare (void **state)
+{
+    wr_auth_challenge_t *c = NULL;
+    size_t n = 0;
+    assert_int_equal (
+        wr_auth_parse_challenges ("Negotiate, Other dXNlcjpw==, Basic realm=\"r\"", &c, &n, NULL),
+        0);
+    assert_int_equal (n, 3);
+    assert_string_equal (c[0].scheme, "negotiate");
+    assert_null (c[0].token68);
+    assert_int_equal (c[0].n_params, 0);
+    assert_string_equal (c[1].scheme, "other");
+    assert_string_equal (c[1].token68, "dXNlcjpw==");
+    assert_string_equal (c[2].scheme, "basic");
+    assert_string_equal (wr_auth_challenge_param (&c[2], "realm"), "r");
+    wr_auth_challenges_free (c, n);
+}
+
+static void
+test_challenge_errors (void **state)
+{
+    const char *bad[] = {
+        "Bearer realm=\"unterminated",
+        "Bearer realm=\"a\" service=\"b\"", /* no comma */
+        "Bearer realm=\"x\\",
+        "\"quoted\" realm=x",
+        "Bearer @@@",
+        "Bearer realm=\"a\", (x)",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        wr_auth_challenge_t *c = NULL;
+        size_t n = 0;
+        wr_error_t err = NULL;
+        if (wr_auth_parse_challenges (bad[i], &c, &n, &err) != -1)
+            fail_msg ("accepted `%s`", bad[i]);
+        assert_non_null (strstr (err->message, "WWW-Authenticate"));
+        assert_null (c);
+        wr_error_free (&err);
+    }
+    /* Bounded: a header with thousands of challenges is refused. */
+    char *many = xmalloc (20 * 100 + 1);
+    many[0] = '\0';
+    for (int i = 0; i < 100; i++)
+        strcat (many, "Basic realm=x, ");
+    wr_auth_challenge_t *c = NULL;
+    size_t n = 0;
+    wr_error_t err = NULL;
+    assert_int_equal (wr_auth_parse_challenges (many, &c, &n, &err), -1);
+    assert_non_null (strstr (err->message, "too many"));
+    wr_error_free (&err);
+    free (many);
+}
+
+/* ---- config.json ---- */
+
+static void
+test_config_auths (void **state)
+{
+    /* "alice:secret:with:colons" and "bob:pw" in base64. */
+    const char *json =
+        "{\"auths\": {"
+        "\"127.0.0.1:5001\": {\"auth\": \"YWxpY2U6c2VjcmV0OndpdGg6Y29sb25z\"},"
+        "\"https://index.docker.io/v1/\": {\"auth\": \"Ym9iOnB3\"},"
+        "\"http://Registry.Example:443/v2\": {\"username\": \"u\", \"password\": \"p\"},"
+        "\"helper.example\": {},"
+        "\"weird\": 5"
+        "}, \"credsStore\": \"desktop\"}";
+    wr_auth_config_t config;
+    assert_int_equal (wr_auth_config_parse (json, strlen (json), "config.json", &config, NULL), 0);
+    assert_int_equal (config.count, 3);
+
+    const wr_auth_credential_t *c = wr_auth_config_find (&config, "127.0.0.1:5001");
+    assert_non_null (c);
+    assert_string_equal (c->username, "alice");
+    assert_string_equal (c->password, "secret:with:colons");
+    /* Docker Hub under any of its names. */
+    for (const char *const *name =
+             (const char *const[]){ "docker.io", "index.docker.io", "registry-1.docker.io", NULL };
+         *name != NULL; name++) {
+        c = wr_auth_config_find (&config, *name);
+        assert_non_null (c);
+        assert_string_equal (c->username, "bob");
+        assert_string_equal (c->password, "pw");
+    }
+    c = wr_auth_config_find (&config, "registry.example:443");
+    assert_non_null (c);
+    assert_string_equal (c->username, "u");
+    assert_null (wr_auth_config_find (&config, "registry.example"));
+    assert_null (wr_auth_config_find (&config, "127.0.0.1:5002"));
+    assert_null (wr_auth_config_find (&config, "helper.example"));
+    wr_auth_config_clear (&config);
+}
+
+static void
+test_config_errors (void **state)
+{
+    const char *cases[][2] = {
+        { "{\"auths\": {\"h\": {\"auth\": \"!!!!\"}}}", "not valid base64" },
+        { "{\"auths\": {\"h\": {\"auth\": \"bm9jb2xvbg==\"}}}", "user:password" },
+        { "{\"auths\": []}", "not an object" },
+        { "{\"auths\": ", "not valid JSON" },
+        { "[1]", "expected a JSON object" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        wr_auth_config_t config;
+        wr_error_t err = NULL;
+        assert_int_equal (
+            wr_auth_config_parse (cases[i][0], strlen (cases[i][0]), "cfg.json", &config, &err),
+            -1);
+        if (strstr (err->message, cases[i][1]) == NULL)
+            fail_msg ("`%s`: error `%s` lacks `%s`", cases[i][0], err->message, cases[i][1]);
+        assert_non_null (strstr (err->message, "cfg.json"));
+        wr_error_free (&err);
+    }
+    /* No auths at all, or a missing file: no credentials, no error. */
+    wr_auth_config_t config;
+    assert_int_equal (wr_auth_config_parse ("{}", 2, "x", &config, NULL), 0);
+    assert_int_equal (config.count, 0);
+    assert_int_equal (wr_auth_config_load ("/nonexistent/warren/config.json", &config, NULL), 0);
+    assert_int_equal (config.count, 0);
+}
+
+static void
+test_config_default_path (void **state)
+{
+    setenv ("DOCKER_CONFIG", "/tmp/dc", 1);
+    cleanup_free char *a = wr_auth_config_default_path ();
+    assert_string_equal (a, "/tmp/dc/config.json");
+    unsetenv ("DOCKER_CONFIG");
+    setenv ("HOME", "/home/x", 1);
+    cleanup_free char *b = wr_auth_config_default_path ();
+    assert_string_equal (b, "/home/x/.docker/config.json");
+}
+
+static void
+test_token_answer (void **state)
+{
+    char *token = NULL;
+    const char *a = "{\"token\": \"abc.def\", \"expires_in\": 300}";
+    assert_int_equal (wr_auth_parse_token_answer (a, strlen (a), "t", &token, NULL), 0);
+    assert_string_equal (token, "abc.def");
+    free (token);
+    const char *b = "{\"access_token\": \"xyz\"}";
+    assert_int_equal (wr_auth_parse_token_answer (b, strlen (b), "t", &token, NULL), 0);
+    assert_string_equal (token, "xyz");
+    free (token);
+
+    const char *bad[] = { "{}", "{\"token\": \"\"}", "{\"token\": \"a\\r\\nX-Evil: 1\"}",
+                          "{\"token\": 5}", "nope" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        wr_error_t err = NULL;
+        assert_int_equal (wr_auth_parse_token_answer (bad[i], strlen (bad[i]), "t", &token, &err),
+                          -1);
+        assert_null (token);
+        wr_error_free (&err);
+    }
+    cleanup_free char *basic = wr_auth_basic_header ("alice", "pw");
+    assert_string_equal (basic, "Basic YWxpY2U6cHc=");
+}
+
+/* ---- endpoints ---- */
+
+static void
+test_loopback_and_insecure (void **state)
+{
+    assert_true (wr_registry_host_is_loopback ("127.0.0.1:5000"));
+    assert_true (wr_registry_host_is_loopback ("127.1.2.3"));
+    assert_true (wr_registry_host_is_loopback ("localhost:5000"));
+    assert_true (wr_registry_host_is_loopback ("LocalHost"));
+    assert_true (wr_registry_host_is_loopback ("[::1]:5000"));
+    assert_true (wr_registry_host_is_loopback ("[::1]"));
+    assert_false (wr_registry_host_is_loopback ("128.0.0.1:5000"));
+    assert_false (wr_registry_host_is_loopback ("127.0.0.1.example.com"));
+    assert_false (wr_registry_host_is_loopback ("localhost.example.com:5000"));
+    assert_false (wr_registry_host_is_loopback ("[::2]:5000"));
+    assert_false (wr_registry_host_is_loopback ("docker.io"));
+
+    const char *insecure[] = { "reg.lan:5000", "http://other.lan/", "[fd00::1]", NULL };
+    assert_true (wr_registry_host_is_insecure ("reg.lan:5000", insecure));
+    assert_false (wr_registry_host_is_insecure ("reg.lan:5001", insecure));
+    assert_false (wr_registry_host_is_insecure ("reg.lan", insecure));
+    assert_true (wr_registry_host_is_insecure ("other.lan:8080", insecure));
+    assert_true (wr_registry_host_is_insecure ("other.lan", insecure));
+    assert_true (wr_registry_host_is_insecure ("[fd00::1]:5000", insecure));
+    assert_false (wr_registry_host_is_insecure ("evil.lan", insecure));
+    assert_false (wr_registry_host_is_insecure ("reg.lan:5000", NULL));
+}
+
+static void
+check_base_url (const char *registry, const char *mirror, const char *const *insecure,
+                const char *want_url, const char *want_host)
+{
+    char *url = NULL, *host = NULL;
+    wr_error_t err = NULL;
+    if (wr_registry_base_url (registry, mirror, insecure, &url, &host, &err) < 0)
+        fail_msg ("%s: %s", registry, err->message);
+    assert_string_equal (url, want_url);
+    assert_string_equal (host, want_host);
+    free (url);
+    free (host);
+}
+
+static void
+test_base_url (void **state)
+{
+    const char *insecure[] = { "reg.lan:5000", NULL };
+    check_base_url ("127.0.0.1:5000", NULL, NULL, "http://127.0.0.1:5000", "127.0.0.1:5000");
+    check_base_url ("[::1]:5000", NULL, NULL, "http://[::1]:5000", "[::1]:5000");
+    check_base_url ("localhost", NULL, NULL, "http://localhost", "localhost");
+    check_base_url ("quay.io", NULL, NULL, "https://quay.io", "quay.io");
+    check_base_url ("reg.lan:5000", NULL, insecure, "http://reg.lan:5000", "reg.lan:5000");
+    check_base_url ("reg.lan:5001", NULL, insecure, "https://reg.lan:5001", "reg.lan:5001");
+    check_base_url ("docker.io", NULL, NULL, "https://registry-1.docker.io",
+                    "registry-1.docker.io");
+    check_base_url ("docker.io", "http://127.0.0.1:5000/", NULL, "http://127.0.0.1:5000",
+                    "127.0.0.1:5000");
+    check_base_url ("docker.io", "127.0.0.1:5000", NULL, "http://127.0.0.1:5000", "127.0.0.1:5000");
+    check_base_url ("docker.io", "mirror.example", NULL, "https://mirror.example",
+                    "mirror.example");
+    check_base_url ("docker.io", "https://mirror.example/prefix", NULL,
+                    "https://mirror.example/prefix", "mirror.example");
+    /* The mirror is for docker.io only. */
+    check_base_url ("quay.io", "http://127.0.0.1:5000", NULL, "https://quay.io", "quay.io");
+
+    char *url = NULL;
+    wr_error_t err = NULL;
+    assert_int_equal (
+        wr_registry_base_url ("docker.io", "http://mirror.example", NULL, &url, NULL, &err), -1);
+    assert_non_null (strstr (err->message, "plain HTTP"));
+    assert_null (url);
+    wr_error_free (&err);
+    assert_int_equal (wr_registry_base_url ("docker.io", "ftp://m", NULL, &url, NULL, &err), -1);
+    wr_error_free (&err);
+    assert_int_equal (wr_registry_base_url ("evil/host@x", NULL, NULL, &url, NULL, &err), -1);
+    assert_non_null (strstr (err->message, "evil/host@x"));
+    wr_error_free (&err);
+}
+
+static void
+test_describe (void **state)
+{
+    wr_http_response_t r = { 0 };
+    r.status = 404;
+    r.reason = xstrdup ("Not Found");
+    r.body = xstrdup ("{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\",\"message\":\"manifest "
+                      "unknown\",\"detail\":{\"Tag\":\"nope\"}}]}\n");
+    r.body_len = strlen (r.body);
+    cleanup_free char *a = wr_http_describe (&r);
+    assert_string_equal (a, "404 Not Found (MANIFEST_UNKNOWN: manifest unknown)");
+    free (r.reason);
+    r.reason = NULL; /* HTTP/2: no reason phrase */
+    free (r.body);
+    r.body = xstrdup ("<html>oops</html>");
+    r.body_len = strlen (r.body);
+    r.status = 503;
+    cleanup_free char *b = wr_http_describe (&r);
+    assert_string_equal (b, "503 Service Unavailable");
+    wr_http_response_clear (&r);
+
+    assert_null (wr_http_registry_error ("{\"errors\":[]}", 13));
+    cleanup_free char *c = wr_http_registry_error ("{\"errors\":[{\"code\":\"X\\nY\"}]}", 28);
+    assert_string_equal (c, "X Y");
+}
+
+/* ---- a registry in this process ---- */
+
+#define MAX_LOG 64
+
+typedef struct {
+    char method[16];
+    char path[1024];
+    char authorization[1024];
+    char range[128];
+} fake_request_t;
+
+typedef struct {
+    int status;
+    char headers[2048]; /* extra "Name: value\r\n" lines */
+    const char *body;
+    size_t body_len;
+    size_t send_len; /* < body_len: close the connection after that much */
+} fake_answer_t;
+
+typedef struct fake_server fake_server_t;
+typedef void (*fake_handler_fn) (fake_server_t *srv, const fake_request_t *req, fake_answer_t *ans);
+
+struct fake_server {
+    int fd;
+    int port;
+    pthread_t thread;
+    fake_handler_fn handler;
+    void *data;
+    volatile bool stop;
+    pthread_mutex_t lock;
+    size_t n_log;
+    fake_request_t log[MAX_LOG];
+};
+
+static void
+header_value (const char *head, const char *name, char *out, size_t size)
+{
+    out[0] = '\0';
+    size_t nlen = strlen (name);
+    for (const char *line = head; line != NULL && *line; line = strstr (line, "\r\n")) {
+        if (line[0] == '\r')
+            line += 2;
+        if (strncasecmp (line, name, nlen) == 0 && line[nlen] == ':') {
+            const char *v = line + nlen + 1;
+            while (*v == ' ')
+                v++;
+            size_t n = strcspn (v, "\r\n");
+            snprintf (out, size, "%.*s", (int) n, v);
+            return;
+        }
+        line = strstr (line, "\r\n");
+        if (line == NULL)
+            return;
+    }
+}
+
+static void
+write_all (int fd, const char *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = send (fd, data, len, MSG_NOSIGNAL);
+        if (w <= 0)
+            return;
+        data += w;
+        len -= (size_t) w;
+    }
+}
+
+static void *
+fake_serve (void *data)
+{
+    fake_server_t *srv = data;
+    while (!srv->stop) {
+        struct pollfd p = { .fd = srv->fd, .events = POLLIN };
+        if (poll (&p, 1, 50) <= 0)
+            continue;
+        int c = accept (srv->fd, NULL, NULL);
+        if (c < 0)
+            continue;
+        char head[8192];
+        size_t n = 0;
+        while (n < sizeof head - 1) {
+            ssize_t r = recv (c, head + n, sizeof head - 1 - n, 0);
+            if (r <= 0)
+                break;
+            n += (size_t) r;
+            head[n] = '\0';
+            if (strstr (head, "\r\n\r\n") != NULL)
+                break;
+        }
+        head[n] = '\0';
+        fake_request_t req = { 0 };
+        sscanf (head, "%15s %1023s", req.method, req.path);
+        header_value (head, "Authorization", req.authorization, sizeof req.authorization);
+        header_value (head, "Range", req.range, sizeof req.range);
+        pthread_mutex_lock (&srv->lock);
+        if (srv->n_log < MAX_LOG)
+            srv->log[srv->n_log++] = req;
+        pthread_mutex_unlock (&srv->lock);
+
+        fake_answer_t ans = { .status = 404, .body = "{}", .body_len = 2 };
+        ans.send_len = (size_t) -1;
+        srv->handler (srv, &req, &ans);
+        if (ans.send_len > ans.body_len)
+            ans.send_len = ans.body_len;
+        char *top = xasprintf ("HTTP/1.1 %d Fake\r\nContent-Length: %zu\r\nConnection: "
+                               "close\r\n%s\r\n",
+                               ans.status, ans.body_len, ans.headers);
+        write_all (c, top, strlen (top));
+        write_all (c, ans.body, ans.send_len);
+        free (top);
+        close (c);
+    }
+    return NULL;
+}
+
+static fake_server_t *
+fake_start (fake_handler_fn handler, void *data)
+{
+    fake_server_t *srv = xzalloc (sizeof *srv);
+    srv->handler = handler;
+    srv->data = data;
+    pthread_mutex_init (&srv->lock, NULL);
+    srv->fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true (srv->fd >= 0);
+    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+    assert_int_equal (bind (srv->fd, (struct sockaddr *) &addr, sizeof addr), 0);
+    assert_int_equal (listen (srv->fd, 16), 0);
+    socklen_t len = sizeof addr;
+    getsockname (srv->fd, (struct sockaddr *) &addr, &len);
+    srv->port = ntohs (addr.sin_port);
+    assert_int_equal (pthread_create (&srv->thread, NULL, fake_serve, srv), 0);
+    return srv;
+}
+
+static void
+fake_stop (fake_server_t *srv)
+{
+    srv->stop = true;
+    pthread_join (srv->thread, NULL);
+    close (srv->fd);
+    pthread_mutex_destroy (&srv->lock);
+    free (srv);
+}
+
+static size_t
+fake_count (fake_server_t *srv, const char *path_part)
+{
+    size_t n = 0;
+    pthread_mutex_lock (&srv->lock);
+    for (size_t i = 0; i < srv->n_log; i++)
+        if (strstr (srv->log[i].path, path_part) != NULL)
+            n++;
+    pthread_mutex_unlock (&srv->lock);
+    return n;
+}
+
+static void
+answer (fake_answer_t *ans, int status, const char *body)
+{
+    ans->status = status;
+    ans->body = body;
+    ans->body_len = strlen (body);
+}
+
+static void add_header (fake_answer_t *ans, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
+static void
+add_header (fake_answer_t *ans, const char *fmt, ...)
+{
+    va_list ap;
+    size_t used = strlen (ans->headers);
+    va_start (ap, fmt);
+    vsnprintf (ans->headers + used, sizeof ans->headers - used, fmt, ap);
+    va_end (ap);
+    used = strlen (ans->headers);
+    snprintf (ans->headers + used, sizeof ans->headers - used, "\r\n");
+}
+
+static const char manifest_body[] = "{\"schemaVersion\":2,\"mediaType\":"
+                                    "\"application/vnd.oci.image.manifest.v1+json\"}";
+
+static char *
+digest_of (const char *data, size_t len)
+{
+    char *d = xmalloc (WR_DIGEST_MAX_LEN + 1);
+    wr_sha256_digest (data, len, d);
+    return d;
+}
+
+static wr_image_ref_t
+make_ref (fake_server_t *srv, const char *repository)
+{
+    wr_image_ref_t ref = { 0 };
+    ref.registry = xasprintf ("127.0.0.1:%d", srv->port);
+    ref.repository = xstrdup (repository);
+    ref.tag = xstrdup ("latest");
+    return ref;
+}
+
+static void
+clear_ref (wr_image_ref_t *ref)
+{
+    free (ref->registry);
+    free (ref->repository);
+    free (ref->tag);
+    free (ref->digest);
+}
+
+static wr_registry_t *
+new_client (const char *auth_config)
+{
+    wr_registry_options_t opts = { .auth_config = auth_config, .retries = 2 };
+    wr_error_t err = NULL;
+    wr_registry_t *r = wr_registry_new (&opts, &err);
+    if (r == NULL)
+        fail_msg ("%s", err->message);
+    return r;
+}
+
+/* Anonymous registry: a manifest by tag and by digest, a 404, limits. */
+static void
+plain_handler (fake_server_t *srv, const fake_request_t *req, fake_answer_t *ans)
+{
+    static char *big;
+    char *digest = digest_of (manifest_body, strlen (manifest_body));
+    cleanup_free char *by_digest = xasprintf ("/v2/a/b/manifests/%s", digest);
+    if (strcmp (req->path, "/v2/a/b/manifests/latest") == 0 || strcmp (req->path, by_digest) == 0) {
+        answer (ans, 200, manifest_body);
+        add_header (ans, "Content-Type: application/vnd.oci.image.manifest.v1+json; charset=x");
+        add_header (ans, "Docker-Content-Digest: %s", digest);
+    } else if (strcmp (req->path, "/v2/a/b/manifests/lying") == 0) {
+        answer (ans, 200, manifest_body);
+        add_header (ans, "Docker-Content-Digest: sha256:%064d", 0);
+    } else if (strcmp (req->path, "/v2/a/b/manifests/huge") == 0) {
+        if (big == NULL) {
+            big = xmalloc (WR_MANIFEST_MAX_SIZE + 2);
+            memset (big, ' ', WR_MANIFEST_MAX_SIZE + 1);
+            big[WR_MANIFEST_MAX_SIZE + 1] = '\0';
+        }
+        answer (ans, 200, big);
+    } else if (strncmp (req->path, "/v2/a/b/manifests/sha256:", 25) == 0) {
+        /* Asked by another digest: answer the same document. */
+        answer (ans, 200, manifest_body);
+    } else if (strcmp (req->path, "/v2/a/b/manifests/flaky") == 0) {
+        if (fake_count (srv, "/flaky") < 3) {
+            answer (ans, 503, "busy");
+            add_header (ans, "Retry-After: 0");
+        } else {
+            answer (ans, 200, manifest_body);
+        }
+    } else {
+        answer (ans, 404,
+                "{\"errors\":[{\"code\":\"MANIFEST_UNKNOWN\",\"message\":\"manifest unknown\"}]}");
+    }
+    free (digest);
+}
+
+static void
+test_manifest_anonymous (void **state)
+{
+    fake_server_t *srv = fake_start (plain_handler, NULL);
+    wr_image_ref_t ref = make_ref (srv, "a/b");
+    wr_registry_t *r = new_client ("/nonexistent/config.json");
+    char *body = NULL, *type = NULL, *digest = NULL;
+    size_t len = 0;
+    wr_error_t err = NULL;
+    cleanup_free char *want = digest_of (manifest_body, strlen (manifest_body));
+
+    if (wr_registry_get_manifest (r, &ref, "latest", &body, &len, &type, &digest, &err) < 0)
+        fail_msg ("%s", err->message);
+    assert_int_equal (len, strlen (manifest_body));
+    assert_memory_equal (body, manifest_body, len);
+    assert_string_equal (type, "application/vnd.oci.image.manifest.v1+json");
+    assert_string_equal (digest, want);
+    free (body), free (type), free (digest);
+
+    /* By digest: checked against it. */
+    assert_int_equal (wr_registry_get_manifest (r, &ref, want, &body, &len, NULL, &digest, &err),
+                      0);
+    assert_string_equal (digest, want);
+    free (body), free (digest);
+    const char *other = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+    assert_int_equal (wr_registry_get_manifest (r, &ref, other, &body, &len, NULL, NULL, &err), -1);
+    assert_null (body);
+    assert_non_null (strstr (err->message, "not the sha256:1111"));
+    wr_error_free (&err);
+
+    /* A registry whose Docker-Content-Digest disagrees with the body. */
+    assert_int_equal (wr_registry_get_manifest (r, &ref, "lying", &body, &len, NULL, NULL, &err),
+                      -1);
+    assert_non_null (strstr (err->message, "the registry says"));
+    assert_null (body);
+    wr_error_free (&err);
+
+    /* 404: the message names the request and the registry's error. */
+    assert_int_equal (wr_registry_get_manifest (r, &ref, "nope", &body, &len, NULL, NULL, &err),
+                      -1);
+    cleanup_free char *want_msg = xasprintf ("GET http://127.0.0.1:%d/v2/a/b/manifests/nope: 404 "
+                                             "Fake (MANIFEST_UNKNOWN: manifest unknown)",
+                                             srv->port);
+    assert_string_equal (err->message, want_msg);
+    wr_error_free (&err);
+
+    /* Over WR_MANIFEST_MAX_SIZE: the transfer is cut off. */
+    assert_int_equal (wr_registry_get_manifest (r, &ref, "huge", &body, &len, NULL, NULL, &err),
+                      -1);
+    assert_non_null (strstr (err->message, "larger than"));
+    assert_null (body);
+    wr_error_free (&err);
+
+    /* 503 twice, then an answer: retried (retries = 2). */
+    assert_int_equal (wr_registry_get_manifest (r, &ref, "flaky", &body, &len, NULL, NULL, &err),
+                      0);
+    assert_int_equal (fake_count (srv, "/flaky"), 3);
+    free (body);
+
+    /* Bad names never reach the network. */
+    assert_int_equal (wr_registry_get_manifest (r, &ref, "../x", &body, &len, NULL, NULL, &err),
+                      -1);
+    wr_error_free (&err);
+    assert_int_equal (
+        wr_registry_get_manifest (r, &ref, "sha256:../x", &body, &len, NULL, NULL, &err), -1);
+    wr_error_free (&err);
+
+    wr_registry_free (r);
+    clear_ref (&ref);
+    fake_stop (srv);
+}
+
+/* Token auth: /v2/... needs a bearer token that /token hands out for the
+ * basic credentials alice:pw. */
+static void
+token_handler (fake_server_t *srv, const fake_request_t *req, fake_answer_t *ans)
+{
+    if (strncmp (req->path, "/token?", 7) == 0) {
+        if (strcmp (req->authorization, "Basic YWxpY2U6cHc=") != 0 ||
+            strstr (req->path, "service=fake%20registry") == NULL ||
+            strstr (req->path, "scope=repository%3Aa%2Fb%3Apull") == NULL) {
+            answer (ans, 401, "{\"errors\":[{\"code\":\"DENIED\",\"message\":\"bad creds\"}]}");
+            return;
+        }
+        answer (ans, 200, "{\"access_token\":\"tok123\",\"expires_in\":60}");
+        return;
+    }
+    if (strcmp (req->authorization, "Bearer tok123") != 0) {
+        answer (ans, 401, "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"auth\"}]}");
+        add_header (ans,
+                    "WWW-Authenticate: Bearer realm=\"http://127.0.0.1:%d/token\","
+                    "service=\"fake registry\",scope=\"repository:a/b:pull\"",
+                    srv->port);
+        return;
+    }
+    answer (ans, 200, manifest_body);
+}
+
+static char *
+write_config (const char *json)
+{
+    char tmpl[] = "/tmp/warren-test-registry-XXXXXX";
+    assert_non_null (mkdtemp (tmpl));
+    char *path = xasprintf ("%s/config.json", tmpl);
+    FILE *f = fopen (path, "w");
+    assert_non_null (f);
+    fputs (json, f);
+    fclose (f);
+    return path;
+}
+
+static void
+remove_config (char *path)
+{
+    unlink (path);
+    *strrchr (path, '/') = '\0';
+    rmdir (path);
+    free (path);
+}
+
+static void
+test_manifest_token_auth (void **state)
+{
+    fake_server_t *srv = fake_start (token_handler, NULL);
+    wr_image_ref_t ref = make_ref (srv, "a/b");
+    char *body = NULL;
+    size_t len = 0;
+    wr_error_t err = NULL;
+
+    /* Without credentials the token service says no, and the error says so. */
+    wr_registry_t *r = new_client ("/nonexistent/config.json");
+    assert_int_equal (wr_registry_get_manifest (r, &ref, "latest", &body, &len, NULL, NULL, &err),
+                      -1);
+    assert_non_null (strstr (err->message, "DENIED: bad creds"));
+    assert_non_null (strstr (err->message, "no credentials"));
+    wr_error_free (&err);
+    wr_registry_free (r);
+
+    char *json =
+        xasprintf ("{\"auths\":{\"127.0.0.1:%d\":{\"auth\":\"YWxpY2U6cHc=\"}}}", srv->port);
+    char *config = write_config (json);
+    free (json);
+    r = new_client (config);
+    if (wr_registry_get_manifest (r, &ref, "latest", &body, &len, NULL, NULL, &err) < 0)
+        fail_msg ("%s", err->message);
+    assert_memory_equal (body, manifest_body, len);
+    free (body);
+    /* One token request failed above, one succeeded now. */
+    assert_int_equal (fake_count (srv, "/token"), 2);
+    /* The token is kept: a second request fetches none. */
+    assert_int_equal (wr_registry_get_manifest (r, &ref, "latest", &body, &len, NULL, NULL, &err),
+                      0);
+    free (body);
+    assert_int_equal (fake_count (srv, "/token"), 2);
+    wr_registry_free (r);
+    remove_config (config);
+    clear_ref (&ref);
+    fake_stop (srv);
+}
+
+/* Basic auth (htpasswd-style registry). */
+static void
+basic_handler (fake_server_t *srv, const fake_request_t *req, fake_answer_t *ans)
+{
+    if (strcmp (req->authorization, "Basic Ym9iOnNlY3JldA==") != 0) {
+        answer (ans, 401, "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"no\"}]}");
+        add_header (ans, "WWW-Authenticate: Basic realm=\"fake\"");
+        return;
+    }
+    answer (ans, 200, manifest_body);
+}
+
+static void
+test_manifest_basic_auth (void **state)
+{
+    fake_server_t *srv = fake_start (basic_handler, NULL);
+    wr_image_ref_t ref = make_ref (srv, "a/b");
+    char *body = NULL;
+    size_t len = 0;
+    wr_error_t err = NULL;
+
+    wr_registry_t *r = new_client ("/nonexistent/config.json");
+    assert_int_equal (wr_registry_get_manifest (r, &ref, "latest", &body, &len, NULL, NULL, &err),
+                      -1);
+    assert_non_null (strstr (err->message, "asks for a user name and password"));
+    wr_error_free (&err);
+    wr_registry_free (r);
+
+    /* Wrong password: one try with it, then the registry's refusal. */
+    char *json = xasprintf ("{\"auths\":{\"http://127.0.0.1:%d\":{\"username\":\"bob\","
+                            "\"password\":\"wrong\"}}}",
+                            srv->port);
+    char *config = write_config (json);
+    free (json);
+    r = new_client (config);
+    assert_int_equal (wr_registry_get_manifest (r, &ref, "latest", &body, &len, NULL, NULL, &err),
+                      -1);
+    assert_non_null (strstr (err->message, "401"));
+    wr_error_free (&err);
+    wr_registry_free (r);
+    remove_config (config);
+
+    json = xasprintf ("{\"auths\":{\"http://127.0.0.1:%d\":{\"username\":\"bob\","
+                      "\"password\":\"secret\"}}}",
+                      srv->port);
+    config = write_config (json);
+    free (json);
+    r = new_client (config);
+    if (wr_registry_get_manifest (r, &ref, "latest", &body, &len, NULL, NULL, &err) < 0)
+        fail_msg ("%s", err->message);
+    free (body);
+    wr_registry_free (r);
+    remove_config (config);
+    clear_ref (&ref);
+    fake_stop (srv);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_challenge_bearer),
+        cmocka_unit_test (test_challenge_escapes_and_several),
+        cmocka_unit_test (test_challenge_token68_and_bare),
+        cmocka_unit_test (test_challenge_errors),
+        cmocka_unit_test (test_config_auths),
+        cmocka_unit_test (test_config_errors),
+        cmocka_unit_test (test_config_default_path),
+        cmocka_unit_test (test_token_answer),
+        cmocka_unit_test (test_loopback_and_insecure),
+        cmocka_unit_test (test_base_url),
+        cmocka_unit_test (test_describe),
+        cmocka_unit_test (test_manifest_anonymous),
+        cmocka_unit_test (test_manifest_token_auth),
+        cmocka_unit_test (test_manifest_basic_auth),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
