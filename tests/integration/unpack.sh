@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Unpacking: the root warren makes of an image is the one `skopeo copy` +
+# `umoci unpack` make of it: same files, types, modes, owners, link
+# targets, sizes, link counts, times and contents.  Each image comes from
+# the local registry (tests/fixtures) into an OCI layout with skopeo; umoci
+# unpacks that layout, and so does warren (tests/tools/warren-unpack-tool,
+# which calls wr_unpack_root and checks every diff_id).
+. "$(dirname "$0")/../lib.sh"
+
+UNPACK_TOOL=${UNPACK_TOOL:-$WARREN_BUILD_DIR/tests/tools/warren-unpack-tool}
+
+unpack_init() {
+    t_require skopeo umoci
+    [ -x "$UNPACK_TOOL" ] || t_fail "warren-unpack-tool not built: $UNPACK_TOOL"
+    t_images "$1"
+    # On disk, not the case's tmpfs: the Debian root is a few hundred MB,
+    # three times over.
+    WORK=$(mktemp -d /var/tmp/warren-unpack.XXXXXX)
+    t_defer rm -rf "$WORK"
+}
+
+# listing DIR: one line per file (path, type, mode, uid, gid, size, link
+# target, link count, mtime), then the SHA-256 of every regular file.
+# Directory sizes depend on the filesystem's history, so they are left out;
+# so are atimes (umoci sets them to the time of the unpack).
+listing() {
+    (
+        cd "$1"
+        find . -printf '%p|%y|%m|%U|%G|%s|%l|%n|%T@\n' |
+            awk -F'|' 'BEGIN { OFS = "|" } $2 == "d" { $6 = "-" } { print }' | LC_ALL=C sort
+        find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum
+    )
+}
+
+# compare WHAT EXPECTED_ROOT ACTUAL_ROOT: fails naming every difference.
+compare_roots() {
+    local what=$1 expected=$2 actual=$3
+    listing "$expected" > "$WORK/expected.txt"
+    listing "$actual" > "$WORK/actual.txt"
+    local files
+    files=$(grep -c '|' "$WORK/expected.txt" || true)
+    echo "$what: $files files in umoci's root"
+    [ "$files" -gt 10 ] || t_fail "$what: umoci's root has only $files entries"
+    if ! diff -u "$WORK/expected.txt" "$WORK/actual.txt" > "$WORK/diff.txt"; then
+        echo "--- differences (- umoci, + warren), path|type|mode|uid|gid|size|link|nlink|mtime:"
+        head -n 80 "$WORK/diff.txt"
+        t_fail "$what: warren's root differs from umoci's in $(grep -c '^[-+][^-+]' "$WORK/diff.txt") lines"
+    fi
+}
+
+# copy_image REF LAYOUT TAG [skopeo args...]
+copy_image() {
+    local ref=$1 layout=$2 tag=$3; shift 3
+    t_timeout 600 skopeo copy --quiet --src-tls-verify=false "$@" "docker://$ref" "oci:$layout:$tag"
+}
+
+umoci_unpack() {
+    t_timeout 600 umoci unpack --image "$1" "$2" > /dev/null
+}
+
+compare_image() {
+    local ref=$1
+    copy_image "$ref" "$WORK/layout" img
+    umoci_unpack "$WORK/layout:img" "$WORK/bundle"
+    t_timeout 600 "$UNPACK_TOOL" "$WORK/layout" img "$WORK/warren"
+    compare_roots "$ref" "$WORK/bundle/rootfs" "$WORK/warren"
+    # Nothing but the root was left next to it.
+    assert_eq "$(ls "$WORK" | tr '\n' ' ')" "actual.txt bundle diff.txt expected.txt layout warren " \
+        "what the unpack left in $WORK"
+}
+
+case_busybox() {
+    unpack_init busybox
+    compare_image "$WARREN_BUSYBOX_IMAGE"
+}
+
+case_debian() {
+    unpack_init debian-docker
+    compare_image "$WARREN_DEBIAN_IMAGE"
+}
+
+# The same image recompressed with zstd: skopeo writes zstd layers (and
+# their new digests) into the layout; the root must be the one umoci makes
+# of the gzip image.
+case_zstd() {
+    unpack_init busybox
+    copy_image "$WARREN_BUSYBOX_IMAGE" "$WORK/gzip" img
+    copy_image "$WARREN_BUSYBOX_IMAGE" "$WORK/zstd" img --dest-compress --dest-compress-format zstd
+    local media
+    media=$(jq -r '.manifests[0].digest' "$WORK/zstd/index.json" | sed 's/^sha256://')
+    media=$(jq -r '.layers[0].mediaType' "$WORK/zstd/blobs/sha256/$media")
+    assert_eq "$media" "application/vnd.oci.image.layer.v1.tar+zstd" "the zstd layout's layer type"
+    umoci_unpack "$WORK/gzip:img" "$WORK/bundle"
+    t_timeout 600 "$UNPACK_TOOL" "$WORK/zstd" img "$WORK/warren"
+    compare_roots "zstd busybox" "$WORK/bundle/rootfs" "$WORK/warren"
+}
+
+# A layer whose bytes do not match its diff_id: an error naming the layer,
+# and no root at all.
+case_diff_id_mismatch() {
+    unpack_init busybox
+    copy_image "$WARREN_BUSYBOX_IMAGE" "$WORK/layout" img
+    local manifest config
+    manifest=$(jq -r '.manifests[0].digest' "$WORK/layout/index.json" | sed 's/^sha256://')
+    config=$(jq -r '.config.digest' "$WORK/layout/blobs/sha256/$manifest" | sed 's/^sha256://')
+    # Point the config at a wrong diff_id (the tool reads the blob as is).
+    jq '.rootfs.diff_ids[0] = "sha256:" + ("0" * 64)' "$WORK/layout/blobs/sha256/$config" > "$WORK/config"
+    mv "$WORK/config" "$WORK/layout/blobs/sha256/$config"
+    t_capture out 120 "$UNPACK_TOOL" "$WORK/layout" img "$WORK/warren"
+    assert_status nonzero "$T_STATUS" "unpack with a wrong diff_id"
+    assert_contains "$out" "uncompressed digest is sha256:"
+    assert_contains "$out" "$WORK/layout/blobs/sha256/"
+    [ ! -e "$WORK/warren" ] || t_fail "a root was made although its layer did not match"
+    assert_eq "$(ls "$WORK" | tr '\n' ' ')" "layout " "what the failed unpack left in $WORK"
+}
+
+t_case "busybox: warren's root equals umoci's" case_busybox
+T_CASE_TIMEOUT=900 t_case "debian-docker: warren's root equals umoci's" case_debian
+t_case "zstd layers: warren's root equals umoci's of the gzip image" case_zstd
+t_case "a layer that does not match its diff_id makes no root" case_diff_id_mismatch
+t_done
