@@ -125,9 +125,9 @@ wr_progress_render_line (const char *digest, int64_t done, int64_t total, double
     wr_progress_format_bytes (done > 0 ? (uint64_t) done : 0, done_s, sizeof done_s);
     if (total >= 0) {
         wr_progress_format_bytes ((uint64_t) total, total_s, sizeof total_s);
-        snprintf (amount, sizeof amount, "%s / %s", done_s, total_s);
+        snprintf (amount, sizeof amount, "%7s / %-7s", done_s, total_s);
     } else {
-        snprintf (amount, sizeof amount, "%s", done_s);
+        snprintf (amount, sizeof amount, "%7s", done_s);
     }
     if (complete) {
         snprintf (rate, sizeof rate, "done");
@@ -137,9 +137,11 @@ wr_progress_render_line (const char *digest, int64_t done, int64_t total, double
         snprintf (rate, sizeof rate, "%s/s", r);
     }
 
-    /* The bar takes whatever the other columns leave, up to 40. */
-    int fixed = (int) strlen (id) + 2 + 2 + 2 + (int) strlen (amount) + 2 + (int) strlen (rate);
-    int bar = width - fixed - 2;
+    /* The bar takes whatever the other columns leave, up to 40; the columns
+     * have fixed widths ("999 KB" at most, rate "999 MB/s") so that the bar
+     * keeps its length from one redraw to the next. */
+    int fixed = 12 + 2 + 2 + 2 + (int) strlen (amount) + 2 + 9;
+    int bar = width - fixed;
     if (bar > 40)
         bar = 40;
     cleanup_free char *bar_s = NULL;
@@ -160,8 +162,8 @@ wr_progress_render_line (const char *digest, int64_t done, int64_t total, double
         *w++ = ']';
         *w = '\0';
     }
-    char *line = bar_s != NULL ? xasprintf ("%s  %s  %s  %s", id, bar_s, amount, rate)
-                               : xasprintf ("%s  %s  %s", id, amount, rate);
+    char *line = bar_s != NULL ? xasprintf ("%-12s  %s  %s  %-9s", id, bar_s, amount, rate)
+                               : xasprintf ("%-12s  %s  %-9s", id, amount, rate);
     /* Never wider than the terminal, or the redraw would scroll. */
     size_t len = strlen (line);
     while (len > 0 && line[len - 1] == ' ')

@@ -56,7 +56,7 @@ test_render_line (void **state)
 {
     cleanup_free char *half = wr_progress_render_line (DIGEST_A, 500, 1000, 2500000, false, 80);
     assert_string_equal (half, "3f2a9c1b0d4e  [=================>                ]  "
-                               "500 B / 1.00 KB  2.50 MB/s");
+                               "  500 B / 1.00 KB  2.50 MB/s");
     assert_true (strlen (half) <= 80);
 
     cleanup_free char *done = wr_progress_render_line (DIGEST_A, 1000, 1000, 0, true, 80);
