@@ -42,6 +42,7 @@ struct wr_registry_s {
     char **insecure;
     int max_parallel;
     int retries;
+    int64_t max_bytes_per_second;
     char *auth_config_path;
     wr_auth_config_t auths;
 
@@ -114,6 +115,7 @@ wr_registry_new (const wr_registry_options_t *options, wr_error_t *err)
     r->max_parallel = options->max_parallel > 0 ? options->max_parallel : DEFAULT_MAX_PARALLEL;
     /* 0 means "the default": a caller wanting no retries is rare enough. */
     r->retries = options->retries > 0 ? options->retries : DEFAULT_RETRIES;
+    r->max_bytes_per_second = options->max_bytes_per_second > 0 ? options->max_bytes_per_second : 0;
     r->auth_config_path = steal_pointer (&config_path);
     r->auths = auths;
     pthread_mutex_init (&r->auth_lock, NULL);
@@ -651,7 +653,7 @@ fetch_blob (pool_t *pool, session_t *s, const wr_descriptor_t *desc, _Atomic int
     if (desc->size < 0)
         return wr_error_set (err, 0, "blob %s: negative size %" PRId64, desc->digest, desc->size);
     url = xasprintf ("%s/v2/%s/blobs/%s", pool->base_url, pool->ref->repository, desc->digest);
-    if (wr_store_has_blob (pool->store, desc->digest)) {
+    if (wr_store_has_blob_size (pool->store, desc->digest, desc->size)) {
         atomic_store (done, desc->size);
         return 0;
     }
@@ -685,6 +687,7 @@ again:;
             .sink = blob_sink,
             .sink_data = &sink,
             .follow_redirects = true,
+            .max_recv_speed = r->max_bytes_per_second,
         };
         int rc =
             authorized_get (s, &request, NULL, sink.written > 0 ? range : NULL, &response, err);

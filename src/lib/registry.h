@@ -25,6 +25,7 @@ typedef struct {
     const char *const *insecure_registries; /* host[:port] allowed over plain HTTP */
     int max_parallel; /* layers at once (default 4) */
     int retries; /* per request (default 3) */
+    int64_t max_bytes_per_second; /* per blob download; 0: no limit */
 } wr_registry_options_t;
 
 /* Progress of one blob: called from the pulling thread, now and then. */

@@ -342,6 +342,8 @@ wr_http_get (CURL *curl, const wr_http_request_t *request, wr_http_response_t *r
     curl_easy_setopt (curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt (curl, CURLOPT_LOW_SPEED_TIME, 60L);
     curl_easy_setopt (curl, CURLOPT_TCP_KEEPALIVE, 1L);
+    if (request->max_recv_speed > 0)
+        curl_easy_setopt (curl, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t) request->max_recv_speed);
     curl_easy_setopt (curl, CURLOPT_ERRORBUFFER, response->curl_error);
     curl_easy_setopt (curl, CURLOPT_HEADERFUNCTION, header_cb);
     curl_easy_setopt (curl, CURLOPT_HEADERDATA, &t);

@@ -42,6 +42,7 @@ typedef struct {
     void *sink_data;
     bool follow_redirects;
     bool https_redirects_only;
+    int64_t max_recv_speed; /* bytes per second; 0: no limit */
     /* Aborts the transfer when it returns true (checked now and then). */
     bool (*cancelled) (void *data);
     void *cancel_data;
