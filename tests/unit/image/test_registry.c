@@ -818,6 +818,331 @@ test_manifest_basic_auth (void **state)
     fake_stop (srv);
 }
 
+/* ---- blobs ---- */
+
+#define BLOB_SIZE (256 * 1024)
+
+typedef enum {
+    BLOB_OK,
+    BLOB_TRUNCATE_FIRST, /* the first answer stops half way; ranges honoured */
+    BLOB_TRUNCATE_IGNORE_RANGE, /* the same, then ranges ignored (200) */
+    BLOB_TRUNCATE_ALWAYS, /* every answer stops half way */
+    BLOB_WRONG_CONTENT, /* right size, other bytes */
+    BLOB_TOO_LONG, /* more bytes than the descriptor says */
+    BLOB_REDIRECT, /* 307 to another host (localhost:OTHER_PORT), after a token */
+} blob_mode_t;
+
+typedef struct {
+    blob_mode_t mode;
+    char *data; /* BLOB_SIZE bytes */
+    char *digest;
+    char *small;
+    char *small_digest;
+    char *other; /* BLOB_WRONG_CONTENT / BLOB_TOO_LONG */
+    int other_port;
+    char range_answer_headers[256];
+} blob_fixture_t;
+
+static void
+blob_handler (fake_server_t *srv, const fake_request_t *req, fake_answer_t *ans)
+{
+    blob_fixture_t *b = srv->data;
+    cleanup_free char *big_path = xasprintf ("/v2/a/b/blobs/%s", b->digest);
+    cleanup_free char *small_path = xasprintf ("/v2/a/b/blobs/%s", b->small_digest);
+
+    if (b->mode == BLOB_REDIRECT) {
+        if (strncmp (req->path, "/token", 6) == 0) {
+            answer (ans, 200, "{\"token\":\"secret-token\"}");
+            return;
+        }
+        if (strcmp (req->authorization, "Bearer secret-token") != 0) {
+            answer (ans, 401, "{}");
+            add_header (ans, "WWW-Authenticate: Bearer realm=\"http://127.0.0.1:%d/token\"",
+                        srv->port);
+            return;
+        }
+        /* Another host name for the same machine: curl must not send the
+         * Authorization header there. */
+        answer (ans, 307, "");
+        add_header (ans, "Location: http://localhost:%d/storage%s", b->other_port,
+                    strstr (req->path, "/blobs/"));
+        return;
+    }
+    if (strcmp (req->path, small_path) == 0) {
+        ans->status = 200;
+        ans->body = b->small;
+        ans->body_len = strlen (b->small);
+        return;
+    }
+    if (strcmp (req->path, big_path) != 0)
+        return; /* 404 */
+    size_t served = fake_count (srv, big_path);
+    long long from = 0;
+    bool ranged = req->range[0] != '\0' && sscanf (req->range, "bytes=%lld-", &from) == 1;
+    switch (b->mode) {
+    case BLOB_WRONG_CONTENT:
+        ans->status = 200;
+        ans->body = b->other;
+        ans->body_len = BLOB_SIZE;
+        return;
+    case BLOB_TOO_LONG:
+        ans->status = 200;
+        ans->body = b->other;
+        ans->body_len = BLOB_SIZE + 100;
+        return;
+    default:
+        break;
+    }
+    bool truncate =
+        b->mode == BLOB_TRUNCATE_ALWAYS ||
+        ((b->mode == BLOB_TRUNCATE_FIRST || b->mode == BLOB_TRUNCATE_IGNORE_RANGE) && served == 1);
+    if (ranged && b->mode != BLOB_TRUNCATE_IGNORE_RANGE && from > 0 && from < BLOB_SIZE) {
+        ans->status = 206;
+        ans->body = b->data + from;
+        ans->body_len = BLOB_SIZE - (size_t) from;
+        add_header (ans, "Content-Range: bytes %lld-%d/%d", from, BLOB_SIZE - 1, BLOB_SIZE);
+    } else {
+        ans->status = 200;
+        ans->body = b->data;
+        ans->body_len = BLOB_SIZE;
+    }
+    if (truncate)
+        ans->send_len = ans->body_len / 2;
+}
+
+/* The storage host of BLOB_REDIRECT: serves any blob without auth and
+ * records whether credentials came along. */
+static void
+storage_handler (fake_server_t *srv, const fake_request_t *req, fake_answer_t *ans)
+{
+    blob_fixture_t *b = srv->data;
+    if (strstr (req->path, b->digest) != NULL) {
+        ans->status = 200;
+        ans->body = b->data;
+        ans->body_len = BLOB_SIZE;
+    } else if (strstr (req->path, b->small_digest) != NULL) {
+        ans->status = 200;
+        ans->body = b->small;
+        ans->body_len = strlen (b->small);
+    }
+}
+
+typedef struct {
+    blob_fixture_t blob;
+    char store_dir[64];
+    wr_store_t *store;
+    int64_t progress_big;
+    int progress_calls;
+} blob_test_t;
+
+static int
+blob_setup (void **state)
+{
+    blob_test_t *t = xzalloc (sizeof *t);
+    t->blob.data = xmalloc (BLOB_SIZE + 100);
+    t->blob.other = xmalloc (BLOB_SIZE + 100);
+    unsigned int seed = 42;
+    for (size_t i = 0; i < BLOB_SIZE + 100; i++) {
+        t->blob.data[i] = (char) rand_r (&seed);
+        t->blob.other[i] = (char) rand_r (&seed);
+    }
+    t->blob.digest = digest_of (t->blob.data, BLOB_SIZE);
+    t->blob.small = xstrdup ("{\"architecture\":\"amd64\"}");
+    t->blob.small_digest = digest_of (t->blob.small, strlen (t->blob.small));
+    snprintf (t->store_dir, sizeof t->store_dir, "/tmp/warren-test-registry-store-XXXXXX");
+    assert_non_null (mkdtemp (t->store_dir));
+    wr_error_t err = NULL;
+    t->store = wr_store_open (t->store_dir, &err);
+    if (t->store == NULL)
+        fail_msg ("%s", err->message);
+    *state = t;
+    return 0;
+}
+
+static int
+blob_teardown (void **state)
+{
+    blob_test_t *t = *state;
+    wr_store_close (t->store);
+    cleanup_free char *cmd = xasprintf ("rm -rf '%s'", t->store_dir);
+    if (system (cmd) != 0)
+        return -1;
+    free (t->blob.data);
+    free (t->blob.other);
+    free (t->blob.digest);
+    free (t->blob.small);
+    free (t->blob.small_digest);
+    free (t);
+    return 0;
+}
+
+static void
+count_progress (void *data, const char *digest, int64_t done, int64_t total)
+{
+    blob_test_t *t = data;
+    t->progress_calls++;
+    assert_true (done <= total);
+    if (total == BLOB_SIZE)
+        t->progress_big = done;
+}
+
+/* Fetches both blobs of T from SRV; returns what wr_registry_fetch_blobs did. */
+static int
+fetch_both (blob_test_t *t, fake_server_t *srv, wr_error_t *err)
+{
+    wr_image_ref_t ref = make_ref (srv, "a/b");
+    wr_descriptor_t big = { .digest = t->blob.digest, .size = BLOB_SIZE };
+    wr_descriptor_t small = { .digest = t->blob.small_digest,
+                              .size = (int64_t) strlen (t->blob.small) };
+    /* The same blob twice is fetched once. */
+    const wr_descriptor_t *list[] = { &small, &big, &small };
+    wr_registry_t *r = new_client ("/nonexistent/config.json");
+    int rc = wr_registry_fetch_blobs (r, &ref, list, 3, t->store, count_progress, t, err);
+    wr_registry_free (r);
+    clear_ref (&ref);
+    return rc;
+}
+
+static void
+assert_blob_stored (blob_test_t *t)
+{
+    char *data = NULL;
+    size_t len = 0;
+    wr_error_t err = NULL;
+    if (wr_store_read_blob (t->store, t->blob.digest, BLOB_SIZE, &data, &len, &err) < 0)
+        fail_msg ("%s", err->message);
+    assert_int_equal (len, BLOB_SIZE);
+    assert_memory_equal (data, t->blob.data, BLOB_SIZE);
+    free (data);
+    assert_true (wr_store_has_blob (t->store, t->blob.small_digest));
+}
+
+static void
+test_blobs_fetch (void **state)
+{
+    blob_test_t *t = *state;
+    t->blob.mode = BLOB_OK;
+    fake_server_t *srv = fake_start (blob_handler, &t->blob);
+    wr_error_t err = NULL;
+    if (fetch_both (t, srv, &err) < 0)
+        fail_msg ("%s", err->message);
+    assert_blob_stored (t);
+    assert_int_equal (t->progress_big, BLOB_SIZE);
+    assert_true (t->progress_calls >= 2);
+    cleanup_free char *small_path = xasprintf ("/blobs/%s", t->blob.small_digest);
+    assert_int_equal (fake_count (srv, small_path), 1);
+    /* A second fetch finds both in the store and asks for nothing. */
+    size_t before = srv->n_log;
+    assert_int_equal (fetch_both (t, srv, &err), 0);
+    assert_int_equal (srv->n_log, before);
+    fake_stop (srv);
+}
+
+static void
+test_blob_resumes_after_cut (void **state)
+{
+    blob_test_t *t = *state;
+    t->blob.mode = BLOB_TRUNCATE_FIRST;
+    fake_server_t *srv = fake_start (blob_handler, &t->blob);
+    wr_error_t err = NULL;
+    if (fetch_both (t, srv, &err) < 0)
+        fail_msg ("%s", err->message);
+    assert_blob_stored (t);
+    cleanup_free char *path = xasprintf ("/blobs/%s", t->blob.digest);
+    assert_int_equal (fake_count (srv, path), 2);
+    /* The second request went on from where the first stopped. */
+    cleanup_free char *want = xasprintf ("bytes=%d-", BLOB_SIZE / 2);
+    bool found = false;
+    for (size_t i = 0; i < srv->n_log; i++)
+        if (strstr (srv->log[i].path, t->blob.digest) != NULL && srv->log[i].range[0] != '\0') {
+            assert_string_equal (srv->log[i].range, want);
+            found = true;
+        }
+    assert_true (found);
+    fake_stop (srv);
+}
+
+static void
+test_blob_range_ignored (void **state)
+{
+    blob_test_t *t = *state;
+    t->blob.mode = BLOB_TRUNCATE_IGNORE_RANGE;
+    fake_server_t *srv = fake_start (blob_handler, &t->blob);
+    wr_error_t err = NULL;
+    if (fetch_both (t, srv, &err) < 0)
+        fail_msg ("%s", err->message);
+    /* The whole blob came again and replaced the half kept. */
+    assert_blob_stored (t);
+    fake_stop (srv);
+}
+
+static void
+test_blob_partial_kept_for_next_run (void **state)
+{
+    blob_test_t *t = *state;
+    t->blob.mode = BLOB_TRUNCATE_ALWAYS;
+    fake_server_t *srv = fake_start (blob_handler, &t->blob);
+    wr_error_t err = NULL;
+    assert_int_equal (fetch_both (t, srv, &err), -1);
+    assert_non_null (strstr (err->message, t->blob.digest));
+    wr_error_free (&err);
+    assert_false (wr_store_has_blob (t->store, t->blob.digest));
+    fake_stop (srv);
+
+    /* A later run (a new client) resumes from what was kept. */
+    t->blob.mode = BLOB_OK;
+    srv = fake_start (blob_handler, &t->blob);
+    if (fetch_both (t, srv, &err) < 0)
+        fail_msg ("%s", err->message);
+    assert_blob_stored (t);
+    bool ranged = false;
+    for (size_t i = 0; i < srv->n_log; i++)
+        if (strstr (srv->log[i].path, t->blob.digest) != NULL)
+            ranged = srv->log[i].range[0] != '\0';
+    assert_true (ranged);
+    fake_stop (srv);
+}
+
+static void
+test_blob_wrong_content (void **state)
+{
+    blob_test_t *t = *state;
+    t->blob.mode = BLOB_WRONG_CONTENT;
+    fake_server_t *srv = fake_start (blob_handler, &t->blob);
+    wr_error_t err = NULL;
+    assert_int_equal (fetch_both (t, srv, &err), -1);
+    assert_non_null (strstr (err->message, t->blob.digest));
+    assert_false (wr_store_has_blob (t->store, t->blob.digest));
+    wr_error_free (&err);
+
+    t->blob.mode = BLOB_TOO_LONG;
+    assert_int_equal (fetch_both (t, srv, &err), -1);
+    assert_non_null (strstr (err->message, "larger"));
+    assert_false (wr_store_has_blob (t->store, t->blob.digest));
+    wr_error_free (&err);
+    fake_stop (srv);
+}
+
+static void
+test_blob_redirect_keeps_credentials (void **state)
+{
+    blob_test_t *t = *state;
+    t->blob.mode = BLOB_REDIRECT;
+    fake_server_t *storage = fake_start (storage_handler, &t->blob);
+    t->blob.other_port = storage->port;
+    fake_server_t *srv = fake_start (blob_handler, &t->blob);
+    wr_error_t err = NULL;
+    if (fetch_both (t, srv, &err) < 0)
+        fail_msg ("%s", err->message);
+    assert_blob_stored (t);
+    assert_int_equal (fake_count (storage, "/storage/"), 2);
+    for (size_t i = 0; i < storage->n_log; i++)
+        if (storage->log[i].authorization[0] != '\0')
+            fail_msg ("the redirect target got `%s`", storage->log[i].authorization);
+    fake_stop (srv);
+    fake_stop (storage);
+}
+
 int
 main (void)
 {
@@ -836,6 +1161,14 @@ main (void)
         cmocka_unit_test (test_manifest_anonymous),
         cmocka_unit_test (test_manifest_token_auth),
         cmocka_unit_test (test_manifest_basic_auth),
+        cmocka_unit_test_setup_teardown (test_blobs_fetch, blob_setup, blob_teardown),
+        cmocka_unit_test_setup_teardown (test_blob_resumes_after_cut, blob_setup, blob_teardown),
+        cmocka_unit_test_setup_teardown (test_blob_range_ignored, blob_setup, blob_teardown),
+        cmocka_unit_test_setup_teardown (test_blob_partial_kept_for_next_run, blob_setup,
+                                         blob_teardown),
+        cmocka_unit_test_setup_teardown (test_blob_wrong_content, blob_setup, blob_teardown),
+        cmocka_unit_test_setup_teardown (test_blob_redirect_keeps_credentials, blob_setup,
+                                         blob_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
