@@ -5,7 +5,7 @@
  * hashed on the way without a second pass over the layer.
  *
  * Member names are normalised first: absolute names and ".." components
- * are refused outright (docs/unpack: no real layer has them).  Every other
+ * are refused outright (see unpack.h: no real layer has them).  Every other
  * path, and each hard link's target, is resolved inside the root
  * (path_in_root.h), and the last component is created with *at() calls on
  * the directory that holds it, never following a symlink there.
@@ -384,11 +384,17 @@ write_file_data (layer_t *layer, struct archive *tar, struct archive_entry *entr
     return 0;
 }
 
+static bool
+keeps_owners (const layer_t *layer)
+{
+    return layer->options != NULL && layer->options->keep_owners;
+}
+
 static int
 chown_fd_or_at (layer_t *layer, struct archive_entry *entry, int fd, int parent_fd,
                 const char *base, wr_error_t *err)
 {
-    if (layer->options == NULL || !layer->options->keep_owners)
+    if (!keeps_owners (layer))
         return 0;
     uid_t uid = (uid_t) archive_entry_uid (entry);
     gid_t gid = (gid_t) archive_entry_gid (entry);
@@ -559,8 +565,16 @@ apply_entry (layer_t *layer, struct archive *tar, struct archive_entry *entry, c
         dev_t dev = type == AE_IFIFO ? 0
                                      : makedev (archive_entry_rdevmajor (entry),
                                                 archive_entry_rdevminor (entry));
-        if (mknodat (parent_fd, base, type | perm, dev) < 0)
+        if (mknodat (parent_fd, base, type | perm, dev) < 0) {
+            /* Without root (owners not kept) device nodes cannot be made:
+             * a rootless unpack goes on without them, as umoci's does. */
+            if (errno == EPERM && type != AE_IFIFO && !keeps_owners (layer)) {
+                wr_log (WR_LOG_WARN, "device node skipped: not permitted", "layer",
+                        layer->layer_path, "path", path, NULL);
+                return 0;
+            }
             return wr_error_set (err, errno, "mknod");
+        }
         if (chown_fd_or_at (layer, entry, -1, parent_fd, base, err) < 0)
             return -1;
         if (fchmodat (parent_fd, base, perm, AT_SYMLINK_NOFOLLOW) < 0)

@@ -4,7 +4,29 @@
  * images.  Every path is resolved inside the root (openat2 with
  * RESOLVE_IN_ROOT), so no entry can reach outside it through "..", an
  * absolute path, a symlink or a hard link.  OCI whiteouts (".wh.NAME" and
- * ".wh..wh..opq") remove what lower layers put there. */
+ * ".wh..wh..opq") remove what lower layers put there.
+ *
+ * Choices (tests/unit/image/test_unpack.c shows each):
+ * - Member names that are absolute or have a ".." component are refused
+ *   with an error naming them, as are hard link targets of that kind; no
+ *   real layer has them.  Symlink targets are stored as they are: they are
+ *   only ever resolved inside the root.
+ * - A hard link's target is resolved inside the root; a link to a
+ *   directory or to something missing is an error.
+ * - A whiteout removes, without following symlinks, what lower layers put
+ *   at NAME; what the same layer makes (before or after the whiteout) stays.
+ *   An opaque directory keeps only what the same layer puts in it.  A
+ *   whiteout naming "", "." or ".." is refused; other ".wh..wh." names
+ *   (aufs bookkeeping) are ignored.
+ * - A new entry replaces what is there, except that a directory entry on an
+ *   existing directory keeps its contents.  A file replaces a symlink; it is
+ *   never written through one.
+ * - Directory modes and times are set at the end of each layer, after the
+ *   directory's contents.  Extended attributes (user., trusted., security.)
+ *   the filesystem refuses are skipped with a warning.
+ * - Without keep_owners (a rootless unpack), device nodes the kernel does
+ *   not let us make are skipped with a warning.
+ * - Nothing is fsynced: roots are a cache made again from verified blobs. */
 #ifndef WARREN_UNPACK_H
 #define WARREN_UNPACK_H
 
@@ -28,7 +50,8 @@ int wr_unpack_layer (int root_fd, const char *layer_path, const char *diff_id,
 /* Unpacks LAYERS (NULL-terminated paths, lowest first) into a new directory
  * DEST: everything goes into a temporary sibling that is renamed to DEST
  * only when all layers are applied, so DEST is never half-made.  DIFF_IDS
- * may be NULL. */
+ * may be NULL.  When DEST already exists the error's errno_value is EEXIST
+ * (another unpack of the same root may have won the race). */
 int wr_unpack_root (const char *const *layers, const char *const *diff_ids, const char *dest,
                     const wr_unpack_options_t *options, wr_error_t *err);
 

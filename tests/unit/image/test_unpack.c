@@ -24,6 +24,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <grp.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -614,6 +616,47 @@ test_owners_not_kept (void **state)
     assert_int_equal (st.st_mode & 07777, 0640);
 }
 
+/* Without root, device nodes are skipped with a warning and the rest is
+ * unpacked; with root (keep_owners) a refused mknod would be an error. */
+static void
+test_rootless_skips_devices (void **state)
+{
+    fixture_t *f = *state;
+    if (geteuid () != 0)
+        skip (); /* needs root to become nobody */
+    member_t m[] = {
+        { .path = "null", .type = AE_IFCHR, .mode = 0666, .major = 1, .minor = 3 },
+        { .path = "fifo", .type = AE_IFIFO, .mode = 0644 },
+        FILE_ ("file", "kept"),
+        END_,
+    };
+    cleanup_free char *layer = write_layer (f, m, GZIP, NULL);
+    assert_int_equal (chmod (f->dir, 0755), 0);
+    assert_int_equal (chown (f->root, 65534, 65534), 0);
+    pid_t pid = fork ();
+    assert_true (pid >= 0);
+    if (pid == 0) {
+        if (setgroups (0, NULL) < 0 || setresgid (65534, 65534, 65534) < 0 ||
+            setresuid (65534, 65534, 65534) < 0)
+            _exit (2);
+        wr_unpack_options_t options = { .keep_owners = false };
+        wr_error_t err = NULL;
+        if (wr_unpack_layer (f->root_fd, layer, NULL, &options, &err) < 0) {
+            fprintf (stderr, "%s\n", err->message);
+            _exit (1);
+        }
+        _exit (0);
+    }
+    int status;
+    assert_int_equal (waitpid (pid, &status, 0), pid);
+    assert_true (WIFEXITED (status));
+    assert_int_equal (WEXITSTATUS (status), 0);
+    assert_missing (f, "null");
+    assert_true (S_ISFIFO (stat_in_root (f, "fifo").st_mode));
+    assert_content (f, "file", "kept");
+    assert_int_equal (stat_in_root (f, "file").st_uid, 65534);
+}
+
 static void
 test_whiteouts_across_layers (void **state)
 {
@@ -891,6 +934,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_hostile_whiteouts, setup, teardown),
         cmocka_unit_test_setup_teardown (test_metadata_kept, setup, teardown),
         cmocka_unit_test_setup_teardown (test_owners_not_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_rootless_skips_devices, setup, teardown),
         cmocka_unit_test_setup_teardown (test_whiteouts_across_layers, setup, teardown),
         cmocka_unit_test_setup_teardown (test_replacing_entries, setup, teardown),
         cmocka_unit_test_setup_teardown (test_compressions_and_diff_id, setup, teardown),
