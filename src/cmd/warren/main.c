@@ -54,6 +54,7 @@ static const char usage[] =
     "  --platform OS/ARCH[/VARIANT] platform to choose from an index (default: the host's)\n"
     "  --auth-config PATH           Docker-style config.json with credentials\n"
     "  --max-parallel N             layers downloaded at once (default 4)\n"
+    "  --limit-rate RATE            bytes per second per download (suffix K, M or G)\n"
     "  --quiet                      no progress bars or layer lines\n";
 
 typedef struct {
@@ -152,6 +153,28 @@ announce (void *data, const char *digest, int64_t total)
     wr_progress_add (data, digest, total);
 }
 
+/* "1000", "500K", "20M", "1G" (powers of 1024, as curl's --limit-rate). */
+static int
+parse_rate (const char *text, int64_t *rate)
+{
+    char *end = NULL;
+    errno = 0;
+    long long n = strtoll (text, &end, 10);
+    if (end == text || errno != 0 || n <= 0)
+        return -1;
+    int64_t unit = 1;
+    if (*end == 'K' || *end == 'k')
+        unit = 1024, end++;
+    else if (*end == 'M' || *end == 'm')
+        unit = 1024 * 1024, end++;
+    else if (*end == 'G' || *end == 'g')
+        unit = 1024 * 1024 * 1024, end++;
+    if (*end != '\0' || n > INT64_MAX / unit)
+        return -1;
+    *rate = (int64_t) n * unit;
+    return 0;
+}
+
 static int
 cmd_pull (globals_t *g, int argc, char **argv)
 {
@@ -161,6 +184,7 @@ cmd_pull (globals_t *g, int argc, char **argv)
         { "platform", required_argument, NULL, 'p' },
         { "auth-config", required_argument, NULL, 'a' },
         { "max-parallel", required_argument, NULL, 'j' },
+        { "limit-rate", required_argument, NULL, 'l' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -196,6 +220,11 @@ cmd_pull (globals_t *g, int argc, char **argv)
             reg.max_parallel = (int) n;
             break;
         }
+        case 'l':
+            if (parse_rate (optarg, &reg.max_bytes_per_second) < 0)
+                return usage_error (
+                    "--limit-rate `%s`: expected bytes per second, e.g. 500K or 20M", optarg);
+            break;
         case 'q':
             quiet = true;
             break;
