@@ -813,7 +813,7 @@ report_progress (pool_t *pool, int64_t *reported, wr_registry_progress_fn progre
         return;
     for (size_t i = 0; i < pool->n_todo; i++) {
         int64_t now = atomic_load (&pool->done[i]);
-        if (now != reported[i]) {
+        if (now >= 0 && now != reported[i]) {
             reported[i] = now;
             progress (data, pool->todo[i]->digest, now, pool->todo[i]->size);
         }
@@ -856,8 +856,11 @@ wr_registry_fetch_blobs (wr_registry_t *registry, const wr_image_ref_t *ref,
 
     done = xzalloc (n * sizeof *done);
     reported = xmalloc (n * sizeof *reported);
-    for (size_t i = 0; i < n; i++)
+    /* -1 until a worker takes the blob (and knows how much was kept). */
+    for (size_t i = 0; i < n; i++) {
         reported[i] = -1;
+        atomic_init (&done[i], -1);
+    }
     pool_t pool = {
         .registry = registry,
         .ref = ref,
