@@ -16,6 +16,11 @@
 #define WR_MEDIA_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
 #define WR_MEDIA_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
 #define WR_MEDIA_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
+/* Layer media types warren unpacks (others are refused by wr_manifest_parse). */
+#define WR_MEDIA_OCI_LAYER_TAR "application/vnd.oci.image.layer.v1.tar"
+#define WR_MEDIA_OCI_LAYER_TAR_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
+#define WR_MEDIA_OCI_LAYER_TAR_ZSTD "application/vnd.oci.image.layer.v1.tar+zstd"
+#define WR_MEDIA_DOCKER_LAYER_TAR_GZIP "application/vnd.docker.image.rootfs.diff.tar.gzip"
 
 /* Largest manifest or index accepted (the distribution spec's 4 MiB), and
  * largest image config. */
@@ -52,7 +57,10 @@ typedef struct {
  * document that is both a manifest and an index (has both "layers" and
  * "manifests") is refused, as are unknown media types, bad digests,
  * negative sizes and documents over WR_MANIFEST_MAX_SIZE.  NAME is used in
- * errors. */
+ * errors, with the JSON path of the field at fault.  On failure *MANIFEST
+ * is left cleared.  An index keeps entries of media types it does not
+ * know (the OCI spec says to ignore them); wr_manifest_select_platform
+ * never picks them. */
 int wr_manifest_parse (const char *data, size_t len, const char *content_type, const char *name,
                        wr_manifest_t *manifest, wr_error_t *err);
 void wr_manifest_clear (wr_manifest_t *manifest);
@@ -73,12 +81,15 @@ typedef struct {
     char **env; /* NULL-terminated, may be NULL */
     char **entrypoint; /* NULL-terminated, may be NULL */
     char **cmd; /* NULL-terminated, may be NULL */
-    char *working_dir;
-    char *user;
-    char **exposed_ports; /* "80/tcp", ... */
-    char **diff_ids; /* rootfs.diff_ids: digests of the uncompressed layers */
+    char *working_dir; /* NULL when absent or empty */
+    char *user; /* NULL when absent or empty */
+    char **exposed_ports; /* "80/tcp", ... ("80" becomes "80/tcp"); may be NULL */
+    char **diff_ids; /* rootfs.diff_ids: digests of the uncompressed layers (never NULL) */
 } wr_image_config_t;
 
+/* Parses an image config (at most WR_CONFIG_MAX_SIZE).  Env entries must be
+ * NAME=VALUE, ExposedPorts keys PORT[/tcp|udp|sctp], rootfs.type "layers"
+ * and every diff_id a valid digest.  On failure *CONFIG is left cleared. */
 int wr_image_config_parse (const char *data, size_t len, const char *name,
                            wr_image_config_t *config, wr_error_t *err);
 void wr_image_config_clear (wr_image_config_t *config);
