@@ -22,29 +22,43 @@ typedef struct wr_registry_s wr_registry_t;
 typedef struct {
     const char *docker_io_mirror; /* "http://127.0.0.1:5000"; NULL: Docker Hub */
     const char *auth_config; /* Docker-style config.json; NULL: $DOCKER_CONFIG or ~/.docker */
-    const char *const *insecure_registries; /* host[:port] allowed over plain HTTP */
+    /* host[:port] (or host: any port) reached over plain HTTP, like loopback
+     * registries; every other registry is HTTPS with the system's CAs */
+    const char *const *insecure_registries;
     int max_parallel; /* layers at once (default 4) */
-    int retries; /* per request (default 3) */
+    int retries; /* per request, with backoff, on network errors, 5xx and 429 (default 3) */
     int64_t max_bytes_per_second; /* per blob download; 0: no limit */
 } wr_registry_options_t;
 
-/* Progress of one blob: called from the pulling thread, now and then. */
+/* Progress of one blob: called from the thread that called
+ * wr_registry_fetch_blobs (never from a download thread), about ten times a
+ * second while its bytes change, and once at the end.  A blob already in
+ * the store is reported once as DONE == TOTAL; a resumed one starts at what
+ * was kept. */
 typedef void (*wr_registry_progress_fn) (void *data, const char *digest, int64_t done,
                                          int64_t total);
 
 wr_registry_t *wr_registry_new (const wr_registry_options_t *options, wr_error_t *err);
 void wr_registry_free (wr_registry_t *registry);
 
-/* Fetches the manifest or index REFERENCE (tag or digest) of REF.REPOSITORY.
- * Checks it against REF's digest when it has one; *DIGEST gets the
- * document's digest.  Size-limited to WR_MANIFEST_MAX_SIZE. */
+/* Fetches the manifest or index REFERENCE (tag or digest; NULL: REF's) of
+ * REF.REPOSITORY.  When REFERENCE is a digest the document must have it,
+ * and a Docker-Content-Digest header must match the document; *DIGEST gets
+ * the document's digest and *CONTENT_TYPE the media type the registry gave
+ * (parameters removed; NULL when none).  A document over
+ * WR_MANIFEST_MAX_SIZE is cut off.  Errors name the request and the
+ * registry's answer: "GET http://127.0.0.1:5000/v2/library/busybox/manifests/nope:
+ * 404 Not Found (MANIFEST_UNKNOWN: manifest unknown)". */
 int wr_registry_get_manifest (wr_registry_t *registry, const wr_image_ref_t *ref,
                               const char *reference, char **body, size_t *len, char **content_type,
                               char **digest, wr_error_t *err);
 
-/* Downloads the blobs (those not in STORE yet) into STORE, up to
- * max_parallel at once, resuming partial downloads where the registry
- * allows ranges. */
+/* Downloads the blobs (those not in STORE yet; each digest once) into
+ * STORE, up to max_parallel at once, resuming partial downloads where the
+ * registry allows ranges.  Redirects are followed (HTTPS only from an HTTPS
+ * registry; credentials are not sent to another host).  Each blob must have
+ * its descriptor's size and digest (the store checks) before it becomes
+ * visible.  The first failure stops the other downloads and is returned. */
 int wr_registry_fetch_blobs (wr_registry_t *registry, const wr_image_ref_t *ref,
                              const wr_descriptor_t *const *blobs, size_t count, wr_store_t *store,
                              wr_registry_progress_fn progress, void *progress_data,
