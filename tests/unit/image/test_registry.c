@@ -818,6 +818,97 @@ test_manifest_basic_auth (void **state)
     fake_stop (srv);
 }
 
+/* docker.io goes to the mirror when one is set. */
+static void
+mirror_handler (fake_server_t *srv, const fake_request_t *req, fake_answer_t *ans)
+{
+    if (strcmp (req->path, "/v2/library/busybox/manifests/latest") == 0)
+        answer (ans, 200, manifest_body);
+}
+
+static void
+test_manifest_through_mirror (void **state)
+{
+    fake_server_t *srv = fake_start (mirror_handler, NULL);
+    cleanup_free char *mirror = xasprintf ("http://127.0.0.1:%d/", srv->port);
+    wr_registry_options_t opts = { .docker_io_mirror = mirror,
+                                   .auth_config = "/nonexistent/config.json" };
+    wr_error_t err = NULL;
+    wr_registry_t *r = wr_registry_new (&opts, &err);
+    assert_non_null (r);
+    wr_image_ref_t ref = { .registry = xstrdup ("docker.io"),
+                           .repository = xstrdup ("library/busybox"),
+                           .tag = xstrdup ("latest") };
+    char *body = NULL;
+    size_t len = 0;
+    if (wr_registry_get_manifest (r, &ref, NULL, &body, &len, NULL, NULL, &err) < 0)
+        fail_msg ("%s", err->message);
+    free (body);
+    assert_int_equal (fake_count (srv, "/v2/library/busybox/manifests/latest"), 1);
+    wr_registry_free (r);
+    clear_ref (&ref);
+    fake_stop (srv);
+
+    /* Options out of range are refused. */
+    wr_registry_options_t bad = { .max_parallel = 1000 };
+    assert_null (wr_registry_new (&bad, &err));
+    assert_non_null (strstr (err->message, "max_parallel"));
+    wr_error_free (&err);
+    /* A config.json that is not JSON is an error naming it. */
+    char *config = write_config ("{not json");
+    wr_registry_options_t broken = { .auth_config = config };
+    assert_null (wr_registry_new (&broken, &err));
+    assert_non_null (strstr (err->message, config));
+    wr_error_free (&err);
+    remove_config (config);
+}
+
+/* Tokens expire: a 401 with a token that worked before gets a new one. */
+static int token_generation;
+
+static void
+expiring_token_handler (fake_server_t *srv, const fake_request_t *req, fake_answer_t *ans)
+{
+    static char token_body[64];
+    if (strncmp (req->path, "/token", 6) == 0) {
+        token_generation++;
+        snprintf (token_body, sizeof token_body, "{\"token\":\"gen%d\"}", token_generation);
+        answer (ans, 200, token_body);
+        return;
+    }
+    char want[32];
+    snprintf (want, sizeof want, "Bearer gen%d", token_generation);
+    /* Each token is good for one request. */
+    if (token_generation == 0 || strcmp (req->authorization, want) != 0 ||
+        fake_count (srv, "/manifests/") > 2 * (size_t) token_generation) {
+        answer (ans, 401, "{}");
+        add_header (ans, "WWW-Authenticate: Bearer realm=\"http://127.0.0.1:%d/token\"", srv->port);
+        return;
+    }
+    answer (ans, 200, manifest_body);
+}
+
+static void
+test_expired_token_renewed (void **state)
+{
+    token_generation = 0;
+    fake_server_t *srv = fake_start (expiring_token_handler, NULL);
+    wr_image_ref_t ref = make_ref (srv, "a/b");
+    wr_registry_t *r = new_client ("/nonexistent/config.json");
+    char *body = NULL;
+    size_t len = 0;
+    wr_error_t err = NULL;
+    for (int i = 0; i < 3; i++) {
+        if (wr_registry_get_manifest (r, &ref, "latest", &body, &len, NULL, NULL, &err) < 0)
+            fail_msg ("request %d: %s", i, err->message);
+        free (body);
+    }
+    assert_int_equal (fake_count (srv, "/token"), 3);
+    wr_registry_free (r);
+    clear_ref (&ref);
+    fake_stop (srv);
+}
+
 /* ---- blobs ---- */
 
 #define BLOB_SIZE (256 * 1024)
@@ -1161,6 +1252,8 @@ main (void)
         cmocka_unit_test (test_manifest_anonymous),
         cmocka_unit_test (test_manifest_token_auth),
         cmocka_unit_test (test_manifest_basic_auth),
+        cmocka_unit_test (test_manifest_through_mirror),
+        cmocka_unit_test (test_expired_token_renewed),
         cmocka_unit_test_setup_teardown (test_blobs_fetch, blob_setup, blob_teardown),
         cmocka_unit_test_setup_teardown (test_blob_resumes_after_cut, blob_setup, blob_teardown),
         cmocka_unit_test_setup_teardown (test_blob_range_ignored, blob_setup, blob_teardown),
