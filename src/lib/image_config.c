@@ -54,22 +54,32 @@ parse_env (json_object *obj, const char *name, const char *path, char ***out, wr
     return 0;
 }
 
-/* "PORT" or "PORT/PROTO": the normalised "PORT/PROTO", or NULL. */
-static char *
-normalise_port (const char *key)
+static const char *const port_protocols[] = { "tcp", "udp", "sctp" };
+#define PORT_COUNT 65536
+
+/* "PORT" (tcp) or "PORT/PROTO" into *PORT and *PROTOCOL (an index into
+ * port_protocols); -1 when it is neither. */
+static int
+parse_port (const char *key, unsigned long *port, size_t *protocol)
 {
     size_t digits = strspn (key, "0123456789");
     if (digits == 0 || digits > 5 || key[0] == '0')
-        return NULL;
-    unsigned long port = strtoul (key, NULL, 10);
-    if (port > 65535)
-        return NULL;
+        return -1;
+    *port = strtoul (key, NULL, 10);
+    if (*port >= PORT_COUNT)
+        return -1;
     const char *proto = key + digits;
-    if (proto[0] == '\0')
-        return xasprintf ("%lu/tcp", port);
-    if (strcmp (proto, "/tcp") == 0 || strcmp (proto, "/udp") == 0 || strcmp (proto, "/sctp") == 0)
-        return xasprintf ("%lu%s", port, proto);
-    return NULL;
+    if (proto[0] == '\0') {
+        *protocol = 0;
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof port_protocols / sizeof port_protocols[0]; i++) {
+        if (proto[0] == '/' && strcmp (proto + 1, port_protocols[i]) == 0) {
+            *protocol = i;
+            return 0;
+        }
+    }
+    return -1;
 }
 
 static int
@@ -83,22 +93,29 @@ parse_exposed_ports (json_object *obj, const char *name, const char *path, char 
     cleanup_free char *child = wr_json_path_key (path, "ExposedPorts");
     if (wr_json_expect (value, json_type_object, name, child, err) < 0)
         return -1;
-    *out = xzalloc (sizeof **out);
+    size_t n = (size_t) json_object_object_length (value), count = 0;
+    *out = xzalloc ((n + 1) * sizeof **out);
+    /* "80" and "80/tcp" are one port: a bit per port and protocol keeps
+     * the first (a list search would be quadratic in a hostile config). */
+    cleanup_free unsigned char *seen =
+        xzalloc (sizeof port_protocols / sizeof port_protocols[0] * PORT_COUNT / 8);
     json_object_object_foreach (value, key, port_value)
     {
         (void) port_value;
-        char *port = normalise_port (key);
-        if (port == NULL) {
+        unsigned long port;
+        size_t protocol;
+        if (parse_port (key, &port, &protocol) < 0) {
             cleanup_free char *quoted = wr_quote (key, QUOTE_MAX);
             return wr_json_error (err, name, child,
                                   "`%s` is not PORT or PORT/PROTOCOL (a port from 1 to 65535; "
                                   "tcp, udp or sctp)",
                                   quoted);
         }
-        if (wr_strv_contains (*out, port))
-            free (port);
-        else
-            wr_strv_add_take (out, port);
+        size_t bit = protocol * PORT_COUNT + port;
+        if (seen[bit / 8] & (1u << (bit % 8)))
+            continue;
+        seen[bit / 8] |= (unsigned char) (1u << (bit % 8));
+        (*out)[count++] = xasprintf ("%lu/%s", port, port_protocols[protocol]);
     }
     return 0;
 }

@@ -188,16 +188,24 @@ parse_descriptor_array (json_object *root, const char *key, const char *name, in
         wr_json_expect (array, json_type_array, name, key, err) < 0)
         return -1;
     size_t n = json_object_array_length (array);
-    /* Owned by the caller's manifest from here on, so that a failure half
-     * way is cleaned up by wr_manifest_clear. */
-    *out = xzalloc ((n > 0 ? n : 1) * sizeof **out);
-    *n_out = n;
+    /* Grown as entries prove valid, so that a long array of junk costs no
+     * memory of ours; owned by the caller's manifest from the start, so
+     * that a failure half way is cleaned up by wr_manifest_clear. */
+    size_t cap = 0;
     for (size_t i = 0; i < n; i++) {
+        if (i == cap) {
+            cap = cap == 0 ? 8 : 2 * cap;
+            *out = xrealloc (*out, cap * sizeof **out);
+            memset (*out + i, 0, (cap - i) * sizeof **out);
+        }
+        *n_out = i + 1;
         cleanup_free char *path = wr_json_path_index (key, i);
         if (parse_descriptor (json_object_array_get_idx (array, i), name, path, max_size,
                               with_platform, &(*out)[i], err) < 0)
             return -1;
     }
+    if (*out == NULL)
+        *out = xzalloc (sizeof **out);
     return 0;
 }
 

@@ -640,6 +640,50 @@ test_size_limit (void **state)
 }
 
 static void
+test_large_hostile_documents_stay_cheap (void **state)
+{
+    /* Every port twice ("N" and "N/tcp") and once more as udp: the copies
+     * are dropped without a search through the list for each key. */
+    size_t cap = 4 * 1024 * 1024, len = 0;
+    char *json = xmalloc (cap);
+    len += (size_t) snprintf (json, cap,
+                              "{\"architecture\":\"amd64\",\"os\":\"linux\","
+                              "\"config\":{\"ExposedPorts\":{");
+    for (int port = 1; port <= 65535; port++)
+        len += (size_t) snprintf (json + len, cap - len, "%s\"%d\":{},\"%d/tcp\":{},\"%d/udp\":{}",
+                                  port > 1 ? "," : "", port, port, port);
+    len += (size_t) snprintf (json + len, cap - len,
+                              "}},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}");
+    assert_true (len < WR_CONFIG_MAX_SIZE);
+    wr_image_config_t c;
+    wr_error_t err = NULL;
+    if (wr_image_config_parse (json, len, "cfg", &c, &err) < 0)
+        fail_msg ("%s", err->message);
+    size_t n = 0;
+    while (c.exposed_ports[n] != NULL)
+        n++;
+    assert_int_equal (n, 2 * 65535);
+    assert_string_equal (c.exposed_ports[0], "1/tcp");
+    assert_string_equal (c.exposed_ports[1], "1/udp");
+    assert_string_equal (c.exposed_ports[n - 1], "65535/udp");
+    wr_image_config_clear (&c);
+
+    /* Two million bad layers: refused at the first. */
+    len = (size_t) snprintf (json, cap, "{\"schemaVersion\":2," CONFIG_OK ",\"layers\":[");
+    while (len + 4 < WR_MANIFEST_MAX_SIZE) {
+        memcpy (json + len, "1,", 2);
+        len += 2;
+    }
+    memcpy (json + len, "1]}", 3);
+    len += 3;
+    wr_manifest_t m;
+    assert_int_equal (wr_manifest_parse (json, len, NULL, NAME, &m, &err), -1);
+    assert_string_equal (err->message, NAME ": layers[0]: must be an object, not an integer");
+    wr_error_free (&err);
+    free (json);
+}
+
+static void
 test_image_configs (void **state)
 {
     /* The busybox config, with the digest its manifest gives it. */
@@ -813,6 +857,7 @@ main (void)
         cmocka_unit_test (test_refuses_bad_media_types_and_platforms),
         cmocka_unit_test (test_refuses_bad_json),
         cmocka_unit_test (test_size_limit),
+        cmocka_unit_test (test_large_hostile_documents_stay_cheap),
         cmocka_unit_test (test_image_configs),
         cmocka_unit_test (test_image_config_edge_cases),
     };
