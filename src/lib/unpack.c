@@ -1,8 +1,7 @@
-/* Layers are read through two libarchive handles: the first one only
- * decompresses (gzip, zstd or nothing, format "raw"), the second one reads
- * the tar from what the first one gives it.  Between them every byte of the
- * uncompressed tar passes through our callback once, so the DIFF_ID is
- * hashed on the way without a second pass over the layer.
+/* A layer is read through two libarchive handles: the first one only
+ * decompresses (gzip, zstd or nothing, format "raw") in a thread of its own
+ * (layer_stream.h), hashing every byte for the DIFF_ID on the way; the
+ * second one reads the tar from what the first one gives it.
  *
  * Member names are normalised first: absolute names and ".." components
  * are refused outright (see unpack.h: no real layer has them).  Every other
@@ -29,6 +28,7 @@
 
 #include "cleanup.h"
 #include "digest.h"
+#include "layer_stream.h"
 #include "log.h"
 #include "path_in_root.h"
 #include "xalloc.h"
@@ -109,10 +109,8 @@ typedef struct {
     path_set_t made; /* what this layer made, and the directories above it */
     dir_fixup_t *dirs; /* modes and times set once the layer is applied */
     size_t n_dirs, cap_dirs;
-    /* the decompressing handle and what passes through it */
-    struct archive *raw;
-    wr_sha256_t *sha;
-    unsigned long long reported;
+    wr_layer_stream_t *stream; /* the uncompressed tar */
+    unsigned long long compressed, reported; /* bytes of the layer file */
 } layer_t;
 
 static void
@@ -122,10 +120,7 @@ layer_clear (layer_t *layer)
     for (size_t i = 0; i < layer->n_dirs; i++)
         free (layer->dirs[i].path);
     free (layer->dirs);
-    if (layer->raw != NULL)
-        archive_read_free (layer->raw);
-    if (layer->sha != NULL)
-        wr_sha256_free (layer->sha);
+    wr_layer_stream_free (layer->stream);
 }
 
 /* Marks PATH and every directory above it as made by this layer, so an
@@ -149,7 +144,7 @@ report_progress (layer_t *layer, bool force)
 {
     if (layer->options == NULL || layer->options->progress == NULL)
         return;
-    unsigned long long bytes = (unsigned long long) archive_filter_bytes (layer->raw, -1);
+    unsigned long long bytes = layer->compressed;
     if (force || bytes >= layer->reported + (1 << 20)) {
         layer->reported = bytes;
         layer->options->progress (layer->options->progress_data, bytes);
@@ -161,19 +156,14 @@ static la_ssize_t
 read_uncompressed (struct archive *tar, void *data, const void **buffer)
 {
     layer_t *layer = data;
-    size_t size = 0;
-    la_int64_t offset;
-    int r = archive_read_data_block (layer->raw, buffer, &size, &offset);
-    if (r == ARCHIVE_EOF)
-        return 0;
-    if (r < ARCHIVE_WARN) {
-        int e = archive_errno (layer->raw);
-        archive_set_error (tar, e > 0 ? e : EIO, "%s", archive_error_string (layer->raw));
+    cleanup_error wr_error_t err = NULL;
+    ssize_t n = wr_layer_stream_next (layer->stream, buffer, &layer->compressed, &err);
+    if (n < 0) {
+        archive_set_error (tar, err->errno_value > 0 ? err->errno_value : EIO, "%s", err->message);
         return -1;
     }
-    wr_sha256_update (layer->sha, *buffer, size);
     report_progress (layer, false);
-    return (la_ssize_t) size;
+    return (la_ssize_t) n;
 }
 
 static bool
@@ -359,7 +349,7 @@ write_file_data (layer_t *layer, struct archive *tar, struct archive_entry *entr
         int r = archive_read_data_block (tar, &buffer, &size, &offset);
         if (r == ARCHIVE_EOF)
             break;
-        if (r < ARCHIVE_WARN)
+        if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
             return wr_error_set (err, archive_errno (tar) > 0 ? archive_errno (tar) : EIO,
                                  "read data: %s", archive_error_string (tar));
         const char *p = buffer;
@@ -612,19 +602,9 @@ apply_member (layer_t *layer, struct archive *tar, struct archive_entry *entry, 
 static int
 open_layer (layer_t *layer, struct archive **tar_out, wr_error_t *err)
 {
-    layer->raw = archive_read_new ();
-    /* Only what OCI layers use: no filter that runs an outside program. */
-    if (archive_read_support_filter_gzip (layer->raw) != ARCHIVE_OK ||
-        archive_read_support_filter_zstd (layer->raw) != ARCHIVE_OK ||
-        archive_read_support_format_raw (layer->raw) != ARCHIVE_OK)
-        return wr_error_set (err, 0, "libarchive cannot read gzip and zstd by itself: %s",
-                             archive_error_string (layer->raw));
-    if (archive_read_open_filename (layer->raw, layer->layer_path, 128 * 1024) != ARCHIVE_OK)
-        return wr_error_set (err, 0, "%s", archive_error_string (layer->raw));
-    struct archive_entry *raw_entry;
-    if (archive_read_next_header (layer->raw, &raw_entry) != ARCHIVE_OK)
-        return wr_error_set (err, 0, "%s", archive_error_string (layer->raw));
-    layer->sha = wr_sha256_new ();
+    layer->stream = wr_layer_stream_open (layer->layer_path, err);
+    if (layer->stream == NULL)
+        return -1;
 
     struct archive *tar = archive_read_new ();
     *tar_out = tar;
@@ -663,7 +643,7 @@ wr_unpack_layer (int root_fd, const char *layer_path, const char *diff_id,
         int r = archive_read_next_header (tar, &entry);
         if (r == ARCHIVE_EOF)
             break;
-        if (r < ARCHIVE_WARN) {
+        if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
             int e = archive_errno (tar);
             if (last != NULL)
                 return wr_error_set (err, e > 0 ? e : EIO, "layer `%s`: after entry `%s`: %s",
@@ -681,16 +661,15 @@ wr_unpack_layer (int root_fd, const char *layer_path, const char *diff_id,
 
     /* The tar ends before the stream does (padding to a record): the
      * DIFF_ID covers all of it. */
-    char buffer[65536];
-    la_ssize_t n;
-    while ((n = archive_read_data (layer.raw, buffer, sizeof buffer)) > 0)
-        wr_sha256_update (layer.sha, buffer, (size_t) n);
+    const void *rest;
+    ssize_t n;
+    while ((n = wr_layer_stream_next (layer.stream, &rest, &layer.compressed, err)) > 0)
+        ;
     if (n < 0)
-        return wr_error_set (err, archive_errno (layer.raw) > 0 ? archive_errno (layer.raw) : EIO,
-                             "layer `%s`: %s", layer_path, archive_error_string (layer.raw));
+        return wr_error_prefix (err, "layer `%s`", layer_path);
     report_progress (&layer, true);
     char actual[WR_DIGEST_MAX_LEN + 1];
-    wr_sha256_final (layer.sha, actual);
+    wr_layer_stream_digest (layer.stream, actual);
     if (diff_id != NULL && strcmp (actual, diff_id) != 0)
         return wr_error_set (err, 0, "layer `%s`: uncompressed digest is %s, expected %s",
                              layer_path, actual, diff_id);

@@ -377,6 +377,32 @@ test_refuses_dotdot (void **state)
     expect_refused (f, m2, "a/../../outside/evil", NULL);
 }
 
+/* Refused at the first entry of a layer much larger than what the
+ * decompressing thread buffers: it is stopped, not waited for. */
+static void
+test_refused_early_in_a_big_layer (void **state)
+{
+    fixture_t *f = *state;
+    size_t size = 8 << 20;
+    cleanup_free char *big = xmalloc (size + 1);
+    uint32_t x = 12345;
+    for (size_t i = 0; i < size; i++) {
+        x = x * 1103515245 + 12345;
+        big[i] = (char) ('a' + (x >> 16) % 26);
+    }
+    big[size] = '\0';
+    member_t m[] = { FILE_ ("../evil", "x"), FILE_ ("big", big), END_ };
+    int filters[] = { NONE, GZIP };
+    for (int i = 0; i < 2; i++) {
+        cleanup_free char *layer = write_layer (f, m, filters[i], NULL);
+        cleanup_error wr_error_t err = NULL;
+        assert_int_equal (wr_unpack_layer (f->root_fd, layer, NULL, &keep, &err), -1);
+        assert_non_null (strstr (err->message, "../evil"));
+        assert_missing (f, "big");
+        assert_outside_untouched (f, NULL);
+    }
+}
+
 static void
 test_refuses_absolute (void **state)
 {
@@ -926,6 +952,7 @@ main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_normalize),
         cmocka_unit_test_setup_teardown (test_refuses_dotdot, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_refused_early_in_a_big_layer, setup, teardown),
         cmocka_unit_test_setup_teardown (test_refuses_absolute, setup, teardown),
         cmocka_unit_test_setup_teardown (test_symlink_then_write_through_it, setup, teardown),
         cmocka_unit_test_setup_teardown (test_symlink_dotdot_chains, setup, teardown),

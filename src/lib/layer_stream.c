@@ -1,0 +1,210 @@
+#include "layer_stream.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "digest.h"
+#include "xalloc.h"
+
+/* A ring of chunks between the decompressing thread (producer) and the
+ * reader (consumer).  Slots [head, head + filled) hold data; the consumer
+ * keeps slot head while it reads it (held) and gives it back at its next
+ * call. */
+#define CHUNK_SIZE (256 * 1024)
+#define N_CHUNKS 8
+
+typedef struct {
+    char *data;
+    size_t size;
+    unsigned long long compressed;
+} chunk_t;
+
+struct wr_layer_stream_s {
+    struct archive *raw; /* only the producer touches it once started */
+    wr_sha256_t *sha;
+    pthread_t thread;
+    bool started;
+
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    chunk_t chunks[N_CHUNKS];
+    size_t head, filled;
+    bool held, eof, failed, stop;
+    int error_errno;
+    char *error_message;
+};
+
+static void
+fail (wr_layer_stream_t *s, struct archive *a)
+{
+    pthread_mutex_lock (&s->lock);
+    s->failed = true;
+    int e = archive_errno (a);
+    s->error_errno = e > 0 ? e : 0;
+    const char *message = archive_error_string (a);
+    s->error_message = xstrdup (message != NULL ? message : "decompression failed");
+    pthread_cond_broadcast (&s->changed);
+    pthread_mutex_unlock (&s->lock);
+}
+
+static void *
+produce (void *data)
+{
+    wr_layer_stream_t *s = data;
+    const void *pending = NULL;
+    size_t pending_size = 0;
+    bool at_end = false;
+    while (!at_end) {
+        pthread_mutex_lock (&s->lock);
+        while (s->filled == N_CHUNKS && !s->stop)
+            pthread_cond_wait (&s->changed, &s->lock);
+        if (s->stop) {
+            pthread_mutex_unlock (&s->lock);
+            return NULL;
+        }
+        /* Stable while we fill it: the consumer moves head and filled
+         * together. */
+        chunk_t *chunk = &s->chunks[(s->head + s->filled) % N_CHUNKS];
+        pthread_mutex_unlock (&s->lock);
+
+        if (chunk->data == NULL) /* small layers use one or two */
+            chunk->data = xmalloc (CHUNK_SIZE);
+        chunk->size = 0;
+        while (chunk->size < CHUNK_SIZE) {
+            if (pending_size == 0) {
+                la_int64_t offset;
+                int r = archive_read_data_block (s->raw, &pending, &pending_size, &offset);
+                if (r == ARCHIVE_EOF) {
+                    at_end = true;
+                    break;
+                }
+                if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
+                    fail (s, s->raw);
+                    return NULL;
+                }
+                wr_sha256_update (s->sha, pending, pending_size);
+            }
+            size_t n = CHUNK_SIZE - chunk->size;
+            if (n > pending_size)
+                n = pending_size;
+            memcpy (chunk->data + chunk->size, pending, n);
+            chunk->size += n;
+            pending = (const char *) pending + n;
+            pending_size -= n;
+        }
+        chunk->compressed = (unsigned long long) archive_filter_bytes (s->raw, -1);
+
+        pthread_mutex_lock (&s->lock);
+        if (chunk->size > 0)
+            s->filled++;
+        s->eof = at_end;
+        pthread_cond_broadcast (&s->changed);
+        pthread_mutex_unlock (&s->lock);
+    }
+    return NULL;
+}
+
+wr_layer_stream_t *
+wr_layer_stream_open (const char *path, wr_error_t *err)
+{
+    wr_layer_stream_t *s = xzalloc (sizeof *s);
+    pthread_mutex_init (&s->lock, NULL);
+    pthread_cond_init (&s->changed, NULL);
+    s->raw = archive_read_new ();
+    /* Only what OCI layers use, and no filter that runs an outside program
+     * (libarchive falls back to one, with a warning, for some). */
+    if (archive_read_support_filter_gzip (s->raw) != ARCHIVE_OK ||
+        archive_read_support_filter_zstd (s->raw) != ARCHIVE_OK ||
+        archive_read_support_format_raw (s->raw) != ARCHIVE_OK) {
+        wr_error_set (err, 0, "libarchive cannot read gzip and zstd by itself: %s",
+                      archive_error_string (s->raw));
+        goto fail;
+    }
+    struct archive_entry *entry;
+    if (archive_read_open_filename (s->raw, path, 128 * 1024) != ARCHIVE_OK ||
+        archive_read_next_header (s->raw, &entry) != ARCHIVE_OK) {
+        int e = archive_errno (s->raw);
+        wr_error_set (err, e > 0 ? e : 0, "%s", archive_error_string (s->raw));
+        goto fail;
+    }
+    s->sha = wr_sha256_new ();
+    int r = pthread_create (&s->thread, NULL, produce, s);
+    if (r != 0) {
+        wr_error_set (err, r, "start the decompressing thread");
+        goto fail;
+    }
+    s->started = true;
+    return s;
+fail:
+    wr_layer_stream_free (s);
+    return NULL;
+}
+
+ssize_t
+wr_layer_stream_next (wr_layer_stream_t *s, const void **data, unsigned long long *compressed,
+                      wr_error_t *err)
+{
+    pthread_mutex_lock (&s->lock);
+    if (s->held) {
+        s->held = false;
+        s->head = (s->head + 1) % N_CHUNKS;
+        s->filled--;
+        pthread_cond_broadcast (&s->changed);
+    }
+    while (s->filled == 0 && !s->eof && !s->failed)
+        pthread_cond_wait (&s->changed, &s->lock);
+    ssize_t r;
+    if (s->filled > 0) {
+        chunk_t *chunk = &s->chunks[s->head];
+        s->held = true;
+        *data = chunk->data;
+        *compressed = chunk->compressed;
+        r = (ssize_t) chunk->size;
+    } else if (s->failed) {
+        r = wr_error_set (err, s->error_errno, "%s", s->error_message);
+    } else {
+        r = 0;
+    }
+    pthread_mutex_unlock (&s->lock);
+    return r;
+}
+
+void
+wr_layer_stream_digest (wr_layer_stream_t *s, char *out)
+{
+    /* The producer is done (it set eof after its last hash update). */
+    pthread_join (s->thread, NULL);
+    s->started = false;
+    wr_sha256_final (s->sha, out);
+    wr_sha256_free (s->sha);
+    s->sha = NULL;
+}
+
+void
+wr_layer_stream_free (wr_layer_stream_t *s)
+{
+    if (s == NULL)
+        return;
+    if (s->started) {
+        pthread_mutex_lock (&s->lock);
+        s->stop = true;
+        pthread_cond_broadcast (&s->changed);
+        pthread_mutex_unlock (&s->lock);
+        pthread_join (s->thread, NULL);
+    }
+    if (s->raw != NULL)
+        archive_read_free (s->raw);
+    if (s->sha != NULL)
+        wr_sha256_free (s->sha);
+    for (size_t i = 0; i < N_CHUNKS; i++)
+        free (s->chunks[i].data);
+    free (s->error_message);
+    pthread_cond_destroy (&s->changed);
+    pthread_mutex_destroy (&s->lock);
+    free (s);
+}
