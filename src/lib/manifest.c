@@ -488,6 +488,10 @@ wr_manifest_select_platform (const wr_manifest_t *index, const char *os, const c
         wr_error_set (err, 0, "select a platform: not an index but an image manifest");
         return NULL;
     }
+    if (os == NULL || architecture == NULL) {
+        wr_error_set (err, 0, "select a platform: no operating system or architecture given");
+        return NULL;
+    }
     const wr_descriptor_t *found = NULL;
     if (variant != NULL) {
         found = find_platform (index, os, architecture, variant);

@@ -264,6 +264,15 @@ test_select_platform (void **state)
     assert_null (wr_manifest_select_platform (&image, "linux", "amd64", NULL, &err));
     assert_string_equal (err->message, "select a platform: not an index but an image manifest");
     wr_error_free (&err);
+    /* A platform without an architecture matches nothing. */
+    file_t list = read_data ("docker-manifest-list.json");
+    assert_int_equal (wr_manifest_parse (list.data, list.len, NULL, NAME, &index, NULL), 0);
+    assert_null (wr_manifest_select_platform (&index, "linux", NULL, NULL, &err));
+    assert_string_equal (err->message,
+                         "select a platform: no operating system or architecture given");
+    wr_error_free (&err);
+    wr_manifest_clear (&index);
+    free (list.data);
     wr_manifest_clear (&image);
     free (file.data);
 }
