@@ -254,7 +254,8 @@ case_kill_and_resume() {
     local hex=${layer#sha256:}
 
     # Slowed down (25 MB/s) so that it is surely killed half way.
-    "$FETCH" --progress --limit-rate 25000000 "$STORE" "$ref" > "$T_CASE_DIR/first.out" 2>&1 &
+    : > "$T_CASE_DIR/first.out"
+    "$FETCH" --progress --limit-rate 25000000 "$STORE" "$ref" >> "$T_CASE_DIR/first.out" 2>&1 &
     local pid=$!
     t_defer kill -KILL "$pid"
     local deadline=$((SECONDS + 120)) done_bytes=0
