@@ -177,6 +177,50 @@ test_oci_manifest_and_layout_index (void **state)
     free (file.data);
 }
 
+static const char *select_digest (const wr_manifest_t *index, const char *os, const char *arch,
+                                  const char *variant);
+
+static void
+test_fixture_index_and_zstd_manifest (void **state)
+{
+    /* The fixture registry's multi-platform index, its arm64 manifest (by
+     * the digest the index names) and its zstd image. */
+    file_t file = read_data ("oci-index-fixture-multi.json");
+    assert_digest_of (&file,
+                      "sha256:d3e5128186b7499e7ae5c4d150a446099d0d0de244ce69e368fa20ac8da20c8e");
+    wr_manifest_t index, m;
+    assert_int_equal (
+        wr_manifest_parse (file.data, file.len, WR_MEDIA_OCI_INDEX, NAME, &index, NULL), 0);
+    assert_int_equal (index.n_manifests, 2);
+    assert_string_equal (select_digest (&index, "linux", "amd64", NULL),
+                         "sha256:8931b87f113c83449811f7cc05f97d65a5cdf5f2a02f83e52ad6c997096fed7f");
+    const char *arm64 = select_digest (&index, "linux", "arm64", NULL);
+    assert_string_equal (arm64,
+                         "sha256:08fbeccc2cb671dd815b3398db21a41de3c3d5f1d36ea0960c4f6ec42d78f75e");
+    file_t child = read_data ("oci-manifest-fixture-multi-arm64.json");
+    assert_digest_of (&child, arm64);
+    assert_int_equal (child.len, 477);
+    assert_int_equal (
+        wr_manifest_parse (child.data, child.len, WR_MEDIA_OCI_MANIFEST, NAME, &m, NULL), 0);
+    assert_int_equal (m.kind, WR_MANIFEST_IMAGE);
+    assert_int_equal (m.config.size, 304);
+    wr_manifest_clear (&m);
+    wr_manifest_clear (&index);
+    free (child.data);
+    free (file.data);
+
+    file = read_data ("oci-manifest-fixture-zstd.json");
+    assert_digest_of (&file,
+                      "sha256:f3514c99d85200378429233770e9294c751f09451faf4503b54e845c079a9916");
+    assert_int_equal (
+        wr_manifest_parse (file.data, file.len, WR_MEDIA_OCI_MANIFEST, NAME, &m, NULL), 0);
+    assert_int_equal (m.n_layers, 1);
+    assert_string_equal (m.layers[0].media_type, WR_MEDIA_OCI_LAYER_TAR_ZSTD);
+    assert_int_equal (m.layers[0].size, 927436);
+    wr_manifest_clear (&m);
+    free (file.data);
+}
+
 static const char *
 select_digest (const wr_manifest_t *index, const char *os, const char *arch, const char *variant)
 {
@@ -857,6 +901,7 @@ main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_docker_manifests_from_registry),
         cmocka_unit_test (test_oci_manifest_and_layout_index),
+        cmocka_unit_test (test_fixture_index_and_zstd_manifest),
         cmocka_unit_test (test_select_platform),
         cmocka_unit_test (test_many_platforms_are_listed_in_part),
         cmocka_unit_test (test_host_platform),
