@@ -548,14 +548,8 @@ is_mount_point (const char *path)
 }
 
 int
-wr_bundle_destroy (const char *dir, wr_error_t *err)
+wr_bundle_unmount (const char *dir, wr_error_t *err)
 {
-    struct stat st;
-    if (lstat (dir, &st) < 0) {
-        if (errno == ENOENT)
-            return 0;
-        return wr_error_set (err, errno, "bundle `%s`", dir);
-    }
     cleanup_free char *rootfs = xasprintf ("%s/rootfs", dir);
     /* Several mounts may be stacked there (a retry); take them all. */
     for (int i = 0; i < 16 && is_mount_point (rootfs); i++) {
@@ -567,5 +561,19 @@ wr_bundle_destroy (const char *dir, wr_error_t *err)
     if (is_mount_point (rootfs))
         return wr_error_set (err, EBUSY, "`%s` is still mounted: not removing bundle `%s`", rootfs,
                              dir);
+    return 0;
+}
+
+int
+wr_bundle_destroy (const char *dir, wr_error_t *err)
+{
+    struct stat st;
+    if (lstat (dir, &st) < 0) {
+        if (errno == ENOENT)
+            return 0;
+        return wr_error_set (err, errno, "bundle `%s`", dir);
+    }
+    if (wr_bundle_unmount (dir, err) < 0)
+        return -1;
     return wr_remove_tree_at (AT_FDCWD, dir, err);
 }

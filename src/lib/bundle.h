@@ -76,6 +76,9 @@ int wr_bundle_create (wr_store_t *store, const wr_image_record_t *record,
                       const wr_image_config_t *config, const char *dir,
                       const wr_bundle_options_t *options, wr_error_t *err);
 
+/* Unmounts DIR/rootfs (when mounted); DIR stays (upper/ holds the changes). */
+int wr_bundle_unmount (const char *dir, wr_error_t *err);
+
 /* Unmounts DIR/rootfs (when mounted) and removes DIR.  A missing DIR is
  * not an error.  A rootfs that stays mounted (busy) is an error and
  * nothing is removed. */

@@ -16,6 +16,7 @@
 #include "cleanup.h"
 #include "digest.h"
 #include "error.h"
+#include "image_build_cmd.h"
 #include "image_pull.h"
 #include "image_ref.h"
 #include "log.h"
@@ -530,6 +531,12 @@ cmd_image (globals_t *g, int argc, char **argv)
         return cmd_rm (g, argc, argv);
     if (strcmp (cmd, "prune") == 0)
         return cmd_prune (g, argc, argv);
+    if (strcmp (cmd, "build") == 0)
+        return warren_cmd_image_build (g->root, g->store_dir, argc, argv);
+    if (strcmp (cmd, "bundle") == 0)
+        return warren_cmd_image_bundle (g->root, g->store_dir, argc, argv);
+    if (strcmp (cmd, "unbundle") == 0)
+        return warren_cmd_image_unbundle (argc, argv);
     return usage_error ("unknown image command `%s` (pull, ls, inspect, rm or prune)", cmd);
 }
 

@@ -1,0 +1,80 @@
+/* Building images in steps on top of an image in the store.
+ *
+ *   run_commands([...])  each command (sh -c) in a runsc sandbox
+ *                        (--network=host) on the previous root; the
+ *                        sandbox's changes become one new layer
+ *   env({...})           the config's Env only, no layer
+ *   copy(src, dst)       host files into the image, as a new layer
+ *   with_docker()        Debian/Ubuntu: docker.io, iptables and
+ *                        ca-certificates from the distribution,
+ *                        iptables-legacy selected
+ *
+ * A sandbox runs on a bundle (bundle.h) whose root is an overlay of the
+ * previous root, so nothing is copied; its upper directory becomes the
+ * layer (layer_diff.h).  Every step's result is cached under
+ * sha256(parent manifest digest + "\n" + the step's canonical description)
+ * in the build_cache table of the store's database, so a repeated build
+ * does no work.  A result is an OCI manifest and config in the store; the
+ * new root is unpacked once per chain id, like a pulled one. */
+#ifndef WARREN_IMAGE_BUILD_H
+#define WARREN_IMAGE_BUILD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "digest.h"
+#include "error.h"
+#include "store.h"
+
+typedef enum {
+    WR_BUILD_RUN,
+    WR_BUILD_ENV,
+    WR_BUILD_COPY,
+    WR_BUILD_WITH_DOCKER,
+} wr_build_step_kind_t;
+
+typedef struct {
+    wr_build_step_kind_t kind;
+    char **commands; /* RUN: shell commands, run in order; each must exit 0 */
+    char **env; /* ENV: NAME=VALUE entries */
+    char *src; /* COPY: a host file or directory */
+    char *dst; /* COPY: an absolute path in the image */
+} wr_build_step_t;
+
+typedef struct {
+    const char *runsc; /* runsc's path; NULL: found in PATH */
+    /* with_docker: a flat apt repository ("http://127.0.0.1:8080/") used
+     * instead of the image's sources while installing; NULL: the image's
+     * own sources.  Defaults to $WARREN_APT_MIRROR. */
+    const char *apt_mirror;
+    int output_fd; /* where the sandboxes' output goes; 0 means stderr */
+    int step_timeout; /* seconds a sandbox may run (0: 3600) */
+} wr_build_options_t;
+
+typedef struct {
+    size_t steps_run;
+    size_t steps_cached;
+    size_t layers_added;
+} wr_build_result_t;
+
+/* Parses a step from the command line's forms: "run" with CMD, "env" with
+ * "K=V", "copy" with "SRC:DST", "with-docker" with NULL.  The step owns
+ * copies; clear it with wr_build_step_clear. */
+int wr_build_step_parse (const char *kind, const char *arg, wr_build_step_t *step, wr_error_t *err);
+void wr_build_step_clear (wr_build_step_t *step);
+
+/* The canonical description of STEP (JSON), what its cache key hashes.
+ * A copy's includes a digest of the source's names, modes and contents. */
+char *wr_build_step_describe (const wr_build_step_t *step, const wr_build_options_t *options,
+                              wr_error_t *err);
+/* sha256(PARENT_MANIFEST_DIGEST + "\n" + DESCRIPTION) into OUT. */
+void wr_build_cache_key (const char *parent_manifest_digest, const char *description,
+                         char out[WR_DIGEST_MAX_LEN + 1]);
+
+/* Builds NAME from the image BASE (in STORE, root unpacked) with STEPS, and
+ * records it; OUT (may be NULL) gets its record. */
+int wr_image_build (wr_store_t *store, const wr_image_record_t *base, const wr_build_step_t *steps,
+                    size_t n_steps, const char *name, const wr_build_options_t *options,
+                    wr_image_record_t *out, wr_build_result_t *result, wr_error_t *err);
+
+#endif
