@@ -27,31 +27,35 @@ in_sorted (char *const *list, size_t n, const char *name)
     return n > 0 && bsearch (&name, list, n, sizeof *list, cmp_str) != NULL;
 }
 
-/* The names in the directory FD (without "." and ".."), NULL-terminated. */
+/* The names in the directory FD (without "." and ".."), NULL-terminated.
+ * -1 with errno set on failure. */
 static int
-list_dir (int fd, const char *path, char ***names, size_t *count, wr_error_t *err)
+list_dir (int fd, char ***names, size_t *count)
 {
     int dup_fd = openat (fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dup_fd < 0)
-        return wr_error_set (err, errno, "open `%s`", path);
+        return -1;
     cleanup_closedir DIR *dir = fdopendir (dup_fd);
     if (dir == NULL) {
         close (dup_fd);
-        return wr_error_set (err, errno, "open `%s`", path);
+        return -1;
     }
     cleanup_strv char **list = xzalloc (sizeof *list);
-    size_t n = 0;
+    size_t n = 0, cap = 1;
     for (;;) {
         errno = 0;
         struct dirent *entry = readdir (dir);
         if (entry == NULL) {
             if (errno != 0)
-                return wr_error_set (err, errno, "read `%s`", path);
+                return -1;
             break;
         }
         if (strcmp (entry->d_name, ".") == 0 || strcmp (entry->d_name, "..") == 0)
             continue;
-        list = xrealloc (list, (n + 2) * sizeof *list);
+        if (n + 2 > cap) {
+            cap = 2 * (n + 2);
+            list = xrealloc (list, cap * sizeof *list);
+        }
         list[n++] = xstrdup (entry->d_name);
         list[n] = NULL;
     }
@@ -74,21 +78,31 @@ typedef struct {
     size_t n_subdirs, next;
 } frame_t;
 
+/* BASE/frame names.../LEAF, for error messages only (it is long in a deep
+ * tree). */
 static char *
 frames_path (const char *base, frame_t *frames, size_t depth, const char *leaf)
 {
-    char *path = xstrdup (base);
-    for (size_t i = 0; i < depth; i++) {
-        char *longer = xasprintf ("%s/%s", path, frames[i].name);
-        free (path);
-        path = longer;
-    }
-    if (leaf != NULL) {
-        char *longer = xasprintf ("%s/%s", path, leaf);
-        free (path);
-        path = longer;
-    }
+    size_t len = strlen (base) + (leaf != NULL ? strlen (leaf) + 1 : 0) + 1;
+    for (size_t i = 0; i < depth; i++)
+        len += strlen (frames[i].name) + 1;
+    char *path = xmalloc (len);
+    char *p = stpcpy (path, base);
+    for (size_t i = 0; i < depth; i++)
+        p = stpcpy (stpcpy (p, "/"), frames[i].name);
+    if (leaf != NULL)
+        p = stpcpy (stpcpy (p, "/"), leaf);
     return path;
+}
+
+static int
+tree_error (wr_error_t *err, int errno_value, const char *what, const char *base, frame_t *frames,
+            size_t depth, const char *leaf)
+{
+    cleanup_free char *path = frames_path (base, frames, depth, leaf);
+    if (errno_value == EXDEV)
+        return wr_error_set (err, 0, "`%s` %s", path, what);
+    return wr_error_set (err, errno_value, "%s `%s`", what, path);
 }
 
 /* Unlinks everything but directories in CUR (the directory of the top
@@ -98,33 +112,32 @@ empty_directory (int cur, const char *base, frame_t *frames, size_t depth, dev_t
                  uint64_t *bytes, wr_error_t *err)
 {
     frame_t *f = &frames[depth - 1];
-    cleanup_free char *path = frames_path (base, frames, depth, NULL);
     struct stat st;
     if (fstat (cur, &st) < 0)
-        return wr_error_set (err, errno, "stat `%s`", path);
+        return tree_error (err, errno, "stat", base, frames, depth, NULL);
     /* An unpacked root may hold read-only directories. */
     if ((st.st_mode & 0700) != 0700 && fchmod (cur, (st.st_mode & 07777) | 0700) < 0)
-        return wr_error_set (err, errno, "chmod `%s`", path);
+        return tree_error (err, errno, "chmod", base, frames, depth, NULL);
     cleanup_strv char **names = NULL;
     size_t n = 0;
-    if (list_dir (cur, path, &names, &n, err) < 0)
-        return -1;
+    if (list_dir (cur, &names, &n) < 0)
+        return tree_error (err, errno, "list", base, frames, depth, NULL);
     f->subdirs = xzalloc ((n + 1) * sizeof *f->subdirs);
     for (size_t i = 0; i < n; i++) {
         if (fstatat (cur, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
             if (errno == ENOENT)
                 continue;
-            return wr_error_set (err, errno, "stat `%s/%s`", path, names[i]);
+            return tree_error (err, errno, "stat", base, frames, depth, names[i]);
         }
         if (S_ISDIR (st.st_mode)) {
             if (st.st_dev != dev)
-                return wr_error_set (err, EXDEV, "`%s/%s` is a mount point: not removing it", path,
-                                     names[i]);
+                return tree_error (err, EXDEV, "is a mount point: not removing it", base, frames,
+                                   depth, names[i]);
             f->subdirs[f->n_subdirs++] = xstrdup (names[i]);
             continue;
         }
         if (unlinkat (cur, names[i], 0) < 0 && errno != ENOENT)
-            return wr_error_set (err, errno, "unlink `%s/%s`", path, names[i]);
+            return tree_error (err, errno, "unlink", base, frames, depth, names[i]);
         if (S_ISREG (st.st_mode) && st.st_nlink <= 1)
             *bytes += (uint64_t) st.st_size;
     }
@@ -242,8 +255,8 @@ sweep_blobs (wr_store_t *store, char *const *keep, size_t n_keep, wr_prune_stats
     cleanup_free char *path = xasprintf ("%s/blobs/sha256", store->root);
     cleanup_strv char **names = NULL;
     size_t n = 0;
-    if (list_dir (store->blobs_fd, path, &names, &n, err) < 0)
-        return -1;
+    if (list_dir (store->blobs_fd, &names, &n) < 0)
+        return wr_error_set (err, errno, "list `%s`", path);
     for (size_t i = 0; i < n; i++) {
         if (in_sorted (keep, n_keep, names[i]))
             continue;
@@ -261,8 +274,8 @@ sweep_roots (wr_store_t *store, char *const *keep, size_t n_keep, wr_prune_stats
     cleanup_free char *path = xasprintf ("%s/roots", store->root);
     cleanup_strv char **names = NULL;
     size_t n = 0;
-    if (list_dir (store->roots_fd, path, &names, &n, err) < 0)
-        return -1;
+    if (list_dir (store->roots_fd, &names, &n) < 0)
+        return wr_error_set (err, errno, "list `%s`", path);
     for (size_t i = 0; i < n; i++) {
         if (in_sorted (keep, n_keep, names[i]))
             continue;
@@ -281,8 +294,8 @@ sweep_ingest (wr_store_t *store, wr_prune_stats_t *stats, wr_error_t *err)
     cleanup_free char *path = xasprintf ("%s/ingest", store->root);
     cleanup_strv char **names = NULL;
     size_t n = 0;
-    if (list_dir (store->ingest_fd, path, &names, &n, err) < 0)
-        return -1;
+    if (list_dir (store->ingest_fd, &names, &n) < 0)
+        return wr_error_set (err, errno, "list `%s`", path);
     time_t now = time (NULL);
     for (size_t i = 0; i < n; i++) {
         struct stat st;

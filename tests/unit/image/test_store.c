@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -893,7 +894,8 @@ test_prune (void **state)
     assert_int_equal (stat (victim, &st), 0);
 }
 
-/* A root deeper than the descriptor limit is still removed. */
+/* A root deeper than the descriptor limit is still removed (the limit is
+ * lowered: deep trees are slow to make on some file systems). */
 static void
 test_prune_deep_root (void **state)
 {
@@ -903,7 +905,7 @@ test_prune_deep_root (void **state)
     assert_int_equal (mkdir (root, 0755), 0);
     int fd = open (root, O_RDONLY | O_DIRECTORY);
     assert_true (fd >= 0);
-    for (int i = 0; i < 3000; i++) {
+    for (int i = 0; i < 300; i++) {
         assert_int_equal (mkdirat (fd, "d", 0755), 0);
         int next = openat (fd, "d", O_RDONLY | O_DIRECTORY);
         assert_true (next >= 0);
@@ -914,8 +916,16 @@ test_prune_deep_root (void **state)
     assert_true (leaf >= 0);
     close (leaf);
     close (fd);
+    struct rlimit saved, low;
+    assert_int_equal (getrlimit (RLIMIT_NOFILE, &saved), 0);
+    low = saved;
+    low.rlim_cur = 100;
+    assert_int_equal (setrlimit (RLIMIT_NOFILE, &low), 0);
     wr_prune_stats_t stats;
-    assert_int_equal (wr_store_prune (f->store, &stats, &err), 0);
+    int r = wr_store_prune (f->store, &stats, &err);
+    assert_int_equal (setrlimit (RLIMIT_NOFILE, &saved), 0);
+    if (r < 0)
+        fail_msg ("%s", err->message);
     assert_null (err);
     assert_int_equal (stats.roots_removed, 1);
     assert_false (exists (root));
