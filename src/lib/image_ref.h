@@ -16,11 +16,15 @@ typedef struct {
 } wr_image_ref_t;
 
 /* Parses and normalises TEXT.  Errors name the reference and the rule it
- * breaks (upper case in a repository, a bad tag, a bad digest, too long). */
+ * breaks (upper case in a repository, a bad tag, a bad digest, too long).
+ * docker.io, index.docker.io and registry-1.docker.io all become
+ * "docker.io".  On failure *REF is left cleared. */
 int wr_image_ref_parse (const char *text, wr_image_ref_t *ref, wr_error_t *err);
 /* "registry/repository:tag@digest" (the parts that are set). Caller frees. */
 char *wr_image_ref_string (const wr_image_ref_t *ref);
-/* The short form Docker shows ("ubuntu:22.04" for docker.io/library/...). */
+/* The short form Docker shows ("ubuntu:22.04" for docker.io/library/...);
+ * it keeps "docker.io/" where the short form would parse differently
+ * ("docker.io/localhost/x"). */
 char *wr_image_ref_familiar (const wr_image_ref_t *ref);
 /* What to ask the registry for: the digest when set, else the tag. */
 const char *wr_image_ref_reference (const wr_image_ref_t *ref);
