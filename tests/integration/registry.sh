@@ -182,6 +182,18 @@ case_zstd() {
         "$diff" "diff id of the zstd layer"
 }
 
+case_mirror() {
+    fetch_init
+    t_images busybox
+    # "busybox" is docker.io/library/busybox:latest; the mirror serves it.
+    local out
+    t_capture out 120 "$FETCH" --mirror "http://$WARREN_REGISTRY" "$STORE" busybox
+    assert_status 0 "$T_STATUS" "registry-fetch busybox through the mirror"
+    local want
+    want=$(expected_blobs "$WARREN_BUSYBOX_IMAGE")
+    assert_eq "$(fetched_blobs "$out")" "$want" "blobs fetched"
+}
+
 case_missing_tag() {
     fetch_init
     t_images busybox
@@ -299,6 +311,7 @@ t_case "basic auth registry (config.json auth)" case_basic_auth
 t_case "token auth registry (token service, config.json username/password)" case_token_auth
 t_case "multi-platform index" case_multi_platform
 t_case "zstd-compressed layer" case_zstd
+t_case "docker.io through a mirror" case_mirror
 t_case "missing tag: 404 message" case_missing_tag
 t_case "corrupt blob and manifest refused" case_corrupt_content
 T_CASE_TIMEOUT=600 t_case "kill -9 mid-blob, then resume" case_kill_and_resume
