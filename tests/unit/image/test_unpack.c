@@ -510,6 +510,15 @@ test_hostile_whiteouts (void **state)
     assert_int_equal (unpack (f, m6, &err), 0);
     assert_outside_untouched (f, NULL);
     assert_true (S_ISLNK (stat_in_root (f, "s").st_mode));
+    /* Whiting out, or making opaque the directory of, a symlink to the
+     * sentinel removes the symlink, never what it points to. */
+    member_t lower[] = { LINK_ ("t", f->outside), DIR_ ("o"), LINK_ ("o/t", f->outside), END_ };
+    member_t upper[] = { FILE_ (".wh.t", ""), FILE_ ("o/.wh..wh..opq", ""), END_ };
+    assert_int_equal (unpack (f, lower, &err), 0);
+    assert_int_equal (unpack (f, upper, &err), 0);
+    assert_missing (f, "t");
+    assert_missing (f, "o/t");
+    assert_outside_untouched (f, NULL);
     /* The root was left as it was after the refusals. */
     assert_missing (f, "a/.wh...");
 }
