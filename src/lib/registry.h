@@ -64,4 +64,20 @@ int wr_registry_fetch_blobs (wr_registry_t *registry, const wr_image_ref_t *ref,
                              wr_registry_progress_fn progress, void *progress_data,
                              wr_error_t *err);
 
+/* ---- push (registry_push.c) ---- */
+typedef struct {
+    size_t blobs_pushed;
+    size_t blobs_skipped; /* the registry had them (HEAD) */
+    uint64_t bytes_pushed;
+} wr_push_result_t;
+
+/* Pushes the image MANIFEST_DIGEST of STORE (config and layers first,
+ * each skipped when the registry has it, then the manifest) to DEST (its
+ * tag, else the digest itself).  OPTIONS as for pulls (insecure
+ * registries, auth config); docker_io_mirror is not used: a push goes to
+ * the registry itself.  Tokens are asked for with a pull,push scope. */
+int wr_registry_push_image (const wr_registry_options_t *options, wr_store_t *store,
+                            const char *manifest_digest, const wr_image_ref_t *dest,
+                            wr_push_result_t *result, wr_error_t *err);
+
 #endif

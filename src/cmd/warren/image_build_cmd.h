@@ -7,5 +7,7 @@
 int warren_cmd_image_build (const char *root, const char *store_dir, int argc, char **argv);
 int warren_cmd_image_bundle (const char *root, const char *store_dir, int argc, char **argv);
 int warren_cmd_image_unbundle (int argc, char **argv);
+/* image_push_cmd.c */
+int warren_cmd_image_push (const char *root, const char *store_dir, int argc, char **argv);
 
 #endif

@@ -537,6 +537,8 @@ cmd_image (globals_t *g, int argc, char **argv)
         return warren_cmd_image_bundle (g->root, g->store_dir, argc, argv);
     if (strcmp (cmd, "unbundle") == 0)
         return warren_cmd_image_unbundle (argc, argv);
+    if (strcmp (cmd, "push") == 0)
+        return warren_cmd_image_push (g->root, g->store_dir, argc, argv);
     return usage_error ("unknown image command `%s` (pull, ls, inspect, rm or prune)", cmd);
 }
 
