@@ -1,0 +1,557 @@
+/* Pulling: chain ids, --platform parsing, and the second half of a pull
+ * (config, layers, root, record) against a real store, with no registry:
+ * every blob is in the store already, so a registry would never be asked. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/socket.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <cmocka.h>
+
+#include "cleanup.h"
+#include "digest.h"
+#include "error.h"
+#include "image_pull.h"
+#include "manifest.h"
+#include "store.h"
+#include "xalloc.h"
+
+/* sha256 of "a", "b" and "c". */
+#define DIFF_A "sha256:ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb"
+#define DIFF_B "sha256:3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d"
+#define DIFF_C "sha256:2e7d2c03a9507ae265ecf5b5356885a53393a2029d241394997265a1a25aefc6"
+
+static void
+test_chain_id (void **state)
+{
+    char out[WR_DIGEST_MAX_LEN + 1];
+    /* One layer: the chain id is its diff id. */
+    const char *one[] = { DIFF_A };
+    assert_int_equal (wr_chain_id (one, 1, out, NULL), 0);
+    assert_string_equal (out, DIFF_A);
+    /* Worked out with sha256sum: sha256("<A> <B>"), then sha256("<AB> <C>"). */
+    const char *two[] = { DIFF_A, DIFF_B };
+    assert_int_equal (wr_chain_id (two, 2, out, NULL), 0);
+    assert_string_equal (out,
+                         "sha256:51c0c8ace48498d6f5fee6b0592cc06f2da0f3cbe09c5a34a97dce85c3889676");
+    const char *three[] = { DIFF_A, DIFF_B, DIFF_C };
+    assert_int_equal (wr_chain_id (three, 3, out, NULL), 0);
+    assert_string_equal (out,
+                         "sha256:2fce7f8ce91bcf0a1428b36e1024639fdbd9469eea762dba98aa749631885106");
+    /* Order matters. */
+    const char *reversed[] = { DIFF_B, DIFF_A };
+    assert_int_equal (wr_chain_id (reversed, 2, out, NULL), 0);
+    assert_string_not_equal (
+        out, "sha256:51c0c8ace48498d6f5fee6b0592cc06f2da0f3cbe09c5a34a97dce85c3889676");
+}
+
+static void
+test_chain_id_refuses_bad_input (void **state)
+{
+    char out[WR_DIGEST_MAX_LEN + 1];
+    wr_error_t err = NULL;
+    assert_int_equal (wr_chain_id (NULL, 0, out, &err), -1);
+    assert_non_null (strstr (err->message, "no layers"));
+    wr_error_free (&err);
+
+    /* A diff id that could become a path is never used. */
+    const char *hostile[] = { DIFF_A, "sha256:../../etc" };
+    assert_int_equal (wr_chain_id (hostile, 2, out, &err), -1);
+    assert_non_null (strstr (err->message, "diff id 1"));
+    assert_non_null (strstr (err->message, "sha256:../../etc"));
+    wr_error_free (&err);
+}
+
+static void
+expect_platform (const char *text, const char *os, const char *arch, const char *variant)
+{
+    char *o = NULL, *a = NULL, *v = NULL;
+    assert_int_equal (wr_platform_parse (text, &o, &a, &v, NULL), 0);
+    assert_string_equal (o, os);
+    assert_string_equal (a, arch);
+    if (variant == NULL)
+        assert_null (v);
+    else
+        assert_string_equal (v, variant);
+    free (o);
+    free (a);
+    free (v);
+}
+
+static void
+expect_bad_platform (const char *text)
+{
+    char *o = NULL, *a = NULL, *v = NULL;
+    wr_error_t err = NULL;
+    assert_int_equal (wr_platform_parse (text, &o, &a, &v, &err), -1);
+    assert_null (o);
+    assert_null (a);
+    assert_null (v);
+    assert_non_null (strstr (err->message, "expected os/arch[/variant]"));
+    assert_non_null (strstr (err->message, text));
+    wr_error_free (&err);
+}
+
+static void
+test_platform_parse (void **state)
+{
+    expect_platform ("linux/amd64", "linux", "amd64", NULL);
+    expect_platform ("linux/arm64/v8", "linux", "arm64", "v8");
+    expect_platform ("linux/arm/v7", "linux", "arm", "v7");
+    expect_bad_platform ("linux");
+    expect_bad_platform ("linux/");
+    expect_bad_platform ("/amd64");
+    expect_bad_platform ("linux//v8");
+    expect_bad_platform ("linux/arm64/v8/extra");
+    expect_bad_platform ("Linux/AMD64");
+    expect_bad_platform ("linux/amd 64");
+    expect_bad_platform ("");
+}
+
+/* ---- pull_manifest against a store ---- */
+
+typedef struct {
+    char dir[64];
+    wr_store_t *store;
+    char layer_digest[WR_DIGEST_MAX_LEN + 1];
+    size_t layer_size;
+    char config_digest[WR_DIGEST_MAX_LEN + 1];
+    size_t config_size;
+    char manifest_digest[WR_DIGEST_MAX_LEN + 1];
+    wr_manifest_t manifest;
+} fixture_t;
+
+/* An uncompressed tar with one file, made with libarchive. */
+static char *
+make_layer (size_t *len)
+{
+    size_t cap = 64 * 1024;
+    char *buf = xzalloc (cap);
+    struct archive *a = archive_write_new ();
+    archive_write_set_format_pax_restricted (a);
+    assert_int_equal (archive_write_open_memory (a, buf, cap, len), ARCHIVE_OK);
+    struct archive_entry *e = archive_entry_new ();
+    archive_entry_set_pathname (e, "hello");
+    archive_entry_set_filetype (e, AE_IFREG);
+    archive_entry_set_perm (e, 0644);
+    archive_entry_set_size (e, 3);
+    assert_int_equal (archive_write_header (a, e), ARCHIVE_OK);
+    assert_int_equal (archive_write_data (a, "hi\n", 3), 3);
+    archive_entry_free (e);
+    assert_int_equal (archive_write_close (a), ARCHIVE_OK);
+    archive_write_free (a);
+    return buf;
+}
+
+static void
+put (fixture_t *f, const char *data, size_t len, char *digest)
+{
+    wr_error_t err = NULL;
+    int r = wr_store_put_blob (f->store, data, len, NULL, digest, &err);
+    if (r < 0)
+        fail_msg ("put_blob: %s", err->message);
+}
+
+/* A store holding an image: one layer, its config (with N_DIFF_IDS diff
+ * ids, all the layer's), its manifest. */
+static fixture_t *
+make_fixture (int n_diff_ids)
+{
+    fixture_t *f = xzalloc (sizeof *f);
+    strcpy (f->dir, "/tmp/warren-test-pull-XXXXXX");
+    assert_non_null (mkdtemp (f->dir));
+    wr_error_t err = NULL;
+    f->store = wr_store_open (f->dir, &err);
+    if (f->store == NULL)
+        fail_msg ("store: %s", err->message);
+
+    cleanup_free char *layer = make_layer (&f->layer_size);
+    put (f, layer, f->layer_size, f->layer_digest);
+    cleanup_free char *diff_ids = xstrdup ("");
+    for (int i = 0; i < n_diff_ids; i++) {
+        char *more = xasprintf ("%s%s\"%s\"", diff_ids, i ? "," : "", f->layer_digest);
+        free (diff_ids);
+        diff_ids = more;
+    }
+    cleanup_free char *config =
+        xasprintf ("{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Cmd\":[\"sh\"]},"
+                   "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[%s]}}",
+                   diff_ids);
+    f->config_size = strlen (config);
+    put (f, config, f->config_size, f->config_digest);
+    cleanup_free char *manifest = xasprintf (
+        "{\"schemaVersion\":2,\"mediaType\":\"" WR_MEDIA_OCI_MANIFEST "\","
+        "\"config\":{\"mediaType\":\"" WR_MEDIA_OCI_CONFIG "\",\"digest\":\"%s\",\"size\":%zu},"
+        "\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\","
+        "\"digest\":\"%s\",\"size\":%zu}]}",
+        f->config_digest, f->config_size, f->layer_digest, f->layer_size);
+    put (f, manifest, strlen (manifest), f->manifest_digest);
+    if (wr_manifest_parse (manifest, strlen (manifest), NULL, "test", &f->manifest, &err) < 0)
+        fail_msg ("manifest: %s", err->message);
+    return f;
+}
+
+static void
+free_fixture (fixture_t *f)
+{
+    wr_manifest_clear (&f->manifest);
+    wr_store_close (f->store);
+    cleanup_free char *cmd = xasprintf ("rm -rf '%s'", f->dir);
+    assert_int_equal (system (cmd), 0);
+    free (f);
+}
+
+static const wr_image_ref_t test_ref = {
+    .registry = (char *) "127.0.0.1:5000",
+    .repository = (char *) "test/img",
+    .tag = (char *) "v1",
+};
+#define TEST_NAME "127.0.0.1:5000/test/img:v1"
+
+static int
+pull_manifest (fixture_t *f, wr_image_record_t *record, wr_pull_result_t *result, wr_error_t *err)
+{
+    /* No registry: using it would crash the test. */
+    return wr_image_pull_manifest (f->store, NULL, &test_ref, TEST_NAME, &f->manifest,
+                                   f->manifest_digest, NULL, NULL, record, result, err);
+}
+
+static void
+test_pull_unpacks_once_then_is_up_to_date (void **state)
+{
+    fixture_t *f = make_fixture (1);
+    wr_image_record_t record = { 0 };
+    wr_pull_result_t result;
+    wr_error_t err = NULL;
+    if (pull_manifest (f, &record, &result, &err) < 0)
+        fail_msg ("first pull: %s", err->message);
+    assert_true (result.unpacked);
+    assert_false (result.up_to_date);
+    assert_int_equal (result.layers_fetched, 0);
+    assert_int_equal (result.layers_total, 1);
+    assert_string_equal (record.name, TEST_NAME);
+    assert_string_equal (record.manifest_digest, f->manifest_digest);
+    assert_string_equal (record.config_digest, f->config_digest);
+    /* One layer: the chain id is its diff id (an uncompressed layer's
+     * digest). */
+    assert_string_equal (record.root_id, wr_digest_hex (f->layer_digest));
+    assert_int_equal (record.size, (int64_t) (f->layer_size + f->config_size));
+
+    cleanup_free char *root = wr_store_root_path (f->store, record.root_id);
+    cleanup_free char *hello = xasprintf ("%s/hello", root);
+    struct stat before, after;
+    assert_int_equal (stat (hello, &before), 0);
+    assert_int_equal (before.st_size, 3);
+
+    /* The store knows the image. */
+    wr_image_record_t stored = { 0 };
+    assert_int_equal (wr_store_image_get (f->store, TEST_NAME, &stored, NULL), 1);
+    assert_string_equal (stored.root_id, record.root_id);
+    wr_image_record_clear (&stored);
+    wr_image_record_clear (&record);
+
+    /* Again: nothing to do, the root is the same one. */
+    if (pull_manifest (f, &record, &result, &err) < 0)
+        fail_msg ("second pull: %s", err->message);
+    assert_true (result.up_to_date);
+    assert_false (result.unpacked);
+    assert_int_equal (result.layers_fetched, 0);
+    assert_int_equal (stat (hello, &after), 0);
+    assert_int_equal (after.st_ino, before.st_ino);
+    wr_image_record_clear (&record);
+    free_fixture (f);
+}
+
+static void
+test_pull_refuses_diff_ids_that_do_not_match_layers (void **state)
+{
+    fixture_t *f = make_fixture (2);
+    wr_error_t err = NULL;
+    assert_int_equal (pull_manifest (f, NULL, NULL, &err), -1);
+    assert_string_equal (err->message, TEST_NAME ": the config lists 2 diff ids but the "
+                                                 "manifest has 1 layers");
+    wr_error_free (&err);
+    /* Nothing recorded. */
+    wr_image_record_t stored = { 0 };
+    assert_int_equal (wr_store_image_get (f->store, TEST_NAME, &stored, NULL), 0);
+    free_fixture (f);
+}
+
+static void
+test_pull_refuses_a_config_over_the_limit (void **state)
+{
+    fixture_t *f = make_fixture (1);
+    f->manifest.config.size = WR_CONFIG_MAX_SIZE + 1;
+    wr_error_t err = NULL;
+    assert_int_equal (pull_manifest (f, NULL, NULL, &err), -1);
+    assert_non_null (strstr (err->message, "is more than the limit"));
+    assert_non_null (strstr (err->message, f->config_digest));
+    wr_error_free (&err);
+    free_fixture (f);
+}
+
+/* ---- a whole pull from a registry on loopback ---- */
+
+/* A registry that serves fixed documents and blobs, one request per
+ * connection, and counts blob requests. */
+typedef struct {
+    const char *path;
+    const char *content_type;
+    const char *body;
+    size_t len;
+} served_t;
+
+typedef struct {
+    int fd;
+    int port;
+    pthread_t thread;
+    volatile bool stop;
+    served_t served[8];
+    size_t n_served;
+    pthread_mutex_t lock;
+    size_t blob_requests;
+    size_t manifest_requests;
+} registry_server_t;
+
+static void
+send_all (int fd, const char *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = send (fd, data, len, MSG_NOSIGNAL);
+        if (n <= 0)
+            return;
+        data += n;
+        len -= (size_t) n;
+    }
+}
+
+static void *
+serve (void *data)
+{
+    registry_server_t *srv = data;
+    while (!srv->stop) {
+        struct pollfd pfd = { .fd = srv->fd, .events = POLLIN };
+        if (poll (&pfd, 1, 20) <= 0)
+            continue;
+        int c = accept (srv->fd, NULL, NULL);
+        if (c < 0)
+            continue;
+        char head[4096];
+        size_t n = 0;
+        while (n < sizeof head - 1) {
+            ssize_t r = recv (c, head + n, sizeof head - 1 - n, 0);
+            if (r <= 0)
+                break;
+            n += (size_t) r;
+            head[n] = '\0';
+            if (strstr (head, "\r\n\r\n") != NULL)
+                break;
+        }
+        head[n] = '\0';
+        char method[16] = "", path[512] = "";
+        sscanf (head, "%15s %511s", method, path);
+        const served_t *found = NULL;
+        for (size_t i = 0; i < srv->n_served; i++)
+            if (strcmp (srv->served[i].path, path) == 0)
+                found = &srv->served[i];
+        pthread_mutex_lock (&srv->lock);
+        if (strstr (path, "/blobs/") != NULL)
+            srv->blob_requests++;
+        if (strstr (path, "/manifests/") != NULL)
+            srv->manifest_requests++;
+        pthread_mutex_unlock (&srv->lock);
+        char digest[WR_DIGEST_MAX_LEN + 1] = "";
+        if (found != NULL)
+            wr_sha256_digest (found->body, found->len, digest);
+        cleanup_free char *top =
+            xasprintf ("HTTP/1.1 %s\r\nContent-Length: %zu\r\nContent-Type: %s\r\n"
+                       "Docker-Content-Digest: %s\r\nConnection: close\r\n\r\n",
+                       found ? "200 OK" : "404 Not Found", found ? found->len : 2,
+                       found ? found->content_type : "application/json", digest);
+        send_all (c, top, strlen (top));
+        if (strcmp (method, "HEAD") != 0)
+            send_all (c, found ? found->body : "{}", found ? found->len : 2);
+        close (c);
+    }
+    return NULL;
+}
+
+static void
+serve_add (registry_server_t *srv, const char *path, const char *content_type, const char *body,
+           size_t len)
+{
+    assert_true (srv->n_served < sizeof srv->served / sizeof srv->served[0]);
+    srv->served[srv->n_served++] = (served_t){ xstrdup (path), content_type, body, len };
+}
+
+static registry_server_t *
+server_start (void)
+{
+    registry_server_t *srv = xzalloc (sizeof *srv);
+    pthread_mutex_init (&srv->lock, NULL);
+    srv->fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true (srv->fd >= 0);
+    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+    assert_int_equal (bind (srv->fd, (struct sockaddr *) &addr, sizeof addr), 0);
+    assert_int_equal (listen (srv->fd, 16), 0);
+    socklen_t len = sizeof addr;
+    assert_int_equal (getsockname (srv->fd, (struct sockaddr *) &addr, &len), 0);
+    srv->port = ntohs (addr.sin_port);
+    serve_add (srv, "/v2/", "application/json", "{}", 2);
+    return srv;
+}
+
+static void
+server_run (registry_server_t *srv)
+{
+    assert_int_equal (pthread_create (&srv->thread, NULL, serve, srv), 0);
+}
+
+static void
+server_stop (registry_server_t *srv)
+{
+    srv->stop = true;
+    pthread_join (srv->thread, NULL);
+    close (srv->fd);
+    for (size_t i = 0; i < srv->n_served; i++)
+        free ((char *) srv->served[i].path);
+    pthread_mutex_destroy (&srv->lock);
+    free (srv);
+}
+
+static void
+test_pull_through_an_index_then_warm (void **state)
+{
+    /* Blobs and documents as in make_fixture, served rather than stored. */
+    size_t layer_len = 0;
+    cleanup_free char *layer = make_layer (&layer_len);
+    char layer_digest[WR_DIGEST_MAX_LEN + 1], config_digest[WR_DIGEST_MAX_LEN + 1];
+    char manifest_digest[WR_DIGEST_MAX_LEN + 1], index_digest[WR_DIGEST_MAX_LEN + 1];
+    wr_sha256_digest (layer, layer_len, layer_digest);
+    cleanup_free char *config =
+        xasprintf ("{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Env\":[\"A=1\"]},"
+                   "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"%s\"]}}",
+                   layer_digest);
+    wr_sha256_digest (config, strlen (config), config_digest);
+    cleanup_free char *manifest = xasprintf (
+        "{\"schemaVersion\":2,\"mediaType\":\"" WR_MEDIA_OCI_MANIFEST "\","
+        "\"config\":{\"mediaType\":\"" WR_MEDIA_OCI_CONFIG "\",\"digest\":\"%s\",\"size\":%zu},"
+        "\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\","
+        "\"digest\":\"%s\",\"size\":%zu}]}",
+        config_digest, strlen (config), layer_digest, layer_len);
+    wr_sha256_digest (manifest, strlen (manifest), manifest_digest);
+    /* The host's platform, and another whose manifest the registry lacks. */
+    const char *os, *arch, *variant;
+    wr_platform_host (&os, &arch, &variant);
+    const char *other = strcmp (arch, "s390x") == 0 ? "ppc64le" : "s390x";
+    cleanup_free char *index = xasprintf (
+        "{\"schemaVersion\":2,\"mediaType\":\"" WR_MEDIA_OCI_INDEX "\",\"manifests\":["
+        "{\"mediaType\":\"" WR_MEDIA_OCI_MANIFEST "\",\"digest\":\"sha256:%064d\",\"size\":10,"
+        "\"platform\":{\"os\":\"linux\",\"architecture\":\"%s\"}},"
+        "{\"mediaType\":\"" WR_MEDIA_OCI_MANIFEST "\",\"digest\":\"%s\",\"size\":%zu,"
+        "\"platform\":{\"os\":\"%s\",\"architecture\":\"%s\"%s%s%s}}]}",
+        0, other, manifest_digest, strlen (manifest), os, arch, variant ? ",\"variant\":\"" : "",
+        variant ? variant : "", variant ? "\"" : "");
+    wr_sha256_digest (index, strlen (index), index_digest);
+
+    registry_server_t *srv = server_start ();
+    cleanup_free char *p_tag = xstrdup ("/v2/test/img/manifests/v1");
+    cleanup_free char *p_manifest = xasprintf ("/v2/test/img/manifests/%s", manifest_digest);
+    cleanup_free char *p_config = xasprintf ("/v2/test/img/blobs/%s", config_digest);
+    cleanup_free char *p_layer = xasprintf ("/v2/test/img/blobs/%s", layer_digest);
+    serve_add (srv, p_tag, WR_MEDIA_OCI_INDEX, index, strlen (index));
+    serve_add (srv, p_manifest, WR_MEDIA_OCI_MANIFEST, manifest, strlen (manifest));
+    serve_add (srv, p_config, "application/octet-stream", config, strlen (config));
+    serve_add (srv, p_layer, "application/octet-stream", layer, layer_len);
+    server_run (srv);
+
+    char dir[] = "/tmp/warren-test-pull-XXXXXX";
+    assert_non_null (mkdtemp (dir));
+    wr_error_t err = NULL;
+    wr_store_t *store = wr_store_open (dir, &err);
+    assert_non_null (store);
+    wr_registry_options_t ropts = { .auth_config = "/nonexistent/warren-test/config.json" };
+    wr_registry_t *registry = wr_registry_new (&ropts, &err);
+    if (registry == NULL)
+        fail_msg ("registry: %s", err->message);
+    cleanup_free char *reference = xasprintf ("127.0.0.1:%d/test/img:v1", srv->port);
+
+    wr_image_record_t record = { 0 };
+    wr_pull_result_t result;
+    if (wr_image_pull_ex (store, registry, reference, NULL, &record, &result, &err) < 0)
+        fail_msg ("first pull: %s", err->message);
+    assert_string_equal (record.name, reference);
+    /* The platform's manifest, not the index, is the image's. */
+    assert_string_equal (record.manifest_digest, manifest_digest);
+    assert_string_equal (record.config_digest, config_digest);
+    assert_true (wr_store_has_blob (store, index_digest));
+    assert_true (wr_store_has_blob (store, manifest_digest));
+    assert_true (wr_store_has_blob (store, layer_digest));
+    assert_true (result.unpacked);
+    assert_int_equal (result.layers_fetched, 1);
+    assert_int_equal (result.bytes_fetched, layer_len);
+    assert_int_equal (srv->blob_requests, 2); /* config and layer */
+    cleanup_free char *root = wr_store_root_path (store, record.root_id);
+    cleanup_free char *hello = xasprintf ("%s/hello", root);
+    struct stat st;
+    assert_int_equal (stat (hello, &st), 0);
+    wr_image_record_clear (&record);
+
+    /* Warm: the index and manifest are asked for again, no blob is. */
+    size_t manifests_before = srv->manifest_requests;
+    if (wr_image_pull_ex (store, registry, reference, NULL, &record, &result, &err) < 0)
+        fail_msg ("second pull: %s", err->message);
+    assert_true (result.up_to_date);
+    assert_false (result.unpacked);
+    assert_int_equal (result.layers_fetched, 0);
+    assert_int_equal (srv->blob_requests, 2);
+    assert_int_equal (srv->manifest_requests, manifests_before + 2);
+    wr_image_record_clear (&record);
+
+    /* A platform the index has, whose manifest the registry lacks: the
+     * error names the image and the digest. */
+    cleanup_free char *platform = xasprintf ("linux/%s", other);
+    wr_pull_options_t opts = { .platform = platform };
+    assert_int_equal (wr_image_pull (store, registry, reference, &opts, NULL, &err), -1);
+    assert_non_null (strstr (err->message, reference));
+    assert_non_null (strstr (err->message, "sha256:0000000000"));
+    wr_error_free (&err);
+    /* And one it does not have. */
+    opts.platform = "plan9/mips";
+    assert_int_equal (wr_image_pull (store, registry, reference, &opts, NULL, &err), -1);
+    assert_non_null (strstr (err->message, reference));
+    wr_error_free (&err);
+
+    wr_registry_free (registry);
+    wr_store_close (store);
+    server_stop (srv);
+    cleanup_free char *cmd = xasprintf ("rm -rf '%s'", dir);
+    assert_int_equal (system (cmd), 0);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_chain_id),
+        cmocka_unit_test (test_chain_id_refuses_bad_input),
+        cmocka_unit_test (test_platform_parse),
+        cmocka_unit_test (test_pull_unpacks_once_then_is_up_to_date),
+        cmocka_unit_test (test_pull_refuses_diff_ids_that_do_not_match_layers),
+        cmocka_unit_test (test_pull_refuses_a_config_over_the_limit),
+        cmocka_unit_test (test_pull_through_an_index_then_warm),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
