@@ -95,6 +95,44 @@ case_zstd() {
     compare_roots "zstd busybox" "$WORK/bundle/rootfs" "$WORK/warren"
 }
 
+# Two layers: busybox, and on top of it a layer `umoci repack` makes of a
+# changed root: whiteouts (a file, a directory, a directory replaced by a
+# file with whiteouts under it), a symlink replacing a file, hard links,
+# device nodes, a fifo, owners and modes.
+case_second_layer() {
+    unpack_init busybox
+    copy_image "$WARREN_BUSYBOX_IMAGE" "$WORK/layout" img
+    umoci_unpack "$WORK/layout:img" "$WORK/edit"
+    local r=$WORK/edit/rootfs
+    rm -f "$r/bin/ls"
+    rm -rf "$r/sbin" "$r/usr/sbin"
+    echo now-a-file > "$r/usr/sbin"
+    rm -f "$r/etc/passwd"
+    ln -s /etc/group "$r/etc/passwd"
+    mkdir -p "$r/opt/app/sub"
+    echo hello > "$r/opt/app/sub/file"
+    ln "$r/opt/app/sub/file" "$r/opt/app/hard"
+    chown 1000:2000 "$r/opt/app/hard"
+    echo setuid > "$r/opt/app/suid"
+    chmod 4755 "$r/opt/app/suid"
+    chmod 1777 "$r/opt/app/sub"
+    mknod "$r/opt/app/null" c 1 3
+    mknod "$r/opt/app/loop" b 7 0
+    mkfifo "$r/opt/app/fifo"
+    t_timeout 300 umoci repack --image "$WORK/layout:img2" "$WORK/edit"
+    local manifest layer
+    manifest=$(jq -r '.manifests[] | select(.annotations."org.opencontainers.image.ref.name" == "img2")
+        | .digest' "$WORK/layout/index.json" | sed 's/^sha256://')
+    assert_eq "$(jq '.layers | length' "$WORK/layout/blobs/sha256/$manifest")" 2 "layers in img2"
+    layer=$(jq -r '.layers[1].digest' "$WORK/layout/blobs/sha256/$manifest" | sed 's/^sha256://')
+    assert_contains "$(tar -tzf "$WORK/layout/blobs/sha256/$layer")" "bin/.wh.ls" "the second layer"
+    umoci_unpack "$WORK/layout:img2" "$WORK/bundle"
+    t_timeout 600 "$UNPACK_TOOL" "$WORK/layout" img2 "$WORK/warren"
+    compare_roots "busybox + a layer of changes" "$WORK/bundle/rootfs" "$WORK/warren"
+    [ ! -e "$WORK/warren/bin/ls" ] || t_fail "the whiteout of bin/ls was not applied"
+    [ -f "$WORK/warren/usr/sbin" ] || t_fail "usr/sbin is not the file that replaced the directory"
+}
+
 # A layer whose bytes do not match its diff_id: an error naming the layer,
 # and no root at all.
 case_diff_id_mismatch() {
@@ -117,5 +155,6 @@ case_diff_id_mismatch() {
 t_case "busybox: warren's root equals umoci's" case_busybox
 T_CASE_TIMEOUT=900 t_case "debian-docker: warren's root equals umoci's" case_debian
 t_case "zstd layers: warren's root equals umoci's of the gzip image" case_zstd
+t_case "a second layer (whiteouts, links, devices, owners): warren equals umoci" case_second_layer
 t_case "a layer that does not match its diff_id makes no root" case_diff_id_mismatch
 t_done
