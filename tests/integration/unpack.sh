@@ -133,6 +133,63 @@ case_second_layer() {
     [ -f "$WORK/warren/usr/sbin" ] || t_fail "usr/sbin is not the file that replaced the directory"
 }
 
+# add_layer LAYOUT FROM_TAG TO_TAG DIR: tags TO_TAG the image FROM_TAG plus
+# one gzip layer holding DIR (as it is: whiteout files included).
+add_layer() {
+    local layout=$1 from=$2 to=$3 dir=$4 blobs=$1/blobs/sha256
+    local manifest config diff_id layer layer_size new_config new_manifest
+    manifest=$(jq -r --arg t "$from" '.manifests[]
+        | select(.annotations."org.opencontainers.image.ref.name" == $t) | .digest' \
+        "$layout/index.json" | sed 's/^sha256://')
+    config=$(jq -r '.config.digest' "$blobs/$manifest" | sed 's/^sha256://')
+    tar --sort=name --numeric-owner --owner=0 --group=0 --mtime=@1000000000 --format=posix \
+        -C "$dir" -cf "$WORK/layer.tar" .
+    diff_id=$(sha256sum "$WORK/layer.tar" | cut -d' ' -f1)
+    gzip -n "$WORK/layer.tar"
+    layer=$(sha256sum "$WORK/layer.tar.gz" | cut -d' ' -f1)
+    layer_size=$(stat -c %s "$WORK/layer.tar.gz")
+    mv "$WORK/layer.tar.gz" "$blobs/$layer"
+    jq -c --arg d "sha256:$diff_id" '.rootfs.diff_ids += [$d]' "$blobs/$config" > "$WORK/config"
+    new_config=$(sha256sum "$WORK/config" | cut -d' ' -f1)
+    jq -c --arg c "sha256:$new_config" --argjson cs "$(stat -c %s "$WORK/config")" \
+        --arg l "sha256:$layer" --argjson ls "$layer_size" \
+        '.config.digest = $c | .config.size = $cs
+         | .layers += [{mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: $l, size: $ls}]' \
+        "$blobs/$manifest" > "$WORK/manifest"
+    new_manifest=$(sha256sum "$WORK/manifest" | cut -d' ' -f1)
+    jq -c --arg m "sha256:$new_manifest" --argjson ms "$(stat -c %s "$WORK/manifest")" --arg t "$to" \
+        '.manifests += [{mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $m, size: $ms,
+                         annotations: {"org.opencontainers.image.ref.name": $t}}]' \
+        "$layout/index.json" > "$WORK/index"
+    mv "$WORK/config" "$blobs/$new_config"
+    mv "$WORK/manifest" "$blobs/$new_manifest"
+    mv "$WORK/index" "$layout/index.json"
+}
+
+# Opaque directories (".wh..wh..opq"), before and after the layer's own
+# entries in the directory, as umoci applies them.
+case_opaque() {
+    unpack_init busybox
+    copy_image "$WARREN_BUSYBOX_IMAGE" "$WORK/layout" img
+    local s=$WORK/stage
+    # In etc, "-early" sorts before the marker and "hostname" after it;
+    # both stay, nothing from busybox does.
+    mkdir -p "$s/etc" "$s/usr/bin" "$s/root"
+    : > "$s/etc/.wh..wh..opq"
+    echo warren > "$s/etc/hostname"
+    echo early > "$s/etc/-early"
+    : > "$s/usr/bin/.wh..wh..opq"
+    ln -s /bin/busybox "$s/usr/bin/wget"
+    : > "$s/root/.wh..wh..opq"
+    add_layer "$WORK/layout" img opq "$s"
+    umoci_unpack "$WORK/layout:opq" "$WORK/bundle"
+    t_timeout 600 "$UNPACK_TOOL" "$WORK/layout" opq "$WORK/warren"
+    compare_roots "busybox + opaque directories" "$WORK/bundle/rootfs" "$WORK/warren"
+    assert_eq "$(ls -A "$WORK/warren/etc" | tr '\n' ' ')" "-early hostname " "etc after the opaque layer"
+    assert_eq "$(ls -A "$WORK/warren/usr/bin" | tr '\n' ' ')" "wget " "usr/bin after the opaque layer"
+    [ -x "$WORK/warren/bin/busybox" ] || t_fail "bin/busybox went with the opaque directories"
+}
+
 # A layer whose bytes do not match its diff_id: an error naming the layer,
 # and no root at all.
 case_diff_id_mismatch() {
@@ -156,5 +213,6 @@ t_case "busybox: warren's root equals umoci's" case_busybox
 T_CASE_TIMEOUT=900 t_case "debian-docker: warren's root equals umoci's" case_debian
 t_case "zstd layers: warren's root equals umoci's of the gzip image" case_zstd
 t_case "a second layer (whiteouts, links, devices, owners): warren equals umoci" case_second_layer
+t_case "opaque directories: warren equals umoci" case_opaque
 t_case "a layer that does not match its diff_id makes no root" case_diff_id_mismatch
 t_done
