@@ -825,7 +825,12 @@ layer_step (builder_t *b, image_t *image, const wr_build_step_t *step, size_t in
     }
     for (size_t i = 0; r == 0 && commands != NULL && commands[i] != NULL; i++) {
         const char *args[] = { "/bin/sh", "-c", commands[i], NULL };
-        wr_bundle_options_t bopts = { .args = args, .host_network = true };
+        /* Package installs need root, whatever user the image runs as. */
+        wr_bundle_options_t bopts = {
+            .args = args,
+            .host_network = true,
+            .user = step->kind == WR_BUILD_WITH_DOCKER ? "0:0" : NULL,
+        };
         cleanup_close int root_fd = open (lower, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         cleanup_spec wr_spec_t *spec =
             wr_bundle_spec (root_fd, &image->parsed, NULL, NULL, &bopts, err);
