@@ -13,6 +13,7 @@
 
 #include "cleanup.h"
 #include "digest.h"
+#include "log.h"
 #include "store_private.h"
 #include "xalloc.h"
 
@@ -169,9 +170,16 @@ store_lock (wr_store_t *store, int operation, const char *how, wr_error_t *err)
         openat (store->root_fd, "store.lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return wr_error_set (err, errno, "open `%s/store.lock`", store->root);
-    while (flock (fd, operation) < 0) {
-        if (errno != EINTR)
+    if (flock (fd, operation | LOCK_NB) < 0) {
+        if (errno != EWOULDBLOCK && errno != EINTR)
             return wr_error_set (err, errno, "lock `%s/store.lock` %s", store->root, how);
+        wr_log (WR_LOG_INFO,
+                operation == LOCK_EX ? "waiting for pulls into the image store to finish"
+                                     : "waiting for a prune of the image store to finish",
+                "store", store->root, NULL);
+        while (flock (fd, operation) < 0)
+            if (errno != EINTR)
+                return wr_error_set (err, errno, "lock `%s/store.lock` %s", store->root, how);
     }
     return steal_fd (&fd);
 }

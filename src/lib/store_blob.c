@@ -11,6 +11,7 @@
 
 #include "cleanup.h"
 #include "digest.h"
+#include "log.h"
 #include "store.h"
 #include "store_private.h"
 #include "xalloc.h"
@@ -201,9 +202,16 @@ open_partial (wr_blob_writer_t *w, wr_error_t *err)
             return wr_error_set (err, errno, "open `%s/ingest/%s`", store->root, w->partial);
         /* Another process downloading the same blob holds the lock: wait
          * for it, then find its blob committed or its partial to resume. */
-        while (flock (fd, LOCK_EX) < 0)
-            if (errno != EINTR)
+        if (flock (fd, LOCK_EX | LOCK_NB) < 0) {
+            if (errno != EWOULDBLOCK && errno != EINTR)
                 return wr_error_set (err, errno, "lock `%s/ingest/%s`", store->root, w->partial);
+            wr_log (WR_LOG_INFO, "waiting for another download of the same blob", "digest",
+                    w->digest, NULL);
+            while (flock (fd, LOCK_EX) < 0)
+                if (errno != EINTR)
+                    return wr_error_set (err, errno, "lock `%s/ingest/%s`", store->root,
+                                         w->partial);
+        }
         /* The holder may have committed (renamed) or removed the file we
          * opened: only the file still at the partial's name is ours. */
         struct stat held, named;
