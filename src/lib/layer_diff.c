@@ -385,6 +385,9 @@ wr_layer_diff_write (int upper_fd, int out_fd, wr_layer_diff_result_t *result, w
     /* SCHILY.xattr only (what Docker and containerd write), not a second copy. */
     if (archive_write_set_format_pax_restricted (d.tar) != ARCHIVE_OK ||
         archive_write_set_format_option (d.tar, "pax", "xattrheader", "SCHILY") != ARCHIVE_OK ||
+        /* Names are bytes: no conversion from the locale (in the C locale,
+         * any non-ASCII name would fail), whatever encoding they have. */
+        archive_write_set_format_option (d.tar, "pax", "hdrcharset", "BINARY") != ARCHIVE_OK ||
         archive_write_add_filter_none (d.tar) != ARCHIVE_OK ||
         archive_write_open2 (d.tar, &d, NULL, tar_write_cb, NULL, NULL) != ARCHIVE_OK) {
         archive_fail (&d, d.tar, "start the tar stream");

@@ -364,6 +364,31 @@ test_unpacks_as_merged (void **state)
     close (root);
 }
 
+/* Names and link targets are bytes: UTF-8 and not (the C locale the tests
+ * run in cannot convert either), kept as they are. */
+static void
+test_non_ascii_names (void **state)
+{
+    fixture_t *f = *state;
+    const char *utf8 = "NetLock_Arany_=Class_Gold=_F\xc5\x91tan\xc3\xbas\xc3\xadtv\xc3\xa1ny.pem";
+    const char *latin1 = "caf\xe9";
+    assert_int_equal (mkdirat (f->dir_fd, "upper", 0755), 0);
+    int u = openat (f->dir_fd, "upper", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    assert_true (u >= 0);
+    write_file (u, utf8, "cert\n", 0644);
+    write_file (u, latin1, "x\n", 0644);
+    assert_int_equal (symlinkat (utf8, u, "988a38cb.0"), 0);
+    close (u);
+    wr_layer_diff_result_t result = diff_to (f, "upper", "layer.tar.gz");
+    assert_int_equal (result.entries, 3);
+    member_t members[4];
+    char diff_id[WR_DIGEST_MAX_LEN + 1];
+    assert_int_equal (read_layer (f, "layer.tar.gz", members, 4, diff_id), 3);
+    assert_string_equal (find (members, 3, "988a38cb.0")->link, utf8);
+    assert_string_equal (find (members, 3, utf8)->data, "cert\n");
+    assert_string_equal (find (members, 3, latin1)->data, "x\n");
+}
+
 /* An empty upper directory is a valid, empty layer. */
 static void
 test_empty (void **state)
@@ -402,6 +427,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_members, setup, teardown),
         cmocka_unit_test_setup_teardown (test_deterministic, setup, teardown),
         cmocka_unit_test_setup_teardown (test_unpacks_as_merged, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_non_ascii_names, setup, teardown),
         cmocka_unit_test_setup_teardown (test_empty, setup, teardown),
         cmocka_unit_test_setup_teardown (test_write_error, setup, teardown),
     };
