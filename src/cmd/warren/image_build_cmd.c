@@ -233,8 +233,11 @@ warren_cmd_image_bundle (const char *root, const char *store_dir, int argc, char
     if (argc - optind < 2)
         return usage_error ("usage: warren image bundle NAME DIR [-- CMD...]", NULL);
     const char *image = argv[optind], *dir = argv[optind + 1];
-    if (argc - optind > 2)
-        bopts.args = (const char *const *) argv + optind + 2;
+    int first_arg = optind + 2;
+    if (first_arg < argc && strcmp (argv[first_arg], "--") == 0)
+        first_arg++;
+    if (first_arg < argc)
+        bopts.args = (const char *const *) argv + first_arg;
     bopts.annotations = (const char *const *) annotations;
     cleanup_error wr_error_t err = NULL;
     wr_store_t *store = open_store (root, store_dir, &err);
