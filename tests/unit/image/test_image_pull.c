@@ -10,11 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
-#include <sys/socket.h>
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -22,6 +18,7 @@
 
 #include "cleanup.h"
 #include "digest.h"
+#include "fake_registry.h"
 #include "error.h"
 #include "image_pull.h"
 #include "manifest.h"
@@ -304,8 +301,8 @@ test_pull_refuses_a_config_over_the_limit (void **state)
 
 /* ---- a whole pull from a registry on loopback ---- */
 
-/* A registry that serves fixed documents and blobs, one request per
- * connection, and counts blob requests. */
+/* Fixed documents and blobs, served by the in-process registry of
+ * fake_registry.h; anything else is 404. */
 typedef struct {
     const char *path;
     const char *content_type;
@@ -314,121 +311,35 @@ typedef struct {
 } served_t;
 
 typedef struct {
-    int fd;
-    int port;
-    pthread_t thread;
-    volatile bool stop;
     served_t served[8];
     size_t n_served;
-    pthread_mutex_t lock;
-    size_t blob_requests;
-    size_t manifest_requests;
-} registry_server_t;
+} served_table_t;
 
 static void
-send_all (int fd, const char *data, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = send (fd, data, len, MSG_NOSIGNAL);
-        if (n <= 0)
-            return;
-        data += n;
-        len -= (size_t) n;
-    }
-}
-
-static void *
-serve (void *data)
-{
-    registry_server_t *srv = data;
-    while (!srv->stop) {
-        struct pollfd pfd = { .fd = srv->fd, .events = POLLIN };
-        if (poll (&pfd, 1, 20) <= 0)
-            continue;
-        int c = accept (srv->fd, NULL, NULL);
-        if (c < 0)
-            continue;
-        char head[4096];
-        size_t n = 0;
-        while (n < sizeof head - 1) {
-            ssize_t r = recv (c, head + n, sizeof head - 1 - n, 0);
-            if (r <= 0)
-                break;
-            n += (size_t) r;
-            head[n] = '\0';
-            if (strstr (head, "\r\n\r\n") != NULL)
-                break;
-        }
-        head[n] = '\0';
-        char method[16] = "", path[512] = "";
-        sscanf (head, "%15s %511s", method, path);
-        const served_t *found = NULL;
-        for (size_t i = 0; i < srv->n_served; i++)
-            if (strcmp (srv->served[i].path, path) == 0)
-                found = &srv->served[i];
-        pthread_mutex_lock (&srv->lock);
-        if (strstr (path, "/blobs/") != NULL)
-            srv->blob_requests++;
-        if (strstr (path, "/manifests/") != NULL)
-            srv->manifest_requests++;
-        pthread_mutex_unlock (&srv->lock);
-        char digest[WR_DIGEST_MAX_LEN + 1] = "";
-        if (found != NULL)
-            wr_sha256_digest (found->body, found->len, digest);
-        cleanup_free char *top =
-            xasprintf ("HTTP/1.1 %s\r\nContent-Length: %zu\r\nContent-Type: %s\r\n"
-                       "Docker-Content-Digest: %s\r\nConnection: close\r\n\r\n",
-                       found ? "200 OK" : "404 Not Found", found ? found->len : 2,
-                       found ? found->content_type : "application/json", digest);
-        send_all (c, top, strlen (top));
-        if (strcmp (method, "HEAD") != 0)
-            send_all (c, found ? found->body : "{}", found ? found->len : 2);
-        close (c);
-    }
-    return NULL;
-}
-
-static void
-serve_add (registry_server_t *srv, const char *path, const char *content_type, const char *body,
+serve_add (served_table_t *table, const char *path, const char *content_type, const char *body,
            size_t len)
 {
-    assert_true (srv->n_served < sizeof srv->served / sizeof srv->served[0]);
-    srv->served[srv->n_served++] = (served_t){ xstrdup (path), content_type, body, len };
-}
-
-static registry_server_t *
-server_start (void)
-{
-    registry_server_t *srv = xzalloc (sizeof *srv);
-    pthread_mutex_init (&srv->lock, NULL);
-    srv->fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    assert_true (srv->fd >= 0);
-    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
-    assert_int_equal (bind (srv->fd, (struct sockaddr *) &addr, sizeof addr), 0);
-    assert_int_equal (listen (srv->fd, 16), 0);
-    socklen_t len = sizeof addr;
-    assert_int_equal (getsockname (srv->fd, (struct sockaddr *) &addr, &len), 0);
-    srv->port = ntohs (addr.sin_port);
-    serve_add (srv, "/v2/", "application/json", "{}", 2);
-    return srv;
+    assert_true (table->n_served < sizeof table->served / sizeof table->served[0]);
+    table->served[table->n_served++] = (served_t){ path, content_type, body, len };
 }
 
 static void
-server_run (registry_server_t *srv)
+serve_table (fake_server_t *srv, const fake_request_t *req, fake_answer_t *ans)
 {
-    assert_int_equal (pthread_create (&srv->thread, NULL, serve, srv), 0);
-}
-
-static void
-server_stop (registry_server_t *srv)
-{
-    srv->stop = true;
-    pthread_join (srv->thread, NULL);
-    close (srv->fd);
-    for (size_t i = 0; i < srv->n_served; i++)
-        free ((char *) srv->served[i].path);
-    pthread_mutex_destroy (&srv->lock);
-    free (srv);
+    served_table_t *table = srv->data;
+    for (size_t i = 0; i < table->n_served; i++) {
+        const served_t *s = &table->served[i];
+        if (strcmp (s->path, req->path) != 0)
+            continue;
+        char digest[WR_DIGEST_MAX_LEN + 1];
+        wr_sha256_digest (s->body, s->len, digest);
+        ans->status = 200;
+        ans->body = s->body;
+        ans->body_len = s->len;
+        add_header (ans, "Content-Type: %s", s->content_type);
+        add_header (ans, "Docker-Content-Digest: %s", digest);
+        return;
+    }
 }
 
 static void
@@ -466,16 +377,17 @@ test_pull_through_an_index_then_warm (void **state)
         variant ? variant : "", variant ? "\"" : "");
     wr_sha256_digest (index, strlen (index), index_digest);
 
-    registry_server_t *srv = server_start ();
+    served_table_t table = { 0 };
+    serve_add (&table, "/v2/", "application/json", "{}", 2);
     cleanup_free char *p_tag = xstrdup ("/v2/test/img/manifests/v1");
     cleanup_free char *p_manifest = xasprintf ("/v2/test/img/manifests/%s", manifest_digest);
     cleanup_free char *p_config = xasprintf ("/v2/test/img/blobs/%s", config_digest);
     cleanup_free char *p_layer = xasprintf ("/v2/test/img/blobs/%s", layer_digest);
-    serve_add (srv, p_tag, WR_MEDIA_OCI_INDEX, index, strlen (index));
-    serve_add (srv, p_manifest, WR_MEDIA_OCI_MANIFEST, manifest, strlen (manifest));
-    serve_add (srv, p_config, "application/octet-stream", config, strlen (config));
-    serve_add (srv, p_layer, "application/octet-stream", layer, layer_len);
-    server_run (srv);
+    serve_add (&table, p_tag, WR_MEDIA_OCI_INDEX, index, strlen (index));
+    serve_add (&table, p_manifest, WR_MEDIA_OCI_MANIFEST, manifest, strlen (manifest));
+    serve_add (&table, p_config, "application/octet-stream", config, strlen (config));
+    serve_add (&table, p_layer, "application/octet-stream", layer, layer_len);
+    fake_server_t *srv = fake_start (serve_table, &table);
 
     char dir[] = "/tmp/warren-test-pull-XXXXXX";
     assert_non_null (mkdtemp (dir));
@@ -502,7 +414,7 @@ test_pull_through_an_index_then_warm (void **state)
     assert_true (result.unpacked);
     assert_int_equal (result.layers_fetched, 1);
     assert_int_equal (result.bytes_fetched, layer_len);
-    assert_int_equal (srv->blob_requests, 2); /* config and layer */
+    assert_int_equal (fake_count (srv, "/blobs/"), 2); /* config and layer */
     cleanup_free char *root = wr_store_root_path (store, record.root_id);
     cleanup_free char *hello = xasprintf ("%s/hello", root);
     struct stat st;
@@ -510,14 +422,14 @@ test_pull_through_an_index_then_warm (void **state)
     wr_image_record_clear (&record);
 
     /* Warm: the index and manifest are asked for again, no blob is. */
-    size_t manifests_before = srv->manifest_requests;
+    size_t manifests_before = fake_count (srv, "/manifests/");
     if (wr_image_pull_ex (store, registry, reference, NULL, &record, &result, &err) < 0)
         fail_msg ("second pull: %s", err->message);
     assert_true (result.up_to_date);
     assert_false (result.unpacked);
     assert_int_equal (result.layers_fetched, 0);
-    assert_int_equal (srv->blob_requests, 2);
-    assert_int_equal (srv->manifest_requests, manifests_before + 2);
+    assert_int_equal (fake_count (srv, "/blobs/"), 2);
+    assert_int_equal (fake_count (srv, "/manifests/"), manifests_before + 2);
     wr_image_record_clear (&record);
 
     /* A platform the index has, whose manifest the registry lacks: the
@@ -536,7 +448,7 @@ test_pull_through_an_index_then_warm (void **state)
 
     wr_registry_free (registry);
     wr_store_close (store);
-    server_stop (srv);
+    fake_stop (srv);
     cleanup_free char *cmd = xasprintf ("rm -rf '%s'", dir);
     assert_int_equal (system (cmd), 0);
 }

@@ -1,0 +1,164 @@
+/* See fake_registry.h. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "fake_registry.h"
+#include "xalloc.h"
+
+static void
+header_value (const char *head, const char *name, char *out, size_t size)
+{
+    out[0] = '\0';
+    size_t nlen = strlen (name);
+    for (const char *line = head; line != NULL && *line; line = strstr (line, "\r\n")) {
+        if (line[0] == '\r')
+            line += 2;
+        if (strncasecmp (line, name, nlen) == 0 && line[nlen] == ':') {
+            const char *v = line + nlen + 1;
+            while (*v == ' ')
+                v++;
+            size_t n = strcspn (v, "\r\n");
+            snprintf (out, size, "%.*s", (int) n, v);
+            return;
+        }
+        line = strstr (line, "\r\n");
+        if (line == NULL)
+            return;
+    }
+}
+
+static void
+write_all (int fd, const char *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = send (fd, data, len, MSG_NOSIGNAL);
+        if (w <= 0)
+            return;
+        data += w;
+        len -= (size_t) w;
+    }
+}
+
+static void *
+fake_serve (void *data)
+{
+    fake_server_t *srv = data;
+    while (!srv->stop) {
+        struct pollfd p = { .fd = srv->fd, .events = POLLIN };
+        if (poll (&p, 1, 50) <= 0)
+            continue;
+        int c = accept (srv->fd, NULL, NULL);
+        if (c < 0)
+            continue;
+        char head[8192];
+        size_t n = 0;
+        while (n < sizeof head - 1) {
+            ssize_t r = recv (c, head + n, sizeof head - 1 - n, 0);
+            if (r <= 0)
+                break;
+            n += (size_t) r;
+            head[n] = '\0';
+            if (strstr (head, "\r\n\r\n") != NULL)
+                break;
+        }
+        head[n] = '\0';
+        fake_request_t req = { 0 };
+        sscanf (head, "%15s %1023s", req.method, req.path);
+        header_value (head, "Authorization", req.authorization, sizeof req.authorization);
+        header_value (head, "Range", req.range, sizeof req.range);
+        pthread_mutex_lock (&srv->lock);
+        if (srv->n_log < MAX_LOG)
+            srv->log[srv->n_log++] = req;
+        pthread_mutex_unlock (&srv->lock);
+
+        fake_answer_t ans = { .status = 404, .body = "{}", .body_len = 2 };
+        ans.send_len = (size_t) -1;
+        srv->handler (srv, &req, &ans);
+        if (ans.send_len > ans.body_len)
+            ans.send_len = ans.body_len;
+        char *top = xasprintf ("HTTP/1.1 %d Fake\r\nContent-Length: %zu\r\nConnection: "
+                               "close\r\n%s\r\n",
+                               ans.status, ans.body_len, ans.headers);
+        write_all (c, top, strlen (top));
+        if (strcmp (req.method, "HEAD") != 0)
+            write_all (c, ans.body, ans.send_len);
+        free (top);
+        close (c);
+    }
+    return NULL;
+}
+
+fake_server_t *
+fake_start (fake_handler_fn handler, void *data)
+{
+    fake_server_t *srv = xzalloc (sizeof *srv);
+    srv->handler = handler;
+    srv->data = data;
+    pthread_mutex_init (&srv->lock, NULL);
+    srv->fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true (srv->fd >= 0);
+    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+    assert_int_equal (bind (srv->fd, (struct sockaddr *) &addr, sizeof addr), 0);
+    assert_int_equal (listen (srv->fd, 16), 0);
+    socklen_t len = sizeof addr;
+    getsockname (srv->fd, (struct sockaddr *) &addr, &len);
+    srv->port = ntohs (addr.sin_port);
+    assert_int_equal (pthread_create (&srv->thread, NULL, fake_serve, srv), 0);
+    return srv;
+}
+
+void
+fake_stop (fake_server_t *srv)
+{
+    srv->stop = true;
+    pthread_join (srv->thread, NULL);
+    close (srv->fd);
+    pthread_mutex_destroy (&srv->lock);
+    free (srv);
+}
+
+size_t
+fake_count (fake_server_t *srv, const char *path_part)
+{
+    size_t n = 0;
+    pthread_mutex_lock (&srv->lock);
+    for (size_t i = 0; i < srv->n_log; i++)
+        if (strstr (srv->log[i].path, path_part) != NULL)
+            n++;
+    pthread_mutex_unlock (&srv->lock);
+    return n;
+}
+
+void
+answer (fake_answer_t *ans, int status, const char *body)
+{
+    ans->status = status;
+    ans->body = body;
+    ans->body_len = strlen (body);
+}
+
+void
+add_header (fake_answer_t *ans, const char *fmt, ...)
+{
+    va_list ap;
+    size_t used = strlen (ans->headers);
+    va_start (ap, fmt);
+    vsnprintf (ans->headers + used, sizeof ans->headers - used, fmt, ap);
+    va_end (ap);
+    used = strlen (ans->headers);
+    snprintf (ans->headers + used, sizeof ans->headers - used, "\r\n");
+}

@@ -1,0 +1,55 @@
+/* A registry in the test's own process: an HTTP/1.1 server on a loopback
+ * port, one request per connection, whose answers come from a handler
+ * and whose requests are logged.  Shared by the registry client's and the
+ * pull's unit tests. */
+#ifndef WARREN_TEST_FAKE_REGISTRY_H
+#define WARREN_TEST_FAKE_REGISTRY_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define MAX_LOG 64
+
+typedef struct {
+    char method[16];
+    char path[1024];
+    char authorization[1024];
+    char range[128];
+} fake_request_t;
+
+typedef struct {
+    int status;
+    char headers[2048]; /* extra "Name: value\r\n" lines */
+    const char *body;
+    size_t body_len;
+    size_t send_len; /* < body_len: close the connection after that much */
+} fake_answer_t;
+
+typedef struct fake_server fake_server_t;
+typedef void (*fake_handler_fn) (fake_server_t *srv, const fake_request_t *req, fake_answer_t *ans);
+
+struct fake_server {
+    int fd;
+    int port;
+    pthread_t thread;
+    fake_handler_fn handler;
+    void *data;
+    volatile bool stop;
+    pthread_mutex_t lock;
+    size_t n_log;
+    fake_request_t log[MAX_LOG];
+};
+
+/* Starts serving on 127.0.0.1 (a free port, in srv->port) with HANDLER;
+ * DATA is left in srv->data for it. */
+fake_server_t *fake_start (fake_handler_fn handler, void *data);
+void fake_stop (fake_server_t *srv);
+/* How many logged requests have PATH_PART in their path. */
+size_t fake_count (fake_server_t *srv, const char *path_part);
+/* Sets the answer's status and a NUL-terminated body. */
+void answer (fake_answer_t *ans, int status, const char *body);
+/* Appends a "Name: value" header line. */
+void add_header (fake_answer_t *ans, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
+#endif
