@@ -33,7 +33,8 @@ case_host_network() {
     t_images
     rt_init
     local b=$T_CASE_DIR/bundle
-    debian_bundle "$b" - sh -c 'docker run --rm --network=host busybox echo nested-ok'
+    debian_bundle "$b" - sh -c 'docker run --rm --network=host busybox echo nested-ok;
+        tr "\\0" "\\n" < "/proc/$(cat /var/run/docker.pid)/environ" | grep "^GODEBUG="'
     t_sandbox_cleanup "$T_CASE_DIR/state" dig-host
     t_defer show_runtime_log
     t_capture out 180 "${RT[@]}" run --bundle "$b" dig-host
@@ -41,6 +42,8 @@ case_host_network() {
     assert_match "$out" 'docker daemon is ready \(took [0-9.]+m?s\)' "the readiness line"
     # The nested container's output, alone on its line.
     assert_match "$out" '(^|[[:space:]])nested-ok($|[[:space:]])' "the nested container's output"
+    # Go's async preemption is off for dockerd and what it starts (EINTR in gVisor).
+    assert_contains "$out" "GODEBUG=asyncpreemptoff=1"
     assert_status 0 "$T_STATUS" "warren-runtime run"
 }
 

@@ -489,6 +489,13 @@ dockerd_start (reaper_t *reaper, const dockerd_plan_t *plan, dockerd_t *dockerd,
         .stderr_fd = log_fd,
         .new_session = true,
     };
+    /* Go's asynchronous preemption (SIGURG) makes blocking calls in gVisor
+     * fail with EINTR, and runc (started by dockerd's containerd) gives up
+     * on them: "open exec fifo: interrupted system call" for about one
+     * nested container in a hundred (gVisor issue 13179).  dockerd,
+     * containerd, the shims and runc inherit this; a GODEBUG the user set
+     * is kept. */
+    setenv ("GODEBUG", "asyncpreemptoff=1", 0);
     long long started = monotonic_ms ();
     pid_t pid = reaper_spawn (reaper, &options, err);
     if (pid < 0)
