@@ -3,12 +3,15 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "digest.h"
+#include "gzip_reader.h"
 #include "xalloc.h"
 
 /* A ring of chunks between the decompressing thread (producer) and the
@@ -25,7 +28,12 @@ typedef struct {
 } chunk_t;
 
 struct wr_layer_stream_s {
-    struct archive *raw; /* only the producer touches it once started */
+    /* Gzip goes through gzip_reader (ISA-L), zstd and plain tar through
+     * libarchive's "raw" format; only the producer touches either once
+     * started. */
+    int fd;
+    wr_gzip_reader_t *gzip;
+    struct archive *raw;
     wr_sha256_t *sha;
     pthread_t thread;
     bool started;
@@ -35,21 +43,52 @@ struct wr_layer_stream_s {
     chunk_t chunks[N_CHUNKS];
     size_t head, filled;
     bool held, eof, failed, stop;
-    int error_errno;
-    char *error_message;
+    wr_error_t error; /* what failed, handed to the consumer once */
 };
 
+/* Takes ERROR. */
 static void
-fail (wr_layer_stream_t *s, struct archive *a)
+fail (wr_layer_stream_t *s, wr_error_t error)
 {
     pthread_mutex_lock (&s->lock);
     s->failed = true;
-    int e = archive_errno (a);
-    s->error_errno = e > 0 ? e : 0;
-    const char *message = archive_error_string (a);
-    s->error_message = xstrdup (message != NULL ? message : "decompression failed");
+    s->error = error;
     pthread_cond_broadcast (&s->changed);
     pthread_mutex_unlock (&s->lock);
+}
+
+static void
+fail_archive (wr_layer_stream_t *s)
+{
+    wr_error_t error = NULL;
+    int e = archive_errno (s->raw);
+    const char *message = archive_error_string (s->raw);
+    wr_error_set (&error, e > 0 ? e : 0, "%s", message != NULL ? message : "decompression failed");
+    fail (s, error);
+}
+
+/* Fills CHUNK from the gzip reader, straight into its buffer.  Returns
+ * false on error (reported). */
+static bool
+fill_from_gzip (wr_layer_stream_t *s, chunk_t *chunk, bool *at_end)
+{
+    while (chunk->size < CHUNK_SIZE) {
+        wr_error_t err = NULL;
+        ssize_t n = wr_gzip_reader_read (s->gzip, chunk->data + chunk->size,
+                                         CHUNK_SIZE - chunk->size, &err);
+        if (n < 0) {
+            fail (s, err);
+            return false;
+        }
+        if (n == 0) {
+            *at_end = true;
+            break;
+        }
+        wr_sha256_update (s->sha, chunk->data + chunk->size, (size_t) n);
+        chunk->size += (size_t) n;
+    }
+    chunk->compressed = wr_gzip_reader_consumed (s->gzip);
+    return true;
 }
 
 static void *
@@ -75,7 +114,11 @@ produce (void *data)
         if (chunk->data == NULL) /* small layers use one or two */
             chunk->data = xmalloc (CHUNK_SIZE);
         chunk->size = 0;
-        while (chunk->size < CHUNK_SIZE) {
+        if (s->gzip != NULL) {
+            if (!fill_from_gzip (s, chunk, &at_end))
+                return NULL;
+        }
+        while (s->gzip == NULL && chunk->size < CHUNK_SIZE) {
             if (pending_size == 0) {
                 la_int64_t offset;
                 int r = archive_read_data_block (s->raw, &pending, &pending_size, &offset);
@@ -84,7 +127,7 @@ produce (void *data)
                     break;
                 }
                 if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
-                    fail (s, s->raw);
+                    fail_archive (s);
                     return NULL;
                 }
                 wr_sha256_update (s->sha, pending, pending_size);
@@ -97,7 +140,8 @@ produce (void *data)
             pending = (const char *) pending + n;
             pending_size -= n;
         }
-        chunk->compressed = (unsigned long long) archive_filter_bytes (s->raw, -1);
+        if (s->gzip == NULL)
+            chunk->compressed = (unsigned long long) archive_filter_bytes (s->raw, -1);
 
         pthread_mutex_lock (&s->lock);
         if (chunk->size > 0)
@@ -115,22 +159,38 @@ wr_layer_stream_open (const char *path, wr_error_t *err)
     wr_layer_stream_t *s = xzalloc (sizeof *s);
     pthread_mutex_init (&s->lock, NULL);
     pthread_cond_init (&s->changed, NULL);
-    s->raw = archive_read_new ();
-    /* Only what OCI layers use, and no filter that runs an outside program
-     * (libarchive falls back to one, with a warning, for some). */
-    if (archive_read_support_filter_gzip (s->raw) != ARCHIVE_OK ||
-        archive_read_support_filter_zstd (s->raw) != ARCHIVE_OK ||
-        archive_read_support_format_raw (s->raw) != ARCHIVE_OK) {
-        wr_error_set (err, 0, "libarchive cannot read gzip and zstd by itself: %s",
-                      archive_error_string (s->raw));
+    s->fd = -1;
+    s->fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (s->fd < 0) {
+        wr_error_set (err, errno, "open");
         goto fail;
     }
-    struct archive_entry *entry;
-    if (archive_read_open_filename (s->raw, path, 128 * 1024) != ARCHIVE_OK ||
-        archive_read_next_header (s->raw, &entry) != ARCHIVE_OK) {
-        int e = archive_errno (s->raw);
-        wr_error_set (err, e > 0 ? e : 0, "%s", archive_error_string (s->raw));
+    unsigned char magic[2];
+    ssize_t got = pread (s->fd, magic, sizeof magic, 0);
+    if (got < 0) {
+        wr_error_set (err, errno, "read");
         goto fail;
+    }
+    if (wr_gzip_magic (magic, (size_t) got)) {
+        s->gzip = wr_gzip_reader_new (s->fd);
+    } else {
+        s->raw = archive_read_new ();
+        /* Only what OCI layers use, and no filter that runs an outside
+         * program (libarchive falls back to one, with a warning, for
+         * some). */
+        if (archive_read_support_filter_zstd (s->raw) != ARCHIVE_OK ||
+            archive_read_support_format_raw (s->raw) != ARCHIVE_OK) {
+            wr_error_set (err, 0, "libarchive cannot read zstd by itself: %s",
+                          archive_error_string (s->raw));
+            goto fail;
+        }
+        struct archive_entry *entry;
+        if (archive_read_open_fd (s->raw, s->fd, 128 * 1024) != ARCHIVE_OK ||
+            archive_read_next_header (s->raw, &entry) != ARCHIVE_OK) {
+            int e = archive_errno (s->raw);
+            wr_error_set (err, e > 0 ? e : 0, "%s", archive_error_string (s->raw));
+            goto fail;
+        }
     }
     s->sha = wr_sha256_new ();
     int r = pthread_create (&s->thread, NULL, produce, s);
@@ -166,7 +226,11 @@ wr_layer_stream_next (wr_layer_stream_t *s, const void **data, unsigned long lon
         *compressed = chunk->compressed;
         r = (ssize_t) chunk->size;
     } else if (s->failed) {
-        r = wr_error_set (err, s->error_errno, "%s", s->error_message);
+        if (err != NULL && s->error != NULL)
+            *err = steal_pointer (&s->error);
+        else
+            wr_error_set (err, 0, "decompression failed");
+        r = -1;
     } else {
         r = 0;
     }
@@ -199,11 +263,14 @@ wr_layer_stream_free (wr_layer_stream_t *s)
     }
     if (s->raw != NULL)
         archive_read_free (s->raw);
+    wr_gzip_reader_free (s->gzip);
+    if (s->fd >= 0)
+        close (s->fd);
     if (s->sha != NULL)
         wr_sha256_free (s->sha);
     for (size_t i = 0; i < N_CHUNKS; i++)
         free (s->chunks[i].data);
-    free (s->error_message);
+    wr_error_free (&s->error);
     pthread_cond_destroy (&s->changed);
     pthread_mutex_destroy (&s->lock);
     free (s);

@@ -12,8 +12,8 @@
 
 typedef struct wr_layer_stream_s wr_layer_stream_t;
 
-/* Opens PATH and starts decompressing it.  Only libarchive's own gzip and
- * zstd decoders are used, never an outside program. */
+/* Opens PATH and starts decompressing it: gzip with gzip_reader.h (ISA-L),
+ * zstd with libarchive's decoder, never an outside program. */
 wr_layer_stream_t *wr_layer_stream_open (const char *path, wr_error_t *err);
 
 /* The next block: its size (*DATA valid until the next call), 0 at the end
