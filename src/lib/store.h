@@ -97,10 +97,13 @@ void wr_image_records_free (wr_image_record_t *records, size_t count);
 typedef struct {
     size_t blobs_removed;
     size_t roots_removed;
+    size_t roots_in_use; /* unreferenced, but kept: a mounted bundle uses them */
     size_t partials_removed;
     uint64_t bytes_freed;
 } wr_prune_stats_t;
-/* Removes blobs and roots no image references, and abandoned downloads
+/* Removes blobs and roots no image references, and abandoned downloads.
+ * A root no image references is kept while a mount uses it (a bundle's
+ * overlay: a sandbox still running on a removed image).
  * (files in ingest/ untouched for WR_STORE_PARTIAL_MAX_AGE seconds and not
  * locked by a writer).  Takes the store lock exclusively, so it waits for
  * pulls that hold it shared; do not call it while holding the lock. */

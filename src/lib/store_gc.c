@@ -11,8 +11,10 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "log.h"
 #include "store.h"
 #include "store_private.h"
+#include "strv.h"
 #include "xalloc.h"
 
 static int
@@ -276,9 +278,22 @@ sweep_roots (wr_store_t *store, char *const *keep, size_t n_keep, wr_prune_stats
     size_t n = 0;
     if (list_dir (store->roots_fd, &names, &n) < 0)
         return wr_error_set (err, errno, "list `%s`", path);
+    cleanup_strv char **in_use = NULL;
     for (size_t i = 0; i < n; i++) {
         if (in_sorted (keep, n_keep, names[i]))
             continue;
+        /* Asked only when there is something to remove, and after the
+         * listing: a bundle mounted later cannot use a root no image
+         * references, since making one needs the image (and its root). */
+        if (in_use == NULL && wr_store_roots_in_use (store, &in_use, err) < 0)
+            return -1;
+        if (in_use == NULL)
+            in_use = xzalloc (sizeof *in_use);
+        if (wr_strv_contains (in_use, names[i])) {
+            wr_log (WR_LOG_INFO, "root kept: a mounted bundle uses it", "root", names[i], NULL);
+            stats->roots_in_use++;
+            continue;
+        }
         if (remove_tree (store->roots_fd, path, names[i], &stats->bytes_freed, err) < 0)
             return -1;
         stats->roots_removed++;

@@ -24,6 +24,11 @@ struct wr_store_s {
 
 #define WR_STORE_SCHEMA_VERSION 1
 
+/* The ids of the roots a mount uses now (store_roots_in_use.c): overlays
+ * whose lowerdir is a root, and mount points inside a root.
+ * NULL-terminated (NULL when none). */
+int wr_store_roots_in_use (wr_store_t *store, char ***ids, wr_error_t *err);
+
 /* A valid root id: 64 lowercase hex digits. */
 bool wr_store_root_id_valid (const char *root_id);
 

@@ -130,6 +130,32 @@ case_rm_prune() {
     assert_match "$out" '^removed 0 blobs, 0 roots' "a second prune"
 }
 
+case_prune_keeps_mounted_roots() {
+    setup busybox
+    t_capture out 120 "${W[@]}" image pull "$WARREN_BUSYBOX_IMAGE"
+    assert_status 0 "$T_STATUS" "pull"
+    local root bundle=$T_CASE_DIR/bundle
+    root=$("${W[@]}" image inspect "$WARREN_BUSYBOX_IMAGE" | jq -r .RootPath)
+    t_capture out 60 "${W[@]}" image bundle "$WARREN_BUSYBOX_IMAGE" "$bundle"
+    assert_status 0 "$T_STATUS" "bundle"
+    t_defer umount -l "$bundle/rootfs"
+    [ -x "$bundle/rootfs/bin/busybox" ] || t_fail "the bundle's rootfs has no bin/busybox"
+    # The image goes, a sandbox (the bundle) still runs on its root.
+    t_capture out 30 "${W[@]}" image rm "$WARREN_BUSYBOX_IMAGE"
+    assert_status 0 "$T_STATUS" "rm"
+    t_capture out 60 "${W[@]}" image prune
+    assert_status 0 "$T_STATUS" "prune with a mounted bundle"
+    assert_match "$out" '^removed 3 blobs, 0 roots, 0 partial downloads' "prune with a mounted bundle"
+    assert_contains "$out" "kept 1 roots of removed images: mounted bundles use them"
+    [ -d "$root/bin" ] || t_fail "prune removed the root $root under a mounted bundle"
+    [ -x "$bundle/rootfs/bin/busybox" ] || t_fail "the bundle lost its files"
+    t_capture out 60 "${W[@]}" image unbundle "$bundle"
+    assert_status 0 "$T_STATUS" "unbundle"
+    t_capture out 60 "${W[@]}" image prune
+    assert_match "$out" '^removed 0 blobs, 1 roots, 0 partial downloads' "prune after unbundle"
+    [ ! -e "$root" ] || t_fail "root $root left after unbundle and prune"
+}
+
 case_errors() {
     setup busybox
     local missing=${WARREN_BUSYBOX_IMAGE%:*}:no-such-tag
@@ -261,6 +287,7 @@ case_index_and_zstd() {
 t_case "pull, then ls and inspect show the image and its root" case_pull_ls_inspect
 t_case "a second pull does no layer work" case_warm_pull
 t_case "rm, then prune frees the blobs and the root" case_rm_prune
+t_case "prune keeps the root of a removed image while a bundle uses it" case_prune_keeps_mounted_roots
 t_case "errors: missing tag, bad reference, usage" case_errors
 t_case "an index (host platform and --platform) and a zstd layer" case_index_and_zstd
 T_CASE_TIMEOUT=600 t_case "kill -9 during a pull, then pull again" case_kill_during_pull

@@ -511,6 +511,10 @@ cmd_prune (globals_t *g, int argc, char **argv)
     wr_progress_format_bytes (stats.bytes_freed, freed, sizeof freed);
     printf ("removed %zu blobs, %zu roots, %zu partial downloads; freed %s\n", stats.blobs_removed,
             stats.roots_removed, stats.partials_removed, freed);
+    if (stats.roots_in_use > 0)
+        printf ("kept %zu roots of removed images: mounted bundles use them (warren image "
+                "unbundle, then prune again)\n",
+                stats.roots_in_use);
     return 0;
 }
 
