@@ -15,45 +15,15 @@
 #include "cleanup.h"
 #include "digest.h"
 #include "log.h"
-#include "registry_auth.h"
-#include "registry_http.h"
+#include "registry_private.h"
 #include "xalloc.h"
 
 #define DEFAULT_MAX_PARALLEL 4
 #define DEFAULT_RETRIES 3
 #define MAX_PARALLEL 32
-/* First pause between retries; doubled each time, at most BACKOFF_MAX_MS. */
-#define BACKOFF_FIRST_MS 250
-#define BACKOFF_MAX_MS 8000
-#define RETRY_AFTER_MAX_S 30
-
 #define MANIFEST_ACCEPT                                                                            \
     "Accept: " WR_MEDIA_OCI_MANIFEST ", " WR_MEDIA_OCI_INDEX ", " WR_MEDIA_DOCKER_MANIFEST         \
     ", " WR_MEDIA_DOCKER_LIST
-
-typedef struct {
-    char *host;
-    char *scope; /* "" for credentials good for every scope (basic) */
-    char *authorization; /* the whole header line */
-} cached_auth_t;
-
-struct wr_registry_s {
-    char *mirror;
-    char **insecure;
-    int max_parallel;
-    int retries;
-    int64_t max_bytes_per_second;
-    char *auth_config_path;
-    wr_auth_config_t auths;
-
-    pthread_mutex_t auth_lock;
-    cached_auth_t *auth_cache;
-    size_t n_auth_cache;
-
-    /* The handle for manifests, kept so connections are reused. */
-    pthread_mutex_t handle_lock;
-    CURL *curl;
-};
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_code;
@@ -189,260 +159,6 @@ check_reference (const char *reference, wr_error_t *err)
     return 0;
 }
 
-/* ---- authentication ---- */
-
-typedef struct {
-    wr_registry_t *registry;
-    CURL *curl;
-    const char *base_url;
-    const char *host; /* what credentials and tokens are kept for */
-    const char *scope; /* "repository:NAME:pull" */
-    bool https_redirects_only;
-    bool (*cancelled) (void *data);
-    void *cancel_data;
-} session_t;
-
-/* The Authorization header line for (HOST, SCOPE), or NULL. */
-static char *
-cached_authorization (wr_registry_t *r, const char *host, const char *scope)
-{
-    char *found = NULL;
-    pthread_mutex_lock (&r->auth_lock);
-    for (size_t pass = 0; pass < 2 && found == NULL; pass++) {
-        const char *want = pass == 0 ? scope : "";
-        for (size_t i = 0; i < r->n_auth_cache; i++) {
-            if (strcmp (r->auth_cache[i].host, host) == 0 &&
-                strcmp (r->auth_cache[i].scope, want) == 0) {
-                found = xstrdup (r->auth_cache[i].authorization);
-                break;
-            }
-        }
-    }
-    pthread_mutex_unlock (&r->auth_lock);
-    return found;
-}
-
-static void
-cache_authorization (wr_registry_t *r, const char *host, const char *scope, char *authorization)
-{
-    pthread_mutex_lock (&r->auth_lock);
-    for (size_t i = 0; i < r->n_auth_cache; i++) {
-        if (strcmp (r->auth_cache[i].host, host) == 0 &&
-            strcmp (r->auth_cache[i].scope, scope) == 0) {
-            free (r->auth_cache[i].authorization);
-            r->auth_cache[i].authorization = authorization;
-            pthread_mutex_unlock (&r->auth_lock);
-            return;
-        }
-    }
-    r->auth_cache = xrealloc (r->auth_cache, (r->n_auth_cache + 1) * sizeof *r->auth_cache);
-    r->auth_cache[r->n_auth_cache].host = xstrdup (host);
-    r->auth_cache[r->n_auth_cache].scope = xstrdup (scope);
-    r->auth_cache[r->n_auth_cache].authorization = authorization;
-    r->n_auth_cache++;
-    pthread_mutex_unlock (&r->auth_lock);
-}
-
-static void
-sleep_ms (long ms)
-{
-    struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
-    while (nanosleep (&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
-/* Waits before retry number ATTEMPT (0 for the first retry), or for what
- * the server asked with Retry-After (seconds, bounded). */
-static void
-backoff (int attempt, const char *retry_after)
-{
-    long ms = BACKOFF_FIRST_MS;
-    for (int i = 0; i < attempt && ms < BACKOFF_MAX_MS; i++)
-        ms *= 2;
-    if (ms > BACKOFF_MAX_MS)
-        ms = BACKOFF_MAX_MS;
-    if (retry_after != NULL) {
-        char *end = NULL;
-        long s = strtol (retry_after, &end, 10);
-        if (end != retry_after && *end == '\0' && s >= 0)
-            ms = (s > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : s) * 1000L;
-    }
-    sleep_ms (ms);
-}
-
-/* Gets a token from the token service REALM for SCOPE. */
-static int
-fetch_token (session_t *s, const char *realm, const char *service, const char *scope,
-             char **authorization, wr_error_t *err)
-{
-    wr_registry_t *r = s->registry;
-    cleanup_free char *url = NULL;
-    cleanup_free char *basic = NULL;
-
-    bool https = strncasecmp (realm, "https://", 8) == 0;
-    if (!https && strncasecmp (realm, "http://", 7) != 0)
-        return wr_error_set (err, 0, "token service `%.200s` of %s: not an http(s) URL", realm,
-                             s->host);
-    if (!https) {
-        cleanup_free char *realm_host = wr_auth_normalize_host (realm);
-        if (!wr_registry_host_is_loopback (realm_host) &&
-            !wr_registry_host_is_insecure (realm_host, (const char *const *) r->insecure))
-            return wr_error_set (err, 0,
-                                 "token service `%.200s` of %s: plain HTTP is allowed only for "
-                                 "loopback and insecure registries",
-                                 realm, s->host);
-    }
-    char *service_q = service != NULL ? curl_easy_escape (s->curl, service, 0) : NULL;
-    char *scope_q = curl_easy_escape (s->curl, scope, 0);
-    if (scope_q == NULL || (service != NULL && service_q == NULL))
-        abort ();
-    const char *sep = strchr (realm, '?') != NULL ? "&" : "?";
-    if (service_q != NULL)
-        url = xasprintf ("%s%sservice=%s&scope=%s", realm, sep, service_q, scope_q);
-    else
-        url = xasprintf ("%s%sscope=%s", realm, sep, scope_q);
-    curl_free (service_q);
-    curl_free (scope_q);
-
-    const wr_auth_credential_t *cred = wr_auth_config_find (&r->auths, s->host);
-    if (cred != NULL) {
-        cleanup_free char *value = wr_auth_basic_header (cred->username, cred->password);
-        basic = xasprintf ("Authorization: %s", value);
-    }
-    const char *headers[] = { basic, NULL };
-    wr_http_request_t request = {
-        .url = url,
-        .headers = headers,
-        .max_body = WR_AUTH_MAX_TOKEN_ANSWER,
-        .follow_redirects = false,
-        .cancelled = s->cancelled,
-        .cancel_data = s->cancel_data,
-    };
-    for (int attempt = 0;; attempt++) {
-        wr_http_response_t response;
-        int rc = wr_http_get (s->curl, &request, &response, err);
-        if (rc < 0) {
-            bool again = !response.too_large && response.curl_code != CURLE_ABORTED_BY_CALLBACK &&
-                         wr_http_curl_is_transient (response.curl_code) && attempt < r->retries;
-            wr_http_response_clear (&response);
-            if (!again)
-                return wr_error_prefix (err, "token for %s", scope);
-            backoff (attempt, NULL);
-            continue;
-        }
-        if (wr_http_status_is_transient (response.status) && attempt < r->retries) {
-            backoff (attempt, response.retry_after);
-            wr_http_response_clear (&response);
-            continue;
-        }
-        if (response.status != 200) {
-            cleanup_free char *what = wr_http_describe (&response);
-            long status = response.status;
-            wr_http_response_clear (&response);
-            return wr_error_set (err, 0, "token for %s: GET %s: %s%s", scope, url, what,
-                                 status == 401 && cred == NULL
-                                     ? " (no credentials for this registry in the auth config)"
-                                     : "");
-        }
-        cleanup_free char *token = NULL;
-        rc = wr_auth_parse_token_answer (response.body ? response.body : "", response.body_len, url,
-                                         &token, err);
-        wr_http_response_clear (&response);
-        if (rc < 0)
-            return wr_error_prefix (err, "token for %s", scope);
-        *authorization = xasprintf ("Authorization: Bearer %s", token);
-        explicit_bzero (token, strlen (token));
-        return 0;
-    }
-}
-
-/* Answers a 401 of REQUEST_URL: gets a token or finds credentials, and
- * caches them for the session's host and scope. */
-static int
-authenticate (session_t *s, const char *request_url, const char *challenge_header, wr_error_t *err)
-{
-    wr_auth_challenge_t *challenges = NULL;
-    size_t n = 0;
-    int ret = -1;
-
-    if (challenge_header == NULL)
-        return wr_error_set (
-            err, 0, "GET %s: 401 Unauthorized without a WWW-Authenticate challenge", request_url);
-    if (wr_auth_parse_challenges (challenge_header, &challenges, &n, err) < 0)
-        return wr_error_prefix (err, "GET %s: 401 Unauthorized", request_url);
-
-    const wr_auth_challenge_t *bearer = wr_auth_find_challenge (challenges, n, "bearer");
-    const wr_auth_challenge_t *basic = wr_auth_find_challenge (challenges, n, "basic");
-    if (bearer != NULL && wr_auth_challenge_param (bearer, "realm") != NULL) {
-        const char *scope = wr_auth_challenge_param (bearer, "scope");
-        char *authorization = NULL;
-        if (fetch_token (s, wr_auth_challenge_param (bearer, "realm"),
-                         wr_auth_challenge_param (bearer, "service"),
-                         scope != NULL ? scope : s->scope, &authorization, err) < 0) {
-            wr_error_prefix (err, "GET %s", request_url);
-            goto out;
-        }
-        cache_authorization (s->registry, s->host, s->scope, authorization);
-        ret = 0;
-    } else if (basic != NULL) {
-        const wr_auth_credential_t *cred = wr_auth_config_find (&s->registry->auths, s->host);
-        if (cred == NULL) {
-            wr_error_set (err, 0,
-                          "GET %s: 401 Unauthorized: %s asks for a user name and password, and "
-                          "the auth config (%s) has none for it",
-                          request_url, s->host,
-                          s->registry->auth_config_path ? s->registry->auth_config_path : "none");
-            goto out;
-        }
-        cleanup_free char *value = wr_auth_basic_header (cred->username, cred->password);
-        cache_authorization (s->registry, s->host, "", xasprintf ("Authorization: %s", value));
-        ret = 0;
-    } else {
-        wr_error_set (err, 0,
-                      "GET %s: 401 Unauthorized with no challenge warren can answer: %.200s",
-                      request_url, challenge_header);
-    }
-out:
-    wr_auth_challenges_free (challenges, n);
-    return ret;
-}
-
-/* One GET with the session's cached credentials; a 401 is answered once
- * (token or basic credentials) and the request made again. */
-static int
-authorized_get (session_t *s, wr_http_request_t *request, const char *accept, const char *range,
-                wr_http_response_t *response, wr_error_t *err)
-{
-    bool answered = false;
-    for (;;) {
-        cleanup_free char *authorization = cached_authorization (s->registry, s->host, s->scope);
-        const char *headers[4] = { NULL };
-        size_t n = 0;
-        if (accept != NULL)
-            headers[n++] = accept;
-        if (range != NULL)
-            headers[n++] = range;
-        if (authorization != NULL)
-            headers[n++] = authorization;
-        request->headers = headers;
-        request->https_redirects_only = s->https_redirects_only;
-        request->cancelled = s->cancelled;
-        request->cancel_data = s->cancel_data;
-        int rc = wr_http_get (s->curl, request, response, err);
-        request->headers = NULL;
-        if (rc < 0)
-            return -1;
-        if (response->status != 401 || answered)
-            return 0;
-        cleanup_free char *challenge =
-            response->www_authenticate ? xstrdup (response->www_authenticate) : NULL;
-        wr_http_response_clear (response);
-        if (authenticate (s, request->url, challenge, err) < 0)
-            return -1;
-        answered = true;
-    }
-}
-
 /* ---- manifests ---- */
 
 static char *
@@ -485,7 +201,7 @@ wr_registry_get_manifest (wr_registry_t *registry, const wr_image_ref_t *ref, co
     scope = xasprintf ("repository:%s:pull", ref->repository);
 
     pthread_mutex_lock (&registry->handle_lock);
-    session_t s = {
+    wr_session_t s = {
         .registry = registry,
         .curl = registry->curl,
         .base_url = base_url,
@@ -498,30 +214,11 @@ wr_registry_get_manifest (wr_registry_t *registry, const wr_image_ref_t *ref, co
         .max_body = WR_MANIFEST_MAX_SIZE,
         .follow_redirects = true,
     };
-    int rc = -1;
-    for (int attempt = 0;; attempt++) {
-        if (authorized_get (&s, &request, MANIFEST_ACCEPT, NULL, &response, err) < 0) {
-            bool again =
-                !response.too_large && !response.sink_failed && response.curl_code != CURLE_OK &&
-                wr_http_curl_is_transient (response.curl_code) && attempt < registry->retries;
-            wr_http_response_clear (&response);
-            if (!again)
-                break;
-            backoff (attempt, NULL);
-            continue;
-        }
-        if (wr_http_status_is_transient (response.status) && attempt < registry->retries) {
-            backoff (attempt, response.retry_after);
-            wr_http_response_clear (&response);
-            continue;
-        }
-        if (response.status != 200) {
-            cleanup_free char *what = wr_http_describe (&response);
-            wr_error_set (err, 0, "GET %s: %s", url, what);
-            break;
-        }
-        rc = 0;
-        break;
+    const char *headers[] = { MANIFEST_ACCEPT, NULL };
+    int rc = wr_session_send_retrying (&s, &request, headers, &response, err);
+    if (rc == 0 && response.status != 200) {
+        cleanup_free char *what = wr_http_describe (&response);
+        rc = wr_error_set (err, 0, "GET %s: %s", url, what);
     }
     pthread_mutex_unlock (&registry->handle_lock);
     if (rc < 0) {
@@ -641,7 +338,7 @@ pool_cancelled (void *data)
 
 /* Downloads one blob into the store, resuming and retrying. */
 static int
-fetch_blob (pool_t *pool, session_t *s, const wr_descriptor_t *desc, _Atomic int64_t *done,
+fetch_blob (pool_t *pool, wr_session_t *s, const wr_descriptor_t *desc, _Atomic int64_t *done,
             wr_error_t *err)
 {
     wr_registry_t *r = pool->registry;
@@ -689,8 +386,8 @@ again:;
             .follow_redirects = true,
             .max_recv_speed = r->max_bytes_per_second,
         };
-        int rc =
-            authorized_get (s, &request, NULL, sink.written > 0 ? range : NULL, &response, err);
+        const char *headers[] = { sink.written > 0 ? range : NULL, NULL };
+        int rc = wr_session_send (s, &request, headers, &response, err);
         if (rc < 0) {
             bool transient = !response.sink_failed && !response.too_large &&
                              response.curl_code != CURLE_ABORTED_BY_CALLBACK &&
@@ -703,7 +400,7 @@ again:;
             wr_log (WR_LOG_DEBUG, "retrying a blob", "digest", desc->digest, "error",
                     (*err)->message, NULL);
             wr_error_free (err);
-            backoff (attempt++, NULL);
+            wr_registry_backoff (attempt++, NULL);
             continue;
         }
         long status = response.status;
@@ -718,7 +415,7 @@ again:;
                     err, 0, "GET %s: the answer ended after %" PRId64 " of %" PRId64 " bytes", url,
                     sink.written, desc->size);
             }
-            backoff (attempt++, NULL);
+            wr_registry_backoff (attempt++, NULL);
             continue;
         }
         if (status == 416 && sink.written > 0) {
@@ -735,7 +432,7 @@ again:;
             continue;
         }
         if (wr_http_status_is_transient (status) && attempt < r->retries) {
-            backoff (attempt++, response.retry_after);
+            wr_registry_backoff (attempt++, response.retry_after);
             wr_http_response_clear (&response);
             continue;
         }
@@ -768,7 +465,7 @@ static void *
 pool_worker (void *data)
 {
     pool_t *pool = data;
-    session_t s = {
+    wr_session_t s = {
         .registry = pool->registry,
         .curl = new_handle (),
         .base_url = pool->base_url,

@@ -73,11 +73,10 @@ typedef struct {
 
 /* Pushes the image MANIFEST_DIGEST of STORE (config and layers first,
  * each skipped when the registry has it, then the manifest) to DEST (its
- * tag, else the digest itself).  OPTIONS as for pulls (insecure
- * registries, auth config); docker_io_mirror is not used: a push goes to
+ * tag, else the digest itself), with REGISTRY's credentials, insecure
+ * registries and retries; its docker_io_mirror is not used: a push goes to
  * the registry itself.  Tokens are asked for with a pull,push scope. */
-int wr_registry_push_image (const wr_registry_options_t *options, wr_store_t *store,
-                            const char *manifest_digest, const wr_image_ref_t *dest,
-                            wr_push_result_t *result, wr_error_t *err);
+int wr_registry_push_image (wr_registry_t *registry, wr_store_t *store, const char *manifest_digest,
+                            const wr_image_ref_t *dest, wr_push_result_t *result, wr_error_t *err);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "xalloc.h"
@@ -164,6 +165,8 @@ typedef struct {
     wr_http_response_t *response;
     wr_error_t *err;
     size_t body_cap;
+    int64_t upload_at; /* bytes of the upload sent */
+    int upload_errno;
 } transfer_t;
 
 static void
@@ -191,8 +194,9 @@ header_cb (char *buffer, size_t size, size_t nitems, void *userdata)
         free (r->www_authenticate);
         free (r->content_range);
         free (r->retry_after);
+        free (r->location);
         r->reason = r->content_type = r->docker_content_digest = NULL;
-        r->www_authenticate = r->content_range = r->retry_after = NULL;
+        r->www_authenticate = r->content_range = r->retry_after = r->location = NULL;
         r->body_len = 0; /* a body so far was the last answer's */
         const char *sp = memchr (buffer, ' ', n);
         if (sp != NULL) {
@@ -222,6 +226,8 @@ header_cb (char *buffer, size_t size, size_t nitems, void *userdata)
         set_header (&r->content_range, value, value_len);
     else if (IS ("retry-after"))
         set_header (&r->retry_after, value, value_len);
+    else if (IS ("location"))
+        set_header (&r->location, value, value_len);
     else if (IS ("www-authenticate")) {
         /* Several headers are one list (RFC 7230 3.2.2). */
         if (r->www_authenticate == NULL) {
@@ -294,6 +300,80 @@ xferinfo_cb (void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ul
     return 0;
 }
 
+static size_t
+read_cb (char *buffer, size_t size, size_t nitems, void *userdata)
+{
+    transfer_t *t = userdata;
+    const wr_http_upload_t *up = t->request->upload;
+    size_t want = size * nitems;
+    if (up == NULL || t->upload_at >= up->len)
+        return 0;
+    if ((int64_t) want > up->len - t->upload_at)
+        want = (size_t) (up->len - t->upload_at);
+    if (up->data != NULL) {
+        memcpy (buffer, (const char *) up->data + t->upload_at, want);
+    } else {
+        ssize_t n;
+        do
+            n = pread (up->fd, buffer, want, (off_t) t->upload_at);
+        while (n < 0 && errno == EINTR);
+        if (n <= 0) {
+            t->upload_errno = n < 0 ? errno : EIO;
+            return CURL_READFUNC_ABORT;
+        }
+        want = (size_t) n;
+    }
+    t->upload_at += (int64_t) want;
+    return want;
+}
+
+/* curl rewinds the upload to send it again (a redirect, an auth retry). */
+static int
+seek_cb (void *userdata, curl_off_t offset, int origin)
+{
+    transfer_t *t = userdata;
+    if (origin != SEEK_SET || offset < 0 || t->request->upload == NULL ||
+        offset > t->request->upload->len)
+        return CURL_SEEKFUNC_CANTSEEK;
+    t->upload_at = offset;
+    return CURL_SEEKFUNC_OK;
+}
+
+const char *
+wr_http_method (const wr_http_request_t *request)
+{
+    return request->method != NULL ? request->method : "GET";
+}
+
+/* The method's options: a body to send for PUT and POST, none to receive
+ * for HEAD. */
+static void
+set_method (CURL *curl, const wr_http_request_t *request, transfer_t *t)
+{
+    const char *method = wr_http_method (request);
+    const wr_http_upload_t *up = request->upload;
+    curl_off_t len = up != NULL ? (curl_off_t) up->len : 0;
+    if (strcmp (method, "HEAD") == 0) {
+        curl_easy_setopt (curl, CURLOPT_NOBODY, 1L);
+    } else if (strcmp (method, "POST") == 0) {
+        curl_easy_setopt (curl, CURLOPT_POST, 1L);
+        curl_easy_setopt (curl, CURLOPT_POSTFIELDSIZE_LARGE, len);
+        if (up == NULL)
+            curl_easy_setopt (curl, CURLOPT_POSTFIELDS, "");
+    } else if (strcmp (method, "PUT") == 0) {
+        curl_easy_setopt (curl, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt (curl, CURLOPT_INFILESIZE_LARGE, len);
+    } else if (strcmp (method, "GET") != 0) {
+        curl_easy_setopt (curl, CURLOPT_CUSTOMREQUEST, method);
+    }
+    if (up != NULL || strcmp (method, "PUT") == 0) {
+        curl_easy_setopt (curl, CURLOPT_READFUNCTION, read_cb);
+        curl_easy_setopt (curl, CURLOPT_READDATA, t);
+        curl_easy_setopt (curl, CURLOPT_SEEKFUNCTION, seek_cb);
+        curl_easy_setopt (curl, CURLOPT_SEEKDATA, t);
+    }
+}
+
 void
 wr_http_response_clear (wr_http_response_t *r)
 {
@@ -303,14 +383,16 @@ wr_http_response_clear (wr_http_response_t *r)
     free (r->www_authenticate);
     free (r->content_range);
     free (r->retry_after);
+    free (r->location);
     free (r->body);
     memset (r, 0, sizeof *r);
 }
 
 int
-wr_http_get (CURL *curl, const wr_http_request_t *request, wr_http_response_t *response,
-             wr_error_t *err)
+wr_http_perform (CURL *curl, const wr_http_request_t *request, wr_http_response_t *response,
+                 wr_error_t *err)
 {
+    const char *method = wr_http_method (request);
     struct curl_slist *headers = NULL;
     transfer_t t = { .curl = curl, .request = request, .response = response, .err = err };
 
@@ -324,6 +406,7 @@ wr_http_get (CURL *curl, const wr_http_request_t *request, wr_http_response_t *r
     }
     curl_easy_setopt (curl, CURLOPT_URL, request->url);
     curl_easy_setopt (curl, CURLOPT_HTTPHEADER, headers);
+    set_method (curl, request, &t);
     curl_easy_setopt (curl, CURLOPT_USERAGENT,
                       "warren/"
                       "0.1");
@@ -363,13 +446,16 @@ wr_http_get (CURL *curl, const wr_http_request_t *request, wr_http_response_t *r
     if (rc == CURLE_OK)
         return 0;
     if (response->sink_failed)
-        return wr_error_prefix (err, "GET %s", request->url);
+        return wr_error_prefix (err, "%s %s", method, request->url);
     if (response->too_large)
-        return wr_error_set (err, 0, "GET %s: the answer is larger than the %zu bytes accepted",
-                             request->url, request->max_body);
+        return wr_error_set (err, 0, "%s %s: the answer is larger than the %zu bytes accepted",
+                             method, request->url, request->max_body);
+    if (rc == CURLE_ABORTED_BY_CALLBACK && t.upload_errno != 0)
+        return wr_error_set (err, t.upload_errno, "%s %s: read the body to send", method,
+                             request->url);
     if (rc == CURLE_ABORTED_BY_CALLBACK)
-        return wr_error_set (err, ECANCELED, "GET %s", request->url);
-    return wr_error_set (err, 0, "GET %s: %s", request->url,
+        return wr_error_set (err, ECANCELED, "%s %s", method, request->url);
+    return wr_error_set (err, 0, "%s %s: %s", method, request->url,
                          response->curl_error[0] ? response->curl_error : curl_easy_strerror (rc));
 }
 

@@ -34,7 +34,16 @@ int wr_registry_base_url (const char *registry, const char *mirror, const char *
 typedef int (*wr_http_sink_fn) (void *data, CURL *curl, const void *buf, size_t len,
                                 wr_error_t *err);
 
+/* The body of a PUT or POST: LEN bytes of DATA, or, when DATA is NULL, of
+ * FD from offset 0 (read with pread, so it can be sent again). */
 typedef struct {
+    const void *data;
+    int fd;
+    int64_t len;
+} wr_http_upload_t;
+
+typedef struct {
+    const char *method; /* NULL: GET; "HEAD", "POST" or "PUT" */
     const char *url;
     const char *const *headers; /* "Name: value" lines, NULL-terminated; may be NULL */
     size_t max_body; /* a larger 2xx body aborts the transfer (0: no limit) */
@@ -46,6 +55,7 @@ typedef struct {
     /* Aborts the transfer when it returns true (checked now and then). */
     bool (*cancelled) (void *data);
     void *cancel_data;
+    const wr_http_upload_t *upload; /* NULL: no body (an empty one for POST and PUT) */
 } wr_http_request_t;
 
 typedef struct {
@@ -57,6 +67,7 @@ typedef struct {
     char *www_authenticate; /* every WWW-Authenticate header, joined with ", " */
     char *content_range;
     char *retry_after;
+    char *location;
     char *body; /* 2xx without a sink: up to max_body; else the error body */
     size_t body_len;
     bool too_large; /* aborted: more than max_body */
@@ -64,11 +75,14 @@ typedef struct {
     char curl_error[CURL_ERROR_SIZE];
 } wr_http_response_t;
 
-/* Performs a GET of REQUEST on CURL (reset first; connections are kept).
- * Returns 0 when an answer came (any status), -1 with *ERR on a transport
- * error, a limit or a sink failure (RESPONSE says which). */
-int wr_http_get (CURL *curl, const wr_http_request_t *request, wr_http_response_t *response,
-                 wr_error_t *err);
+/* Performs REQUEST on CURL (reset first; connections are kept).  Returns 0
+ * when an answer came (any status), -1 with *ERR on a transport error, a
+ * limit or a sink failure (RESPONSE says which).  Errors start with the
+ * method and the URL. */
+int wr_http_perform (CURL *curl, const wr_http_request_t *request, wr_http_response_t *response,
+                     wr_error_t *err);
+/* "GET", or the request's method. */
+const char *wr_http_method (const wr_http_request_t *request);
 void wr_http_response_clear (wr_http_response_t *response);
 
 /* True for answers worth retrying: 408, 429, 500, 502, 503, 504. */

@@ -124,6 +124,54 @@ case_token_auth() {
     assert_contains "$out" "401 Unauthorized (UNAUTHORIZED: wrong or missing user name and password)"
 }
 
+# warren image push to the basic and the token registry, with the same
+# auth config as pulls; what arrives is checked with skopeo.
+case_push_with_auth() {
+    auth_env
+    t_images busybox
+    local W=("$WARREN_BUILD_DIR/src/cmd/warren/warren" --root "$T_CASE_DIR/root") out digest
+    [ -x "${W[0]}" ] || t_fail "warren not built: ${W[0]}"
+    t_capture out 120 "${W[@]}" image pull "$WARREN_BUSYBOX_IMAGE"
+    assert_status 0 "$T_STATUS" "pull of busybox to push"
+    digest=$("${W[@]}" image inspect "$WARREN_BUSYBOX_IMAGE" | jq -r .ManifestDigest)
+    auth_config "$T_CASE_DIR/auth.json" "$(jq -n \
+        --arg b "$WARREN_BASIC_REGISTRY" --arg bu "$WARREN_BASIC_USER" --arg bp "$WARREN_BASIC_PASSWORD" \
+        --arg t "$WARREN_TOKEN_REGISTRY" --arg tu "$WARREN_TOKEN_USER" --arg tp "$WARREN_TOKEN_PASSWORD" \
+        '{($b): {username: $bu, password: $bp}, ($t): {username: $tu, password: $tp}}')"
+    # A repository of its own, so that no blob is there from an earlier run.
+    local repo=warren-push/busybox-$$-$RANDOM dest registry user password before after
+    for registry in "$WARREN_BASIC_REGISTRY" "$WARREN_TOKEN_REGISTRY"; do
+        dest=$registry/$repo:pushed
+        if [ "$registry" = "$WARREN_BASIC_REGISTRY" ]; then
+            user=$WARREN_BASIC_USER password=$WARREN_BASIC_PASSWORD
+        else
+            user=$WARREN_TOKEN_USER password=$WARREN_TOKEN_PASSWORD
+        fi
+        # Without credentials: refused, saying why.
+        t_capture out 120 "${W[@]}" image push --auth-config "$T_CASE_DIR/none.json" "$WARREN_BUSYBOX_IMAGE" "$dest"
+        assert_status 1 "$T_STATUS" "push to $registry without credentials"
+        assert_contains "$out" "401 Unauthorized" "push to $registry without credentials"
+        before=$(grep -c 'GET /token: 200' "$WARREN_TEST_RUN/token-server.log" || true)
+        t_capture out 300 "${W[@]}" image push --auth-config "$T_CASE_DIR/auth.json" "$WARREN_BUSYBOX_IMAGE" "$dest"
+        assert_status 0 "$T_STATUS" "push to $registry"
+        assert_contains "$out" "$dest@$digest (2 blobs pushed, 0 already there)" "push to $registry"
+        after=$(grep -c 'GET /token: 200' "$WARREN_TEST_RUN/token-server.log" || true)
+        if [ "$registry" = "$WARREN_TOKEN_REGISTRY" ]; then
+            # One token with push rights for every request of the push.
+            assert_eq "$((after - before))" 1 "tokens issued for the push"
+            tail -n 1 "$WARREN_TEST_RUN/token-server.log" | grep -q 'pull,push\|"push"' ||
+                t_fail "the token was not asked with a push scope: $(tail -n 1 "$WARREN_TEST_RUN/token-server.log")"
+        fi
+        # What the registry has now is the image, byte for byte.
+        assert_eq "sha256:$(t_timeout 60 skopeo inspect --raw --tls-verify=false --creds "$user:$password" \
+            "docker://$dest" | sha256sum | cut -d' ' -f1)" "$digest" "the manifest in $registry"
+        # Pushed again: every blob is there already.
+        t_capture out 300 "${W[@]}" image push --auth-config "$T_CASE_DIR/auth.json" "$WARREN_BUSYBOX_IMAGE" "$dest"
+        assert_status 0 "$T_STATUS" "second push to $registry"
+        assert_contains "$out" "(0 blobs pushed, 2 already there)" "second push to $registry"
+    done
+}
+
 variants_env() {
     local vars
     vars=$(t_timeout 300 "$T_LIB_DIR/fixtures/image-variants") ||
@@ -309,6 +357,7 @@ case_kill_and_resume() {
 t_case "anonymous pull from :5000" case_anonymous
 t_case "basic auth registry (config.json auth)" case_basic_auth
 t_case "token auth registry (token service, config.json username/password)" case_token_auth
+t_case "push with basic and token auth (warren image push)" case_push_with_auth
 t_case "multi-platform index" case_multi_platform
 t_case "zstd-compressed layer" case_zstd
 t_case "docker.io through a mirror" case_mirror

@@ -69,11 +69,13 @@ warren_cmd_image_push (const char *root, const char *store_dir, int argc, char *
     wr_image_record_t record = { 0 };
     wr_push_result_t result;
     int found = store != NULL ? wr_store_image_get (store, name, &record, &err) : -1;
+    wr_registry_t *registry = NULL;
     int r = -1;
     if (found == 0)
         wr_error_set (&err, 0, "no image `%s` in %s", name_text, store_dir);
-    else if (found > 0)
-        r = wr_registry_push_image (&reg, store, record.manifest_digest, &dest, &result, &err);
+    else if (found > 0 && (registry = wr_registry_new (&reg, &err)) != NULL)
+        r = wr_registry_push_image (registry, store, record.manifest_digest, &dest, &result, &err);
+    wr_registry_free (registry);
     if (r == 0) {
         cleanup_free char *where = wr_image_ref_string (&dest);
         printf ("%s@%s (%zu blobs pushed, %zu already there)\n", where, record.manifest_digest,

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "digest.h"
 #include "fake_registry.h"
 #include "xalloc.h"
 
@@ -39,6 +40,39 @@ header_value (const char *head, const char *name, char *out, size_t size)
         if (line == NULL)
             return;
     }
+}
+
+/* Reads the body of a request with a Content-Length (part of it may have
+ * come with the head) and notes its size, digest and first bytes. */
+static void
+read_body (int c, const char *head, size_t n, fake_request_t *req)
+{
+    char value[32];
+    header_value (head, "Content-Length", value, sizeof value);
+    size_t want = (size_t) strtoull (value, NULL, 10);
+    const char *end = strstr (head, "\r\n\r\n");
+    if (want == 0 || end == NULL)
+        return;
+    char expect[32];
+    header_value (head, "Expect", expect, sizeof expect);
+    if (strcasecmp (expect, "100-continue") == 0)
+        send (c, "HTTP/1.1 100 Continue\r\n\r\n", 25, MSG_NOSIGNAL);
+    char *body = xmalloc (want + 1);
+    size_t have = n - (size_t) (end + 4 - head);
+    if (have > want)
+        have = want;
+    memcpy (body, end + 4, have);
+    while (have < want) {
+        ssize_t r = recv (c, body + have, want - have, 0);
+        if (r <= 0)
+            break;
+        have += (size_t) r;
+    }
+    body[have] = '\0';
+    req->body_len = have;
+    wr_sha256_digest (body, have, req->body_digest);
+    snprintf (req->body_start, sizeof req->body_start, "%s", body);
+    free (body);
 }
 
 static void
@@ -80,6 +114,8 @@ fake_serve (void *data)
         sscanf (head, "%15s %1023s", req.method, req.path);
         header_value (head, "Authorization", req.authorization, sizeof req.authorization);
         header_value (head, "Range", req.range, sizeof req.range);
+        header_value (head, "Content-Type", req.content_type, sizeof req.content_type);
+        read_body (c, head, n, &req);
         pthread_mutex_lock (&srv->lock);
         if (srv->n_log < MAX_LOG)
             srv->log[srv->n_log++] = req;

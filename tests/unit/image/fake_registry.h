@@ -16,6 +16,10 @@ typedef struct {
     char path[1024];
     char authorization[1024];
     char range[128];
+    char content_type[256];
+    size_t body_len; /* the request's body (Content-Length bytes) */
+    char body_digest[80]; /* its sha256 digest */
+    char body_start[256]; /* its first bytes, NUL-terminated */
 } fake_request_t;
 
 typedef struct {
