@@ -948,6 +948,10 @@ wr_image_build (wr_store_t *store, const wr_image_record_t *base, const wr_build
     sqlite3 *db = NULL;
     image_t image = { 0 };
     int lock_fd = -1, r = -1;
+    /* Each step's manifest and config, recorded with the built image so
+     * that prune keeps them (a few KB; the layers are the image's own) and
+     * the next build of the same steps is all cache hits. */
+    cleanup_strv char **step_blobs = NULL;
     if (mkdir (b.work, 0700) < 0 && errno != EEXIST) {
         wr_error_set (err, errno, "create `%s`", b.work);
         goto out;
@@ -981,6 +985,8 @@ wr_image_build (wr_store_t *store, const wr_image_record_t *base, const wr_build
                 wr_log (WR_LOG_INFO, "cache hit", "step", step_no, "key", key, "manifest", cached,
                         NULL);
                 result->steps_cached++;
+                wr_strv_add (&step_blobs, image.manifest_digest);
+                wr_strv_add (&step_blobs, image.config_digest);
                 continue;
             }
         }
@@ -992,6 +998,8 @@ wr_image_build (wr_store_t *store, const wr_image_record_t *base, const wr_build
         if (cache_put (db, key, image.manifest_digest, err) < 0)
             goto out;
         result->steps_run++;
+        wr_strv_add (&step_blobs, image.manifest_digest);
+        wr_strv_add (&step_blobs, image.config_digest);
     }
     {
         cleanup_free char *root = image_root (store, &image, err);
@@ -1005,6 +1013,9 @@ wr_image_build (wr_store_t *store, const wr_image_record_t *base, const wr_build
                                        &digest);
             wr_strv_add (&blobs, json_object_get_string (digest));
         }
+        for (char **d = step_blobs; d != NULL && *d != NULL; d++)
+            if (!wr_strv_contains (blobs, *d))
+                wr_strv_add (&blobs, *d);
         wr_image_record_t record = {
             .name = (char *) name,
             .manifest_digest = image.manifest_digest,

@@ -312,6 +312,19 @@ test_build_and_cache (void **state)
     assert_int_equal (result.layers_added, 0);
     assert_string_equal (again.manifest_digest, out.manifest_digest);
 
+    /* A prune keeps every step's manifest and config with the built image:
+     * the next build is still all cache hits. */
+    wr_prune_stats_t stats;
+    assert_int_equal (wr_store_prune (f->store, &stats, &err), 0);
+    wr_image_record_t after_prune = { 0 };
+    if (wr_image_build (f->store, &f->base, steps, n, "test/built:2", NULL, &after_prune, &result,
+                        &err) < 0)
+        fail_msg ("%s", err->message);
+    assert_int_equal (result.steps_run, 0);
+    assert_int_equal (result.steps_cached, 3);
+    assert_string_equal (after_prune.manifest_digest, out.manifest_digest);
+    wr_image_record_clear (&after_prune);
+
     /* A changed source: the steps before it are cached, it runs again. */
     write_at (f->dir_fd, "host/file.txt", "changed\n");
     wr_image_record_t changed = { 0 };
