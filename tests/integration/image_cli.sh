@@ -156,6 +156,53 @@ case_prune_keeps_mounted_roots() {
     [ ! -e "$root" ] || t_fail "root $root left after unbundle and prune"
 }
 
+# A full disk: the state directory on a small tmpfs.  First too small for
+# the layer (the download fails), then big enough for the layer but not for
+# its root (the unpack fails); each time the error names what failed and
+# says what to do, nothing half-made is in blobs/ or roots/, and no image is
+# recorded.  Then the tmpfs grows and the same pull completes, going on from
+# the kept download.
+case_full_disk() {
+    setup debian-docker
+    local mnt=$T_CASE_DIR/small layer
+    mkdir -p "$mnt"
+    mount -t tmpfs -o size=20m tmpfs "$mnt" || t_fail "mount a tmpfs"
+    t_defer umount -l "$mnt"
+    W=("$WARREN" --root "$mnt/w")
+    STORE=$mnt/w/store
+    layer=$(t_timeout 60 skopeo inspect --raw --tls-verify=false "docker://$WARREN_DEBIAN_IMAGE" | jq -r '.layers[0].digest')
+
+    t_capture out 300 "${W[@]}" image pull "$WARREN_DEBIAN_IMAGE"
+    assert_status 1 "$T_STATUS" "pull onto a full disk"
+    assert_contains "$out" "blobs/$layer" "the error names the layer"
+    assert_contains "$out" "No space left on device"
+    assert_contains "$out" "the file system of $mnt/w is full: free space there"
+    [ ! -e "$STORE/blobs/sha256/${layer#sha256:}" ] || t_fail "a partial layer is in blobs/"
+    [ -z "$(ls -A "$STORE/roots")" ] || t_fail "roots/ is not empty: $(ls "$STORE/roots")"
+    t_capture ls 30 "${W[@]}" image ls
+    assert_not_contains "$ls" debian-docker "ls after a failed pull"
+
+    # Room for the layer (147 MB), not for the root (381 MB).
+    mount -o remount,size=250m "$mnt" || t_fail "grow the tmpfs"
+    t_capture out 300 "${W[@]}" image pull "$WARREN_DEBIAN_IMAGE"
+    assert_status 1 "$T_STATUS" "unpack onto a full disk"
+    assert_contains "$out" "unpack: layer" "the error names the layer"
+    assert_contains "$out" "entry \`" "the error names the entry"
+    assert_contains "$out" "No space left on device"
+    assert_contains "$out" "the file system of $mnt/w is full"
+    [ -z "$(ls -A "$STORE/roots")" ] || t_fail "a half-made root is left in roots/: $(ls "$STORE/roots")"
+    t_capture ls 30 "${W[@]}" image ls
+    assert_not_contains "$ls" debian-docker "ls after a failed unpack"
+    check_blob_digests
+
+    mount -o remount,size=800m "$mnt" || t_fail "grow the tmpfs"
+    t_capture out 300 "${W[@]}" image pull "$WARREN_DEBIAN_IMAGE"
+    assert_status 0 "$T_STATUS" "the pull once there is room"
+    root=$("${W[@]}" image inspect "$WARREN_DEBIAN_IMAGE" | jq -r .RootPath)
+    [ -x "$root/usr/sbin/dockerd" ] || t_fail "no usr/sbin/dockerd in $root"
+    check_blob_digests
+}
+
 case_errors() {
     setup busybox
     local missing=${WARREN_BUSYBOX_IMAGE%:*}:no-such-tag
@@ -289,6 +336,7 @@ t_case "a second pull does no layer work" case_warm_pull
 t_case "rm, then prune frees the blobs and the root" case_rm_prune
 t_case "prune keeps the root of a removed image while a bundle uses it" case_prune_keeps_mounted_roots
 t_case "errors: missing tag, bad reference, usage" case_errors
+T_CASE_TIMEOUT=900 t_case "a full disk: clear errors, nothing half-made, then the pull completes" case_full_disk
 t_case "an index (host platform and --platform) and a zstd layer" case_index_and_zstd
 T_CASE_TIMEOUT=600 t_case "kill -9 during a pull, then pull again" case_kill_during_pull
 T_CASE_TIMEOUT=900 t_case "the pulled root equals skopeo + umoci's" case_same_root_as_umoci

@@ -10,6 +10,7 @@
 
 #include "bundle.h"
 #include "cleanup.h"
+#include "cli_error.h"
 #include "error.h"
 #include "image_build.h"
 #include "image_build_cmd.h"
@@ -42,13 +43,6 @@ usage_error (const char *msg, const char *arg)
     fprintf (stderr, "warren: %s%s%s\n(see warren image build --help)\n", msg, arg ? ": " : "",
              arg ? arg : "");
     return EXIT_USAGE;
-}
-
-static int
-fail (wr_error_t *err)
-{
-    fprintf (stderr, "warren: %s\n", (*err)->message);
-    return 1;
 }
 
 static char *
@@ -183,14 +177,14 @@ warren_cmd_image_build (const char *root, const char *store_dir, int argc, char 
     status = 1;
     wr_store_t *store = open_store (root, store_dir, &err);
     if (store == NULL) {
-        fail (&err);
+        warren_fail (&err, root);
         goto out;
     }
     wr_image_record_t base = { 0 }, built = { 0 };
     wr_build_result_t result;
     if (base_image (store, from, &reg, &base, &err) < 0 ||
         wr_image_build (store, &base, steps, n_steps, name, &bopts, &built, &result, &err) < 0) {
-        fail (&err);
+        warren_fail (&err, root);
     } else {
         printf ("%s %s (%zu steps run, %zu cached, %zu layers added)\n", built.name,
                 built.manifest_digest, result.steps_run, result.steps_cached, result.layers_added);
@@ -242,7 +236,7 @@ warren_cmd_image_bundle (const char *root, const char *store_dir, int argc, char
     cleanup_error wr_error_t err = NULL;
     wr_store_t *store = open_store (root, store_dir, &err);
     if (store == NULL)
-        return fail (&err);
+        return warren_fail (&err, root);
     cleanup_free char *name = normalise (image);
     wr_image_record_t record = { 0 };
     wr_image_config_t config = { 0 };
@@ -261,7 +255,7 @@ warren_cmd_image_bundle (const char *root, const char *store_dir, int argc, char
     wr_image_record_clear (&record);
     wr_store_close (store);
     if (r < 0)
-        return fail (&err);
+        return warren_fail (&err, root);
     printf ("%s\n", dir);
     return 0;
 }
@@ -273,6 +267,6 @@ warren_cmd_image_unbundle (int argc, char **argv)
         return usage_error ("usage: warren image unbundle DIR", NULL);
     cleanup_error wr_error_t err = NULL;
     if (wr_bundle_destroy (argv[1], &err) < 0)
-        return fail (&err);
+        return warren_fail (&err, NULL);
     return 0;
 }

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "cleanup.h"
+#include "cli_error.h"
 #include "error.h"
 #include "image_build_cmd.h"
 #include "image_ref.h"
@@ -85,9 +86,7 @@ warren_cmd_image_push (const char *root, const char *store_dir, int argc, char *
     wr_image_ref_clear (&dest);
     if (store != NULL)
         wr_store_close (store);
-    if (r < 0) {
-        fprintf (stderr, "warren: %s\n", err->message);
-        return 1;
-    }
+    if (r < 0)
+        return warren_fail (&err, root);
     return 0;
 }

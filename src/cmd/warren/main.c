@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 
 #include "cleanup.h"
+#include "cli_error.h"
 #include "digest.h"
 #include "error.h"
 #include "image_build_cmd.h"
@@ -77,11 +78,13 @@ usage_error (const char *fmt, ...)
     return EXIT_USAGE;
 }
 
+/* The state directory, for the advice of warren_fail. */
+static const char *state_dir;
+
 static int
 fail (wr_error_t *err)
 {
-    fprintf (stderr, "warren: %s\n", (*err)->message);
-    return 1;
+    return warren_fail (err, state_dir);
 }
 
 /* mkdir -p for the state directory: the store makes what is inside. */
@@ -590,6 +593,7 @@ main (int argc, char **argv)
         return usage_error ("no command given");
     cleanup_free char *store_dir = xasprintf ("%s/store", g.root);
     g.store_dir = store_dir;
+    state_dir = g.root;
     const char *cmd = argv[optind];
     if (strcmp (cmd, "image") == 0)
         return cmd_image (&g, argc - optind, argv + optind);
