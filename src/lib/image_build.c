@@ -1,4 +1,5 @@
-/* Image builds in steps, each cached (see image_build.h). */
+/* Image builds in steps, each cached (see image_build.h): running a
+ * step in a sandbox on top of the image's root, and the build itself. */
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -16,6 +17,7 @@
 #include "cleanup.h"
 #include "digest.h"
 #include "image_build.h"
+#include "image_build_private.h"
 #include "image_pull.h"
 #include "layer_diff.h"
 #include "log.h"
@@ -24,545 +26,6 @@
 #include "strv.h"
 #include "unpack.h"
 #include "xalloc.h"
-
-#define COPY_BUFFER (128 * 1024)
-
-/* ---- steps ---- */
-
-int
-wr_build_step_parse (const char *kind, const char *arg, wr_build_step_t *step, wr_error_t *err)
-{
-    memset (step, 0, sizeof *step);
-    if (strcmp (kind, "run") == 0) {
-        if (arg == NULL || arg[0] == '\0')
-            return wr_error_set (err, 0, "run: empty command");
-        step->kind = WR_BUILD_RUN;
-        wr_strv_add (&step->commands, arg);
-    } else if (strcmp (kind, "env") == 0) {
-        const char *eq = arg != NULL ? strchr (arg, '=') : NULL;
-        if (eq == NULL || eq == arg)
-            return wr_error_set (err, 0, "env `%s`: expected NAME=VALUE", arg ? arg : "");
-        step->kind = WR_BUILD_ENV;
-        wr_strv_add (&step->env, arg);
-    } else if (strcmp (kind, "copy") == 0) {
-        const char *colon = arg != NULL ? strrchr (arg, ':') : NULL;
-        if (colon == NULL || colon == arg || colon[1] != '/')
-            return wr_error_set (err, 0, "copy `%s`: expected SRC:/ABSOLUTE/DST", arg ? arg : "");
-        step->kind = WR_BUILD_COPY;
-        step->src = xstrndup (arg, (size_t) (colon - arg));
-        step->dst = xstrdup (colon + 1);
-    } else if (strcmp (kind, "with-docker") == 0 || strcmp (kind, "with_docker") == 0) {
-        step->kind = WR_BUILD_WITH_DOCKER;
-    } else {
-        return wr_error_set (err, 0, "unknown build step `%s`", kind);
-    }
-    return 0;
-}
-
-void
-wr_build_step_clear (wr_build_step_t *step)
-{
-    wr_strv_free (step->commands);
-    wr_strv_free (step->env);
-    free (step->src);
-    free (step->dst);
-    memset (step, 0, sizeof *step);
-}
-
-static const char *
-apt_mirror (const wr_build_options_t *options)
-{
-    if (options != NULL && options->apt_mirror != NULL && options->apt_mirror[0] != '\0')
-        return options->apt_mirror;
-    const char *env = getenv ("WARREN_APT_MIRROR");
-    return env != NULL && env[0] != '\0' ? env : NULL;
-}
-
-/* The shell script of with_docker() on Debian and Ubuntu.  Services are
- * not started while installing (policy-rc.d); package lists and the
- * mirror's source list do not stay in the image. */
-static char *
-with_docker_script (const char *mirror)
-{
-    cleanup_free char *apt_opts =
-        mirror != NULL ? xstrdup ("-o Dir::Etc::SourceList=/tmp/warren-apt/sources.list "
-                                  "-o Dir::Etc::SourceParts=/tmp/warren-apt/parts.d")
-                       : xstrdup ("");
-    cleanup_free char *setup = mirror != NULL ? xasprintf ("mkdir -p /tmp/warren-apt/parts.d\n"
-                                                           "echo 'deb [trusted=yes] %s ./' > "
-                                                           "/tmp/warren-apt/sources.list\n",
-                                                           mirror)
-                                              : xstrdup ("");
-    return xasprintf ("set -e\n"
-                      "export DEBIAN_FRONTEND=noninteractive\n"
-                      "printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d\n"
-                      "chmod 755 /usr/sbin/policy-rc.d\n"
-                      "%s"
-                      "apt-get %s update\n"
-                      "apt-get %s install -y --no-install-recommends "
-                      "docker.io iptables ca-certificates\n"
-                      "update-alternatives --set iptables /usr/sbin/iptables-legacy\n"
-                      "update-alternatives --set ip6tables /usr/sbin/ip6tables-legacy\n"
-                      "rm -rf /usr/sbin/policy-rc.d /tmp/warren-apt /var/lib/apt/lists/* "
-                      "/var/cache/apt/*.bin /var/cache/apt/archives/*.deb\n",
-                      setup, apt_opts, apt_opts);
-}
-
-static int
-cmp_str (const void *a, const void *b)
-{
-    return strcmp (*(char *const *) a, *(char *const *) b);
-}
-
-/* Adds the names, types, modes and contents under PATH to SHA. */
-static int
-hash_tree (wr_sha256_t *sha, int dir_fd, const char *path, const char *name, wr_error_t *err)
-{
-    struct stat st;
-    if (fstatat (dir_fd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
-        return wr_error_set (err, errno, "copy: `%s`", name);
-    char head[64];
-    int n = snprintf (head, sizeof head, "%o %lld ", (unsigned) st.st_mode,
-                      (long long) (S_ISREG (st.st_mode) ? st.st_size : 0));
-    wr_sha256_update (sha, name, strlen (name) + 1);
-    wr_sha256_update (sha, head, (size_t) n);
-    if (S_ISLNK (st.st_mode)) {
-        char target[4096];
-        ssize_t len = readlinkat (dir_fd, path, target, sizeof target);
-        if (len < 0)
-            return wr_error_set (err, errno, "copy: read symlink `%s`", name);
-        wr_sha256_update (sha, target, (size_t) len);
-    } else if (S_ISREG (st.st_mode)) {
-        cleanup_close int fd = openat (dir_fd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-            return wr_error_set (err, errno, "copy: open `%s`", name);
-        cleanup_free char *buf = xmalloc (COPY_BUFFER);
-        ssize_t got;
-        while ((got = read (fd, buf, COPY_BUFFER)) > 0)
-            wr_sha256_update (sha, buf, (size_t) got);
-        if (got < 0)
-            return wr_error_set (err, errno, "copy: read `%s`", name);
-    } else if (S_ISDIR (st.st_mode)) {
-        cleanup_close int fd =
-            openat (dir_fd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-            return wr_error_set (err, errno, "copy: open `%s`", name);
-        cleanup_closedir DIR *dir = fdopendir (fd);
-        if (dir == NULL)
-            return wr_error_set (err, errno, "copy: open `%s`", name);
-        fd = -1;
-        cleanup_strv char **names = NULL;
-        struct dirent *de;
-        while ((de = readdir (dir)) != NULL)
-            if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
-                wr_strv_add (&names, de->d_name);
-        size_t count = wr_strv_length (names);
-        if (count > 1)
-            qsort (names, count, sizeof *names, cmp_str);
-        for (size_t i = 0; i < count; i++) {
-            cleanup_free char *child = xasprintf ("%s/%s", name, names[i]);
-            if (hash_tree (sha, dirfd (dir), names[i], child, err) < 0)
-                return -1;
-        }
-    }
-    return 0;
-}
-
-char *
-wr_build_step_describe (const wr_build_step_t *step, const wr_build_options_t *options,
-                        wr_error_t *err)
-{
-    json_object *o = json_object_new_object ();
-    switch (step->kind) {
-    case WR_BUILD_RUN: {
-        json_object *a = json_object_new_array ();
-        for (size_t i = 0; step->commands != NULL && step->commands[i] != NULL; i++)
-            json_object_array_add (a, json_object_new_string (step->commands[i]));
-        json_object_object_add (o, "run", a);
-        break;
-    }
-    case WR_BUILD_ENV: {
-        json_object *a = json_object_new_array ();
-        for (size_t i = 0; step->env != NULL && step->env[i] != NULL; i++)
-            json_object_array_add (a, json_object_new_string (step->env[i]));
-        json_object_object_add (o, "env", a);
-        break;
-    }
-    case WR_BUILD_COPY: {
-        wr_sha256_t *sha = wr_sha256_new ();
-        int r = hash_tree (sha, AT_FDCWD, step->src, step->src, err);
-        char digest[WR_DIGEST_MAX_LEN + 1];
-        wr_sha256_final (sha, digest);
-        wr_sha256_free (sha);
-        if (r < 0) {
-            json_object_put (o);
-            return NULL;
-        }
-        json_object *c = json_object_new_object ();
-        json_object_object_add (c, "dst", json_object_new_string (step->dst));
-        json_object_object_add (c, "content", json_object_new_string (digest));
-        json_object_object_add (o, "copy", c);
-        break;
-    }
-    case WR_BUILD_WITH_DOCKER: {
-        json_object *c = json_object_new_object ();
-        const char *mirror = apt_mirror (options);
-        json_object_object_add (c, "apt_mirror",
-                                mirror != NULL ? json_object_new_string (mirror) : NULL);
-        cleanup_free char *script = with_docker_script (mirror);
-        json_object_object_add (c, "script", json_object_new_string (script));
-        json_object_object_add (o, "with_docker", c);
-        break;
-    }
-    }
-    char *text = xstrdup (json_object_to_json_string_ext (o, JSON_C_TO_STRING_PLAIN |
-                                                                 JSON_C_TO_STRING_NOSLASHESCAPE));
-    json_object_put (o);
-    return text;
-}
-
-void
-wr_build_cache_key (const char *parent_manifest_digest, const char *description,
-                    char out[WR_DIGEST_MAX_LEN + 1])
-{
-    wr_sha256_t *sha = wr_sha256_new ();
-    wr_sha256_update (sha, parent_manifest_digest, strlen (parent_manifest_digest));
-    wr_sha256_update (sha, "\n", 1);
-    wr_sha256_update (sha, description, strlen (description));
-    wr_sha256_final (sha, out);
-    wr_sha256_free (sha);
-}
-
-/* ---- the cache: a table of its own in the store's database ----
- * build_cache is not part of the store's schema (store_db.c): it is made
- * here when missing, on a connection of its own.  A row only names a
- * manifest; a hit counts only when that manifest and its config are still
- * in the store (prune may have removed them). */
-
-static int
-cache_open (wr_store_t *store, sqlite3 **db, wr_error_t *err)
-{
-    cleanup_free char *path = xasprintf ("%s/images.db", wr_store_path (store));
-    if (sqlite3_open_v2 (path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL) !=
-        SQLITE_OK) {
-        wr_error_set (err, 0, "open `%s`: %s", path, *db ? sqlite3_errmsg (*db) : "no memory");
-        sqlite3_close_v2 (*db);
-        *db = NULL;
-        return -1;
-    }
-    sqlite3_busy_timeout (*db, 60000);
-    char *message = NULL;
-    if (sqlite3_exec (*db,
-                      "CREATE TABLE IF NOT EXISTS build_cache ("
-                      "  key TEXT PRIMARY KEY,"
-                      "  manifest_digest TEXT NOT NULL,"
-                      "  created INTEGER NOT NULL)",
-                      NULL, NULL, &message) != SQLITE_OK) {
-        wr_error_set (err, 0, "`%s`: create table build_cache: %s", path,
-                      message ? message : sqlite3_errmsg (*db));
-        sqlite3_free (message);
-        sqlite3_close_v2 (*db);
-        *db = NULL;
-        return -1;
-    }
-    return 0;
-}
-
-/* 1 and *MANIFEST_DIGEST when KEY is cached, 0 when not. */
-static int
-cache_get (sqlite3 *db, const char *key, char **manifest_digest, wr_error_t *err)
-{
-    sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2 (db, "SELECT manifest_digest FROM build_cache WHERE key = ?", -1, &stmt,
-                            NULL) != SQLITE_OK)
-        return wr_error_set (err, 0, "build cache: %s", sqlite3_errmsg (db));
-    sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
-    int r = 0;
-    int step = sqlite3_step (stmt);
-    if (step == SQLITE_ROW) {
-        const unsigned char *text = sqlite3_column_text (stmt, 0);
-        if (text != NULL && wr_digest_validate ((const char *) text, NULL) == 0) {
-            *manifest_digest = xstrdup ((const char *) text);
-            r = 1;
-        }
-    } else if (step != SQLITE_DONE) {
-        r = wr_error_set (err, 0, "build cache: %s", sqlite3_errmsg (db));
-    }
-    sqlite3_finalize (stmt);
-    return r;
-}
-
-static int
-cache_put (sqlite3 *db, const char *key, const char *manifest_digest, wr_error_t *err)
-{
-    sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2 (db,
-                            "INSERT OR REPLACE INTO build_cache (key, manifest_digest, created) "
-                            "VALUES (?, ?, ?)",
-                            -1, &stmt, NULL) != SQLITE_OK)
-        return wr_error_set (err, 0, "build cache: %s", sqlite3_errmsg (db));
-    sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
-    sqlite3_bind_text (stmt, 2, manifest_digest, -1, SQLITE_STATIC);
-    sqlite3_bind_int64 (stmt, 3, (sqlite3_int64) time (NULL));
-    int r = sqlite3_step (stmt) == SQLITE_DONE
-                ? 0
-                : wr_error_set (err, 0, "build cache: %s", sqlite3_errmsg (db));
-    sqlite3_finalize (stmt);
-    return r;
-}
-
-/* ---- the image being built ---- */
-
-typedef struct {
-    char manifest_digest[WR_DIGEST_MAX_LEN + 1];
-    char config_digest[WR_DIGEST_MAX_LEN + 1];
-    json_object *config; /* the whole config document */
-    json_object *layers; /* the manifest's layer descriptors (OCI media types) */
-    wr_image_config_t parsed;
-    char root_id[WR_DIGEST_SHA256_HEX_LEN + 1];
-    int64_t size;
-} image_t;
-
-static void
-image_clear (image_t *image)
-{
-    if (image->config != NULL)
-        json_object_put (image->config);
-    if (image->layers != NULL)
-        json_object_put (image->layers);
-    wr_image_config_clear (&image->parsed);
-    memset (image, 0, sizeof *image);
-}
-
-static const char *
-oci_layer_type (const char *type)
-{
-    if (type == NULL || strcmp (type, WR_MEDIA_DOCKER_LAYER_TAR_GZIP) == 0)
-        return WR_MEDIA_OCI_LAYER_TAR_GZIP;
-    return type;
-}
-
-/* Loads the image of MANIFEST_DIGEST from STORE. */
-static int
-image_load (wr_store_t *store, const char *manifest_digest, image_t *image, wr_error_t *err)
-{
-    memset (image, 0, sizeof *image);
-    cleanup_free char *mdata = NULL, *cdata = NULL;
-    size_t mlen = 0, clen = 0;
-    if (wr_store_read_blob (store, manifest_digest, WR_MANIFEST_MAX_SIZE, &mdata, &mlen, err) < 0)
-        return wr_error_prefix (err, "manifest %s", manifest_digest);
-    wr_manifest_t manifest = { 0 };
-    if (wr_manifest_parse (mdata, mlen, NULL, manifest_digest, &manifest, err) < 0)
-        return -1;
-    if (manifest.kind != WR_MANIFEST_IMAGE) {
-        wr_manifest_clear (&manifest);
-        return wr_error_set (err, 0, "manifest %s is an index", manifest_digest);
-    }
-    int r = -1;
-    snprintf (image->manifest_digest, sizeof image->manifest_digest, "%s", manifest_digest);
-    snprintf (image->config_digest, sizeof image->config_digest, "%s", manifest.config.digest);
-    image->size = manifest.config.size;
-    image->layers = json_object_new_array ();
-    for (size_t i = 0; i < manifest.n_layers; i++) {
-        json_object *d = json_object_new_object ();
-        json_object_object_add (
-            d, "mediaType",
-            json_object_new_string (oci_layer_type (manifest.layers[i].media_type)));
-        json_object_object_add (d, "digest", json_object_new_string (manifest.layers[i].digest));
-        json_object_object_add (d, "size", json_object_new_int64 (manifest.layers[i].size));
-        json_object_array_add (image->layers, d);
-        image->size += manifest.layers[i].size;
-    }
-    if (wr_store_read_blob (store, manifest.config.digest, WR_CONFIG_MAX_SIZE, &cdata, &clen, err) <
-        0) {
-        wr_error_prefix (err, "config %s", manifest.config.digest);
-        goto out;
-    }
-    if (wr_image_config_parse (cdata, clen, manifest.config.digest, &image->parsed, err) < 0)
-        goto out;
-    image->config = json_tokener_parse (cdata);
-    if (image->config == NULL || !json_object_is_type (image->config, json_type_object)) {
-        wr_error_set (err, 0, "config %s: not a JSON object", manifest.config.digest);
-        goto out;
-    }
-    size_t n = wr_strv_length (image->parsed.diff_ids);
-    if (n != manifest.n_layers) {
-        wr_error_set (err, 0, "manifest %s: %zu layers but %zu diff ids", manifest_digest,
-                      manifest.n_layers, n);
-        goto out;
-    }
-    if (n > 0) {
-        char chain[WR_DIGEST_MAX_LEN + 1];
-        if (wr_chain_id ((const char *const *) image->parsed.diff_ids, n, chain, err) < 0)
-            goto out;
-        snprintf (image->root_id, sizeof image->root_id, "%s", wr_digest_hex (chain));
-    }
-    r = 0;
-out:
-    wr_manifest_clear (&manifest);
-    if (r < 0)
-        image_clear (image);
-    return r;
-}
-
-static bool
-is_directory (const char *path)
-{
-    struct stat st;
-    return path != NULL && stat (path, &st) == 0 && S_ISDIR (st.st_mode);
-}
-
-/* The image's root, unpacked when missing.  Returns its path. */
-static char *
-image_root (wr_store_t *store, image_t *image, wr_error_t *err)
-{
-    if (image->root_id[0] == '\0') {
-        wr_error_set (err, 0, "image %s has no layers", image->manifest_digest);
-        return NULL;
-    }
-    char *path = wr_store_root_path (store, image->root_id);
-    if (is_directory (path))
-        return path;
-    cleanup_strv char **layers = NULL;
-    size_t n = json_object_array_length (image->layers);
-    for (size_t i = 0; i < n; i++) {
-        json_object *d = json_object_array_get_idx (image->layers, i), *digest = NULL;
-        json_object_object_get_ex (d, "digest", &digest);
-        wr_strv_add_take (&layers, wr_store_blob_path (store, json_object_get_string (digest)));
-    }
-    wr_unpack_options_t options = { .keep_owners = geteuid () == 0 };
-    wr_error_t unpack_err = NULL;
-    wr_log (WR_LOG_INFO, "unpacking root", "root", image->root_id, NULL);
-    if (wr_unpack_root ((const char *const *) layers, (const char *const *) image->parsed.diff_ids,
-                        path, &options, &unpack_err) < 0) {
-        if (is_directory (path)) { /* another build or pull made it meanwhile */
-            wr_error_free (&unpack_err);
-            return path;
-        }
-        free (path);
-        if (err != NULL)
-            *err = unpack_err;
-        else
-            wr_error_free (&unpack_err);
-        return NULL;
-    }
-    return path;
-}
-
-/* Copies the file at FD (from its start) into the store as blob DIGEST. */
-static int
-store_blob_from_fd (wr_store_t *store, int fd, const char *digest, int64_t size, wr_error_t *err)
-{
-    int64_t offset = 0;
-    wr_blob_writer_t *w = wr_store_blob_writer (store, digest, size, &offset, err);
-    if (w == NULL)
-        return -1;
-    int r = 0;
-    if (!wr_blob_writer_complete (w)) {
-        if (offset != 0)
-            r = wr_blob_writer_restart (w, err);
-        cleanup_free char *buf = xmalloc (COPY_BUFFER);
-        ssize_t n = 0;
-        off_t at = 0;
-        while (r == 0 && (n = pread (fd, buf, COPY_BUFFER, at)) > 0) {
-            r = wr_blob_writer_write (w, buf, (size_t) n, err);
-            at += n;
-        }
-        if (r == 0 && n < 0)
-            r = wr_error_set (err, errno, "read the new layer");
-        if (r == 0)
-            r = wr_blob_writer_commit (w, err);
-    }
-    wr_blob_writer_free (w);
-    return r;
-}
-
-static void
-now_iso (char *out, size_t size)
-{
-    time_t t = time (NULL);
-    struct tm tm;
-    gmtime_r (&t, &tm);
-    strftime (out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static json_object *
-object_child (json_object *o, const char *key)
-{
-    json_object *child = NULL;
-    if (!json_object_object_get_ex (o, key, &child) ||
-        !json_object_is_type (child, json_type_object)) {
-        child = json_object_new_object ();
-        json_object_object_add (o, key, child);
-    }
-    return child;
-}
-
-/* Writes IMAGE's config and a new OCI manifest for it into STORE, after
- * adding LAYER (may be NULL: a config-only step) and a history entry. */
-static int
-image_commit (wr_store_t *store, image_t *image, const wr_layer_diff_result_t *layer,
-              const char *created_by, wr_error_t *err)
-{
-    char created[32];
-    now_iso (created, sizeof created);
-    json_object *rootfs = object_child (image->config, "rootfs");
-    json_object_object_add (rootfs, "type", json_object_new_string ("layers"));
-    json_object *diff_ids = NULL;
-    if (!json_object_object_get_ex (rootfs, "diff_ids", &diff_ids) ||
-        !json_object_is_type (diff_ids, json_type_array)) {
-        diff_ids = json_object_new_array ();
-        json_object_object_add (rootfs, "diff_ids", diff_ids);
-    }
-    if (layer != NULL) {
-        json_object_array_add (diff_ids, json_object_new_string (layer->diff_id));
-        json_object *d = json_object_new_object ();
-        json_object_object_add (d, "mediaType",
-                                json_object_new_string (WR_MEDIA_OCI_LAYER_TAR_GZIP));
-        json_object_object_add (d, "digest", json_object_new_string (layer->digest));
-        json_object_object_add (d, "size", json_object_new_int64 (layer->size));
-        json_object_array_add (image->layers, d);
-    }
-    json_object *history = NULL;
-    if (!json_object_object_get_ex (image->config, "history", &history) ||
-        !json_object_is_type (history, json_type_array)) {
-        history = json_object_new_array ();
-        json_object_object_add (image->config, "history", history);
-    }
-    json_object *h = json_object_new_object ();
-    json_object_object_add (h, "created", json_object_new_string (created));
-    json_object_object_add (h, "created_by", json_object_new_string (created_by));
-    if (layer == NULL)
-        json_object_object_add (h, "empty_layer", json_object_new_boolean (1));
-    json_object_array_add (history, h);
-    json_object_object_add (image->config, "created", json_object_new_string (created));
-
-    const char *config_text = json_object_to_json_string_ext (
-        image->config, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-    size_t config_len = strlen (config_text);
-    if (wr_store_put_blob (store, config_text, config_len, NULL, image->config_digest, err) < 0)
-        return wr_error_prefix (err, "store the new config");
-
-    json_object *m = json_object_new_object ();
-    json_object_object_add (m, "schemaVersion", json_object_new_int (2));
-    json_object_object_add (m, "mediaType", json_object_new_string (WR_MEDIA_OCI_MANIFEST));
-    json_object *c = json_object_new_object ();
-    json_object_object_add (c, "mediaType", json_object_new_string (WR_MEDIA_OCI_CONFIG));
-    json_object_object_add (c, "digest", json_object_new_string (image->config_digest));
-    json_object_object_add (c, "size", json_object_new_int64 ((int64_t) config_len));
-    json_object_object_add (m, "config", c);
-    json_object_object_add (m, "layers", json_object_get (image->layers));
-    const char *manifest_text =
-        json_object_to_json_string_ext (m, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-    int r = wr_store_put_blob (store, manifest_text, strlen (manifest_text), NULL,
-                               image->manifest_digest, err);
-    json_object_put (m);
-    if (r < 0)
-        return wr_error_prefix (err, "store the new manifest");
-    return 0;
-}
-
-/* ---- running a step ---- */
 
 static char *
 find_runsc (const wr_build_options_t *options)
@@ -738,9 +201,9 @@ copy_in (int src_dir, const char *src, int dir_fd, const char *name, const char 
         openat (dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (out < 0)
         return wr_error_set (err, errno, "copy: create `%s` in the image", shown);
-    cleanup_free char *buf = xmalloc (COPY_BUFFER);
+    cleanup_free char *buf = xmalloc (WR_BUILD_COPY_BUFFER);
     ssize_t n;
-    while ((n = read (in, buf, COPY_BUFFER)) > 0)
+    while ((n = read (in, buf, WR_BUILD_COPY_BUFFER)) > 0)
         if (write (out, buf, (size_t) n) != n)
             return wr_error_set (err, errno, "copy: write `%s`", shown);
     if (n < 0)
@@ -787,10 +250,10 @@ typedef struct {
 /* Runs a layer step on IMAGE: a bundle on its root, the step in it, the
  * upper directory as a new layer.  *LAYER gets the layer's digests. */
 static int
-layer_step (builder_t *b, image_t *image, const wr_build_step_t *step, size_t index,
+layer_step (builder_t *b, wr_build_image_t *image, const wr_build_step_t *step, size_t index,
             wr_layer_diff_result_t *layer, wr_error_t *err)
 {
-    cleanup_free char *lower = image_root (b->store, image, err);
+    cleanup_free char *lower = wr_build_image_root (b->store, image, err);
     if (lower == NULL)
         return -1;
     cleanup_free char *dir = xasprintf ("%s/%d-%u", b->work, (int) getpid (), b->counter++);
@@ -818,7 +281,8 @@ layer_step (builder_t *b, image_t *image, const wr_build_step_t *step, size_t in
                               "/etc/os-release); supported distributions are debian and ubuntu",
                               os);
         else
-            wr_strv_add_take (&commands, with_docker_script (apt_mirror (b->options)));
+            wr_strv_add_take (&commands,
+                              wr_build_with_docker_script (wr_build_apt_mirror (b->options)));
     } else if (step->kind == WR_BUILD_COPY) {
         cleanup_free char *rootfs = xasprintf ("%s/rootfs", dir);
         r = copy_step (step, rootfs, err);
@@ -862,63 +326,34 @@ layer_step (builder_t *b, image_t *image, const wr_build_step_t *step, size_t in
         if (r == 0)
             r = wr_layer_diff_write (upper_fd, out, layer, err);
         if (r == 0)
-            r = store_blob_from_fd (b->store, out, layer->digest, layer->size, err);
+            r = wr_build_store_blob_from_fd (b->store, out, layer->digest, layer->size, err);
     }
     unlink (layer_path);
     wr_bundle_destroy (dir, NULL);
     return r;
 }
 
-static void
-config_set_env (image_t *image, char *const *env)
-{
-    json_object *config = object_child (image->config, "config");
-    json_object *old = NULL, *list = json_object_new_array ();
-    json_object_object_get_ex (config, "Env", &old);
-    cleanup_strv char **merged = NULL;
-    for (size_t i = 0; old != NULL && json_object_is_type (old, json_type_array) &&
-                       i < json_object_array_length (old);
-         i++)
-        wr_strv_add (&merged, json_object_get_string (json_object_array_get_idx (old, i)));
-    for (size_t i = 0; env != NULL && env[i] != NULL; i++) {
-        size_t name_len = (size_t) (strchr (env[i], '=') - env[i]);
-        bool replaced = false;
-        for (size_t j = 0; merged != NULL && merged[j] != NULL; j++) {
-            if (strncmp (merged[j], env[i], name_len) == 0 && merged[j][name_len] == '=') {
-                free (merged[j]);
-                merged[j] = xstrdup (env[i]);
-                replaced = true;
-            }
-        }
-        if (!replaced)
-            wr_strv_add (&merged, env[i]);
-    }
-    for (size_t i = 0; merged != NULL && merged[i] != NULL; i++)
-        json_object_array_add (list, json_object_new_string (merged[i]));
-    json_object_object_add (config, "Env", list);
-}
-
 static int
-run_step (builder_t *b, image_t *image, const wr_build_step_t *step, size_t index,
+run_step (builder_t *b, wr_build_image_t *image, const wr_build_step_t *step, size_t index,
           const char *description, wr_build_result_t *result, wr_error_t *err)
 {
     cleanup_free char *created_by = xasprintf ("warren build: %s", description);
     if (step->kind == WR_BUILD_ENV) {
-        config_set_env (image, step->env);
-        return image_commit (b->store, image, NULL, created_by, err);
+        wr_build_image_set_env (image, step->env);
+        return wr_build_image_commit (b->store, image, NULL, created_by, err);
     }
     wr_layer_diff_result_t layer;
     if (layer_step (b, image, step, index, &layer, err) < 0)
         return -1;
     result->layers_added++;
-    if (image_commit (b->store, image, &layer, created_by, err) < 0)
+    if (wr_build_image_commit (b->store, image, &layer, created_by, err) < 0)
         return -1;
     /* Parse the new config again: diff ids and the root id follow. */
     cleanup_free char *manifest_digest = xstrdup (image->manifest_digest);
-    image_clear (image);
-    if (image_load (b->store, manifest_digest, image, err) < 0)
+    wr_build_image_clear (image);
+    if (wr_build_image_load (b->store, manifest_digest, image, err) < 0)
         return -1;
-    cleanup_free char *root = image_root (b->store, image, err);
+    cleanup_free char *root = wr_build_image_root (b->store, image, err);
     return root != NULL ? 0 : -1;
 }
 
@@ -946,7 +381,7 @@ wr_image_build (wr_store_t *store, const wr_image_record_t *base, const wr_build
         .timeout = options->step_timeout > 0 ? options->step_timeout : 3600,
     };
     sqlite3 *db = NULL;
-    image_t image = { 0 };
+    wr_build_image_t image = { 0 };
     int lock_fd = -1, r = -1;
     /* Each step's manifest and config, recorded with the built image so
      * that prune keeps them (a few KB; the layers are the image's own) and
@@ -959,9 +394,9 @@ wr_image_build (wr_store_t *store, const wr_image_record_t *base, const wr_build
     /* Held shared until the image is recorded: prune waits, and removes
      * nothing this build is about to reference. */
     lock_fd = wr_store_lock_shared (store, err);
-    if (lock_fd < 0 || cache_open (store, &db, err) < 0)
+    if (lock_fd < 0 || wr_build_cache_open (store, &db, err) < 0)
         goto out;
-    if (image_load (store, base->manifest_digest, &image, err) < 0) {
+    if (wr_build_image_load (store, base->manifest_digest, &image, err) < 0) {
         wr_error_prefix (err, "base image `%s`", base->name);
         goto out;
     }
@@ -974,13 +409,13 @@ wr_image_build (wr_store_t *store, const wr_image_record_t *base, const wr_build
         char step_no[48];
         snprintf (step_no, sizeof step_no, "%zu/%zu", i + 1, n_steps);
         cleanup_free char *cached = NULL;
-        int hit = cache_get (db, key, &cached, err);
+        int hit = wr_build_cache_get (db, key, &cached, err);
         if (hit < 0)
             goto out;
         if (hit > 0) {
-            image_t next = { 0 };
-            if (image_load (store, cached, &next, NULL) == 0) {
-                image_clear (&image);
+            wr_build_image_t next = { 0 };
+            if (wr_build_image_load (store, cached, &next, NULL) == 0) {
+                wr_build_image_clear (&image);
                 image = next;
                 wr_log (WR_LOG_INFO, "cache hit", "step", step_no, "key", key, "manifest", cached,
                         NULL);
@@ -995,14 +430,14 @@ wr_image_build (wr_store_t *store, const wr_image_record_t *base, const wr_build
             wr_error_prefix (err, "build step %s", step_no);
             goto out;
         }
-        if (cache_put (db, key, image.manifest_digest, err) < 0)
+        if (wr_build_cache_put (db, key, image.manifest_digest, err) < 0)
             goto out;
         result->steps_run++;
         wr_strv_add (&step_blobs, image.manifest_digest);
         wr_strv_add (&step_blobs, image.config_digest);
     }
     {
-        cleanup_free char *root = image_root (store, &image, err);
+        cleanup_free char *root = wr_build_image_root (store, &image, err);
         if (root == NULL)
             goto out;
         size_t n = json_object_array_length (image.layers);
@@ -1035,7 +470,7 @@ wr_image_build (wr_store_t *store, const wr_image_record_t *base, const wr_build
             counts, NULL);
     r = 0;
 out:
-    image_clear (&image);
+    wr_build_image_clear (&image);
     if (db != NULL)
         sqlite3_close_v2 (db);
     if (lock_fd >= 0)
