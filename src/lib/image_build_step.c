@@ -61,8 +61,7 @@ wr_build_step_clear (wr_build_step_t *step)
 const char *
 wr_build_apt_mirror (const wr_build_options_t *options)
 {
-    if (options != NULL && options->apt_mirror != NULL &&
-        options->apt_mirror[0] != '\0')
+    if (options != NULL && options->apt_mirror != NULL && options->apt_mirror[0] != '\0')
         return options->apt_mirror;
     const char *env = getenv ("WARREN_APT_MIRROR");
     return env != NULL && env[0] != '\0' ? env : NULL;
