@@ -13,6 +13,7 @@
 #include "digest.h"
 #include "log.h"
 #include "progress.h"
+#include "pull_unpack.h"
 #include "strv.h"
 #include "unpack.h"
 #include "xalloc.h"
@@ -238,7 +239,19 @@ wr_image_pull_manifest (wr_store_t *store, wr_registry_t *registry, const wr_ima
         wr_log (WR_LOG_INFO, "image is up to date", "image", name, "root", root_id, NULL);
 
     int ret = 0;
-    if (n_missing > 0) {
+    /* Layers to fetch and a root to make: the unpack starts now, each layer
+     * as soon as it is in the store (pull_unpack.h). */
+    wr_pull_unpack_t *pipelined = NULL;
+    int64_t unpack_started = now_ns ();
+    if (n_missing > 0 && !root_exists) {
+        char count[24];
+        snprintf (count, sizeof count, "%zu", manifest->n_layers);
+        wr_log (WR_LOG_INFO, "unpacking", "image", name, "layers", count, "root", root_path, NULL);
+        pipelined = wr_pull_unpack_start (store, manifest, config.diff_ids, root_path, err);
+        if (pipelined == NULL)
+            ret = wr_error_prefix (err, "%s: unpack", name);
+    }
+    if (ret == 0 && n_missing > 0) {
         char count[24], bytes[24], total[24], took[32];
         snprintf (count, sizeof count, "%zu", n_missing);
         snprintf (total, sizeof total, "%zu", manifest->n_layers);
@@ -263,7 +276,22 @@ wr_image_pull_manifest (wr_store_t *store, wr_registry_t *registry, const wr_ima
     }
     free (missing);
 
-    if (ret == 0 && !root_exists) {
+    if (pipelined != NULL) {
+        wr_error_t unpack_err = NULL;
+        int unpacked = wr_pull_unpack_finish (pipelined, ret == 0, &unpack_err);
+        if (ret == 0 && unpacked < 0) {
+            ret = -1;
+            if (err != NULL)
+                *err = steal_pointer (&unpack_err);
+            wr_error_prefix (err, "%s: unpack", name);
+        } else if (ret == 0) {
+            char took[32];
+            format_took (unpack_started, took, sizeof took);
+            wr_log (WR_LOG_INFO, "unpacked", "image", name, "root", root_id, "took", took, NULL);
+            result->unpacked = true;
+        }
+        wr_error_free (&unpack_err);
+    } else if (ret == 0 && !root_exists) {
         char count[24], took[32];
         snprintf (count, sizeof count, "%zu", manifest->n_layers);
         wr_log (WR_LOG_INFO, "unpacking", "image", name, "layers", count, "root", root_path, NULL);

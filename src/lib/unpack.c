@@ -680,6 +680,11 @@ int
 wr_unpack_root (const char *const *layers, const char *const *diff_ids, const char *dest,
                 const wr_unpack_options_t *options, wr_error_t *err)
 {
+    /* The first layer is waited for before anything is made: a pull killed
+     * while it downloads leaves no temporary root behind. */
+    if (layers[0] != NULL && options != NULL && options->layer_ready != NULL &&
+        options->layer_ready (options->layer_ready_data, 0, err) < 0)
+        return -1;
     cleanup_free char *tmp = xasprintf ("%s.tmp-XXXXXX", dest);
     if (mkdtemp (tmp) == NULL)
         return wr_error_set (err, errno, "create `%s`", tmp);
@@ -702,6 +707,9 @@ wr_unpack_root (const char *const *layers, const char *const *diff_ids, const ch
                 wr_error_set (err, EINVAL, "fewer diff_ids than layers for `%s`", dest);
                 goto out;
             }
+            if (i > 0 && options != NULL && options->layer_ready != NULL &&
+                options->layer_ready (options->layer_ready_data, i, err) < 0)
+                goto out;
             if (wr_unpack_layer (root_fd, layers[i], diff_id, options, err) < 0)
                 goto out;
         }

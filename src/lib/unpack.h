@@ -31,6 +31,7 @@
 #define WARREN_UNPACK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "error.h"
 
@@ -39,6 +40,11 @@ typedef struct {
     /* Called now and then with the compressed bytes read so far; may be NULL. */
     void (*progress) (void *data, unsigned long long bytes_read);
     void *progress_data;
+    /* Called by wr_unpack_root before it opens layer INDEX (a pull that is
+     * still downloading waits there until the layer is in the store): 0 to
+     * go on, -1 with *ERR to stop.  May be NULL. */
+    int (*layer_ready) (void *data, size_t index, wr_error_t *err);
+    void *layer_ready_data;
 } wr_unpack_options_t;
 
 /* Applies the layer at LAYER_PATH on top of the directory ROOT_FD.
