@@ -52,6 +52,19 @@ wr_gzip_reader_new (int fd)
     return r;
 }
 
+wr_gzip_reader_t *
+wr_gzip_reader_new_with_prefix (int fd, const void *prefix, size_t len)
+{
+    wr_gzip_reader_t *r = wr_gzip_reader_new (fd);
+    if (len > 16)
+        len = 16;
+    memcpy (r->input, prefix, len);
+    r->state.next_in = r->input;
+    r->state.avail_in = (uint32_t) len;
+    r->file_read = len;
+    return r;
+}
+
 unsigned long long
 wr_gzip_reader_consumed (const wr_gzip_reader_t *r)
 {

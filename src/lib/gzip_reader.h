@@ -24,6 +24,9 @@ bool wr_gzip_magic (const void *data, size_t len);
 
 /* A reader of FD from its current offset.  FD stays the caller's. */
 wr_gzip_reader_t *wr_gzip_reader_new (int fd);
+/* The same, for a stream whose first LEN bytes (at most 16) were already
+ * read from FD into PREFIX (a pipe or socket cannot be read twice). */
+wr_gzip_reader_t *wr_gzip_reader_new_with_prefix (int fd, const void *prefix, size_t len);
 
 /* Fills BUF with up to CAP uncompressed bytes: how many, 0 at the end of
  * the stream, -1 on error (ERR names the compressed offset). */

@@ -247,7 +247,12 @@ wr_image_pull_manifest (wr_store_t *store, wr_registry_t *registry, const wr_ima
         char count[24];
         snprintf (count, sizeof count, "%zu", manifest->n_layers);
         wr_log (WR_LOG_INFO, "unpacking", "image", name, "layers", count, "root", root_path, NULL);
-        pipelined = wr_pull_unpack_start (store, manifest, config.diff_ids, root_path, err);
+        /* The lowest layer is read as it downloads when it has to be
+         * downloaded. */
+        bool stream_lowest =
+            !wr_store_has_blob_size (store, manifest->layers[0].digest, manifest->layers[0].size);
+        pipelined =
+            wr_pull_unpack_start (store, manifest, config.diff_ids, root_path, stream_lowest, err);
         if (pipelined == NULL)
             ret = wr_error_prefix (err, "%s: unpack", name);
     }
@@ -262,8 +267,9 @@ wr_image_pull_manifest (wr_store_t *store, wr_registry_t *registry, const wr_ima
             for (size_t i = 0; i < n_missing; i++)
                 opts->announce (opts->progress_data, missing[i]->digest, missing[i]->size);
         int64_t started = now_ns ();
-        ret = wr_registry_fetch_blobs (registry, ref, missing, n_missing, store, opts->progress,
-                                       opts->progress_data, err);
+        ret = wr_registry_fetch_blobs_tee (
+            registry, ref, missing, n_missing, store, opts->progress, opts->progress_data,
+            pipelined != NULL ? wr_pull_unpack_tee (pipelined) : NULL, err);
         if (ret == 0) {
             format_took (started, took, sizeof took);
             wr_log (WR_LOG_INFO, "layers fetched", "image", name, "layers", count, "bytes", bytes,

@@ -20,6 +20,7 @@
  * call. */
 #define CHUNK_SIZE (256 * 1024)
 #define N_CHUNKS 8
+#define RAW_BUFFER (128 * 1024)
 
 typedef struct {
     char *data;
@@ -32,8 +33,11 @@ struct wr_layer_stream_s {
      * libarchive's "raw" format; only the producer touches either once
      * started. */
     int fd;
+    unsigned char prefix[2]; /* read to tell gzip from the rest */
+    size_t prefix_len;
     wr_gzip_reader_t *gzip;
     struct archive *raw;
+    char *raw_buffer;
     wr_sha256_t *sha;
     pthread_t thread;
     bool started;
@@ -153,28 +157,55 @@ produce (void *data)
     return NULL;
 }
 
+/* libarchive's reader for what is not gzip: the bytes read to look at the
+ * magic number first, then the rest of the file descriptor. */
+static la_ssize_t
+raw_read (struct archive *a, void *data, const void **buf)
+{
+    wr_layer_stream_t *s = data;
+    if (s->prefix_len > 0) {
+        *buf = s->prefix;
+        la_ssize_t n = (la_ssize_t) s->prefix_len;
+        s->prefix_len = 0;
+        return n;
+    }
+    ssize_t n;
+    do
+        n = read (s->fd, s->raw_buffer, RAW_BUFFER);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        archive_set_error (a, errno, "read");
+    *buf = s->raw_buffer;
+    return n;
+}
+
 wr_layer_stream_t *
-wr_layer_stream_open (const char *path, wr_error_t *err)
+wr_layer_stream_open_fd (int fd, wr_error_t *err)
 {
     wr_layer_stream_t *s = xzalloc (sizeof *s);
     pthread_mutex_init (&s->lock, NULL);
     pthread_cond_init (&s->changed, NULL);
-    s->fd = -1;
-    s->fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (s->fd < 0) {
-        wr_error_set (err, errno, "open");
-        goto fail;
+    s->fd = fd;
+    /* Two bytes tell gzip from the rest; read, not pread, so that a pipe
+     * or a socket works too. */
+    while (s->prefix_len < 2) {
+        ssize_t got = read (s->fd, s->prefix + s->prefix_len, 2 - s->prefix_len);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            wr_error_set (err, errno, "read");
+            goto fail;
+        }
+        if (got == 0)
+            break;
+        s->prefix_len += (size_t) got;
     }
-    unsigned char magic[2];
-    ssize_t got = pread (s->fd, magic, sizeof magic, 0);
-    if (got < 0) {
-        wr_error_set (err, errno, "read");
-        goto fail;
-    }
-    if (wr_gzip_magic (magic, (size_t) got)) {
-        s->gzip = wr_gzip_reader_new (s->fd);
+    if (wr_gzip_magic (s->prefix, s->prefix_len)) {
+        s->gzip = wr_gzip_reader_new_with_prefix (s->fd, s->prefix, s->prefix_len);
+        s->prefix_len = 0;
     } else {
         s->raw = archive_read_new ();
+        s->raw_buffer = xmalloc (RAW_BUFFER);
         /* Only what OCI layers use, and no filter that runs an outside
          * program (libarchive falls back to one, with a warning, for
          * some). */
@@ -185,7 +216,7 @@ wr_layer_stream_open (const char *path, wr_error_t *err)
             goto fail;
         }
         struct archive_entry *entry;
-        if (archive_read_open_fd (s->raw, s->fd, 128 * 1024) != ARCHIVE_OK ||
+        if (archive_read_open (s->raw, s, NULL, raw_read, NULL) != ARCHIVE_OK ||
             archive_read_next_header (s->raw, &entry) != ARCHIVE_OK) {
             int e = archive_errno (s->raw);
             wr_error_set (err, e > 0 ? e : 0, "%s", archive_error_string (s->raw));
@@ -203,6 +234,17 @@ wr_layer_stream_open (const char *path, wr_error_t *err)
 fail:
     wr_layer_stream_free (s);
     return NULL;
+}
+
+wr_layer_stream_t *
+wr_layer_stream_open (const char *path, wr_error_t *err)
+{
+    int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        wr_error_set (err, errno, "open");
+        return NULL;
+    }
+    return wr_layer_stream_open_fd (fd, err);
 }
 
 ssize_t
@@ -264,6 +306,7 @@ wr_layer_stream_free (wr_layer_stream_t *s)
     if (s->raw != NULL)
         archive_read_free (s->raw);
     wr_gzip_reader_free (s->gzip);
+    free (s->raw_buffer);
     if (s->fd >= 0)
         close (s->fd);
     if (s->sha != NULL)

@@ -15,6 +15,9 @@ typedef struct wr_layer_stream_s wr_layer_stream_t;
 /* Opens PATH and starts decompressing it: gzip with gzip_reader.h (ISA-L),
  * zstd with libarchive's decoder, never an outside program. */
 wr_layer_stream_t *wr_layer_stream_open (const char *path, wr_error_t *err);
+/* The same for the layer read from FD (taken, closed by _free): a file, a
+ * pipe or a socket, read from where it is to its end. */
+wr_layer_stream_t *wr_layer_stream_open_fd (int fd, wr_error_t *err);
 
 /* The next block: its size (*DATA valid until the next call), 0 at the end
  * of the stream, -1 on error.  *COMPRESSED gets the bytes of PATH read so

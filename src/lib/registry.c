@@ -268,7 +268,22 @@ content_range_start (const char *value)
     return start;
 }
 
+/* A tee and whether its end was called. */
 typedef struct {
+    const wr_blob_tee_t *tee;
+    atomic_bool ended;
+} tee_state_t;
+
+static void
+tee_end (tee_state_t *t, bool ok)
+{
+    if (t != NULL && t->tee != NULL && !atomic_exchange (&t->ended, true))
+        t->tee->end (t->tee->data, ok);
+}
+
+typedef struct {
+    tee_state_t *tee; /* giving this blob's bytes to a tee, or NULL */
+    int64_t tee_next; /* the offset of the next byte the tee expects */
     wr_blob_writer_t *writer;
     int64_t size;
     int64_t written; /* bytes the writer holds */
@@ -300,11 +315,25 @@ blob_sink (void *data, CURL *curl, const void *buf, size_t len, wr_error_t *err)
             b->written = 0;
         }
     }
+    if (b->tee != NULL && b->written != b->tee_next) {
+        /* Bytes the tee was given come again, or some it was not given
+         * were kept: it cannot follow. */
+        tee_end (b->tee, false);
+        b->tee = NULL;
+    }
     if ((int64_t) len > b->size - b->written)
         return wr_error_set (err, 0, "the blob is larger than the %" PRId64 " bytes announced",
                              b->size);
     if (wr_blob_writer_write (b->writer, buf, len, err) < 0)
         return -1;
+    if (b->tee != NULL) {
+        if (b->tee->tee->write (b->tee->tee->data, buf, len) < 0) {
+            tee_end (b->tee, false);
+            b->tee = NULL;
+        } else {
+            b->tee_next += (int64_t) len;
+        }
+    }
     b->written += (int64_t) len;
     atomic_store (b->progress, b->written);
     return 0;
@@ -320,6 +349,7 @@ typedef struct {
     const wr_descriptor_t **todo;
     size_t n_todo;
     _Atomic int64_t *done;
+    tee_state_t *tee;
 
     pthread_mutex_t lock;
     pthread_cond_t cond;
@@ -350,7 +380,12 @@ fetch_blob (pool_t *pool, wr_session_t *s, const wr_descriptor_t *desc, _Atomic 
     if (desc->size < 0)
         return wr_error_set (err, 0, "blob %s: negative size %" PRId64, desc->digest, desc->size);
     url = xasprintf ("%s/v2/%s/blobs/%s", pool->base_url, pool->ref->repository, desc->digest);
+    tee_state_t *tee = pool->tee != NULL && pool->tee->tee != NULL &&
+                               strcmp (pool->tee->tee->digest, desc->digest) == 0
+                           ? pool->tee
+                           : NULL;
     if (wr_store_has_blob_size (pool->store, desc->digest, desc->size)) {
+        tee_end (tee, false); /* nothing to give: the store has it */
         atomic_store (done, desc->size);
         return 0;
     }
@@ -362,10 +397,13 @@ again:;
     if (writer == NULL)
         return wr_error_prefix (err, "GET %s", url);
     bool resumed = offset > 0;
-    if (resumed)
+    if (resumed) {
         wr_log (WR_LOG_DEBUG, "resuming a download", "digest", desc->digest, NULL);
+        tee_end (tee, false); /* the kept bytes were never given */
+        tee = NULL;
+    }
     blob_sink_t sink = {
-        .writer = writer, .size = desc->size, .written = offset, .progress = done
+        .tee = tee, .writer = writer, .size = desc->size, .written = offset, .progress = done
     };
     atomic_store (done, offset);
 
@@ -457,6 +495,8 @@ again:;
         return wr_error_prefix (err, "GET %s", url);
     }
     wr_blob_writer_free (writer);
+    /* Every byte given, and the blob is in the store, checked. */
+    tee_end (sink.tee, sink.tee != NULL && sink.tee_next == desc->size);
     atomic_store (done, desc->size);
     return 0;
 }
@@ -517,10 +557,11 @@ report_progress (pool_t *pool, int64_t *reported, wr_registry_progress_fn progre
     }
 }
 
-int
-wr_registry_fetch_blobs (wr_registry_t *registry, const wr_image_ref_t *ref,
-                         const wr_descriptor_t *const *blobs, size_t count, wr_store_t *store,
-                         wr_registry_progress_fn progress, void *progress_data, wr_error_t *err)
+static int
+fetch_blobs (wr_registry_t *registry, const wr_image_ref_t *ref,
+             const wr_descriptor_t *const *blobs, size_t count, wr_store_t *store,
+             wr_registry_progress_fn progress, void *progress_data, tee_state_t *tee,
+             wr_error_t *err)
 {
     cleanup_free char *base_url = NULL;
     cleanup_free char *host = NULL;
@@ -568,6 +609,7 @@ wr_registry_fetch_blobs (wr_registry_t *registry, const wr_image_ref_t *ref,
         .todo = todo,
         .n_todo = n,
         .done = done,
+        .tee = tee,
     };
     pthread_mutex_init (&pool.lock, NULL);
     pthread_cond_init (&pool.cond, NULL);
@@ -620,4 +662,28 @@ wr_registry_fetch_blobs (wr_registry_t *registry, const wr_image_ref_t *ref,
         return -1;
     }
     return 0;
+}
+
+int
+wr_registry_fetch_blobs_tee (wr_registry_t *registry, const wr_image_ref_t *ref,
+                             const wr_descriptor_t *const *blobs, size_t count, wr_store_t *store,
+                             wr_registry_progress_fn progress, void *progress_data,
+                             const wr_blob_tee_t *tee, wr_error_t *err)
+{
+    tee_state_t state = { .tee = tee };
+    atomic_init (&state.ended, false);
+    int r = fetch_blobs (registry, ref, blobs, count, store, progress, progress_data,
+                         tee != NULL ? &state : NULL, err);
+    /* Whatever happened (a failure, a blob not in the list): ended once. */
+    tee_end (&state, false);
+    return r;
+}
+
+int
+wr_registry_fetch_blobs (wr_registry_t *registry, const wr_image_ref_t *ref,
+                         const wr_descriptor_t *const *blobs, size_t count, wr_store_t *store,
+                         wr_registry_progress_fn progress, void *progress_data, wr_error_t *err)
+{
+    return wr_registry_fetch_blobs_tee (registry, ref, blobs, count, store, progress, progress_data,
+                                        NULL, err);
 }

@@ -9,6 +9,7 @@
 #ifndef WARREN_REGISTRY_H
 #define WARREN_REGISTRY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -63,6 +64,29 @@ int wr_registry_fetch_blobs (wr_registry_t *registry, const wr_image_ref_t *ref,
                              const wr_descriptor_t *const *blobs, size_t count, wr_store_t *store,
                              wr_registry_progress_fn progress, void *progress_data,
                              wr_error_t *err);
+
+/* The bytes of one blob as they arrive, for a consumer that starts on them
+ * before the blob is whole (a pull's unpack, pull_unpack.c). */
+typedef struct {
+    const char *digest;
+    /* The next LEN bytes, in order from the blob's first; -1 to be given no
+     * more (the download goes on).  Called from a download thread. */
+    int (*write) (void *data, const void *buf, size_t len);
+    /* Called exactly once, when the blob's download is over (or when there
+     * is nothing to give: the blob was in the store already, or a partial
+     * download was resumed): OK when every byte went through write, in
+     * order and once, and the blob is now in the store, checked against its
+     * digest. */
+    void (*end) (void *data, bool ok);
+    void *data;
+} wr_blob_tee_t;
+
+/* wr_registry_fetch_blobs, giving the bytes of TEE->digest to TEE too
+ * (TEE may be NULL). */
+int wr_registry_fetch_blobs_tee (wr_registry_t *registry, const wr_image_ref_t *ref,
+                                 const wr_descriptor_t *const *blobs, size_t count,
+                                 wr_store_t *store, wr_registry_progress_fn progress,
+                                 void *progress_data, const wr_blob_tee_t *tee, wr_error_t *err);
 
 /* ---- push (registry_push.c) ---- */
 typedef struct {

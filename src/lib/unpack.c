@@ -104,7 +104,8 @@ typedef struct {
 
 typedef struct {
     int root_fd;
-    const char *layer_path;
+    const char *layer_path; /* or the name of what fd reads */
+    int fd; /* the layer from a descriptor (taken), or -1: open layer_path */
     const wr_unpack_options_t *options;
     path_set_t made; /* what this layer made, and the directories above it */
     dir_fixup_t *dirs; /* modes and times set once the layer is applied */
@@ -116,6 +117,8 @@ typedef struct {
 static void
 layer_clear (layer_t *layer)
 {
+    if (layer->fd >= 0)
+        close (layer->fd);
     path_set_clear (&layer->made);
     for (size_t i = 0; i < layer->n_dirs; i++)
         free (layer->dirs[i].path);
@@ -602,7 +605,13 @@ apply_member (layer_t *layer, struct archive *tar, struct archive_entry *entry, 
 static int
 open_layer (layer_t *layer, struct archive **tar_out, wr_error_t *err)
 {
-    layer->stream = wr_layer_stream_open (layer->layer_path, err);
+    if (layer->fd >= 0) {
+        int fd = layer->fd;
+        layer->fd = -1; /* the stream has it now, even when it fails */
+        layer->stream = wr_layer_stream_open_fd (fd, err);
+    } else {
+        layer->stream = wr_layer_stream_open (layer->layer_path, err);
+    }
     if (layer->stream == NULL)
         return -1;
 
@@ -622,17 +631,18 @@ archive_free_ptr (struct archive **a)
         archive_read_free (*a);
 }
 
-int
-wr_unpack_layer (int root_fd, const char *layer_path, const char *diff_id,
-                 const wr_unpack_options_t *options, wr_error_t *err)
+static int
+unpack_layer (int root_fd, int fd, const char *layer_path, const char *diff_id,
+              const wr_unpack_options_t *options, wr_error_t *err)
 {
-    if (diff_id != NULL && wr_digest_validate (diff_id, err) < 0)
-        return wr_error_prefix (err, "layer `%s`: diff_id", layer_path);
     __attribute__ ((cleanup (layer_clear))) layer_t layer = {
         .root_fd = root_fd,
         .layer_path = layer_path,
+        .fd = fd,
         .options = options,
     };
+    if (diff_id != NULL && wr_digest_validate (diff_id, err) < 0)
+        return wr_error_prefix (err, "layer `%s`: diff_id", layer_path);
     __attribute__ ((cleanup (archive_free_ptr))) struct archive *tar = NULL;
     if (open_layer (&layer, &tar, err) < 0)
         return wr_error_prefix (err, "layer `%s`", layer_path);
@@ -677,58 +687,15 @@ wr_unpack_layer (int root_fd, const char *layer_path, const char *diff_id,
 }
 
 int
-wr_unpack_root (const char *const *layers, const char *const *diff_ids, const char *dest,
-                const wr_unpack_options_t *options, wr_error_t *err)
+wr_unpack_layer (int root_fd, const char *layer_path, const char *diff_id,
+                 const wr_unpack_options_t *options, wr_error_t *err)
 {
-    /* The first layer is waited for before anything is made: a pull killed
-     * while it downloads leaves no temporary root behind. */
-    if (layers[0] != NULL && options != NULL && options->layer_ready != NULL &&
-        options->layer_ready (options->layer_ready_data, 0, err) < 0)
-        return -1;
-    cleanup_free char *tmp = xasprintf ("%s.tmp-XXXXXX", dest);
-    if (mkdtemp (tmp) == NULL)
-        return wr_error_set (err, errno, "create `%s`", tmp);
-    int r = -1;
-    {
-        cleanup_close int root_fd = open (tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (root_fd < 0) {
-            wr_error_set (err, errno, "open `%s`", tmp);
-            goto out;
-        }
-        /* mkdtemp made it 0700; a root is 0755 unless a layer says. */
-        if (fchmod (root_fd, 0755) < 0) {
-            wr_error_set (err, errno, "chmod `%s`", tmp);
-            goto out;
-        }
-        size_t i;
-        for (i = 0; layers[i] != NULL; i++) {
-            const char *diff_id = diff_ids != NULL ? diff_ids[i] : NULL;
-            if (diff_ids != NULL && diff_id == NULL) {
-                wr_error_set (err, EINVAL, "fewer diff_ids than layers for `%s`", dest);
-                goto out;
-            }
-            if (i > 0 && options != NULL && options->layer_ready != NULL &&
-                options->layer_ready (options->layer_ready_data, i, err) < 0)
-                goto out;
-            if (wr_unpack_layer (root_fd, layers[i], diff_id, options, err) < 0)
-                goto out;
-        }
-        if (diff_ids != NULL && diff_ids[i] != NULL) {
-            wr_error_set (err, EINVAL, "more diff_ids than layers for `%s`", dest);
-            goto out;
-        }
-    }
-    if (renameat2 (AT_FDCWD, tmp, AT_FDCWD, dest, RENAME_NOREPLACE) < 0) {
-        wr_error_set (err, errno, "rename `%s` to `%s`", tmp, dest);
-        goto out;
-    }
-    r = 0;
-out:
-    if (r < 0) {
-        cleanup_error wr_error_t cleanup_err = NULL;
-        if (wr_remove_tree_at (AT_FDCWD, tmp, &cleanup_err) < 0)
-            wr_log (WR_LOG_WARN, "could not remove a failed unpack", "path", tmp, "error",
-                    cleanup_err->message, NULL);
-    }
-    return r;
+    return unpack_layer (root_fd, -1, layer_path, diff_id, options, err);
+}
+
+int
+wr_unpack_layer_fd (int root_fd, int fd, const char *name, const char *diff_id,
+                    const wr_unpack_options_t *options, wr_error_t *err)
+{
+    return unpack_layer (root_fd, fd, name, diff_id, options, err);
 }

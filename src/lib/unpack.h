@@ -40,11 +40,16 @@ typedef struct {
     /* Called now and then with the compressed bytes read so far; may be NULL. */
     void (*progress) (void *data, unsigned long long bytes_read);
     void *progress_data;
-    /* Called by wr_unpack_root before it opens layer INDEX (a pull that is
-     * still downloading waits there until the layer is in the store): 0 to
-     * go on, -1 with *ERR to stop.  May be NULL. */
-    int (*layer_ready) (void *data, size_t index, wr_error_t *err);
-    void *layer_ready_data;
+    /* Called by wr_unpack_root before layer INDEX: 0 to read the layer's
+     * file, or 0 with *FD set to a descriptor to read the layer from
+     * instead (taken: closed when the layer is done); it may wait (a pull
+     * still downloading waits until the layer is in the store); -1 with
+     * *ERR to stop.  May be NULL. */
+    int (*layer_source) (void *data, size_t index, int *fd, wr_error_t *err);
+    /* Called after layer INDEX is applied and its diff id checked; -1 with
+     * *ERR fails the unpack.  May be NULL. */
+    int (*layer_done) (void *data, size_t index, wr_error_t *err);
+    void *layer_data;
 } wr_unpack_options_t;
 
 /* Applies the layer at LAYER_PATH on top of the directory ROOT_FD.
@@ -52,12 +57,19 @@ typedef struct {
  * after the layer is applied. */
 int wr_unpack_layer (int root_fd, const char *layer_path, const char *diff_id,
                      const wr_unpack_options_t *options, wr_error_t *err);
+/* The same for a layer read from FD (taken and closed; a file, a pipe or a
+ * socket); NAME names it in errors. */
+int wr_unpack_layer_fd (int root_fd, int fd, const char *name, const char *diff_id,
+                        const wr_unpack_options_t *options, wr_error_t *err);
 
 /* Unpacks LAYERS (NULL-terminated paths, lowest first) into a new directory
  * DEST: everything goes into a temporary sibling that is renamed to DEST
  * only when all layers are applied, so DEST is never half-made.  DIFF_IDS
  * may be NULL.  When DEST already exists the error's errno_value is EEXIST
- * (another unpack of the same root may have won the race). */
+ * (another unpack of the same root may have won the race).  The temporary
+ * directory is locked while it is made; temporary directories of DEST that
+ * nobody holds (left by a killed process) are removed first
+ * (unpack_root.c). */
 int wr_unpack_root (const char *const *layers, const char *const *diff_ids, const char *dest,
                     const wr_unpack_options_t *options, wr_error_t *err);
 

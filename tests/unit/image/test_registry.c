@@ -1038,6 +1038,115 @@ test_blob_wrong_content (void **state)
     fake_stop (srv);
 }
 
+/* ---- a tee on a blob's download ---- */
+
+typedef struct {
+    char *bytes;
+    size_t len;
+    int ends;
+    bool ok;
+} collected_t;
+
+static int
+collect_write (void *data, const void *buf, size_t len)
+{
+    collected_t *c = data;
+    c->bytes = xrealloc (c->bytes, c->len + len);
+    memcpy (c->bytes + c->len, buf, len);
+    c->len += len;
+    return 0;
+}
+
+static void
+collect_end (void *data, bool ok)
+{
+    collected_t *c = data;
+    c->ends++;
+    c->ok = ok;
+}
+
+/* Fetches both blobs of T with a tee on the big one. */
+static int
+fetch_teed (blob_test_t *t, fake_server_t *srv, collected_t *c, wr_error_t *err)
+{
+    memset (c, 0, sizeof *c);
+    wr_image_ref_t ref = make_ref (srv, "a/b");
+    wr_descriptor_t big = { .digest = t->blob.digest, .size = BLOB_SIZE };
+    wr_descriptor_t small = { .digest = t->blob.small_digest,
+                              .size = (int64_t) strlen (t->blob.small) };
+    const wr_descriptor_t *list[] = { &small, &big };
+    wr_blob_tee_t tee = {
+        .digest = t->blob.digest, .write = collect_write, .end = collect_end, .data = c
+    };
+    wr_registry_t *r = new_client ("/nonexistent/config.json");
+    int rc = wr_registry_fetch_blobs_tee (r, &ref, list, 2, t->store, NULL, NULL, &tee, err);
+    wr_registry_free (r);
+    clear_ref (&ref);
+    return rc;
+}
+
+static void
+test_blob_tee (void **state)
+{
+    blob_test_t *t = *state;
+    t->blob.mode = BLOB_TRUNCATE_FIRST; /* cut half way, then a range */
+    fake_server_t *srv = fake_start (blob_handler, &t->blob);
+    collected_t c;
+    wr_error_t err = NULL;
+    if (fetch_teed (t, srv, &c, &err) < 0)
+        fail_msg ("%s", err->message);
+    /* Every byte once, in order, across the resumed request; ended well,
+     * once, with the blob in the store. */
+    assert_int_equal (c.ends, 1);
+    assert_true (c.ok);
+    assert_int_equal (c.len, BLOB_SIZE);
+    assert_memory_equal (c.bytes, t->blob.data, BLOB_SIZE);
+    assert_blob_stored (t);
+    free (c.bytes);
+    /* In the store already: nothing to give, ended not ok. */
+    assert_int_equal (fetch_teed (t, srv, &c, &err), 0);
+    assert_int_equal (c.ends, 1);
+    assert_false (c.ok);
+    assert_int_equal (c.len, 0);
+    fake_stop (srv);
+}
+
+static void
+test_blob_tee_gives_up (void **state)
+{
+    blob_test_t *t = *state;
+    /* The registry ignores the range: the blob starts over, which the tee
+     * cannot follow; the download itself still succeeds. */
+    t->blob.mode = BLOB_TRUNCATE_IGNORE_RANGE;
+    fake_server_t *srv = fake_start (blob_handler, &t->blob);
+    collected_t c;
+    wr_error_t err = NULL;
+    if (fetch_teed (t, srv, &c, &err) < 0)
+        fail_msg ("%s", err->message);
+    assert_int_equal (c.ends, 1);
+    assert_false (c.ok);
+    assert_true (c.len < BLOB_SIZE);
+    assert_blob_stored (t);
+    free (c.bytes);
+    fake_stop (srv);
+
+    /* Bytes that do not match the digest: every byte given, ended not ok. */
+    blob_test_t *u = *state;
+    wr_store_close (u->store);
+    cleanup_free char *cmd = xasprintf ("rm -rf '%s'/blobs/sha256/*", u->store_dir);
+    assert_int_equal (system (cmd), 0);
+    u->store = wr_store_open (u->store_dir, &err);
+    assert_non_null (u->store);
+    u->blob.mode = BLOB_WRONG_CONTENT;
+    srv = fake_start (blob_handler, &u->blob);
+    assert_int_equal (fetch_teed (u, srv, &c, &err), -1);
+    wr_error_free (&err);
+    assert_int_equal (c.ends, 1);
+    assert_false (c.ok);
+    free (c.bytes);
+    fake_stop (srv);
+}
+
 static void
 test_blob_redirect_keeps_credentials (void **state)
 {
@@ -1084,6 +1193,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_blob_partial_kept_for_next_run, blob_setup,
                                          blob_teardown),
         cmocka_unit_test_setup_teardown (test_blob_wrong_content, blob_setup, blob_teardown),
+        cmocka_unit_test_setup_teardown (test_blob_tee, blob_setup, blob_teardown),
+        cmocka_unit_test_setup_teardown (test_blob_tee_gives_up, blob_setup, blob_teardown),
         cmocka_unit_test_setup_teardown (test_blob_redirect_keeps_credentials, blob_setup,
                                          blob_teardown),
     };
