@@ -203,6 +203,31 @@ case_full_disk() {
     check_blob_digests
 }
 
+# Many sandboxes starting at once from one image: four pulls of the same
+# image into one store at the same time.  Each succeeds; the layer is
+# downloaded into the store once checked and unpacked into one root; no
+# temporary directory, partial download or second copy is left.
+case_concurrent_pulls() {
+    setup debian-docker
+    local i pids=() status=0
+    for i in 1 2 3 4; do
+        "${W[@]}" image pull --quiet --limit-rate 50M "$WARREN_DEBIAN_IMAGE" > "$T_CASE_DIR/pull$i.log" 2>&1 &
+        pids+=($!)
+    done
+    for i in 0 1 2 3; do
+        wait "${pids[$i]}" || { status=$?; cat "$T_CASE_DIR/pull$((i + 1)).log"; }
+    done
+    assert_status 0 "$status" "four pulls at once"
+    check_blob_digests
+    assert_eq "$(ls "$STORE/roots" | wc -l)" 1 "entries in roots/ (one root, no temporaries)"
+    [ -z "$(ls -A "$STORE/ingest")" ] || t_fail "ingest/ is not empty: $(ls "$STORE/ingest")"
+    local root
+    root=$("${W[@]}" image inspect "$WARREN_DEBIAN_IMAGE" | jq -r .RootPath)
+    [ -x "$root/usr/sbin/dockerd" ] || t_fail "no usr/sbin/dockerd in $root"
+    t_capture out 60 "${W[@]}" image pull "$WARREN_DEBIAN_IMAGE"
+    assert_contains "$out" "image is up to date" "a fifth pull"
+}
+
 case_errors() {
     setup busybox
     local missing=${WARREN_BUSYBOX_IMAGE%:*}:no-such-tag
@@ -339,5 +364,6 @@ t_case "errors: missing tag, bad reference, usage" case_errors
 T_CASE_TIMEOUT=900 t_case "a full disk: clear errors, nothing half-made, then the pull completes" case_full_disk
 t_case "an index (host platform and --platform) and a zstd layer" case_index_and_zstd
 T_CASE_TIMEOUT=600 t_case "kill -9 during a pull, then pull again" case_kill_during_pull
+T_CASE_TIMEOUT=600 t_case "four pulls of one image at once share one download and one root" case_concurrent_pulls
 T_CASE_TIMEOUT=900 t_case "the pulled root equals skopeo + umoci's" case_same_root_as_umoci
 t_done
