@@ -4,8 +4,10 @@
  * The temporary directory is locked (flock on its descriptor) from the
  * moment it is made until it is renamed or removed, so an unpack can tell
  * one that a killed process left behind (nobody holds its lock) from one
- * that another process is still making, and removes the abandoned ones of
- * its DEST before it starts.  A cleaner that wins the race for a directory
+ * that another process is still making.  Before it starts, an unpack
+ * removes the abandoned ones of its DEST and waits for one in progress:
+ * when that one makes DEST, there is nothing left to do (EEXIST, as when
+ * DEST was there already).  A cleaner that wins the race for a directory
  * just made (between mkdtemp and flock) removes it; its maker sees that it
  * holds the lock of a removed directory and makes another. */
 #include <dirent.h>
@@ -24,9 +26,13 @@
 #include "unpack.h"
 #include "xalloc.h"
 
-/* Removes DEST.tmp-* siblings whose lock is free (their maker is gone). */
-static void
-remove_abandoned (const char *dest)
+/* Looks at DEST.tmp-* siblings: one whose lock is free was left by a
+ * process that is gone, and is removed; one whose lock is held is another
+ * unpack of the same root, still going, and is waited for (many sandboxes
+ * starting from one image unpack it once).  Returns true when DEST exists
+ * afterwards: the other unpack made it. */
+static bool
+settle_siblings (const char *dest)
 {
     cleanup_free char *dir_copy = xstrdup (dest);
     cleanup_free char *base_copy = xstrdup (dest);
@@ -34,11 +40,11 @@ remove_abandoned (const char *dest)
     cleanup_free char *prefix = xasprintf ("%s.tmp-", basename (base_copy));
     int dir_fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir_fd < 0)
-        return;
+        return false;
     cleanup_closedir DIR *d = fdopendir (dir_fd);
     if (d == NULL) {
         close (dir_fd);
-        return;
+        return false;
     }
     struct dirent *e;
     while ((e = readdir (d)) != NULL) {
@@ -46,8 +52,19 @@ remove_abandoned (const char *dest)
             continue;
         cleanup_close int fd =
             openat (dir_fd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0 || flock (fd, LOCK_EX | LOCK_NB) < 0)
-            continue; /* gone, or still being made */
+        if (fd < 0)
+            continue; /* renamed or removed meanwhile */
+        if (flock (fd, LOCK_EX | LOCK_NB) < 0) {
+            wr_log (WR_LOG_INFO, "waiting for another unpack of the same root", "root", dest, NULL);
+            if (flock (fd, LOCK_EX) < 0)
+                continue;
+            struct stat st;
+            if (faccessat (AT_FDCWD, dest, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+                return true;
+            /* It failed: whatever it left goes, and this unpack goes on. */
+            if (fstat (fd, &st) < 0 || st.st_nlink == 0)
+                continue;
+        }
         cleanup_error wr_error_t err = NULL;
         if (wr_remove_tree_at (dir_fd, e->d_name, &err) < 0)
             wr_log (WR_LOG_WARN, "could not remove an abandoned unpack", "path", e->d_name, "error",
@@ -56,6 +73,7 @@ remove_abandoned (const char *dest)
             wr_log (WR_LOG_INFO, "removed an abandoned unpack", "dir", dir, "name", e->d_name,
                     NULL);
     }
+    return false;
 }
 
 /* Makes and locks a temporary directory for DEST: its path in *TMP, its
@@ -101,7 +119,8 @@ wr_unpack_root (const char *const *layers, const char *const *diff_ids, const ch
         options->layer_source (options->layer_data, 0, &first_fd, err) < 0)
         return -1;
     cleanup_close int first = first_fd;
-    remove_abandoned (dest);
+    if (settle_siblings (dest))
+        return wr_error_set (err, EEXIST, "`%s` was made by another unpack meanwhile", dest);
     cleanup_free char *tmp = NULL;
     cleanup_close int root_fd = make_tmp (dest, &tmp, err);
     if (root_fd < 0)

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -916,21 +917,99 @@ test_unpack_root (void **state)
     assert_no_tmp_siblings (f, "dest layers outside root");
     assert_outside_untouched (f, "dest layers outside root");
 
-    /* Temporaries of dest2 left by a killed unpack (nobody holds their
-     * lock) are removed by the next unpack of dest2; one still locked by
-     * its maker (here: this test, through another descriptor) is kept. */
+    /* A temporary of dest2 left by a killed unpack (nobody holds its lock)
+     * is removed by the next unpack of dest2. */
     cleanup_free char *abandoned = xasprintf ("%s/dest2.tmp-abandn", f->dir);
-    cleanup_free char *busy = xasprintf ("%s/dest2.tmp-busy00", f->dir);
     cleanup_free char *inside = xasprintf ("%s/half-made", abandoned);
     assert_int_equal (mkdir (abandoned, 0700), 0);
     assert_int_equal (mkdir (inside, 0700), 0);
-    assert_int_equal (mkdir (busy, 0700), 0);
-    cleanup_close int busy_fd = open (busy, O_RDONLY | O_DIRECTORY);
-    assert_true (busy_fd >= 0);
-    assert_int_equal (flock (busy_fd, LOCK_EX), 0);
     if (wr_unpack_root (layers, diff_ids, dest2, &keep, &err) < 0)
         fail_msg ("%s", err->message);
-    assert_no_tmp_siblings (f, "dest dest2 dest2.tmp-busy00 layers outside root");
+    assert_no_tmp_siblings (f, "dest dest2 layers outside root");
+}
+
+/* ---- another unpack of the same root in progress ---- */
+
+typedef struct {
+    const char *const *layers;
+    const char *const *diff_ids;
+    const char *dest;
+    int result;
+    int errno_value;
+    bool done;
+} unpack_job_t;
+
+static void *
+unpack_job (void *data)
+{
+    unpack_job_t *job = data;
+    wr_error_t err = NULL;
+    job->result = wr_unpack_root (job->layers, job->diff_ids, job->dest, &keep, &err);
+    job->errno_value = err != NULL ? err->errno_value : 0;
+    wr_error_free (&err);
+    __atomic_store_n (&job->done, true, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+/* DEST.tmp-other, locked as an unpack in progress holds it. */
+static int
+other_unpack (const char *dest, char **path)
+{
+    *path = xasprintf ("%s.tmp-other0", dest);
+    assert_int_equal (mkdir (*path, 0700), 0);
+    int fd = open (*path, O_RDONLY | O_DIRECTORY);
+    assert_true (fd >= 0);
+    assert_int_equal (flock (fd, LOCK_EX), 0);
+    return fd;
+}
+
+static void
+test_unpack_root_waits_for_another (void **state)
+{
+    fixture_t *f = *state;
+    member_t l1[] = { FILE_ ("mine", "from this unpack"), END_ };
+    char d1[WR_DIGEST_MAX_LEN + 1];
+    cleanup_free char *p1 = write_layer (f, l1, GZIP, d1);
+    const char *layers[] = { p1, NULL };
+    const char *diff_ids[] = { d1, NULL };
+
+    /* The other unpack makes DEST: this one waits for it, then has nothing
+     * to do (EEXIST) and leaves DEST as the other made it. */
+    cleanup_free char *dest = xasprintf ("%s/shared", f->dir);
+    cleanup_free char *other = NULL;
+    int lock = other_unpack (dest, &other);
+    cleanup_free char *theirs = xasprintf ("%s/theirs", other);
+    assert_int_equal (mkdir (theirs, 0755), 0);
+    unpack_job_t job = { .layers = layers, .diff_ids = diff_ids, .dest = dest };
+    pthread_t thread;
+    assert_int_equal (pthread_create (&thread, NULL, unpack_job, &job), 0);
+    usleep (200 * 1000);
+    assert_false (__atomic_load_n (&job.done, __ATOMIC_SEQ_CST));
+    assert_int_equal (rename (other, dest), 0);
+    close (lock);
+    pthread_join (thread, NULL);
+    assert_int_equal (job.result, -1);
+    assert_int_equal (job.errno_value, EEXIST);
+    cleanup_free char *kept = xasprintf ("%s/theirs", dest);
+    cleanup_free char *mine = xasprintf ("%s/mine", dest);
+    assert_int_equal (access (kept, F_OK), 0);
+    assert_int_equal (access (mine, F_OK), -1);
+
+    /* The other unpack fails (its lock goes, no DEST): this one removes
+     * what it left and makes DEST itself. */
+    cleanup_free char *dest2 = xasprintf ("%s/shared2", f->dir);
+    cleanup_free char *other2 = NULL;
+    lock = other_unpack (dest2, &other2);
+    unpack_job_t job2 = { .layers = layers, .diff_ids = diff_ids, .dest = dest2 };
+    assert_int_equal (pthread_create (&thread, NULL, unpack_job, &job2), 0);
+    usleep (200 * 1000);
+    assert_false (__atomic_load_n (&job2.done, __ATOMIC_SEQ_CST));
+    close (lock);
+    pthread_join (thread, NULL);
+    assert_int_equal (job2.result, 0);
+    cleanup_free char *mine2 = xasprintf ("%s/mine", dest2);
+    assert_int_equal (access (mine2, F_OK), 0);
+    assert_int_equal (access (other2, F_OK), -1);
 }
 
 static void
@@ -993,6 +1072,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_compressions_and_diff_id, setup, teardown),
         cmocka_unit_test_setup_teardown (test_progress, setup, teardown),
         cmocka_unit_test_setup_teardown (test_unpack_root, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_unpack_root_waits_for_another, setup, teardown),
         cmocka_unit_test_setup_teardown (test_truncated_layer, setup, teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
