@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -505,6 +506,38 @@ find_nft_link (const char *root, const char *path, char **nft_link, char **nft_t
     return wr_error_set (err, ELOOP, "follow links from `%s%s`", root, path);
 }
 
+/* After LINK (/etc/alternatives/NAME) was pointed elsewhere by hand, tells
+ * dpkg so, as `update-alternatives --set` would: NAME's entry in
+ * /var/lib/dpkg/alternatives goes from "auto" to "manual", so a later
+ * package upgrade or `update-alternatives --auto` run does not put the nft
+ * variant back behind the sandbox's back.  Best effort: a failure is
+ * logged, the switch itself stands. */
+static void
+alternatives_set_manual (const char *root, const char *link)
+{
+    static const char prefix[] = "/etc/alternatives/";
+    if (strncmp (link, prefix, sizeof prefix - 1) != 0 || strchr (link + sizeof prefix - 1, '/'))
+        return;
+    cleanup_free char *db =
+        xasprintf ("%s/var/lib/dpkg/alternatives/%s", root, link + sizeof prefix - 1);
+    cleanup_close int fd = open (db, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return; /* not managed by dpkg */
+    char buf[64 * 1024];
+    ssize_t n = read (fd, buf, sizeof buf - 1);
+    if (n < 5 || n == (ssize_t) sizeof buf - 1 || strncmp (buf, "auto\n", 5) != 0)
+        return; /* manual already, or not a format known here */
+    cleanup_free char *tmp = xasprintf ("%s.warren-init", db);
+    cleanup_close int out = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    bool ok = out >= 0 && write (out, "manual\n", 7) == 7 &&
+              write (out, buf + 5, (size_t) n - 5) == n - 5 && rename (tmp, db) == 0;
+    if (!ok) {
+        wr_log (WR_LOG_WARN, "could not mark the alternative manual", "file", db, "error",
+                strerror (errno), NULL);
+        unlink (tmp);
+    }
+}
+
 int
 iptables_select_legacy (const char *root, int *switched, wr_error_t *err)
 {
@@ -549,6 +582,7 @@ iptables_select_legacy (const char *root, int *switched, wr_error_t *err)
             }
             wr_log (WR_LOG_DEBUG, "selected legacy iptables", "link", nft_link, "was", nft_target,
                     "now", legacy, NULL);
+            alternatives_set_manual (root, nft_link);
             (*switched)++;
         }
     }

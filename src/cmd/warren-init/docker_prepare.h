@@ -64,7 +64,8 @@ int docker_prepare_data_root (const char *data_root, const char *size_text, wr_e
  * NAME-legacy sits beside it, points the last link of the chain (for
  * Debian /etc/alternatives/NAME) at NAME-legacy.  ROOT is prefixed to
  * every path ("" in the sandbox, a test directory in unit tests).
- * *SWITCHED counts the links changed. */
+ * *SWITCHED counts the links changed.  A switched Debian alternative is
+ * marked "manual" in dpkg's database, as update-alternatives --set does. */
 int iptables_select_legacy (const char *root, int *switched, wr_error_t *err);
 
 /* The MemTotal line of /proc/meminfo in bytes, or 0. */

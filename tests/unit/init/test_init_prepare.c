@@ -342,10 +342,30 @@ test_iptables_debian (void **state)
         make_link ("xtables-nft-multi", nft_path);
         make_link ("xtables-legacy-multi", legacy_path);
     }
+    /* dpkg's record of the iptables alternative (ip6tables has none). */
+    cleanup_free char *dpkg_dir = xasprintf ("%s/var/lib/dpkg/alternatives", root);
+    cleanup_free char *mk = xasprintf ("mkdir -p '%s'", dpkg_dir);
+    assert_int_equal (system (mk), 0);
+    const char *record_rest = "/usr/sbin/iptables\n\n/usr/sbin/iptables-legacy\n10\n"
+                              "/usr/sbin/iptables-nft\n20\n\n";
+    cleanup_free char *record = xasprintf ("%s/iptables", dpkg_dir);
+    FILE *rf = fopen (record, "w");
+    assert_non_null (rf);
+    fprintf (rf, "auto\n%s", record_rest);
+    fclose (rf);
     int switched = -1;
     cleanup_error wr_error_t err = NULL;
     assert_int_equal (iptables_select_legacy (root, &switched, &err), 0);
     assert_int_equal (switched, 3);
+    /* Marked manual, the rest kept, as update-alternatives --set does. */
+    char got[512] = "";
+    rf = fopen (record, "r");
+    assert_non_null (rf);
+    size_t got_len = fread (got, 1, sizeof got - 1, rf);
+    fclose (rf);
+    got[got_len] = '\0';
+    cleanup_free char *want = xasprintf ("manual\n%s", record_rest);
+    assert_string_equal (got, want);
     cleanup_free char *a = link_of ("/etc/alternatives/iptables");
     cleanup_free char *b = link_of ("/etc/alternatives/iptables-save");
     cleanup_free char *c = link_of ("/etc/alternatives/ip6tables");
