@@ -39,7 +39,7 @@ struct fake_server {
     pthread_t thread;
     fake_handler_fn handler;
     void *data;
-    volatile bool stop;
+    _Atomic bool stop; /* set by fake_stop, read by the serving thread */
     pthread_mutex_t lock;
     size_t n_log;
     fake_request_t log[MAX_LOG];
