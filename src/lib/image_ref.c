@@ -442,6 +442,17 @@ wr_image_ref_string (const wr_image_ref_t *ref)
 }
 
 char *
+wr_image_ref_normalize_text (const char *text)
+{
+    wr_image_ref_t ref = { 0 };
+    if (wr_image_ref_parse (text, &ref, NULL) < 0)
+        return xstrdup (text);
+    char *name = wr_image_ref_string (&ref);
+    wr_image_ref_clear (&ref);
+    return name;
+}
+
+char *
 wr_image_ref_familiar (const wr_image_ref_t *ref)
 {
     if (ref->registry == NULL || strcmp (ref->registry, WR_DOCKER_HUB) != 0)

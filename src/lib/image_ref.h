@@ -26,6 +26,10 @@ char *wr_image_ref_string (const wr_image_ref_t *ref);
  * it keeps "docker.io/" where the short form would parse differently
  * ("docker.io/localhost/x"). */
 char *wr_image_ref_familiar (const wr_image_ref_t *ref);
+/* The normalised string of TEXT ("busybox" gives
+ * "docker.io/library/busybox:latest"), or a copy of TEXT when it does not
+ * parse (a name in the store may be looked up as typed).  Caller frees. */
+char *wr_image_ref_normalize_text (const char *text);
 /* What to ask the registry for: the digest when set, else the tag. */
 const char *wr_image_ref_reference (const wr_image_ref_t *ref);
 void wr_image_ref_clear (wr_image_ref_t *ref);

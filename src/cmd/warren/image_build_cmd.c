@@ -45,23 +45,12 @@ usage_error (const char *msg, const char *arg)
     return EXIT_USAGE;
 }
 
-static char *
-normalise (const char *text)
-{
-    wr_image_ref_t ref = { 0 };
-    if (wr_image_ref_parse (text, &ref, NULL) < 0)
-        return xstrdup (text);
-    char *name = wr_image_ref_string (&ref);
-    wr_image_ref_clear (&ref);
-    return name;
-}
-
 /* The record of REF, pulled when the store does not have it. */
 static int
 base_image (wr_store_t *store, const char *reference, const wr_registry_options_t *reg,
             wr_image_record_t *record, wr_error_t *err)
 {
-    cleanup_free char *name = normalise (reference);
+    cleanup_free char *name = wr_image_ref_normalize_text (reference);
     int found = wr_store_image_get (store, name, record, err);
     if (found < 0)
         return -1;
@@ -173,7 +162,7 @@ warren_cmd_image_build (const char *root, const char *store_dir, int argc, char 
         goto out;
     }
     reg.insecure_registries = (const char *const *) insecure;
-    name = normalise (tag);
+    name = wr_image_ref_normalize_text (tag);
     status = 1;
     wr_store_t *store = open_store (root, store_dir, &err);
     if (store == NULL) {
@@ -237,7 +226,7 @@ warren_cmd_image_bundle (const char *root, const char *store_dir, int argc, char
     wr_store_t *store = open_store (root, store_dir, &err);
     if (store == NULL)
         return warren_fail (&err, root);
-    cleanup_free char *name = normalise (image);
+    cleanup_free char *name = wr_image_ref_normalize_text (image);
     wr_image_record_t record = { 0 };
     wr_image_config_t config = { 0 };
     cleanup_free char *data = NULL;

@@ -52,15 +52,12 @@ warren_cmd_image_push (const char *root, const char *store_dir, int argc, char *
     const char *dest_text = argc - optind == 2 ? argv[optind + 1] : name_text;
 
     cleanup_error wr_error_t err = NULL;
-    wr_image_ref_t name_ref = { 0 }, dest = { 0 };
+    wr_image_ref_t dest = { 0 };
     if (wr_image_ref_parse (dest_text, &dest, &err) < 0) {
         fprintf (stderr, "warren: image push: %s\n", err->message);
         return EXIT_USAGE;
     }
-    cleanup_free char *name = wr_image_ref_parse (name_text, &name_ref, NULL) == 0
-                                  ? wr_image_ref_string (&name_ref)
-                                  : xstrdup (name_text);
-    wr_image_ref_clear (&name_ref);
+    cleanup_free char *name = wr_image_ref_normalize_text (name_text);
     if (mkdir (root, 0711) < 0 && errno != EEXIST) {
         wr_image_ref_clear (&dest);
         fprintf (stderr, "warren: create `%s`: %s\n", root, strerror (errno));

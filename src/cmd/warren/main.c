@@ -117,17 +117,6 @@ open_store (globals_t *g, wr_error_t *err)
 /* What a user typed ("busybox") to the name the store keeps
  * ("docker.io/library/busybox:latest"); unparsable text is kept as is. */
 static char *
-normalise_name (const char *text)
-{
-    wr_image_ref_t ref = { 0 };
-    if (wr_image_ref_parse (text, &ref, NULL) < 0)
-        return xstrdup (text);
-    char *name = wr_image_ref_string (&ref);
-    wr_image_ref_clear (&ref);
-    return name;
-}
-
-static char *
 familiar_name (const char *name)
 {
     wr_image_ref_t ref = { 0 };
@@ -142,7 +131,7 @@ familiar_name (const char *name)
 static int
 find_image (wr_store_t *store, const char *name, wr_image_record_t *record, wr_error_t *err)
 {
-    cleanup_free char *normal = normalise_name (name);
+    cleanup_free char *normal = wr_image_ref_normalize_text (name);
     int found = wr_store_image_get (store, normal, record, err);
     if (found == 0 && strcmp (normal, name) != 0)
         found = wr_store_image_get (store, name, record, err);
