@@ -15,7 +15,6 @@
 #include "progress.h"
 #include "pull_unpack.h"
 #include "strv.h"
-#include "unpack.h"
 #include "xalloc.h"
 
 static int64_t
@@ -145,33 +144,6 @@ check_layers (const wr_manifest_t *manifest, wr_error_t *err)
     return 0;
 }
 
-static int
-unpack_root (wr_store_t *store, const wr_manifest_t *manifest, char *const *diff_ids,
-             const char *root_path, wr_error_t *err)
-{
-    cleanup_strv char **layers = NULL;
-    for (size_t i = 0; i < manifest->n_layers; i++)
-        wr_strv_add_take (&layers, wr_store_blob_path (store, manifest->layers[i].digest));
-    wr_unpack_options_t options = { .keep_owners = geteuid () == 0 };
-    wr_error_t unpack_err = NULL;
-    if (wr_unpack_root ((const char *const *) layers, (const char *const *) diff_ids, root_path,
-                        &options, &unpack_err) < 0) {
-        /* Another pull of an image with the same layers may have made it
-         * meanwhile: the rename of its finished root won. */
-        if (is_directory (root_path)) {
-            wr_log (WR_LOG_INFO, "root unpacked by another pull", "root", root_path, NULL);
-            wr_error_free (&unpack_err);
-            return 0;
-        }
-        if (err != NULL)
-            *err = steal_pointer (&unpack_err);
-        else
-            wr_error_free (&unpack_err);
-        return -1;
-    }
-    return 0;
-}
-
 int
 wr_image_pull_manifest (wr_store_t *store, wr_registry_t *registry, const wr_image_ref_t *ref,
                         const char *name, const wr_manifest_t *manifest,
@@ -239,11 +211,11 @@ wr_image_pull_manifest (wr_store_t *store, wr_registry_t *registry, const wr_ima
         wr_log (WR_LOG_INFO, "image is up to date", "image", name, "root", root_id, NULL);
 
     int ret = 0;
-    /* Layers to fetch and a root to make: the unpack starts now, each layer
-     * as soon as it is in the store (pull_unpack.h). */
+    /* A root to make: the unpack starts now, each layer as soon as it is
+     * in the store (pull_unpack.h), while the missing ones download. */
     wr_pull_unpack_t *pipelined = NULL;
     int64_t unpack_started = now_ns ();
-    if (n_missing > 0 && !root_exists) {
+    if (!root_exists) {
         char count[24];
         snprintf (count, sizeof count, "%zu", manifest->n_layers);
         wr_log (WR_LOG_INFO, "unpacking", "image", name, "layers", count, "root", root_path, NULL);
@@ -297,19 +269,6 @@ wr_image_pull_manifest (wr_store_t *store, wr_registry_t *registry, const wr_ima
             result->unpacked = true;
         }
         wr_error_free (&unpack_err);
-    } else if (ret == 0 && !root_exists) {
-        char count[24], took[32];
-        snprintf (count, sizeof count, "%zu", manifest->n_layers);
-        wr_log (WR_LOG_INFO, "unpacking", "image", name, "layers", count, "root", root_path, NULL);
-        int64_t started = now_ns ();
-        ret = unpack_root (store, manifest, config.diff_ids, root_path, err);
-        if (ret == 0) {
-            format_took (started, took, sizeof took);
-            wr_log (WR_LOG_INFO, "unpacked", "image", name, "root", root_id, "took", took, NULL);
-            result->unpacked = true;
-        } else {
-            wr_error_prefix (err, "%s: unpack", name);
-        }
     }
     wr_image_config_clear (&config);
     if (ret < 0)
