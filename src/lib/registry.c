@@ -427,9 +427,7 @@ again:;
         const char *headers[] = { sink.written > 0 ? range : NULL, NULL };
         int rc = wr_session_send (s, &request, headers, &response, err);
         if (rc < 0) {
-            bool transient = !response.sink_failed && !response.too_large &&
-                             response.curl_code != CURLE_ABORTED_BY_CALLBACK &&
-                             wr_http_curl_is_transient (response.curl_code);
+            bool transient = wr_http_failure_is_transient (&response);
             wr_http_response_clear (&response);
             if (!transient || attempt >= r->retries || atomic_load (&pool->failed)) {
                 wr_blob_writer_free (writer);

@@ -486,6 +486,13 @@ wr_http_curl_is_transient (CURLcode code)
     }
 }
 
+bool
+wr_http_failure_is_transient (const wr_http_response_t *r)
+{
+    return !r->too_large && !r->sink_failed && r->curl_code != CURLE_ABORTED_BY_CALLBACK &&
+           wr_http_curl_is_transient (r->curl_code);
+}
+
 static const char *
 reason_for (long status)
 {

@@ -89,6 +89,10 @@ void wr_http_response_clear (wr_http_response_t *response);
 bool wr_http_status_is_transient (long status);
 /* True for transport errors worth retrying (connection, timeout, reset). */
 bool wr_http_curl_is_transient (CURLcode code);
+/* True when the failed transfer of RESPONSE is worth trying again: a
+ * transport error of that kind, not a limit, a sink's refusal or a
+ * cancellation. */
+bool wr_http_failure_is_transient (const wr_http_response_t *response);
 
 /* "404 Not Found (MANIFEST_UNKNOWN: manifest unknown)": the status and
  * the first error of a registry's JSON error body.  Caller frees. */

@@ -111,8 +111,7 @@ upload_blob (push_t *p, int fd, const char *digest, int64_t size, bool *again, w
     const char *headers[] = { "Content-Type: application/octet-stream", NULL };
     /* Not retried on its own: the upload it belongs to may be gone. */
     if (wr_session_send (&p->session, &request, headers, &response, err) < 0) {
-        *again = response.curl_code != CURLE_ABORTED_BY_CALLBACK &&
-                 wr_http_curl_is_transient (response.curl_code);
+        *again = wr_http_failure_is_transient (&response);
         wr_http_response_clear (&response);
         return -1;
     }

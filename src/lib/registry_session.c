@@ -149,8 +149,7 @@ fetch_token (wr_session_t *s, const char *realm, const char *service, const char
         wr_http_response_t response;
         int rc = wr_http_perform (s->curl, &request, &response, err);
         if (rc < 0) {
-            bool again = !response.too_large && response.curl_code != CURLE_ABORTED_BY_CALLBACK &&
-                         wr_http_curl_is_transient (response.curl_code) && attempt < r->retries;
+            bool again = wr_http_failure_is_transient (&response) && attempt < r->retries;
             wr_http_response_clear (&response);
             if (!again)
                 return wr_error_prefix (err, "token for %s", scope);
@@ -275,10 +274,7 @@ wr_session_send_retrying (wr_session_t *s, wr_http_request_t *request, const cha
     int retries = s->registry->retries;
     for (int attempt = 0;; attempt++) {
         if (wr_session_send (s, request, headers, response, err) < 0) {
-            bool again = !response->too_large && !response->sink_failed &&
-                         response->curl_code != CURLE_OK &&
-                         response->curl_code != CURLE_ABORTED_BY_CALLBACK &&
-                         wr_http_curl_is_transient (response->curl_code) && attempt < retries;
+            bool again = wr_http_failure_is_transient (response) && attempt < retries;
             wr_http_response_clear (response);
             if (!again)
                 return -1;
