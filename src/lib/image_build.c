@@ -32,14 +32,7 @@ find_runsc (const wr_build_options_t *options)
 {
     if (options != NULL && options->runsc != NULL)
         return xstrdup (options->runsc);
-    const char *path = getenv ("PATH");
-    cleanup_strv char **dirs = wr_strv_split (path != NULL ? path : "/usr/bin:/bin", ":");
-    for (size_t i = 0; dirs != NULL && dirs[i] != NULL; i++) {
-        char *candidate = xasprintf ("%s/runsc", dirs[i]);
-        if (access (candidate, X_OK) == 0)
-            return candidate;
-        free (candidate);
-    }
+    /* The library reads no PATH: the caller finds runsc (the CLI does). */
     return xstrdup ("/usr/bin/runsc");
 }
 

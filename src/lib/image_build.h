@@ -42,10 +42,10 @@ typedef struct {
 } wr_build_step_t;
 
 typedef struct {
-    const char *runsc; /* runsc's path; NULL: found in PATH */
+    const char *runsc; /* runsc's path; NULL: /usr/bin/runsc */
     /* with_docker: a flat apt repository ("http://127.0.0.1:8080/") used
      * instead of the image's sources while installing; NULL: the image's
-     * own sources.  Defaults to $WARREN_APT_MIRROR. */
+     * own sources.  (The CLI fills it from $WARREN_APT_MIRROR.) */
     const char *apt_mirror;
     int output_fd; /* where the sandboxes' output goes; 0 means stderr */
     int step_timeout; /* seconds a sandbox may run (0: 3600) */

@@ -63,8 +63,7 @@ wr_build_apt_mirror (const wr_build_options_t *options)
 {
     if (options != NULL && options->apt_mirror != NULL && options->apt_mirror[0] != '\0')
         return options->apt_mirror;
-    const char *env = getenv ("WARREN_APT_MIRROR");
-    return env != NULL && env[0] != '\0' ? env : NULL;
+    return NULL;
 }
 
 /* The shell script of with_docker() on Debian and Ubuntu.  Services are

@@ -67,8 +67,7 @@ wr_registry_new (const wr_registry_options_t *options, wr_error_t *err)
                       options->retries);
         return NULL;
     }
-    config_path = options->auth_config != NULL ? xstrdup (options->auth_config)
-                                               : wr_auth_config_default_path ();
+    config_path = options->auth_config != NULL ? xstrdup (options->auth_config) : NULL;
     if (config_path != NULL && wr_auth_config_load (config_path, &auths, err) < 0) {
         wr_error_prefix (err, "registry credentials");
         return NULL;

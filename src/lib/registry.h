@@ -22,7 +22,7 @@ typedef struct wr_registry_s wr_registry_t;
 
 typedef struct {
     const char *docker_io_mirror; /* "http://127.0.0.1:5000"; NULL: Docker Hub */
-    const char *auth_config; /* Docker-style config.json; NULL: $DOCKER_CONFIG or ~/.docker */
+    const char *auth_config; /* Docker-style config.json; NULL: no credentials */
     /* host[:port] (or host: any port) reached over plain HTTP, like loopback
      * registries; every other registry is HTTPS with the system's CAs */
     const char *const *insecure_registries;

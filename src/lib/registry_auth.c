@@ -485,12 +485,10 @@ wr_auth_config_load (const char *path, wr_auth_config_t *config, wr_error_t *err
 }
 
 char *
-wr_auth_config_default_path (void)
+wr_auth_config_default_path (const char *docker_config, const char *home)
 {
-    const char *dir = getenv ("DOCKER_CONFIG");
-    if (dir != NULL && dir[0] != '\0')
-        return xasprintf ("%s/config.json", dir);
-    const char *home = getenv ("HOME");
+    if (docker_config != NULL && docker_config[0] != '\0')
+        return xasprintf ("%s/config.json", docker_config);
     if (home != NULL && home[0] != '\0')
         return xasprintf ("%s/.docker/config.json", home);
     return NULL;

@@ -64,9 +64,11 @@ int wr_auth_config_parse (const char *data, size_t len, const char *name, wr_aut
                           wr_error_t *err);
 /* Reads PATH; a missing file gives an empty config. */
 int wr_auth_config_load (const char *path, wr_auth_config_t *config, wr_error_t *err);
-/* $DOCKER_CONFIG/config.json, else $HOME/.docker/config.json (NULL when
- * neither variable is set).  Caller frees. */
-char *wr_auth_config_default_path (void);
+/* Where Docker keeps credentials: DOCKER_CONFIG/config.json, else
+ * HOME/.docker/config.json (NULL when both are NULL or empty).  The caller
+ * passes the values of $DOCKER_CONFIG and $HOME; the library reads no
+ * environment.  Caller frees. */
+char *wr_auth_config_default_path (const char *docker_config, const char *home);
 /* The credentials for REGISTRY (host[:port] or a config key), or NULL. */
 const wr_auth_credential_t *wr_auth_config_find (const wr_auth_config_t *config,
                                                  const char *registry);

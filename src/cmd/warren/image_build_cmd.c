@@ -10,6 +10,7 @@
 
 #include "bundle.h"
 #include "cleanup.h"
+#include "cli_env.h"
 #include "cli_error.h"
 #include "error.h"
 #include "image_build.h"
@@ -94,10 +95,11 @@ warren_cmd_image_build (const char *root, const char *store_dir, int argc, char 
     };
     const char *from = NULL, *tag = NULL;
     wr_build_options_t bopts = { 0 };
-    const char *env_mirror = getenv ("WARREN_DOCKER_MIRROR");
-    wr_registry_options_t reg = {
-        .docker_io_mirror = env_mirror != NULL && env_mirror[0] != '\0' ? env_mirror : NULL,
-    };
+    cleanup_free char *runsc_path = NULL;
+    cli_env_build_defaults (&bopts, &runsc_path);
+    wr_registry_options_t reg = { 0 };
+    cleanup_free char *auth_path = NULL;
+    cli_env_registry_defaults (&reg, &auth_path);
     cleanup_strv char **insecure = NULL;
     wr_build_step_t *steps = NULL;
     size_t n_steps = 0;

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "cleanup.h"
+#include "cli_env.h"
 #include "cli_error.h"
 #include "error.h"
 #include "image_build_cmd.h"
@@ -35,6 +36,9 @@ warren_cmd_image_push (const char *root, const char *store_dir, int argc, char *
     };
     cleanup_strv char **insecure = NULL;
     wr_registry_options_t reg = { 0 };
+    cleanup_free char *auth_path = NULL;
+    cli_env_registry_defaults (&reg, &auth_path);
+    reg.docker_io_mirror = NULL; /* a push goes where its name says */
     int c;
     optind = 0;
     while ((c = getopt_long (argc, argv, "+", options, NULL)) != -1) {

@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 
 #include "cleanup.h"
+#include "cli_env.h"
 #include "cli_error.h"
 #include "digest.h"
 #include "error.h"
@@ -182,10 +183,9 @@ cmd_pull (globals_t *g, int argc, char **argv)
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    const char *env_mirror = getenv ("WARREN_DOCKER_MIRROR");
-    wr_registry_options_t reg = {
-        .docker_io_mirror = env_mirror != NULL && env_mirror[0] != '\0' ? env_mirror : NULL,
-    };
+    wr_registry_options_t reg = { 0 };
+    cleanup_free char *auth_path = NULL;
+    cli_env_registry_defaults (&reg, &auth_path);
     cleanup_strv char **insecure = NULL;
     const char *platform = NULL;
     bool quiet = false;

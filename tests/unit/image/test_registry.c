@@ -205,13 +205,12 @@ test_config_errors (void **state)
 static void
 test_config_default_path (void **state)
 {
-    setenv ("DOCKER_CONFIG", "/tmp/dc", 1);
-    cleanup_free char *a = wr_auth_config_default_path ();
+    cleanup_free char *a = wr_auth_config_default_path ("/tmp/dc", "/home/x");
     assert_string_equal (a, "/tmp/dc/config.json");
-    unsetenv ("DOCKER_CONFIG");
-    setenv ("HOME", "/home/x", 1);
-    cleanup_free char *b = wr_auth_config_default_path ();
+    cleanup_free char *b = wr_auth_config_default_path ("", "/home/x");
     assert_string_equal (b, "/home/x/.docker/config.json");
+    assert_null (wr_auth_config_default_path (NULL, NULL));
+    assert_null (wr_auth_config_default_path ("", ""));
 }
 
 static void
