@@ -91,6 +91,61 @@ setv_helper (wr_error_t *err, const char *fmt, ...)
 }
 
 static void
+test_kind_from_errno (void **state)
+{
+    cleanup_error wr_error_t err = NULL;
+    wr_error_set (&err, ENOENT, "open `/x`");
+    assert_int_equal (wr_error_kind (err), WR_ERROR_NOT_FOUND);
+    wr_error_set (&err, EEXIST, "mkdir `/x`");
+    assert_int_equal (wr_error_kind (err), WR_ERROR_EXISTS);
+    wr_error_set (&err, 0, "`config.json`: not an object");
+    assert_int_equal (wr_error_kind (err), WR_ERROR_INVALID);
+    wr_error_set (&err, ENOSPC, "write `/x`");
+    assert_int_equal (wr_error_kind (err), WR_ERROR_LIMIT);
+    wr_error_set (&err, ETIMEDOUT, "GET `/v2/`");
+    assert_int_equal (wr_error_kind (err), WR_ERROR_UNAVAILABLE);
+    wr_error_set (&err, ECANCELED, "pull");
+    assert_int_equal (wr_error_kind (err), WR_ERROR_CANCELLED);
+    wr_error_set (&err, EIO, "read `/x`");
+    assert_int_equal (wr_error_kind (err), WR_ERROR_INTERNAL);
+    assert_int_equal (wr_error_kind (NULL), WR_ERROR_INTERNAL);
+}
+
+static void
+test_kind_given_and_retagged (void **state)
+{
+    cleanup_error wr_error_t err = NULL;
+    assert_int_equal (
+        wr_error_set_kind (&err, WR_ERROR_LIMIT, 0, "layer `%s`: over %d entries", "sha256:ab", 10),
+        -1);
+    assert_int_equal (wr_error_kind (err), WR_ERROR_LIMIT);
+    assert_int_equal (err->errno_value, 0);
+    assert_string_equal (err->message, "layer `sha256:ab`: over 10 entries");
+    /* Context keeps the kind. */
+    wr_error_prefix (&err, "pull `busybox`");
+    assert_int_equal (wr_error_kind (err), WR_ERROR_LIMIT);
+    assert_int_equal (wr_error_retag (&err, WR_ERROR_INVALID), -1);
+    assert_int_equal (wr_error_kind (err), WR_ERROR_INVALID);
+    assert_int_equal (wr_error_retag (NULL, WR_ERROR_INVALID), -1);
+    wr_error_t none = NULL;
+    assert_int_equal (wr_error_retag (&none, WR_ERROR_INVALID), -1);
+    assert_null (none);
+}
+
+static void
+test_kind_names (void **state)
+{
+    assert_string_equal (wr_error_kind_name (WR_ERROR_INTERNAL), "internal");
+    assert_string_equal (wr_error_kind_name (WR_ERROR_NOT_FOUND), "not_found");
+    assert_string_equal (wr_error_kind_name (WR_ERROR_EXISTS), "exists");
+    assert_string_equal (wr_error_kind_name (WR_ERROR_INVALID), "invalid");
+    assert_string_equal (wr_error_kind_name (WR_ERROR_LIMIT), "limit");
+    assert_string_equal (wr_error_kind_name (WR_ERROR_UNAVAILABLE), "unavailable");
+    assert_string_equal (wr_error_kind_name (WR_ERROR_CANCELLED), "cancelled");
+    assert_string_equal (wr_error_kind_name ((wr_error_kind_t) 99), "internal");
+}
+
+static void
 test_setv (void **state)
 {
     cleanup_error wr_error_t err = NULL;
@@ -110,6 +165,9 @@ main (void)
         cmocka_unit_test (test_null_error_pointers),
         cmocka_unit_test (test_free_resets),
         cmocka_unit_test (test_setv),
+        cmocka_unit_test (test_kind_from_errno),
+        cmocka_unit_test (test_kind_given_and_retagged),
+        cmocka_unit_test (test_kind_names),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
