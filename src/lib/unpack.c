@@ -112,6 +112,7 @@ typedef struct {
     size_t n_dirs, cap_dirs;
     wr_layer_stream_t *stream; /* the uncompressed tar */
     unsigned long long compressed, reported; /* bytes of the layer file */
+    bool overlay_xattr_logged;
 } layer_t;
 
 static void
@@ -169,6 +170,15 @@ read_uncompressed (struct archive *tar, void *data, const void **buffer)
     return (la_ssize_t) n;
 }
 
+/* trusted.overlay.* and user.overlay.* steer the host's overlayfs when a
+ * root becomes a lower layer (opaque, redirect, metacopy): a layer must not
+ * be able to set them. */
+static bool
+is_overlay_xattr (const char *name)
+{
+    return strncmp (name, "trusted.overlay.", 16) == 0 || strncmp (name, "user.overlay.", 13) == 0;
+}
+
 static bool
 is_xattr_kept (const char *name)
 {
@@ -191,6 +201,13 @@ apply_xattrs (layer_t *layer, struct archive_entry *entry, const char *path, int
     while (archive_entry_xattr_next (entry, &name, &value, &size) == ARCHIVE_OK) {
         if (name == NULL || !is_xattr_kept (name))
             continue;
+        if (is_overlay_xattr (name)) {
+            if (!layer->overlay_xattr_logged)
+                wr_log (WR_LOG_INFO, "overlayfs extended attribute skipped (logged once per layer)",
+                        "layer", layer->layer_path, "path", path, "xattr", name, NULL);
+            layer->overlay_xattr_logged = true;
+            continue;
+        }
         int r;
         if (fd >= 0) {
             r = fsetxattr (fd, name, value, size, 0);

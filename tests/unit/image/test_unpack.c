@@ -571,6 +571,12 @@ test_metadata_kept (void **state)
           .data = "a",
           .xattr = "user.warren=hello" },
         { .path = "attrdir", .type = AE_IFDIR, .mode = 0755, .xattr = "user.dir=yes" },
+        { .path = "ovl",
+          .type = AE_IFREG,
+          .mode = 0644,
+          .data = "o",
+          .xattr = "user.overlay.opaque=y" },
+        { .path = "ovldir", .type = AE_IFDIR, .mode = 0755, .xattr = "trusted.overlay.opaque=y" },
         HARD_ ("bin/suid-again", "bin/suid"),
         END_,
     };
@@ -634,6 +640,13 @@ test_metadata_kept (void **state)
     cleanup_free char *attrdir = root_path (f, "attrdir");
     memset (value, 0, sizeof value);
     assert_int_equal (getxattr (attrdir, "user.dir", value, sizeof value), 3);
+    /* overlayfs's own attributes are never written into a root */
+    cleanup_free char *ovl = root_path (f, "ovl");
+    assert_int_equal (getxattr (ovl, "user.overlay.opaque", value, sizeof value), -1);
+    assert_int_equal (errno, ENODATA);
+    cleanup_free char *ovldir = root_path (f, "ovldir");
+    assert_int_equal (getxattr (ovldir, "trusted.overlay.opaque", value, sizeof value), -1);
+    assert_int_equal (errno, ENODATA);
     assert_outside_untouched (f, NULL);
 }
 
