@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -100,6 +101,50 @@ wr_open_parent_in_root (int root_fd, const char *path, bool create, const char *
     return open_dir_in_root (root_fd, parent, create);
 }
 
+/* Reads directory FD once: unlinks what is not a directory and returns 1
+ * with the first subdirectory's name in *SUBDIR, or 0 when none is left
+ * (after a pass that removed nothing, since readdir may skip entries while
+ * others are removed). */
+static int
+next_subdir (int fd, const char *name, char **subdir, wr_error_t *err)
+{
+    for (int pass = 0; pass < 16; pass++) {
+        int dup_fd = fcntl (fd, F_DUPFD_CLOEXEC, 0);
+        if (dup_fd < 0)
+            return wr_error_set (err, errno, "read directory `%s`", name);
+        cleanup_closedir DIR *dir = fdopendir (dup_fd);
+        if (dir == NULL) {
+            close (dup_fd);
+            return wr_error_set (err, errno, "read directory `%s`", name);
+        }
+        bool removed_any = false;
+        struct dirent *entry;
+        errno = 0;
+        while ((entry = readdir (dir)) != NULL) {
+            if (strcmp (entry->d_name, ".") == 0 || strcmp (entry->d_name, "..") == 0)
+                continue;
+            if (unlinkat (fd, entry->d_name, 0) == 0 || errno == ENOENT) {
+                removed_any = true;
+            } else if (errno == EISDIR) {
+                *subdir = xstrdup (entry->d_name);
+                return 1;
+            } else {
+                return wr_error_set (err, errno, "remove `%s` in `%s`", entry->d_name, name);
+            }
+            errno = 0;
+        }
+        if (errno != 0)
+            return wr_error_set (err, errno, "read directory `%s`", name);
+        if (!removed_any)
+            break;
+    }
+    return 0;
+}
+
+/* Iterative, holding one directory open whatever the depth: a layer may
+ * hold a tree deeper than RLIMIT_NOFILE.  It goes down by name (never
+ * following a symlink) and back up through "..", which is the directory it
+ * came from since nothing else writes into a root being unpacked. */
 int
 wr_remove_tree_at (int dir_fd, const char *name, wr_error_t *err)
 {
@@ -110,29 +155,45 @@ wr_remove_tree_at (int dir_fd, const char *name, wr_error_t *err)
     cleanup_close int fd = openat (dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return wr_error_set (err, errno, "open directory `%s`", name);
-    cleanup_closedir DIR *dir = fdopendir (fd);
-    if (dir == NULL)
-        return wr_error_set (err, errno, "read directory `%s`", name);
-    int inner = steal_fd (&fd);
-    /* Entries removed while reading may make readdir skip others: read
-     * again until the directory is empty. */
-    for (int pass = 0; pass < 16; pass++) {
-        bool removed_any = false;
-        struct dirent *entry;
-        rewinddir (dir);
-        errno = 0;
-        while ((entry = readdir (dir)) != NULL) {
-            if (strcmp (entry->d_name, ".") == 0 || strcmp (entry->d_name, "..") == 0)
-                continue;
-            if (wr_remove_tree_at (inner, entry->d_name, err) < 0)
+    cleanup_strv char **names = xmalloc (2 * sizeof (char *));
+    size_t depth = 1, cap = 1;
+    names[0] = xstrdup (name);
+    names[1] = NULL;
+    for (;;) {
+        char *subdir = NULL;
+        int r = next_subdir (fd, names[depth - 1], &subdir, err);
+        if (r < 0)
+            return wr_error_prefix (err, "remove `%s`", name);
+        if (r > 0) {
+            int child = openat (fd, subdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (child < 0) {
+                wr_error_set (err, errno, "open directory `%s`", subdir);
+                free (subdir);
                 return wr_error_prefix (err, "remove `%s`", name);
-            removed_any = true;
-            errno = 0;
+            }
+            close (fd);
+            fd = child;
+            if (depth + 1 > cap) {
+                cap *= 2;
+                names = xrealloc (names, (cap + 1) * sizeof (char *));
+            }
+            names[depth++] = subdir;
+            names[depth] = NULL;
+            continue;
         }
-        if (errno != 0)
-            return wr_error_set (err, errno, "read directory `%s`", name);
-        if (!removed_any)
+        /* Empty: go up and remove it. */
+        if (depth == 1)
             break;
+        int parent = openat (fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (parent < 0)
+            return wr_error_set (err, errno, "open the directory above `%s`", names[depth - 1]);
+        close (fd);
+        fd = parent;
+        depth--;
+        if (unlinkat (fd, names[depth], AT_REMOVEDIR) < 0 && errno != ENOENT)
+            return wr_error_set (err, errno, "remove directory `%s` in `%s`", names[depth], name);
+        free (names[depth]);
+        names[depth] = NULL;
     }
     if (unlinkat (dir_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
         return wr_error_set (err, errno, "remove directory `%s`", name);

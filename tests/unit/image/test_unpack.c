@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <grp.h>
@@ -1064,6 +1065,43 @@ test_truncated_layer (void **state)
     assert_non_null (strstr (err->message, "/nonexistent/layer"));
 }
 
+/* A tree deeper than RLIMIT_NOFILE is removed: one descriptor at a time. */
+static void
+test_remove_deep_tree_low_nofile (void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal (mkdirat (f->root_fd, "deep", 0755), 0);
+    int fd = openat (f->root_fd, "deep", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    assert_true (fd >= 0);
+    for (int i = 0; i < 2500; i++) {
+        assert_int_equal (mkdirat (fd, "d", 0755), 0);
+        if (i % 100 == 0) {
+            int file = openat (fd, "f", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+            assert_true (file >= 0);
+            close (file);
+            assert_int_equal (mkdirat (fd, "side", 0755), 0);
+        }
+        int child = openat (fd, "d", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        assert_true (child >= 0);
+        close (fd);
+        fd = child;
+    }
+    close (fd);
+    struct rlimit saved, low;
+    assert_int_equal (getrlimit (RLIMIT_NOFILE, &saved), 0);
+    low = saved;
+    low.rlim_cur = 64;
+    assert_int_equal (setrlimit (RLIMIT_NOFILE, &low), 0);
+    cleanup_error wr_error_t err = NULL;
+    int r = wr_remove_tree_at (f->root_fd, "deep", &err);
+    assert_int_equal (setrlimit (RLIMIT_NOFILE, &saved), 0);
+    if (r < 0)
+        fail_msg ("%s", err->message);
+    assert_int_equal (faccessat (f->root_fd, "deep", F_OK, AT_SYMLINK_NOFOLLOW), -1);
+    assert_int_equal (errno, ENOENT);
+    assert_outside_untouched (f, NULL);
+}
+
 int
 main (void)
 {
@@ -1087,6 +1125,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_unpack_root, setup, teardown),
         cmocka_unit_test_setup_teardown (test_unpack_root_waits_for_another, setup, teardown),
         cmocka_unit_test_setup_teardown (test_truncated_layer, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_remove_deep_tree_low_nofile, setup, teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
