@@ -63,6 +63,26 @@ wr_open_in_root (int root_fd, const char *path, int flags, mode_t mode)
     return (int) fd;
 }
 
+bool
+wr_dir_missing_through_symlink (int root_fd, const char *dir)
+{
+    /* Without following symlinks a symlink on the way gives ELOOP; a
+     * directory that is plainly missing gives ENOENT before reaching one. */
+    struct open_how how = {
+        .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+        .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS,
+    };
+    long fd;
+    do
+        fd = syscall (SYS_openat2, root_fd, dir[0] == '\0' ? "." : dir, &how, sizeof how);
+    while (fd < 0 && errno == EAGAIN);
+    if (fd >= 0) {
+        close ((int) fd);
+        return false;
+    }
+    return errno == ELOOP || errno == EXDEV;
+}
+
 /* Opens directory DIR (normalised, "" is the root) inside ROOT_FD, making
  * missing directories when CREATE. */
 static int

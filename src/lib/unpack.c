@@ -305,6 +305,12 @@ apply_whiteout (layer_t *layer, const char *path, const char *base, wr_error_t *
     if (strcmp (base, ".wh..wh..opq") == 0) {
         cleanup_close int fd = wr_open_in_root (layer->root_fd, dir, O_RDONLY | O_DIRECTORY, 0);
         if (fd < 0) {
+            if ((errno == ENOENT || errno == ENOTDIR) &&
+                wr_dir_missing_through_symlink (layer->root_fd, dir))
+                return wr_error_set (err, ENOENT,
+                                     "opaque whiteout refused: its directory `%s` goes through a "
+                                     "symlink that does not resolve inside the root",
+                                     dir);
             if (errno == ENOENT || errno == ENOTDIR)
                 return 0;
             return wr_error_set (err, errno, "open opaque directory `%s`", dir);
@@ -321,6 +327,12 @@ apply_whiteout (layer_t *layer, const char *path, const char *base, wr_error_t *
     cleanup_close int parent_fd =
         wr_open_parent_in_root (layer->root_fd, target, false, &target_base);
     if (parent_fd < 0) {
+        if ((errno == ENOENT || errno == ENOTDIR) &&
+            wr_dir_missing_through_symlink (layer->root_fd, dir))
+            return wr_error_set (err, ENOENT,
+                                 "whiteout refused: its directory `%s` goes through a symlink "
+                                 "that does not resolve inside the root",
+                                 dir);
         if (errno == ENOENT || errno == ENOTDIR)
             return 0;
         return wr_error_set (err, errno, "open the directory of `%s`", target);
