@@ -223,8 +223,8 @@ wr_image_pull_manifest (wr_store_t *store, wr_registry_t *registry, const wr_ima
          * downloaded. */
         bool stream_lowest =
             !wr_store_has_blob_size (store, manifest->layers[0].digest, manifest->layers[0].size);
-        pipelined =
-            wr_pull_unpack_start (store, manifest, config.diff_ids, root_path, stream_lowest, err);
+        pipelined = wr_pull_unpack_start (store, manifest, config.diff_ids, root_path,
+                                          stream_lowest, opts != NULL ? &opts->limits : NULL, err);
         if (pipelined == NULL)
             ret = wr_error_prefix (err, "%s: unpack", name);
     }

@@ -16,6 +16,7 @@
 #include "manifest.h"
 #include "registry.h"
 #include "store.h"
+#include "unpack.h"
 
 typedef struct {
     const char *platform; /* "os/arch[/variant]"; NULL: the host's */
@@ -24,6 +25,7 @@ typedef struct {
     wr_registry_progress_fn progress;
     void (*announce) (void *data, const char *digest, int64_t total);
     void *progress_data;
+    wr_unpack_limits_t limits; /* what the layers may hold (0s: the defaults) */
 } wr_pull_options_t;
 
 typedef struct {

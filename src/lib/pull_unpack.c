@@ -25,6 +25,7 @@ struct wr_pull_unpack_s {
     char **layers; /* blob paths, lowest first */
     char **diff_ids;
     char *root_path;
+    wr_unpack_limits_t limits;
     pthread_t thread;
 
     pthread_mutex_t lock;
@@ -153,6 +154,7 @@ run (void *data)
     wr_pull_unpack_t *u = data;
     wr_unpack_options_t options = {
         .keep_owners = geteuid () == 0,
+        .limits = u->limits,
         .layer_source = layer_source,
         .layer_done = layer_done,
         .layer_data = u,
@@ -197,9 +199,12 @@ run (void *data)
 
 wr_pull_unpack_t *
 wr_pull_unpack_start (wr_store_t *store, const wr_manifest_t *manifest, char *const *diff_ids,
-                      const char *root_path, bool stream_lowest, wr_error_t *err)
+                      const char *root_path, bool stream_lowest, const wr_unpack_limits_t *limits,
+                      wr_error_t *err)
 {
     wr_pull_unpack_t *u = xzalloc (sizeof *u);
+    if (limits != NULL)
+        u->limits = *limits;
     u->store = store;
     u->manifest = manifest;
     u->tee_fd = u->stream_fd = -1;

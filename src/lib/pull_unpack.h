@@ -24,16 +24,19 @@
 #include "manifest.h"
 #include "registry.h"
 #include "store.h"
+#include "unpack.h"
 
 typedef struct wr_pull_unpack_s wr_pull_unpack_t;
 
 /* Starts unpacking MANIFEST's layers (DIFF_IDS: the config's) into
  * ROOT_PATH in a new thread; layers not in STORE yet are waited for.  With
  * STREAM_LOWEST, the lowest layer is read as it downloads, through the tee
- * of wr_pull_unpack_tee, which the caller gives to the download. */
+ * of wr_pull_unpack_tee, which the caller gives to the download.  LIMITS
+ * (NULL: the defaults) bound what the layers may hold. */
 wr_pull_unpack_t *wr_pull_unpack_start (wr_store_t *store, const wr_manifest_t *manifest,
                                         char *const *diff_ids, const char *root_path,
-                                        bool stream_lowest, wr_error_t *err);
+                                        bool stream_lowest, const wr_unpack_limits_t *limits,
+                                        wr_error_t *err);
 
 /* The tee for wr_registry_fetch_blobs_tee, or NULL when the lowest layer
  * is not streamed. */

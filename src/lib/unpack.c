@@ -112,6 +112,9 @@ typedef struct {
     size_t n_dirs, cap_dirs;
     wr_layer_stream_t *stream; /* the uncompressed tar */
     unsigned long long compressed, reported; /* bytes of the layer file */
+    unsigned long long uncompressed, entries;
+    wr_unpack_limits_t limits; /* with the defaults filled in */
+    wr_error_t limit_error; /* a limit reached while libarchive was reading */
     bool overlay_xattr_logged;
 } layer_t;
 
@@ -125,6 +128,84 @@ layer_clear (layer_t *layer)
         free (layer->dirs[i].path);
     free (layer->dirs);
     wr_layer_stream_free (layer->stream);
+    wr_error_free (&layer->limit_error);
+}
+
+static unsigned long long
+or_default (unsigned long long value, unsigned long long fallback)
+{
+    return value != 0 ? value : fallback;
+}
+
+static wr_unpack_limits_t
+limits_with_defaults (const wr_unpack_options_t *options)
+{
+    wr_unpack_limits_t l = options != NULL ? options->limits : (wr_unpack_limits_t){ 0 };
+    l.layer_bytes = or_default (l.layer_bytes, WR_UNPACK_DEFAULT_LAYER_BYTES);
+    l.image_bytes = or_default (l.image_bytes, WR_UNPACK_DEFAULT_IMAGE_BYTES);
+    l.layer_entries = or_default (l.layer_entries, WR_UNPACK_DEFAULT_LAYER_ENTRIES);
+    l.image_entries = or_default (l.image_entries, WR_UNPACK_DEFAULT_IMAGE_ENTRIES);
+    l.path_length = (size_t) or_default (l.path_length, WR_UNPACK_DEFAULT_PATH_LENGTH);
+    l.path_depth = (size_t) or_default (l.path_depth, WR_UNPACK_DEFAULT_PATH_DEPTH);
+    return l;
+}
+
+static unsigned long long
+image_so_far (const layer_t *layer, bool bytes)
+{
+    const wr_unpack_usage_t *u = layer->options != NULL ? layer->options->usage : NULL;
+    if (u == NULL)
+        return 0;
+    return bytes ? u->bytes : u->entries;
+}
+
+/* Adds N uncompressed bytes; -1 with *ERR once a limit is passed. */
+static int
+count_bytes (layer_t *layer, size_t n, wr_error_t *err)
+{
+    layer->uncompressed += n;
+    if (layer->uncompressed > layer->limits.layer_bytes)
+        return wr_error_set_kind (err, WR_ERROR_LIMIT, 0,
+                                  "expands past the limit of %llu bytes per layer "
+                                  "(a decompression bomb, or raise the layer size limit)",
+                                  layer->limits.layer_bytes);
+    if (image_so_far (layer, true) + layer->uncompressed > layer->limits.image_bytes)
+        return wr_error_set_kind (err, WR_ERROR_LIMIT, 0,
+                                  "the image expands past the limit of %llu bytes "
+                                  "(raise the image size limit)",
+                                  layer->limits.image_bytes);
+    return 0;
+}
+
+static int
+count_entry (layer_t *layer, const char *path, wr_error_t *err)
+{
+    layer->entries++;
+    if (layer->entries > layer->limits.layer_entries)
+        return wr_error_set_kind (err, WR_ERROR_LIMIT, 0,
+                                  "more than %llu entries, the limit per layer",
+                                  layer->limits.layer_entries);
+    if (image_so_far (layer, false) + layer->entries > layer->limits.image_entries)
+        return wr_error_set_kind (err, WR_ERROR_LIMIT, 0,
+                                  "the image has more than %llu entries, the limit per image",
+                                  layer->limits.image_entries);
+    /* Components that name something: "./a//b/" is 2 deep. */
+    size_t length = strlen (path), depth = 0;
+    for (const char *p = path; *p;) {
+        size_t n = strcspn (p, "/");
+        depth += n > 0 && !(n == 1 && p[0] == '.');
+        p += n + (p[n] == '/');
+    }
+    const char *more = length > 64 ? "..." : "";
+    if (length > layer->limits.path_length)
+        return wr_error_set_kind (err, WR_ERROR_LIMIT, 0,
+                                  "entry `%.64s%s`: a path of %zu bytes, over the limit of %zu",
+                                  path, more, length, layer->limits.path_length);
+    if (depth > layer->limits.path_depth)
+        return wr_error_set_kind (err, WR_ERROR_LIMIT, 0,
+                                  "entry `%.64s%s`: %zu levels deep, over the limit of %zu", path,
+                                  more, depth, layer->limits.path_depth);
+    return 0;
 }
 
 /* Marks PATH and every directory above it as made by this layer, so an
@@ -164,6 +245,10 @@ read_uncompressed (struct archive *tar, void *data, const void **buffer)
     ssize_t n = wr_layer_stream_next (layer->stream, buffer, &layer->compressed, &err);
     if (n < 0) {
         archive_set_error (tar, err->errno_value > 0 ? err->errno_value : EIO, "%s", err->message);
+        return -1;
+    }
+    if (count_bytes (layer, (size_t) n, &layer->limit_error) < 0) {
+        archive_set_error (tar, EFBIG, "%s", layer->limit_error->message);
         return -1;
     }
     report_progress (layer, false);
@@ -669,6 +754,7 @@ unpack_layer (int root_fd, int fd, const char *layer_path, const char *diff_id,
         .layer_path = layer_path,
         .fd = fd,
         .options = options,
+        .limits = limits_with_defaults (options),
     };
     if (diff_id != NULL && wr_digest_validate (diff_id, err) < 0)
         return wr_error_prefix (err, "layer `%s`: diff_id", layer_path);
@@ -682,6 +768,10 @@ unpack_layer (int root_fd, int fd, const char *layer_path, const char *diff_id,
         int r = archive_read_next_header (tar, &entry);
         if (r == ARCHIVE_EOF)
             break;
+        if (r != ARCHIVE_OK && r != ARCHIVE_WARN && layer.limit_error != NULL) {
+            *err = steal_pointer (&layer.limit_error);
+            return wr_error_prefix (err, "layer `%s`", layer_path);
+        }
         if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
             int e = archive_errno (tar);
             if (last != NULL)
@@ -692,8 +782,13 @@ unpack_layer (int root_fd, int fd, const char *layer_path, const char *diff_id,
         }
         free (last);
         last = xstrdup (archive_entry_pathname (entry) ? archive_entry_pathname (entry) : "?");
-        if (apply_member (&layer, tar, entry, err) < 0)
+        if (count_entry (&layer, last, err) < 0)
             return wr_error_prefix (err, "layer `%s`", layer_path);
+        if (apply_member (&layer, tar, entry, err) < 0) {
+            if (layer.limit_error != NULL) /* reached while reading the entry's data */
+                wr_error_free (err), *err = steal_pointer (&layer.limit_error);
+            return wr_error_prefix (err, "layer `%s`", layer_path);
+        }
     }
     if (apply_dir_fixups (&layer, err) < 0)
         return wr_error_prefix (err, "layer `%s`", layer_path);
@@ -703,7 +798,8 @@ unpack_layer (int root_fd, int fd, const char *layer_path, const char *diff_id,
     const void *rest;
     ssize_t n;
     while ((n = wr_layer_stream_next (layer.stream, &rest, &layer.compressed, err)) > 0)
-        ;
+        if (count_bytes (&layer, (size_t) n, err) < 0)
+            return wr_error_prefix (err, "layer `%s`", layer_path);
     if (n < 0)
         return wr_error_prefix (err, "layer `%s`", layer_path);
     report_progress (&layer, true);
@@ -712,6 +808,10 @@ unpack_layer (int root_fd, int fd, const char *layer_path, const char *diff_id,
     if (diff_id != NULL && strcmp (actual, diff_id) != 0)
         return wr_error_set (err, 0, "layer `%s`: uncompressed digest is %s, expected %s",
                              layer_path, actual, diff_id);
+    if (options != NULL && options->usage != NULL) {
+        options->usage->bytes += layer.uncompressed;
+        options->usage->entries += layer.entries;
+    }
     return 0;
 }
 

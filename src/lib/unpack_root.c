@@ -112,6 +112,11 @@ wr_unpack_root (const char *const *layers, const char *const *diff_ids, const ch
                 const wr_unpack_options_t *options, wr_error_t *err)
 {
     bool hooked = options != NULL && options->layer_source != NULL;
+    /* The layers of one root are held to the image's limits together. */
+    wr_unpack_usage_t usage = { 0 };
+    wr_unpack_options_t counted = options != NULL ? *options : (wr_unpack_options_t){ 0 };
+    if (counted.usage == NULL)
+        counted.usage = &usage;
     /* The first layer is waited for before anything is made: a pull killed
      * while it waits leaves no temporary root behind. */
     int first_fd = -1;
@@ -144,9 +149,9 @@ wr_unpack_root (const char *const *layers, const char *const *diff_ids, const ch
         else if (hooked && options->layer_source (options->layer_data, i, &fd, err) < 0)
             goto out;
         if (fd >= 0)
-            r = wr_unpack_layer_fd (root_fd, fd, layers[i], diff_id, options, err);
+            r = wr_unpack_layer_fd (root_fd, fd, layers[i], diff_id, &counted, err);
         else
-            r = wr_unpack_layer (root_fd, layers[i], diff_id, options, err);
+            r = wr_unpack_layer (root_fd, layers[i], diff_id, &counted, err);
         if (r < 0)
             goto out;
         r = -1;

@@ -252,6 +252,33 @@ case_errors() {
     assert_eq "$(wc -l <<<"$ls")" 1 "ls after failed pulls (the header only)"
 }
 
+# A layer past a limit (its size uncompressed, its entries, a path's depth)
+# is refused as it is read: an error naming the layer and the limit, no
+# root or temporary left, no image recorded; then the pull completes
+# within the default limits.  (Gzip and zstd bombs: tests/unit/image/test_unpack.c.)
+case_limits() {
+    setup busybox
+    local flag want
+    for flag in "--max-layer-size 256K:bytes per layer" "--max-layer-entries 10:more than 10 entries" \
+        "--max-path-depth 1:levels deep, over the limit of 1" "--max-image-size 256K:the image expands past"; do
+        want=${flag#*:}
+        # shellcheck disable=SC2086
+        t_capture out 120 "${W[@]}" image pull ${flag%%:*} "$WARREN_BUSYBOX_IMAGE"
+        assert_status 1 "$T_STATUS" "pull ${flag%%:*}"
+        assert_contains "$out" "$want" "the error of pull ${flag%%:*}"
+        assert_contains "$out" "layer \`" "the error names the layer"
+        [ -z "$(find "$STORE/roots" -mindepth 1 -maxdepth 1 2>/dev/null)" ] ||
+            t_fail "roots/ is not empty after pull ${flag%%:*}: $(ls -a "$STORE/roots")"
+        t_capture ls 30 "${W[@]}" image ls
+        assert_eq "$(wc -l <<<"$ls")" 1 "ls after pull ${flag%%:*} (the header only)"
+    done
+    t_capture out 10 "${W[@]}" image pull --max-layer-entries -3 "$WARREN_BUSYBOX_IMAGE"
+    assert_status 2 "$T_STATUS" "a negative limit"
+    t_capture out 120 "${W[@]}" image pull "$WARREN_BUSYBOX_IMAGE"
+    assert_status 0 "$T_STATUS" "pull within the default limits"
+    check_blob_digests
+}
+
 # The root warren makes equals what skopeo + umoci make of the same image.
 compare_with_umoci() {
     local image=$1 root=$2
@@ -361,6 +388,7 @@ t_case "a second pull does no layer work" case_warm_pull
 t_case "rm, then prune frees the blobs and the root" case_rm_prune
 t_case "prune keeps the root of a removed image while a bundle uses it" case_prune_keeps_mounted_roots
 t_case "errors: missing tag, bad reference, usage" case_errors
+t_case "limits: a layer too big, too many entries, too deep: refused, nothing left" case_limits
 T_CASE_TIMEOUT=900 t_case "a full disk: clear errors, nothing half-made, then the pull completes" case_full_disk
 t_case "an index (host platform and --platform) and a zstd layer" case_index_and_zstd
 T_CASE_TIMEOUT=600 t_case "kill -9 during a pull, then pull again" case_kill_during_pull

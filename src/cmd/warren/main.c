@@ -58,6 +58,12 @@ static const char usage[] =
     "  --auth-config PATH           Docker-style config.json with credentials\n"
     "  --max-parallel N             layers downloaded at once (default 4)\n"
     "  --limit-rate RATE            bytes per second per download (suffix K, M or G)\n"
+    "  --max-layer-size SIZE        uncompressed bytes a layer may hold (default 8G)\n"
+    "  --max-image-size SIZE        uncompressed bytes of all the layers (default 16G)\n"
+    "  --max-layer-entries N        tar entries a layer may hold (default 1000000)\n"
+    "  --max-image-entries N        entries of all the layers (default 2000000)\n"
+    "  --max-path-length N          bytes of an entry's path (default 4096)\n"
+    "  --max-path-depth N           components of an entry's path (default 256)\n"
     "  --quiet                      no progress bars or layer lines\n";
 
 typedef struct {
@@ -169,6 +175,64 @@ parse_rate (const char *text, int64_t *rate)
     return 0;
 }
 
+static const char *
+limit_flag_name (int c)
+{
+    switch (c) {
+    case 'L':
+        return "max-layer-size";
+    case 'I':
+        return "max-image-size";
+    case 'E':
+        return "max-layer-entries";
+    case 'F':
+        return "max-image-entries";
+    case 'P':
+        return "max-path-length";
+    default:
+        return "max-path-depth";
+    }
+}
+
+/* One of the unpack limits' flags (C, as in cmd_pull's table). */
+static int
+parse_limit (int c, const char *text, wr_unpack_limits_t *limits)
+{
+    unsigned long long value;
+    if (c == 'L' || c == 'I') {
+        int64_t bytes;
+        if (parse_rate (text, &bytes) < 0 || bytes <= 0)
+            return -1;
+        value = (unsigned long long) bytes;
+    } else {
+        char *end = NULL;
+        errno = 0;
+        value = strtoull (text, &end, 10);
+        if (end == text || *end != '\0' || errno != 0 || value == 0 || text[0] == '-')
+            return -1;
+    }
+    switch (c) {
+    case 'L':
+        limits->layer_bytes = value;
+        break;
+    case 'I':
+        limits->image_bytes = value;
+        break;
+    case 'E':
+        limits->layer_entries = value;
+        break;
+    case 'F':
+        limits->image_entries = value;
+        break;
+    case 'P':
+        limits->path_length = (size_t) value;
+        break;
+    default:
+        limits->path_depth = (size_t) value;
+    }
+    return 0;
+}
+
 static int
 cmd_pull (globals_t *g, int argc, char **argv)
 {
@@ -179,6 +243,12 @@ cmd_pull (globals_t *g, int argc, char **argv)
         { "auth-config", required_argument, NULL, 'a' },
         { "max-parallel", required_argument, NULL, 'j' },
         { "limit-rate", required_argument, NULL, 'l' },
+        { "max-layer-size", required_argument, NULL, 'L' },
+        { "max-image-size", required_argument, NULL, 'I' },
+        { "max-layer-entries", required_argument, NULL, 'E' },
+        { "max-image-entries", required_argument, NULL, 'F' },
+        { "max-path-length", required_argument, NULL, 'P' },
+        { "max-path-depth", required_argument, NULL, 'D' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -188,6 +258,7 @@ cmd_pull (globals_t *g, int argc, char **argv)
     cli_env_registry_defaults (&reg, &auth_path);
     cleanup_strv char **insecure = NULL;
     const char *platform = NULL;
+    wr_unpack_limits_t limits = { 0 };
     bool quiet = false;
     int c;
     optind = 0; /* glibc: start over (main parsed its own options) */
@@ -217,6 +288,17 @@ cmd_pull (globals_t *g, int argc, char **argv)
             if (parse_rate (optarg, &reg.max_bytes_per_second) < 0)
                 return usage_error (
                     "--limit-rate `%s`: expected bytes per second, e.g. 500K or 20M", optarg);
+            break;
+        case 'L':
+        case 'I':
+        case 'E':
+        case 'F':
+        case 'P':
+        case 'D':
+            if (parse_limit (c, optarg, &limits) < 0)
+                return usage_error ("--%s `%s`: expected a positive number%s", limit_flag_name (c),
+                                    optarg,
+                                    c == 'L' || c == 'I' ? " of bytes, e.g. 512M or 8G" : "");
             break;
         case 'q':
             quiet = true;
@@ -250,7 +332,7 @@ cmd_pull (globals_t *g, int argc, char **argv)
         return fail (&err);
     }
     wr_progress_t *progress = NULL;
-    wr_pull_options_t opts = { .platform = platform };
+    wr_pull_options_t opts = { .platform = platform, .limits = limits };
     if (!quiet) {
         wr_progress_options_t popts;
         wr_progress_options_default (&popts, STDERR_FILENO);

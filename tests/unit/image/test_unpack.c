@@ -406,6 +406,87 @@ test_refused_early_in_a_big_layer (void **state)
     }
 }
 
+/* Unpacks LAYERS into T/made with LIMITS through wr_unpack_root: refused
+ * as a limit, the error names the layer and contains NEEDLE, and nothing
+ * is left (no root, no temporary). */
+static void
+expect_limit (fixture_t *f, const char *const *layers, wr_unpack_limits_t limits,
+              const char *needle)
+{
+    cleanup_free char *dest = xasprintf ("%s/made", f->dir);
+    wr_unpack_options_t options = { .keep_owners = true, .limits = limits };
+    cleanup_error wr_error_t err = NULL;
+    assert_int_equal (wr_unpack_root (layers, NULL, dest, &options, &err), -1);
+    assert_non_null (err);
+    if (strstr (err->message, needle) == NULL)
+        fail_msg ("error `%s` does not contain `%s`", err->message, needle);
+    assert_non_null (strstr (err->message, "/layers/"));
+    assert_int_equal (wr_error_kind (err), WR_ERROR_LIMIT);
+    assert_outside_untouched (f, NULL);
+}
+
+static void
+test_limit_bombs (void **state)
+{
+    fixture_t *f = *state;
+    size_t size = 64 << 20;
+    cleanup_free char *zeros = xmalloc (size + 1);
+    memset (zeros, '0', size);
+    zeros[size] = '\0';
+    member_t m[] = { DIR_ ("d"), FILE_ ("d/bomb", zeros), END_ };
+    int filters[] = { GZIP, ZSTD };
+    for (int i = 0; i < 2; i++) {
+        cleanup_free char *layer = write_layer (f, m, filters[i], NULL);
+        struct stat st;
+        assert_int_equal (stat (layer, &st), 0);
+        assert_true (st.st_size < (1 << 20)); /* small on the wire */
+        const char *layers[] = { layer, NULL };
+        expect_limit (f, layers, (wr_unpack_limits_t){ .layer_bytes = 16 << 20 },
+                      "limit of 16777216 bytes per layer");
+        /* The image's limit counts all of its layers. */
+        expect_limit (f, layers, (wr_unpack_limits_t){ .image_bytes = 16 << 20 },
+                      "the image expands past the limit of 16777216 bytes");
+        /* Under the default limits the same layer unpacks. */
+        cleanup_free char *dest = xasprintf ("%s/made", f->dir);
+        assert_int_equal (wr_unpack_root (layers, NULL, dest, &keep, NULL), 0);
+        cleanup_error wr_error_t err = NULL;
+        assert_int_equal (wr_remove_tree_at (AT_FDCWD, dest, &err), 0);
+    }
+}
+
+static void
+test_limit_entries_and_paths (void **state)
+{
+    fixture_t *f = *state;
+    member_t many[21];
+    char names[20][8];
+    for (int i = 0; i < 20; i++) {
+        snprintf (names[i], sizeof names[i], "f%02d", i);
+        many[i] = (member_t) FILE_ (names[i], "x");
+    }
+    many[20] = (member_t) END_;
+    cleanup_free char *big = write_layer (f, many, NONE, NULL);
+    const char *one[] = { big, NULL };
+    expect_limit (f, one, (wr_unpack_limits_t){ .layer_entries = 10 },
+                  "more than 10 entries, the limit per layer");
+    /* Two layers of 20 each: within 30 a layer, past 30 for the image. */
+    const char *two[] = { big, big, NULL };
+    expect_limit (f, two, (wr_unpack_limits_t){ .layer_entries = 30, .image_entries = 30 },
+                  "the image has more than 30 entries");
+
+    member_t deep[] = { FILE_ ("a/b/c/d/e/f", "x"), END_ };
+    cleanup_free char *deep_layer = write_layer (f, deep, NONE, NULL);
+    const char *d[] = { deep_layer, NULL };
+    expect_limit (f, d, (wr_unpack_limits_t){ .path_depth = 4 },
+                  "6 levels deep, over the limit of 4");
+
+    member_t longname[] = { FILE_ ("a-rather-long-file-name-of-forty-bytes-x", "x"), END_ };
+    cleanup_free char *long_layer = write_layer (f, longname, NONE, NULL);
+    const char *l[] = { long_layer, NULL };
+    expect_limit (f, l, (wr_unpack_limits_t){ .path_length = 16 },
+                  "a path of 40 bytes, over the limit of 16");
+}
+
 static void
 test_refuses_absolute (void **state)
 {
@@ -1130,6 +1211,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_unpack_root_waits_for_another, setup, teardown),
         cmocka_unit_test_setup_teardown (test_truncated_layer, setup, teardown),
         cmocka_unit_test_setup_teardown (test_remove_deep_tree_low_nofile, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_limit_bombs, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_limit_entries_and_paths, setup, teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
