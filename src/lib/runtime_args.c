@@ -279,26 +279,23 @@ wr_runtime_command_launches (const char *command)
 }
 
 const char *
-wr_runtime_args_backend_name (const wr_runtime_args_t *args)
+wr_runtime_args_backend_name (const wr_runtime_args_t *args, const char *fallback)
 {
     if (args->backend != NULL)
         return args->backend;
-    const char *env = getenv ("WARREN_BACKEND");
-    if (env != NULL && env[0] != '\0')
-        return env;
+    if (fallback != NULL && fallback[0] != '\0')
+        return fallback;
     return "runsc";
 }
 
 const char *
-wr_runtime_args_backend_binary (const wr_runtime_args_t *args, const wr_backend_ops_t *ops)
+wr_runtime_args_backend_binary (const wr_runtime_args_t *args, const wr_backend_ops_t *ops,
+                                const char *runsc_fallback)
 {
     if (args->backend_binary != NULL)
         return args->backend_binary;
-    if (ops == &wr_backend_runsc) {
-        const char *env = getenv ("WARREN_RUNSC");
-        if (env != NULL && env[0] != '\0')
-            return env;
-    }
+    if (ops == &wr_backend_runsc && runsc_fallback != NULL && runsc_fallback[0] != '\0')
+        return runsc_fallback;
     return NULL;
 }
 

@@ -57,12 +57,15 @@ void wr_runtime_args_clear (wr_runtime_args_t *args);
  * the profile and the backend's launch flags. */
 bool wr_runtime_command_launches (const char *command);
 
-/* The backend to use: --backend, else $WARREN_BACKEND, else "runsc". */
-const char *wr_runtime_args_backend_name (const wr_runtime_args_t *args);
-/* Its binary: --backend-binary, else $WARREN_RUNSC for runsc, else NULL
- * (the backend's default, found in PATH). */
+/* The backend to use: --backend, else FALLBACK (main passes
+ * $WARREN_BACKEND; NULL or empty: none), else "runsc". */
+const char *wr_runtime_args_backend_name (const wr_runtime_args_t *args, const char *fallback);
+/* Its binary: --backend-binary, else RUNSC_FALLBACK for runsc (main passes
+ * $WARREN_RUNSC), else NULL (the backend's default, found in the search
+ * path). */
 const char *wr_runtime_args_backend_binary (const wr_runtime_args_t *args,
-                                            const wr_backend_ops_t *ops);
+                                            const wr_backend_ops_t *ops,
+                                            const char *runsc_fallback);
 
 /* The global flags for the backend, translated by OPS (NULL-terminated). */
 char **wr_runtime_args_backend_globals (const wr_runtime_args_t *args, const wr_backend_ops_t *ops);

@@ -65,15 +65,23 @@ wr_backend_free (wr_backend_t *backend)
     wr_backend_info_clear (&backend->info);
     free (backend->binary);
     free (backend->state_dir);
+    free (backend->search_path);
     free (backend);
 }
 
-char *
-wr_backend_default_state_dir (void)
+void
+wr_backend_set_search_path (wr_backend_t *backend, const char *search_path)
 {
-    const char *root = getenv ("WARREN_ROOT");
-    if (root != NULL && root[0] != '\0')
-        return xasprintf ("%s/run", root);
+    free (backend->search_path);
+    backend->search_path =
+        search_path != NULL && search_path[0] != '\0' ? xstrdup (search_path) : NULL;
+}
+
+char *
+wr_backend_default_state_dir (const char *warren_root)
+{
+    if (warren_root != NULL && warren_root[0] != '\0')
+        return xasprintf ("%s/run", warren_root);
     return xstrdup ("/run/warren");
 }
 
@@ -97,7 +105,8 @@ wr_backend_error_missing (const wr_backend_ops_t *ops, const char *binary, int e
 }
 
 char *
-wr_backend_find_binary (const wr_backend_ops_t *ops, const char *binary, wr_error_t *err)
+wr_backend_find_binary (const wr_backend_ops_t *ops, const char *binary, const char *search_path,
+                        wr_error_t *err)
 {
     if (strchr (binary, '/') != NULL) {
         if (access (binary, X_OK) < 0) {
@@ -113,9 +122,9 @@ wr_backend_find_binary (const wr_backend_ops_t *ops, const char *binary, wr_erro
         }
         return xasprintf ("%s/%s", cwd, binary);
     }
-    const char *path = getenv ("PATH");
-    if (path == NULL)
-        path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    const char *path = search_path != NULL && search_path[0] != '\0'
+                           ? search_path
+                           : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     cleanup_strv char **dirs = wr_strv_split (path, ":");
     for (size_t i = 0; dirs[i] != NULL; i++) {
         cleanup_free char *candidate = xasprintf ("%s/%s", dirs[i], binary);
@@ -534,7 +543,8 @@ wr_backend_probe (wr_backend_t *backend, wr_error_t *err)
     if (backend->probed)
         return 0;
     const wr_backend_ops_t *ops = backend->ops;
-    cleanup_free char *path = wr_backend_find_binary (ops, backend->binary, err);
+    cleanup_free char *path =
+        wr_backend_find_binary (ops, backend->binary, backend->search_path, err);
     if (path == NULL)
         return -1;
     binary_key_t key;

@@ -72,6 +72,8 @@ struct wr_backend_s {
     const wr_backend_ops_t *ops;
     char *binary; /* as given (--backend-binary) or default_binary */
     char *state_dir; /* where probe results are cached; may be NULL */
+    char
+        *search_path; /* where a binary without '/' is looked for ($PATH's form); NULL: the usual */
     wr_backend_info_t info;
     bool probed;
     bool probe_cached; /* the last probe came from the cache */
@@ -82,6 +84,9 @@ const wr_backend_ops_t *wr_backend_ops_find (const char *name, wr_error_t *err);
 wr_backend_t *wr_backend_new (const wr_backend_ops_t *ops, const char *binary,
                               const char *state_dir);
 void wr_backend_free (wr_backend_t *backend);
+/* The directories (colon-separated, as $PATH) where a binary named without
+ * a '/' is looked for; main passes $PATH.  NULL: the usual system ones. */
+void wr_backend_set_search_path (wr_backend_t *backend, const char *search_path);
 
 static inline void
 wr_backend_cleanup (wr_backend_t **backend)
@@ -96,11 +101,14 @@ int wr_backend_probe (wr_backend_t *backend, wr_error_t *err);
 bool wr_backend_supports_flag (wr_backend_t *backend, const char *flag);
 bool wr_backend_supports_command (wr_backend_t *backend, const char *command);
 
-/* Where probe results are cached: $WARREN_ROOT/run, else /run/warren. */
-char *wr_backend_default_state_dir (void);
+/* Where probe results are cached: WARREN_ROOT/run (main passes
+ * $WARREN_ROOT), else /run/warren. */
+char *wr_backend_default_state_dir (const char *warren_root);
 /* The absolute path of BINARY: itself when it holds a '/', else the first
- * executable of that name in $PATH.  NULL (and *err) when there is none. */
-char *wr_backend_find_binary (const wr_backend_ops_t *ops, const char *binary, wr_error_t *err);
+ * executable of that name in SEARCH_PATH (colon-separated; NULL: the usual
+ * system directories).  NULL (and *err) when there is none. */
+char *wr_backend_find_binary (const wr_backend_ops_t *ops, const char *binary,
+                              const char *search_path, wr_error_t *err);
 /* The error for a backend binary that could not be found or run. */
 int wr_backend_error_missing (const wr_backend_ops_t *ops, const char *binary, int errno_value,
                               wr_error_t *err);

@@ -99,12 +99,16 @@ main (int argc, char **argv)
             return fail (&err);
     }
 
-    const wr_backend_ops_t *ops = wr_backend_ops_find (wr_runtime_args_backend_name (&args), &err);
+    /* The library reads no environment: what warren-runtime takes from it
+     * is read here. */
+    const wr_backend_ops_t *ops =
+        wr_backend_ops_find (wr_runtime_args_backend_name (&args, getenv ("WARREN_BACKEND")), &err);
     if (ops == NULL)
         return fail (&err);
-    cleanup_free char *state_dir = wr_backend_default_state_dir ();
-    cleanup_backend wr_backend_t *backend =
-        wr_backend_new (ops, wr_runtime_args_backend_binary (&args, ops), state_dir);
+    cleanup_free char *state_dir = wr_backend_default_state_dir (getenv ("WARREN_ROOT"));
+    cleanup_backend wr_backend_t *backend = wr_backend_new (
+        ops, wr_runtime_args_backend_binary (&args, ops, getenv ("WARREN_RUNSC")), state_dir);
+    wr_backend_set_search_path (backend, getenv ("PATH"));
 
     if (args.version) {
         print_version (backend);

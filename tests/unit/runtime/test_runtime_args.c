@@ -95,8 +95,9 @@ test_warren_flags_are_consumed (void **state)
     assert_int_equal (args.n_globals, 0);
     assert_string_equal (args.command, "list");
     assert_false (wr_runtime_command_launches (args.command));
-    assert_string_equal (wr_runtime_args_backend_name (&args), "runc");
-    assert_string_equal (wr_runtime_args_backend_binary (&args, &wr_backend_runc), "/opt/runc");
+    assert_string_equal (wr_runtime_args_backend_name (&args, "crun"), "runc");
+    assert_string_equal (wr_runtime_args_backend_binary (&args, &wr_backend_runc, "/opt/runsc"),
+                         "/opt/runc");
 }
 
 static void
@@ -294,18 +295,15 @@ test_backend_from_environment (void **state)
     char *const argv[] = { "warren-runtime", "list", NULL };
     cleanup_runtime_args wr_runtime_args_t args = { 0 };
     parse_ok (&args, ARGC (argv), argv);
-    unsetenv ("WARREN_BACKEND");
-    unsetenv ("WARREN_RUNSC");
-    assert_string_equal (wr_runtime_args_backend_name (&args), "runsc");
-    assert_null (wr_runtime_args_backend_binary (&args, &wr_backend_runsc));
-    setenv ("WARREN_BACKEND", "crun", 1);
-    setenv ("WARREN_RUNSC", "/opt/runsc", 1);
-    assert_string_equal (wr_runtime_args_backend_name (&args), "crun");
-    assert_string_equal (wr_runtime_args_backend_binary (&args, &wr_backend_runsc), "/opt/runsc");
+    assert_string_equal (wr_runtime_args_backend_name (&args, NULL), "runsc");
+    assert_string_equal (wr_runtime_args_backend_name (&args, ""), "runsc");
+    assert_null (wr_runtime_args_backend_binary (&args, &wr_backend_runsc, NULL));
+    assert_null (wr_runtime_args_backend_binary (&args, &wr_backend_runsc, ""));
+    assert_string_equal (wr_runtime_args_backend_name (&args, "crun"), "crun");
+    assert_string_equal (wr_runtime_args_backend_binary (&args, &wr_backend_runsc, "/opt/runsc"),
+                         "/opt/runsc");
     /* WARREN_RUNSC is about runsc only. */
-    assert_null (wr_runtime_args_backend_binary (&args, &wr_backend_crun));
-    unsetenv ("WARREN_BACKEND");
-    unsetenv ("WARREN_RUNSC");
+    assert_null (wr_runtime_args_backend_binary (&args, &wr_backend_crun, "/opt/runsc"));
 }
 
 static void

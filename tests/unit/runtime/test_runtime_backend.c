@@ -378,11 +378,9 @@ test_probe_too_old (void **state)
 static void
 test_probe_missing (void **state)
 {
-    const char *saved = getenv ("PATH");
-    cleanup_free char *saved_path = saved ? xstrdup (saved) : NULL;
     cleanup_free char *dir = wr_test_tmpdir ();
-    setenv ("PATH", dir, 1);
     cleanup_backend wr_backend_t *backend = wr_backend_new (&wr_backend_runsc, NULL, NULL);
+    wr_backend_set_search_path (backend, dir);
     cleanup_error wr_error_t err = NULL;
     assert_int_equal (wr_backend_probe (backend, &err), -1);
     assert_string_equal (err->message,
@@ -392,10 +390,9 @@ test_probe_missing (void **state)
     /* Found in PATH once it is there. */
     cleanup_free char *runsc = wr_test_fake_runsc (dir, "runsc", "0.0~20240729.0", true);
     cleanup_backend wr_backend_t *found = wr_backend_new (&wr_backend_runsc, NULL, NULL);
+    wr_backend_set_search_path (found, dir);
     assert_int_equal (wr_backend_probe (found, NULL), 0);
     assert_string_equal (found->info.path, runsc);
-    if (saved_path != NULL)
-        setenv ("PATH", saved_path, 1);
 
     cleanup_free char *nowhere = xasprintf ("%s/no/runsc", dir);
     cleanup_backend wr_backend_t *explicit = wr_backend_new (&wr_backend_runsc, nowhere, NULL);
@@ -436,12 +433,12 @@ test_ops_find (void **state)
 static void
 test_default_state_dir (void **state)
 {
-    setenv ("WARREN_ROOT", "/srv/w", 1);
-    cleanup_free char *a = wr_backend_default_state_dir ();
+    cleanup_free char *a = wr_backend_default_state_dir ("/srv/w");
     assert_string_equal (a, "/srv/w/run");
-    unsetenv ("WARREN_ROOT");
-    cleanup_free char *b = wr_backend_default_state_dir ();
+    cleanup_free char *b = wr_backend_default_state_dir (NULL);
     assert_string_equal (b, "/run/warren");
+    cleanup_free char *c = wr_backend_default_state_dir ("");
+    assert_string_equal (c, "/run/warren");
 }
 
 int
