@@ -223,6 +223,24 @@ test_rmem_workaround_conditions (void **state)
     assert_false (wr_runsc_needs_rmem_workaround (&info, "sandbox"));
 }
 
+/* The probe's kernel fact, against util-linux's unshare(1) looking for
+ * itself: "yes" or "no" from a shell in a new network namespace, nothing
+ * when unshare is not permitted. */
+static void
+test_rmem_probe_matches_unshare (void **state)
+{
+    FILE *p = popen ("unshare --net sh -c 'if [ -e /proc/sys/net/core/rmem_default ]; "
+                     "then echo yes; else echo no; fi' 2>/dev/null",
+                     "r");
+    assert_non_null (p);
+    char answer[16] = "";
+    if (fgets (answer, sizeof answer, p) == NULL)
+        answer[0] = '\0';
+    pclose (p);
+    int expected = strcmp (answer, "yes\n") == 0 ? 1 : strcmp (answer, "no\n") == 0 ? 0 : -1;
+    assert_int_equal (wr_runsc_rmem_default_in_new_netns (), expected);
+}
+
 static void
 test_host_netns_guard (void **state)
 {
@@ -452,6 +470,7 @@ main (void)
         cmocka_unit_test (test_supported_flag_spelling),
         cmocka_unit_test (test_choose_network),
         cmocka_unit_test (test_rmem_workaround_conditions),
+        cmocka_unit_test (test_rmem_probe_matches_unshare),
         cmocka_unit_test (test_host_netns_guard),
         cmocka_unit_test (test_probe_and_cache),
         cmocka_unit_test (test_probe_without_state_dir),
