@@ -180,7 +180,10 @@ run (void *data)
         /* Only when the stream was what failed: a stream that ended whole
          * and checked leaves the unpack's own error (a full disk, a hostile
          * layer) as the answer. */
-        if (fetch_ok && !tee_ok) {
+        /* The unpack gave the stream up to wait for another one (unpack_root.c). */
+        bool given_up = u->error != NULL && u->error->errno_value == EAGAIN &&
+                        wr_error_kind (u->error) == WR_ERROR_UNAVAILABLE;
+        if (fetch_ok && (!tee_ok || given_up)) {
             if (streamed == 0)
                 wr_log (WR_LOG_DEBUG, "the lowest layer was not streamed (a download resumed)",
                         "root", u->root_path, NULL);

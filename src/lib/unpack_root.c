@@ -30,9 +30,14 @@
  * process that is gone, and is removed; one whose lock is held is another
  * unpack of the same root, still going, and is waited for (many sandboxes
  * starting from one image unpack it once).  Returns true when DEST exists
- * afterwards: the other unpack made it. */
+ * afterwards: the other unpack made it.
+ *
+ * *STREAM (may be -1) is the first layer as it downloads: it is closed
+ * before waiting, and set to -1.  Waiting while holding it could deadlock:
+ * our download would stall on a stream nobody reads while holding the
+ * blob's lock, which the other unpack's download waits for. */
 static bool
-settle_siblings (const char *dest)
+settle_siblings (const char *dest, int *stream)
 {
     cleanup_free char *dir_copy = xstrdup (dest);
     cleanup_free char *base_copy = xstrdup (dest);
@@ -56,6 +61,10 @@ settle_siblings (const char *dest)
             continue; /* renamed or removed meanwhile */
         if (flock (fd, LOCK_EX | LOCK_NB) < 0) {
             wr_log (WR_LOG_INFO, "waiting for another unpack of the same root", "root", dest, NULL);
+            if (*stream >= 0) {
+                close (*stream);
+                *stream = -1;
+            }
             if (flock (fd, LOCK_EX) < 0)
                 continue;
             struct stat st;
@@ -124,8 +133,14 @@ wr_unpack_root (const char *const *layers, const char *const *diff_ids, const ch
         options->layer_source (options->layer_data, 0, &first_fd, err) < 0)
         return -1;
     cleanup_close int first = first_fd;
-    if (settle_siblings (dest))
+    bool streamed = first >= 0;
+    if (settle_siblings (dest, &first))
         return wr_error_set (err, EEXIST, "`%s` was made by another unpack meanwhile", dest);
+    if (streamed && first < 0)
+        return wr_error_set_kind (err, WR_ERROR_UNAVAILABLE, EAGAIN,
+                                  "`%s`: another unpack of it failed while this one waited, and "
+                                  "the first layer's stream was given up; unpack it from the store",
+                                  dest);
     cleanup_free char *tmp = NULL;
     cleanup_close int root_fd = make_tmp (dest, &tmp, err);
     if (root_fd < 0)

@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <stdbool.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1187,6 +1188,76 @@ test_remove_deep_tree_low_nofile (void **state)
     assert_outside_untouched (f, NULL);
 }
 
+/* The first layer given as a stream (a pipe, as a pull's download feeds
+ * it): while it waits for another unpack, the stream is given up (its
+ * writer sees EPIPE, so a download is never stalled by it), and when the
+ * other fails this one says so (EAGAIN, unavailable) for the pull to
+ * unpack again from the store. */
+static int
+stream_source (void *data, size_t index, int *fd, wr_error_t *err)
+{
+    *fd = index == 0 ? *(int *) data : -1;
+    return 0;
+}
+
+typedef struct {
+    const char *const *layers;
+    const char *dest;
+    int stream;
+    int result, errno_value;
+    wr_error_kind_t kind;
+} stream_job_t;
+
+static void *
+stream_job (void *data)
+{
+    stream_job_t *job = data;
+    wr_unpack_options_t options = { .keep_owners = true,
+                                    .layer_source = stream_source,
+                                    .layer_data = &job->stream };
+    wr_error_t err = NULL;
+    job->result = wr_unpack_root (job->layers, NULL, job->dest, &options, &err);
+    job->errno_value = err != NULL ? err->errno_value : 0;
+    job->kind = wr_error_kind (err);
+    wr_error_free (&err);
+    return NULL;
+}
+
+static void
+test_unpack_root_gives_up_stream_to_wait (void **state)
+{
+    fixture_t *f = *state;
+    member_t l1[] = { FILE_ ("mine", "from this unpack"), END_ };
+    cleanup_free char *p1 = write_layer (f, l1, NONE, NULL);
+    const char *layers[] = { p1, NULL };
+    cleanup_free char *dest = xasprintf ("%s/streamed", f->dir);
+    cleanup_free char *other = NULL;
+    int lock = other_unpack (dest, &other);
+    int pipe_fds[2];
+    assert_int_equal (pipe2 (pipe_fds, O_CLOEXEC), 0);
+    stream_job_t job = { .layers = layers, .dest = dest, .stream = pipe_fds[0] };
+    pthread_t thread;
+    assert_int_equal (pthread_create (&thread, NULL, stream_job, &job), 0);
+    /* While the other unpack still holds its lock, the stream is closed. */
+    bool closed = false;
+    for (int i = 0; i < 100 && !closed; i++) {
+        signal (SIGPIPE, SIG_IGN);
+        closed = write (pipe_fds[1], "x", 1) < 0 && errno == EPIPE;
+        if (!closed)
+            usleep (20 * 1000);
+    }
+    assert_true (closed);
+    close (pipe_fds[1]);
+    close (lock); /* the other fails: no DEST */
+    pthread_join (thread, NULL);
+    assert_int_equal (job.result, -1);
+    assert_int_equal (job.errno_value, EAGAIN);
+    assert_int_equal (job.kind, WR_ERROR_UNAVAILABLE);
+    assert_int_equal (access (dest, F_OK), -1);
+    cleanup_error wr_error_t err = NULL;
+    assert_int_equal (wr_remove_tree_at (AT_FDCWD, other, &err), 0);
+}
+
 int
 main (void)
 {
@@ -1209,6 +1280,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_progress, setup, teardown),
         cmocka_unit_test_setup_teardown (test_unpack_root, setup, teardown),
         cmocka_unit_test_setup_teardown (test_unpack_root_waits_for_another, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_unpack_root_gives_up_stream_to_wait, setup, teardown),
         cmocka_unit_test_setup_teardown (test_truncated_layer, setup, teardown),
         cmocka_unit_test_setup_teardown (test_remove_deep_tree_low_nofile, setup, teardown),
         cmocka_unit_test_setup_teardown (test_limit_bombs, setup, teardown),
