@@ -39,8 +39,11 @@ wr_profile_find (const char *name, wr_error_t *err)
     return NULL;
 }
 
+const char *const wr_profile_annotation_default_allowed[] = { "default", "docker", NULL };
+
 const wr_profile_t *
-wr_profile_select (wr_spec_t *spec, const char *requested, wr_error_t *err)
+wr_profile_select (wr_spec_t *spec, const char *requested, const char *const *allowed,
+                   wr_error_t *err)
 {
     const wr_profile_t *profile;
 
@@ -51,9 +54,40 @@ wr_profile_select (wr_spec_t *spec, const char *requested, wr_error_t *err)
     if (annotated == NULL)
         return &wr_profile_default;
     profile = wr_profile_find (annotated, err);
-    if (profile == NULL)
+    if (profile == NULL) {
         wr_error_prefix (err, "annotation `%s`", WR_PROFILE_ANNOTATION);
-    return profile;
+        return NULL;
+    }
+    if (allowed == NULL)
+        allowed = wr_profile_annotation_default_allowed;
+    cleanup_free char *list = xstrdup ("");
+    for (size_t i = 0; allowed[i] != NULL; i++) {
+        if (strcmp (allowed[i], profile->name) == 0)
+            return profile;
+        char *longer = xasprintf ("%s%s%s", list, i > 0 ? ", " : "", allowed[i]);
+        free (list);
+        list = longer;
+    }
+    wr_error_set_kind (err, WR_ERROR_INVALID, 0,
+                       "annotation `%s` asks for profile `%s`, which the operator does not let "
+                       "annotations select (allowed: %s); the operator can allow it with "
+                       "--annotation-profiles or annotation_profiles in the runtime's config file",
+                       WR_PROFILE_ANNOTATION, profile->name, list[0] ? list : "none");
+    return NULL;
+}
+
+int
+wr_profile_check_backend (const wr_profile_t *profile, const char *backend_name, bool is_sandbox,
+                          wr_error_t *err)
+{
+    if (!profile->needs_sandbox || is_sandbox)
+        return 0;
+    return wr_error_set_kind (
+        err, WR_ERROR_INVALID, 0,
+        "profile `%s` needs a sandbox: it grants CAP_SYS_ADMIN and more, with no device rules or "
+        "masked paths, which is safe only under gVisor's own kernel, but backend `%s` runs "
+        "containers on the host's kernel; use --backend runsc",
+        profile->name, backend_name);
 }
 
 int

@@ -38,6 +38,10 @@ typedef struct wr_profile_s {
     /* warren-init's options before "--" when it is injected (NULL-terminated,
      * may be NULL), e.g. {"--docker", NULL}. */
     const char *const *init_args;
+    /* The powers it grants (CAP_SYS_ADMIN, no device rules or masked
+     * paths) are safe only under a kernel of the sandbox's own (gVisor): on
+     * a backend that runs containers on the host's kernel it is refused. */
+    bool needs_sandbox;
 } wr_profile_t;
 
 extern const wr_profile_t wr_profile_docker;
@@ -47,9 +51,21 @@ extern const wr_profile_t wr_profile_default;
 const wr_profile_t *const *wr_profiles (void);
 /* Finds a profile by name; an unknown name is an error listing the known ones. */
 const wr_profile_t *wr_profile_find (const char *name, wr_error_t *err);
-/* The profile for SPEC: REQUESTED (from the command line) when not NULL,
- * else the dev.warren.profile annotation, else the default profile. */
-const wr_profile_t *wr_profile_select (wr_spec_t *spec, const char *requested, wr_error_t *err);
+/* The profiles an annotation may select when the operator says nothing. */
+extern const char *const wr_profile_annotation_default_allowed[];
+
+/* The profile for SPEC: REQUESTED (from the command line: the operator's
+ * choice) when not NULL, else the dev.warren.profile annotation (anyone who
+ * starts a container can set one) when its profile is in ALLOWED
+ * (NULL-terminated; NULL: wr_profile_annotation_default_allowed), else the
+ * default profile.  An annotation naming a profile outside ALLOWED is an
+ * error naming the profile and the list. */
+const wr_profile_t *wr_profile_select (wr_spec_t *spec, const char *requested,
+                                       const char *const *allowed, wr_error_t *err);
+/* -1 with *ERR when PROFILE needs a sandbox and the backend (BACKEND_NAME,
+ * IS_SANDBOX) runs containers on the host's kernel. */
+int wr_profile_check_backend (const wr_profile_t *profile, const char *backend_name,
+                              bool is_sandbox, wr_error_t *err);
 
 /* Calls PROFILE->apply; an error says which profile failed.  OPTIONS may be
  * NULL (no init injection, no network mode). */

@@ -26,4 +26,5 @@ const wr_profile_t wr_profile_default = {
     .runsc_flags = default_runsc_flags,
     .apply = apply_default,
     .init_args = NULL,
+    .needs_sandbox = false,
 };

@@ -75,4 +75,5 @@ const wr_profile_t wr_profile_docker = {
     .runsc_flags = docker_runsc_flags,
     .apply = apply_docker,
     .init_args = docker_init_args,
+    .needs_sandbox = true,
 };

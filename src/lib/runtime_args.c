@@ -33,6 +33,8 @@ static const global_flag_spec_t global_flags[] = {
     { "backend", NULL, KIND_VALUE, OWNER_WARREN },
     { "backend-binary", NULL, KIND_VALUE, OWNER_WARREN },
     { "init", NULL, KIND_VALUE, OWNER_WARREN },
+    { "annotation-profiles", NULL, KIND_VALUE, OWNER_WARREN },
+    { "config", NULL, KIND_VALUE, OWNER_WARREN },
     { "root", NULL, KIND_VALUE, OWNER_RUNC },
     { "log", NULL, KIND_VALUE, OWNER_RUNC },
     { "log-format", NULL, KIND_VALUE, OWNER_RUNC },
@@ -159,6 +161,10 @@ apply_known (wr_runtime_args_t *args, const global_flag_spec_t *spec, const char
             set_string (&args->backend, value);
         } else if (strcmp (name, "backend-binary") == 0) {
             set_string (&args->backend_binary, value);
+        } else if (strcmp (name, "annotation-profiles") == 0) {
+            set_string (&args->annotation_profiles, value);
+        } else if (strcmp (name, "config") == 0) {
+            set_string (&args->config, value);
         } else {
             set_string (&args->init, value);
         }
@@ -255,6 +261,8 @@ void
 wr_runtime_args_clear (wr_runtime_args_t *args)
 {
     free (args->profile);
+    free (args->annotation_profiles);
+    free (args->config);
     free (args->backend);
     free (args->backend_binary);
     free (args->init);

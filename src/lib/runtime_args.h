@@ -33,6 +33,8 @@ typedef struct {
     char *backend;
     char *backend_binary;
     char *init;
+    char *annotation_profiles; /* "default,docker": what annotations may select */
+    char *config; /* warren-runtime's config file */
     bool profile_from_name; /* profile set because argv[0] is warren-runtime-docker */
     /* runc's flags, as the last occurrence set them */
     char *root;

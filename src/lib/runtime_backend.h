@@ -44,6 +44,8 @@ typedef struct {
 
 typedef struct {
     const char *name; /* "runsc", "runc", "crun" */
+    /* Containers get a kernel of their own (gVisor's), not the host's. */
+    bool is_sandbox;
     const char *default_binary; /* looked up in PATH */
     int minimum_release; /* 0: no minimum */
     const char *install_hint; /* how to install it, for error messages */

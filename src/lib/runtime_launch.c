@@ -78,15 +78,18 @@ wr_runtime_launch_prepare (wr_backend_t *backend, const wr_launch_request_t *req
                            char ***launch_flags, const char **profile_name, wr_error_t *err)
 {
     const wr_backend_ops_t *ops = backend->ops;
-    if (wr_backend_probe (backend, err) < 0)
-        return -1;
-
     cleanup_free char *config = xasprintf ("%s/config.json", request->bundle);
     cleanup_spec wr_spec_t *spec = wr_spec_load (config, err);
     if (spec == NULL)
         return -1;
-    const wr_profile_t *profile = wr_profile_select (spec, request->requested_profile, err);
+    const wr_profile_t *profile =
+        wr_profile_select (spec, request->requested_profile, request->annotation_profiles, err);
     if (profile == NULL)
+        return -1;
+    /* Refused before anything is made or run. */
+    if (wr_profile_check_backend (profile, ops->name, ops->is_sandbox, err) < 0)
+        return -1;
+    if (wr_backend_probe (backend, err) < 0)
         return -1;
     if (profile_name != NULL)
         *profile_name = profile->name;

@@ -11,6 +11,9 @@ typedef struct {
     const char *command; /* "create" or "run" */
     const char *bundle; /* absolute bundle directory */
     const char *requested_profile; /* --profile, or NULL */
+    /* Profiles the dev.warren.profile annotation may select
+     * (NULL-terminated; NULL: wr_profile_annotation_default_allowed). */
+    const char *const *annotation_profiles;
     const char *init_path; /* warren-init on the host, or NULL when not found */
     const char *init_searched; /* where it was looked for (for the error), or NULL */
     const char *explicit_network; /* the caller's --network=MODE, or NULL */

@@ -47,6 +47,7 @@ runc_like_launch_flags (wr_backend_t *backend, const wr_launch_t *launch, char *
 
 const wr_backend_ops_t wr_backend_runc = {
     .name = "runc",
+    .is_sandbox = false,
     .default_binary = "runc",
     .minimum_release = 0,
     .install_hint = "apt-get install runc",
@@ -59,6 +60,7 @@ const wr_backend_ops_t wr_backend_runc = {
 
 const wr_backend_ops_t wr_backend_crun = {
     .name = "crun",
+    .is_sandbox = false,
     .default_binary = "crun",
     .minimum_release = 0,
     .install_hint = "apt-get install crun",

@@ -259,6 +259,7 @@ runsc_translate_global (const char *name, const char *value, char ***argv)
 
 const wr_backend_ops_t wr_backend_runsc = {
     .name = "runsc",
+    .is_sandbox = true,
     .default_binary = "runsc",
     .minimum_release = WR_RUNSC_MINIMUM_RELEASE,
     .install_hint = "scripts/setup installs it from bookworm-backports",

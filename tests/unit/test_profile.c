@@ -410,21 +410,62 @@ test_select (void **state)
         parse_text ("{\"annotations\": {\"dev.warren.profile\": \"kvm\"}}");
 
     /* Nothing asked: default. */
-    assert_ptr_equal (wr_profile_select (plain, NULL, &err), &wr_profile_default);
+    assert_ptr_equal (wr_profile_select (plain, NULL, NULL, &err), &wr_profile_default);
     /* The annotation. */
-    assert_ptr_equal (wr_profile_select (annotated, NULL, &err), &wr_profile_docker);
+    assert_ptr_equal (wr_profile_select (annotated, NULL, NULL, &err), &wr_profile_docker);
     /* The request wins over the annotation, both ways. */
-    assert_ptr_equal (wr_profile_select (annotated, "default", &err), &wr_profile_default);
-    assert_ptr_equal (wr_profile_select (plain, "docker", &err), &wr_profile_docker);
-    assert_ptr_equal (wr_profile_select (unknown, "docker", &err), &wr_profile_docker);
+    assert_ptr_equal (wr_profile_select (annotated, "default", NULL, &err), &wr_profile_default);
+    assert_ptr_equal (wr_profile_select (plain, "docker", NULL, &err), &wr_profile_docker);
+    assert_ptr_equal (wr_profile_select (unknown, "docker", NULL, &err), &wr_profile_docker);
     assert_null (err);
 
-    assert_null (wr_profile_select (plain, "nope", &err));
+    assert_null (wr_profile_select (plain, "nope", NULL, &err));
     assert_string_equal (err->message, "unknown profile `nope` (known profiles: default, docker)");
     wr_error_free (&err);
-    assert_null (wr_profile_select (unknown, NULL, &err));
+    assert_null (wr_profile_select (unknown, NULL, NULL, &err));
     assert_string_equal (err->message, "annotation `dev.warren.profile`: unknown profile `kvm` "
                                        "(known profiles: default, docker)");
+}
+
+static void
+test_select_allowed (void **state)
+{
+    cleanup_error wr_error_t err = NULL;
+    cleanup_spec wr_spec_t *annotated =
+        parse_text ("{\"annotations\": {\"dev.warren.profile\": \"docker\"}}");
+    const char *const only_default[] = { "default", NULL };
+    const char *const none[] = { NULL };
+    const char *const both[] = { "default", "docker", NULL };
+
+    assert_ptr_equal (wr_profile_select (annotated, NULL, both, &err), &wr_profile_docker);
+    assert_null (wr_profile_select (annotated, NULL, only_default, &err));
+    assert_non_null (strstr (err->message, "asks for profile `docker`"));
+    assert_non_null (strstr (err->message, "(allowed: default)"));
+    assert_int_equal (wr_error_kind (err), WR_ERROR_INVALID);
+    wr_error_free (&err);
+    assert_null (wr_profile_select (annotated, NULL, none, &err));
+    assert_non_null (strstr (err->message, "(allowed: none)"));
+    wr_error_free (&err);
+    /* The operator's own --profile is not held to the list. */
+    assert_ptr_equal (wr_profile_select (annotated, "docker", none, &err), &wr_profile_docker);
+    /* Without an annotation nothing is asked of the list. */
+    cleanup_spec wr_spec_t *plain = parse_text ("{}");
+    assert_ptr_equal (wr_profile_select (plain, NULL, none, &err), &wr_profile_default);
+    assert_null (err);
+}
+
+static void
+test_needs_sandbox (void **state)
+{
+    cleanup_error wr_error_t err = NULL;
+    assert_true (wr_profile_docker.needs_sandbox);
+    assert_false (wr_profile_default.needs_sandbox);
+    assert_int_equal (wr_profile_check_backend (&wr_profile_docker, "runsc", true, &err), 0);
+    assert_int_equal (wr_profile_check_backend (&wr_profile_default, "runc", false, &err), 0);
+    assert_null (err);
+    assert_int_equal (wr_profile_check_backend (&wr_profile_docker, "runc", false, &err), -1);
+    assert_non_null (strstr (err->message, "profile `docker` needs a sandbox"));
+    assert_non_null (strstr (err->message, "backend `runc` runs containers on the host's kernel"));
 }
 
 int
@@ -444,6 +485,8 @@ main (void)
         cmocka_unit_test (test_profile_data),
         cmocka_unit_test (test_find),
         cmocka_unit_test (test_select),
+        cmocka_unit_test (test_select_allowed),
+        cmocka_unit_test (test_needs_sandbox),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 #include "runtime_args.h"
 #include "runtime_backend.h"
 #include "runtime_features.h"
+#include "runtime_config.h"
 #include "runtime_launch.h"
 #include "runtime_record.h"
 #include "strv.h"
@@ -40,7 +41,10 @@ static const char usage[] =
     "                          else `default`)\n"
     "  --backend NAME          runsc (default), runc or crun; env WARREN_BACKEND\n"
     "  --backend-binary PATH   the backend's binary; env WARREN_RUNSC\n"
-    "  --init PATH             warren-init on the host; env WARREN_INIT\n";
+    "  --init PATH             warren-init on the host; env WARREN_INIT\n"
+    "  --annotation-profiles LIST  profiles the annotation may select (default:\n"
+    "                          default,docker; or annotation_profiles in the config file)\n"
+    "  --config PATH           config file (default " WR_RUNTIME_CONFIG_DEFAULT_PATH ")\n";
 
 static void
 setup_logging (const wr_runtime_args_t *args)
@@ -149,10 +153,26 @@ main (int argc, char **argv)
         /* A run that is not detached is over (and deleted) when runsc exits. */
         bool remembers = strcmp (args.command, "create") == 0 ||
                          wr_runtime_args_command_flag (&args, "detach", "d");
+        /* What annotations may select: --annotation-profiles, else the
+         * config file's annotation_profiles, else the library's default. */
+        cleanup_runtime_config wr_runtime_config_t config = { 0 };
+        if (wr_runtime_config_load (args.config ? args.config : WR_RUNTIME_CONFIG_DEFAULT_PATH,
+                                    &config, &err) < 0)
+            return fail (&err);
+        cleanup_strv char **flag_profiles = NULL;
+        if (args.annotation_profiles != NULL) {
+            flag_profiles = wr_runtime_config_parse_profiles (args.annotation_profiles,
+                                                              "--annotation-profiles", &err);
+            if (flag_profiles == NULL)
+                return fail (&err);
+        }
         wr_launch_request_t request = {
             .command = args.command,
             .bundle = bundle,
             .requested_profile = args.profile,
+            .annotation_profiles =
+                (const char *const *) (flag_profiles != NULL ? flag_profiles
+                                                             : config.annotation_profiles),
             .init_path = init,
             .init_searched = searched,
             .explicit_network = explicit_network,

@@ -258,10 +258,47 @@ test_runc_backend_gets_no_runsc_flags (void **state)
     cleanup_free char *runc = wr_test_fake_runc (f->dir);
     cleanup_strv char **flags = NULL;
     cleanup_error wr_error_t err = NULL;
-    wr_launch_request_t request = { .requested_profile = "docker", .init_path = f->runsc };
+    wr_launch_request_t request = { .requested_profile = "default", .init_path = f->runsc };
     if (prepare (f, &wr_backend_runc, runc, &request, &flags, NULL, &err) < 0)
         fail_msg ("prepare: %s", err->message);
     assert_int_equal (wr_strv_length (flags), 0);
+}
+
+/* The docker profile's powers are the host kernel's under runc and crun:
+ * refused, asked by --profile or by the annotation, before anything is
+ * changed or run; an annotation outside the operator's list is refused. */
+static void
+test_docker_profile_refused_off_sandbox (void **state)
+{
+    fixture_t *f = *state;
+    cleanup_free char *runc = wr_test_fake_runc (f->dir);
+    const wr_backend_ops_t *backends[] = { &wr_backend_runc, &wr_backend_crun };
+    for (int b = 0; b < 2; b++) {
+        for (int annotated = 0; annotated < 2; annotated++) {
+            const char *text = annotated ? spec_annotated : spec_with_netns;
+            wr_test_write_file (f->config, text);
+            cleanup_strv char **flags = NULL;
+            cleanup_error wr_error_t err = NULL;
+            wr_launch_request_t request = { .requested_profile = annotated ? NULL : "docker",
+                                            .init_path = f->runsc };
+            assert_int_equal (prepare (f, backends[b], runc, &request, &flags, NULL, &err), -1);
+            assert_non_null (strstr (err->message, "profile `docker` needs a sandbox"));
+            cleanup_free char *backend = xasprintf ("backend `%s`", backends[b]->name);
+            assert_non_null (strstr (err->message, backend));
+            cleanup_free char *after = wr_test_read_file (f->config);
+            assert_string_equal (after, text);
+        }
+    }
+    /* Under runsc the annotation works, unless the operator's list says no. */
+    wr_test_write_file (f->config, spec_annotated);
+    const char *const only_default[] = { "default", NULL };
+    cleanup_strv char **flags = NULL;
+    cleanup_error wr_error_t err = NULL;
+    wr_launch_request_t request = { .init_path = f->runsc, .annotation_profiles = only_default };
+    assert_int_equal (prepare (f, &wr_backend_runsc, f->runsc, &request, &flags, NULL, &err), -1);
+    assert_non_null (strstr (err->message, "does not let annotations select"));
+    cleanup_free char *after = wr_test_read_file (f->config);
+    assert_string_equal (after, spec_annotated);
 }
 
 /* Runs the rmem_default workaround's path in a child (so that the test
@@ -570,6 +607,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_unknown_profile, setup, teardown),
         cmocka_unit_test_setup_teardown (test_missing_runsc, setup, teardown),
         cmocka_unit_test_setup_teardown (test_runc_backend_gets_no_runsc_flags, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_docker_profile_refused_off_sandbox, setup, teardown),
         cmocka_unit_test_setup_teardown (test_rmem_workaround_applied, setup, teardown),
         cmocka_unit_test_setup_teardown (test_record_follows_create, setup, teardown),
         cmocka_unit_test_setup_teardown (test_record_files, setup, teardown),
