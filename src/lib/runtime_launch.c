@@ -149,11 +149,9 @@ wr_runtime_launch_follow_up (wr_backend_t *backend, const char *command, const c
             wr_strv_add (flags, record.flags[i]);
     }
     int r = 0;
-    if (strcmp (command, "delete") == 0) {
-        /* Forgotten before runsc runs: delete does not need the flags back. */
-        if (unlink (record_path) < 0 && errno != ENOENT)
-            wr_log (WR_LOG_DEBUG, "cannot remove the container record", "path", record_path, NULL);
-    } else if (strcmp (command, "start") == 0 && backend->ops->before_launch != NULL) {
+    /* delete: the record is forgotten by the caller once the container is
+     * gone (a refused delete keeps it). */
+    if (strcmp (command, "start") == 0 && backend->ops->before_launch != NULL) {
         wr_launch_t launch = {
             .network_mode = explicit_network ? explicit_network : record.network_mode,
             .user_flags = user_flags,

@@ -34,8 +34,9 @@ int wr_runtime_launch_prepare (wr_backend_t *backend, const wr_launch_request_t 
  * ...): appends the launch flags create chose and the caller did not give
  * again to *FLAGS, and for `start` runs the backend's before_launch step
  * with the network mode create chose (EXPLICIT_NETWORK, the caller's
- * --network, wins).  `delete` forgets the record.  Nothing happens when
- * RECORD_PATH holds no record. */
+ * --network, wins).  Nothing happens when RECORD_PATH holds no record.
+ * (After `delete`, the caller forgets the record with
+ * wr_runtime_record_remove once the container is gone.) */
 int wr_runtime_launch_follow_up (wr_backend_t *backend, const char *command,
                                  const char *record_path, const char *explicit_network,
                                  char *const *user_flags, char ***flags, wr_error_t *err);

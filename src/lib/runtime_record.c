@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "log.h"
 #include "strv.h"
 #include "xalloc.h"
 
@@ -125,4 +126,12 @@ wr_runtime_record_clear (wr_runtime_record_t *record)
     free (record->network_mode);
     wr_strv_free (record->flags);
     memset (record, 0, sizeof *record);
+}
+
+void
+wr_runtime_record_remove (const char *path)
+{
+    if (path != NULL && unlink (path) < 0 && errno != ENOENT)
+        wr_log (WR_LOG_WARN, "cannot remove the container record", "path", path, "error",
+                strerror (errno), NULL);
 }

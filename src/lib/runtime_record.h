@@ -23,5 +23,7 @@ int wr_runtime_record_save (const char *path, const wr_runtime_record_t *record,
 /* 1 and *RECORD filled when PATH holds a record, 0 when there is none. */
 int wr_runtime_record_load (const char *path, wr_runtime_record_t *record, wr_error_t *err);
 void wr_runtime_record_clear (wr_runtime_record_t *record);
+/* Forgets the record at PATH (NULL, or none there: nothing to do). */
+void wr_runtime_record_remove (const char *path);
 
 #endif

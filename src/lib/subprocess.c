@@ -6,6 +6,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -114,4 +116,70 @@ wr_subprocess_output (char *const argv[], int timeout_ms, char **output, int *st
         return wr_error_set (err, errno, "run `%s`: waitpid", argv[0]);
     *output = steal_pointer (&buf);
     return 0;
+}
+
+static const int forwarded_signals[] = { SIGHUP,  SIGINT,  SIGQUIT, SIGTERM,
+                                         SIGUSR1, SIGUSR2, SIGWINCH };
+
+int
+wr_subprocess_run (const char *path, char *const argv[], int *status, wr_error_t *err)
+{
+    /* The signals are blocked and read from a signalfd, and the child is
+     * watched through a pidfd: no handler, no process-wide state. */
+    sigset_t forwarded, saved;
+    sigemptyset (&forwarded);
+    for (size_t i = 0; i < sizeof forwarded_signals / sizeof forwarded_signals[0]; i++)
+        sigaddset (&forwarded, forwarded_signals[i]);
+    if (sigprocmask (SIG_BLOCK, &forwarded, &saved) < 0)
+        return wr_error_set (err, errno, "run `%s`: sigprocmask", path);
+    pid_t pid = fork ();
+    if (pid < 0) {
+        int e = errno;
+        sigprocmask (SIG_SETMASK, &saved, NULL);
+        return wr_error_set (err, e, "run `%s`: fork", path);
+    }
+    if (pid == 0) {
+        sigprocmask (SIG_SETMASK, &saved, NULL);
+        if (strchr (path, '/') != NULL)
+            execv (path, argv);
+        else
+            execvp (path, argv);
+        _exit (127);
+    }
+    int sfd = signalfd (-1, &forwarded, SFD_CLOEXEC);
+    int pidfd = (int) syscall (SYS_pidfd_open, pid, 0);
+    while (sfd >= 0 && pidfd >= 0) {
+        struct pollfd fds[2] = { { .fd = sfd, .events = POLLIN },
+                                 { .fd = pidfd, .events = POLLIN } };
+        if (poll (fds, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (fds[1].revents != 0)
+            break;
+        struct signalfd_siginfo info;
+        if ((fds[0].revents & POLLIN) && read (sfd, &info, sizeof info) == (ssize_t) sizeof info)
+            kill (pid, (int) info.ssi_signo);
+    }
+    if (sfd >= 0)
+        close (sfd);
+    if (pidfd >= 0)
+        close (pidfd);
+    pid_t r = wait_child (pid, status);
+    int e = errno;
+    sigprocmask (SIG_SETMASK, &saved, NULL);
+    if (r < 0)
+        return wr_error_set (err, e, "run `%s`: wait", path);
+    return 0;
+}
+
+int
+wr_subprocess_exit_code (int status)
+{
+    if (WIFEXITED (status))
+        return WEXITSTATUS (status);
+    if (WIFSIGNALED (status))
+        return 128 + WTERMSIG (status);
+    return 1;
 }

@@ -13,4 +13,15 @@
 int wr_subprocess_output (char *const argv[], int timeout_ms, char **output, int *status,
                           wr_error_t *err);
 
+/* Runs PATH (a path, or a name looked up in $PATH by execvp) with ARGV,
+ * sharing this process's standard streams and descriptors, and waits for
+ * it.  The signals a caller sends to stop or signal a runtime (HUP, INT,
+ * QUIT, TERM, USR1, USR2, WINCH) are passed on to it while it runs.
+ * *STATUS gets the wait status.  Fails only when it cannot be started. */
+int wr_subprocess_run (const char *path, char *const argv[], int *status, wr_error_t *err);
+
+/* The exit code a wait status stands for, as a shell gives it: the exit
+ * status, or 128 + the signal that killed it. */
+int wr_subprocess_exit_code (int status);
+
 #endif

@@ -17,6 +17,7 @@
 #include "runtime_launch.h"
 #include "runtime_record.h"
 #include "strv.h"
+#include "subprocess.h"
 #include "xalloc.h"
 
 #ifndef WARREN_VERSION
@@ -63,6 +64,41 @@ setup_logging (const wr_runtime_args_t *args)
             wr_log_set_errors_to_stderr (true);
         }
     }
+}
+
+/* Runs BACKEND's `COMMAND [FLAG] ID` with the caller's global flags,
+ * its output discarded; returns its exit code (-1: could not be run). */
+static int
+backend_quietly (wr_backend_t *backend, char *const *globals, const char *command, const char *flag,
+                 const char *id)
+{
+    if (wr_backend_probe (backend, NULL) < 0) /* cached: finds the binary's path */
+        return -1;
+    cleanup_strv char **argv = NULL;
+    wr_strv_add (&argv, backend->info.path);
+    wr_strv_extend (&argv, globals);
+    wr_strv_add (&argv, command);
+    if (flag != NULL)
+        wr_strv_add (&argv, flag);
+    wr_strv_add (&argv, id);
+    cleanup_free char *output = NULL;
+    int status = 0;
+    if (wr_subprocess_output (argv, 30000, &output, &status, NULL) < 0)
+        return -1;
+    return wr_subprocess_exit_code (status);
+}
+
+/* A create (or detached run) that failed leaves nothing: what runsc made of
+ * the container, if anything, and warren's record of it. */
+static void
+clean_failed_create (wr_backend_t *backend, char *const *globals, const char *id,
+                     const char *record)
+{
+    if (backend_quietly (backend, globals, "state", NULL, id) == 0) {
+        wr_log (WR_LOG_INFO, "removing what the failed create left", "container", id, NULL);
+        backend_quietly (backend, globals, "delete", "--force", id);
+    }
+    wr_runtime_record_remove (record);
 }
 
 static int
@@ -136,6 +172,7 @@ main (int argc, char **argv)
     const char *id = wr_runtime_args_container_id (&args);
     cleanup_free char *record = wr_runtime_record_path (state_dir, args.root, id);
     const char *explicit_network = wr_runtime_args_network (&args);
+    bool watched_create = false;
 
     if (wr_runtime_command_launches (args.command)) {
         cleanup_free char *bundle = wr_runtime_args_bundle (&args, &err);
@@ -182,6 +219,7 @@ main (int argc, char **argv)
         if (wr_runtime_launch_prepare (backend, &request, &exec_argv, NULL, &err) < 0)
             return fail (&err);
         exec_path = backend->info.path;
+        watched_create = remembers && id != NULL;
     } else if (strcmp (args.command, "features") == 0 && ops == &wr_backend_runsc) {
         if (wr_backend_probe (backend, &err) < 0)
             return fail (&err);
@@ -198,6 +236,23 @@ main (int argc, char **argv)
 
     wr_strv_add (&exec_argv, args.command);
     wr_strv_extend (&exec_argv, args.command_args);
+    /* create and delete are waited for, not exec'd, so that what they leave
+     * behind when they fail can be cleaned up. */
+    bool watched_delete = strcmp (args.command, "delete") == 0 && id != NULL;
+    if (watched_create || watched_delete) {
+        int status = 0;
+        if (wr_subprocess_run (exec_path, exec_argv, &status, &err) < 0)
+            return fail (&err);
+        int code = wr_subprocess_exit_code (status);
+        if (watched_create && code != 0)
+            clean_failed_create (backend, globals, id, record);
+        /* A refused delete (a running container without --force) keeps
+         * the record; one of a container that is gone forgets it. */
+        if (watched_delete &&
+            (code == 0 || backend_quietly (backend, globals, "state", NULL, id) > 0))
+            wr_runtime_record_remove (record);
+        return code;
+    }
     if (strchr (exec_path, '/') != NULL)
         execv (exec_path, exec_argv);
     else
