@@ -255,7 +255,7 @@ case_errors() {
 # A layer past a limit (its size uncompressed, its entries, a path's depth)
 # is refused as it is read: an error naming the layer and the limit, no
 # root or temporary left, no image recorded; then the pull completes
-# within the default limits.  (Gzip and zstd bombs: tests/unit/image/test_unpack.c.)
+# within the default limits.  (Gzip and zstd bombs: tests/unit/layer/test_unpack.c.)
 case_limits() {
     setup busybox
     local flag want

@@ -6,7 +6,7 @@
  * absolute path, a symlink or a hard link.  OCI whiteouts (".wh.NAME" and
  * ".wh..wh..opq") remove what lower layers put there.
  *
- * Choices (tests/unit/image/test_unpack.c shows each):
+ * Choices (tests/unit/layer/test_unpack.c shows each):
  * - Member names that are absolute or have a ".." component are refused
  *   with an error naming them, as are hard link targets of that kind; no
  *   real layer has them.  Symlink targets are stored as they are: they are
