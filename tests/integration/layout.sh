@@ -3,7 +3,8 @@
 # folder of src/lib and src/cmd is in the README's layout and every path
 # there exists; each src/lib folder has its own meson.build that names the
 # folders it may use, and its sources include headers from those folders
-# only; the library reads no environment variable.
+# only; the library reads no environment variable and logs only through a
+# log its caller passes in.
 . "$(dirname "$0")/../lib.sh"
 
 cd "$T_SOURCE_DIR"
@@ -79,6 +80,14 @@ case_library_reads_no_environment() {
     [ -z "$hits" ] || { echo "the library reads the environment:"; echo "$hits"; return 1; }
 }
 
+# wr_log and wr_logf write to the process's standard log, for programs; the
+# library logs with wr_log_to through a log its caller passed in.
+case_library_logs_where_told() {
+    local hits
+    hits=$(grep -rnE '\bwr_logf? \(' src/lib --include='*.c' | grep -v '^src/lib/core/log.c:' || true)
+    [ -z "$hits" ] || { echo "the library logs to the standard log instead of a log passed in:"; echo "$hits"; return 1; }
+}
+
 case_unit_tests_mirror_the_library() {
     local t folder module bad=()
     for t in tests/unit/*/test_*.c; do
@@ -97,5 +106,6 @@ t_case "the README's layout matches the tree" case_readme_matches_tree
 t_case "each src/lib folder's meson.build names the folders it may use" case_each_folder_names_what_it_uses
 t_case "sources include headers of their folder and the folders it may use only" case_includes_follow_the_flow
 t_case "the library reads no environment variable" case_library_reads_no_environment
+t_case "the library logs only to logs its callers pass" case_library_logs_where_told
 t_case "unit tests mirror src/lib's folders" case_unit_tests_mirror_the_library
 t_done

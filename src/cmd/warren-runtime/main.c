@@ -88,6 +88,16 @@ backend_quietly (wr_backend_t *backend, char *const *globals, const char *comman
     return wr_subprocess_exit_code (status);
 }
 
+/* Removes warren's record of a container; a failure is logged, not fatal
+ * (the container itself is gone). */
+static void
+forget_record (const char *record)
+{
+    cleanup_error wr_error_t err = NULL;
+    if (wr_runtime_record_remove (record, &err) < 0)
+        wr_log (WR_LOG_WARN, "cannot remove the container record", "error", err->message, NULL);
+}
+
 /* A create (or detached run) that failed leaves nothing: what runsc made of
  * the container, if anything, and warren's record of it. */
 static void
@@ -98,7 +108,7 @@ clean_failed_create (wr_backend_t *backend, char *const *globals, const char *id
         wr_log (WR_LOG_INFO, "removing what the failed create left", "container", id, NULL);
         backend_quietly (backend, globals, "delete", "--force", id);
     }
-    wr_runtime_record_remove (record);
+    forget_record (record);
 }
 
 static int
@@ -250,7 +260,7 @@ main (int argc, char **argv)
          * the record; one of a container that is gone forgets it. */
         if (watched_delete &&
             (code == 0 || backend_quietly (backend, globals, "state", NULL, id) > 0))
-            wr_runtime_record_remove (record);
+            forget_record (record);
         return code;
     }
     if (strchr (exec_path, '/') != NULL)

@@ -246,7 +246,7 @@ static int
 layer_step (builder_t *b, wr_build_image_t *image, const wr_build_step_t *step, size_t index,
             wr_layer_diff_result_t *layer, wr_error_t *err)
 {
-    cleanup_free char *lower = wr_build_image_root (b->store, image, err);
+    cleanup_free char *lower = wr_build_image_root (b->store, image, b->options->log, err);
     if (lower == NULL)
         return -1;
     cleanup_free char *dir = xasprintf ("%s/%d-%u", b->work, (int) getpid (), b->counter++);
@@ -298,7 +298,8 @@ layer_step (builder_t *b, wr_build_image_t *image, const wr_build_step_t *step, 
         }
         char step_no[24];
         snprintf (step_no, sizeof step_no, "%zu", index + 1);
-        wr_log (WR_LOG_INFO, "running", "step", step_no, "command", commands[i], NULL);
+        wr_log_to (b->options->log, WR_LOG_INFO, "running", "step", step_no, "command", commands[i],
+                   NULL);
         int status = 0;
         r = run_sandbox (b->runsc, state, dir, id, b->output_fd, b->timeout, &status, err);
         if (r == 0 && !(WIFEXITED (status) && WEXITSTATUS (status) == 0)) {
@@ -346,7 +347,7 @@ run_step (builder_t *b, wr_build_image_t *image, const wr_build_step_t *step, si
     wr_build_image_clear (image);
     if (wr_build_image_load (b->store, manifest_digest, image, err) < 0)
         return -1;
-    cleanup_free char *root = wr_build_image_root (b->store, image, err);
+    cleanup_free char *root = wr_build_image_root (b->store, image, b->options->log, err);
     return root != NULL ? 0 : -1;
 }
 
@@ -410,15 +411,16 @@ wr_image_build (wr_store_t *store, const wr_image_record_t *base, const wr_build
             if (wr_build_image_load (store, cached, &next, NULL) == 0) {
                 wr_build_image_clear (&image);
                 image = next;
-                wr_log (WR_LOG_INFO, "cache hit", "step", step_no, "key", key, "manifest", cached,
-                        NULL);
+                wr_log_to (options->log, WR_LOG_INFO, "cache hit", "step", step_no, "key", key,
+                           "manifest", cached, NULL);
                 result->steps_cached++;
                 wr_strv_add (&step_blobs, image.manifest_digest);
                 wr_strv_add (&step_blobs, image.config_digest);
                 continue;
             }
         }
-        wr_log (WR_LOG_INFO, "build step", "step", step_no, "does", description, NULL);
+        wr_log_to (options->log, WR_LOG_INFO, "build step", "step", step_no, "does", description,
+                   NULL);
         if (run_step (&b, &image, &steps[i], i, description, result, err) < 0) {
             wr_error_prefix (err, "build step %s", step_no);
             goto out;
@@ -430,7 +432,7 @@ wr_image_build (wr_store_t *store, const wr_image_record_t *base, const wr_build
         wr_strv_add (&step_blobs, image.config_digest);
     }
     {
-        cleanup_free char *root = wr_build_image_root (store, &image, err);
+        cleanup_free char *root = wr_build_image_root (store, &image, options->log, err);
         if (root == NULL)
             goto out;
         size_t n = json_object_array_length (image.layers);
@@ -459,8 +461,8 @@ wr_image_build (wr_store_t *store, const wr_image_record_t *base, const wr_build
     char counts[64];
     snprintf (counts, sizeof counts, "%zu run, %zu cached", result->steps_run,
               result->steps_cached);
-    wr_log (WR_LOG_INFO, "image built", "image", name, "manifest", image.manifest_digest, "steps",
-            counts, NULL);
+    wr_log_to (options->log, WR_LOG_INFO, "image built", "image", name, "manifest",
+               image.manifest_digest, "steps", counts, NULL);
     r = 0;
 out:
     wr_build_image_clear (&image);

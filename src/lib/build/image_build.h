@@ -24,6 +24,7 @@
 
 #include "digest.h"
 #include "error.h"
+#include "log.h"
 #include "store.h"
 
 typedef enum {
@@ -49,6 +50,7 @@ typedef struct {
     const char *apt_mirror;
     int output_fd; /* where the sandboxes' output goes; 0 means stderr */
     int step_timeout; /* seconds a sandbox may run (0: 3600) */
+    const wr_log_t *log; /* the build's lines; NULL: the standard log */
 } wr_build_options_t;
 
 typedef struct {

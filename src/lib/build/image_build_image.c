@@ -113,7 +113,8 @@ is_directory (const char *path)
 
 /* The image's root, unpacked when missing.  Returns its path. */
 char *
-wr_build_image_root (wr_store_t *store, wr_build_image_t *image, wr_error_t *err)
+wr_build_image_root (wr_store_t *store, wr_build_image_t *image, const wr_log_t *log,
+                     wr_error_t *err)
 {
     if (image->root_id[0] == '\0') {
         wr_error_set (err, 0, "image %s has no layers", image->manifest_digest);
@@ -129,9 +130,9 @@ wr_build_image_root (wr_store_t *store, wr_build_image_t *image, wr_error_t *err
         json_object_object_get_ex (d, "digest", &digest);
         wr_strv_add_take (&layers, wr_store_blob_path (store, json_object_get_string (digest)));
     }
-    wr_unpack_options_t options = { .keep_owners = geteuid () == 0 };
+    wr_unpack_options_t options = { .keep_owners = geteuid () == 0, .log = log };
     wr_error_t unpack_err = NULL;
-    wr_log (WR_LOG_INFO, "unpacking root", "root", image->root_id, NULL);
+    wr_log_to (log, WR_LOG_INFO, "unpacking root", "root", image->root_id, NULL);
     if (wr_unpack_root ((const char *const *) layers, (const char *const *) image->parsed.diff_ids,
                         path, &options, &unpack_err) < 0) {
         if (is_directory (path)) { /* another build or pull made it meanwhile */

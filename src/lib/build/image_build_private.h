@@ -49,7 +49,8 @@ int wr_build_image_load (wr_store_t *store, const char *manifest_digest, wr_buil
                          wr_error_t *err);
 /* The image's root, unpacked when missing.  Returns its path (caller
  * frees), NULL on error. */
-char *wr_build_image_root (wr_store_t *store, wr_build_image_t *image, wr_error_t *err);
+char *wr_build_image_root (wr_store_t *store, wr_build_image_t *image, const wr_log_t *log,
+                           wr_error_t *err);
 /* Copies the file at FD (from its start) into STORE as blob DIGEST. */
 int wr_build_store_blob_from_fd (wr_store_t *store, int fd, const char *digest, int64_t size,
                                  wr_error_t *err);

@@ -166,7 +166,7 @@ write_all (int fd, const char *data, size_t len)
 }
 
 static void
-emit (wr_log_level_t level, const char *msg, va_list fields)
+emit (wr_log_level_t level, const char *msg, const char *const *fields)
 {
     buffer_t text = { NULL, 0, 0 };
     buffer_puts (&text, "level=");
@@ -180,11 +180,9 @@ emit (wr_log_level_t level, const char *msg, va_list fields)
     buffer_puts (&json, "\",\"msg\":");
     add_json_string (&json, msg);
 
-    const char *key;
-    while ((key = va_arg (fields, const char *)) != NULL) {
-        const char *value = va_arg (fields, const char *);
-        if (value == NULL)
-            value = "";
+    for (size_t i = 0; fields != NULL && fields[i] != NULL; i += 2) {
+        const char *key = fields[i];
+        const char *value = fields[i + 1] != NULL ? fields[i + 1] : "";
         buffer_puts (&text, " ");
         buffer_puts (&text, key);
         buffer_puts (&text, "=");
@@ -193,6 +191,8 @@ emit (wr_log_level_t level, const char *msg, va_list fields)
         add_json_string (&json, key);
         buffer_puts (&json, ":");
         add_json_string (&json, value);
+        if (fields[i + 1] == NULL)
+            break;
     }
     char now[64];
     format_time (now, sizeof now);
@@ -212,33 +212,130 @@ emit (wr_log_level_t level, const char *msg, va_list fields)
 }
 
 void
-wr_log (wr_log_level_t level, const char *msg, ...)
+wr_log_write_standard (void *data, wr_log_level_t level, const char *msg, const char *const *fields)
 {
     if (level < min_level)
         return;
+    emit (level, msg, fields);
+}
+
+bool
+wr_log_enabled (const wr_log_t *log, wr_log_level_t level)
+{
+    for (; log != NULL; log = log->parent) {
+        if (level < log->level)
+            return false;
+        if (log->write != NULL)
+            return true;
+    }
+    return level >= min_level;
+}
+
+static size_t
+count_fields (const char *const *fields)
+{
+    size_t n = 0;
+    while (fields != NULL && fields[n] != NULL && fields[n + 1] != NULL)
+        n += 2;
+    return n;
+}
+
+/* The line's fields (key, value pairs from AP) after those of the chain
+ * from LOG's root down, to the first log with a write function (or the
+ * standard log). */
+static void
+send (const wr_log_t *log, wr_log_level_t level, const char *msg, va_list ap)
+{
+    if (!wr_log_enabled (log, level))
+        return;
+    const wr_log_t *chain[16];
+    size_t depth = 0, total = 0;
+    const wr_log_t *sink = NULL;
+    for (const wr_log_t *l = log; l != NULL; l = l->parent) {
+        if (depth < sizeof chain / sizeof chain[0]) {
+            chain[depth++] = l;
+            total += count_fields (l->fields);
+        }
+        if (l->write != NULL) {
+            sink = l;
+            break;
+        }
+    }
+    va_list count;
+    va_copy (count, ap);
+    while (va_arg (count, const char *) != NULL) {
+        (void) va_arg (count, const char *);
+        total += 2;
+    }
+    va_end (count);
+
+    cleanup_free const char **fields = xzalloc ((total + 1) * sizeof *fields);
+    size_t n = 0;
+    for (size_t i = depth; i-- > 0;) {
+        size_t c = count_fields (chain[i]->fields);
+        for (size_t j = 0; j < c; j++)
+            fields[n++] = chain[i]->fields[j];
+    }
+    const char *key;
+    while ((key = va_arg (ap, const char *)) != NULL) {
+        const char *value = va_arg (ap, const char *);
+        fields[n++] = key;
+        fields[n++] = value != NULL ? value : "";
+    }
+    fields[n] = NULL;
+    if (sink != NULL)
+        sink->write (sink->data, level, msg, fields);
+    else
+        emit (level, msg, fields);
+}
+
+void
+wr_log_to (const wr_log_t *log, wr_log_level_t level, const char *msg, ...)
+{
     va_list ap;
     va_start (ap, msg);
-    emit (level, msg, ap);
+    send (log, level, msg, ap);
     va_end (ap);
 }
 
 static void
-emit_no_fields (wr_log_level_t level, const char *msg, ...)
+send_no_fields (const wr_log_t *log, wr_log_level_t level, const char *msg, ...)
 {
     va_list ap;
     va_start (ap, msg);
-    emit (level, msg, ap);
+    send (log, level, msg, ap);
+    va_end (ap);
+}
+
+void
+wr_logf_to (const wr_log_t *log, wr_log_level_t level, const char *fmt, ...)
+{
+    if (!wr_log_enabled (log, level))
+        return;
+    va_list ap;
+    va_start (ap, fmt);
+    cleanup_free char *msg = xvasprintf (fmt, ap);
+    va_end (ap);
+    send_no_fields (log, level, msg, (const char *) NULL);
+}
+
+void
+wr_log (wr_log_level_t level, const char *msg, ...)
+{
+    va_list ap;
+    va_start (ap, msg);
+    send (NULL, level, msg, ap);
     va_end (ap);
 }
 
 void
 wr_logf (wr_log_level_t level, const char *fmt, ...)
 {
-    if (level < min_level)
+    if (!wr_log_enabled (NULL, level))
         return;
     va_list ap;
     va_start (ap, fmt);
     cleanup_free char *msg = xvasprintf (fmt, ap);
     va_end (ap);
-    emit_no_fields (level, msg, (const char *) NULL);
+    send_no_fields (NULL, level, msg, (const char *) NULL);
 }

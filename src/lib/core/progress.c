@@ -282,7 +282,8 @@ complete_entry (wr_progress_t *p, entry_t *e, int64_t now)
     char size[32], took[32];
     snprintf (size, sizeof size, "%" PRId64, e->done);
     wr_progress_format_duration (e->started_ns >= 0 ? now - e->started_ns : 0, took, sizeof took);
-    wr_log (WR_LOG_INFO, "layer done", "digest", e->digest, "size", size, "took", took, NULL);
+    wr_log_to (p->options.log, WR_LOG_INFO, "layer done", "digest", e->digest, "size", size, "took",
+               took, NULL);
 }
 
 void

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "log.h"
+
 #define WR_PROGRESS_HZ 10
 
 typedef struct wr_progress_s wr_progress_t;
@@ -27,6 +29,7 @@ typedef struct {
     /* Monotonic clock in nanoseconds; NULL: CLOCK_MONOTONIC (tests set it). */
     int64_t (*clock) (void *data);
     void *clock_data;
+    const wr_log_t *log; /* the log lines (not bars); NULL: the standard log */
 } wr_progress_options_t;
 
 /* Bars when FD is a terminal (isatty), log lines otherwise. */

@@ -118,6 +118,12 @@ typedef struct {
     bool overlay_xattr_logged;
 } layer_t;
 
+static const wr_log_t *
+layer_log (const layer_t *layer)
+{
+    return layer->options != NULL ? layer->options->log : NULL;
+}
+
 static void
 layer_clear (layer_t *layer)
 {
@@ -288,8 +294,9 @@ apply_xattrs (layer_t *layer, struct archive_entry *entry, const char *path, int
             continue;
         if (is_overlay_xattr (name)) {
             if (!layer->overlay_xattr_logged)
-                wr_log (WR_LOG_INFO, "overlayfs extended attribute skipped (logged once per layer)",
-                        "layer", layer->layer_path, "path", path, "xattr", name, NULL);
+                wr_log_to (layer_log (layer), WR_LOG_INFO,
+                           "overlayfs extended attribute skipped (logged once per layer)", "layer",
+                           layer->layer_path, "path", path, "xattr", name, NULL);
             layer->overlay_xattr_logged = true;
             continue;
         }
@@ -305,8 +312,8 @@ apply_xattrs (layer_t *layer, struct archive_entry *entry, const char *path, int
         }
         if (r < 0) {
             cleanup_free char *why = xstrdup (strerror (errno));
-            wr_log (WR_LOG_WARN, "extended attribute skipped", "layer", layer->layer_path, "path",
-                    path, "xattr", name, "error", why, NULL);
+            wr_log_to (layer_log (layer), WR_LOG_WARN, "extended attribute skipped", "layer",
+                       layer->layer_path, "path", path, "xattr", name, "error", why, NULL);
         }
     }
 }
@@ -676,8 +683,8 @@ apply_entry (layer_t *layer, struct archive *tar, struct archive_entry *entry, c
             /* Without root (owners not kept) device nodes cannot be made:
              * a rootless unpack goes on without them, as umoci's does. */
             if (errno == EPERM && type != AE_IFIFO && !keeps_owners (layer)) {
-                wr_log (WR_LOG_WARN, "device node skipped: not permitted", "layer",
-                        layer->layer_path, "path", path, NULL);
+                wr_log_to (layer_log (layer), WR_LOG_WARN, "device node skipped: not permitted",
+                           "layer", layer->layer_path, "path", path, NULL);
                 return 0;
             }
             return wr_error_set (err, errno, "mknod");

@@ -34,6 +34,7 @@
 #include <stddef.h>
 
 #include "error.h"
+#include "log.h"
 
 /* Bounds on what a layer and an image may hold, uncompressed.  A field
  * left 0 takes its default (WR_UNPACK_DEFAULT_*): room for real images
@@ -79,6 +80,7 @@ typedef struct {
      * *ERR fails the unpack.  May be NULL. */
     int (*layer_done) (void *data, size_t index, wr_error_t *err);
     void *layer_data;
+    const wr_log_t *log; /* skipped entries, waits, clean-ups; NULL: the standard log */
 } wr_unpack_options_t;
 
 /* Applies the layer at LAYER_PATH on top of the directory ROOT_FD.

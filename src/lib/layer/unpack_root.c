@@ -37,7 +37,7 @@
  * our download would stall on a stream nobody reads while holding the
  * blob's lock, which the other unpack's download waits for. */
 static bool
-settle_siblings (const char *dest, int *stream)
+settle_siblings (const char *dest, int *stream, const wr_log_t *log)
 {
     cleanup_free char *dir_copy = xstrdup (dest);
     cleanup_free char *base_copy = xstrdup (dest);
@@ -60,7 +60,8 @@ settle_siblings (const char *dest, int *stream)
         if (fd < 0)
             continue; /* renamed or removed meanwhile */
         if (flock (fd, LOCK_EX | LOCK_NB) < 0) {
-            wr_log (WR_LOG_INFO, "waiting for another unpack of the same root", "root", dest, NULL);
+            wr_log_to (log, WR_LOG_INFO, "waiting for another unpack of the same root", "root",
+                       dest, NULL);
             if (*stream >= 0) {
                 close (*stream);
                 *stream = -1;
@@ -76,11 +77,11 @@ settle_siblings (const char *dest, int *stream)
         }
         cleanup_error wr_error_t err = NULL;
         if (wr_remove_tree_at (dir_fd, e->d_name, &err) < 0)
-            wr_log (WR_LOG_WARN, "could not remove an abandoned unpack", "path", e->d_name, "error",
-                    err->message, NULL);
+            wr_log_to (log, WR_LOG_WARN, "could not remove an abandoned unpack", "path", e->d_name,
+                       "error", err->message, NULL);
         else
-            wr_log (WR_LOG_INFO, "removed an abandoned unpack", "dir", dir, "name", e->d_name,
-                    NULL);
+            wr_log_to (log, WR_LOG_INFO, "removed an abandoned unpack", "dir", dir, "name",
+                       e->d_name, NULL);
     }
     return false;
 }
@@ -134,7 +135,7 @@ wr_unpack_root (const char *const *layers, const char *const *diff_ids, const ch
         return -1;
     cleanup_close int first = first_fd;
     bool streamed = first >= 0;
-    if (settle_siblings (dest, &first))
+    if (settle_siblings (dest, &first, options != NULL ? options->log : NULL))
         return wr_error_set (err, EEXIST, "`%s` was made by another unpack meanwhile", dest);
     if (streamed && first < 0)
         return wr_error_set_kind (err, WR_ERROR_UNAVAILABLE, EAGAIN,
@@ -188,8 +189,9 @@ out:
     if (r < 0) {
         cleanup_error wr_error_t cleanup_err = NULL;
         if (wr_remove_tree_at (AT_FDCWD, tmp, &cleanup_err) < 0)
-            wr_log (WR_LOG_WARN, "could not remove a failed unpack", "path", tmp, "error",
-                    cleanup_err->message, NULL);
+            wr_log_to (options != NULL ? options->log : NULL, WR_LOG_WARN,
+                       "could not remove a failed unpack", "path", tmp, "error",
+                       cleanup_err->message, NULL);
     }
     return r;
 }

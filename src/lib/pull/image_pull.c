@@ -106,7 +106,7 @@ record_copy (wr_image_record_t *dst, const wr_image_record_t *src)
 static int
 fetch_config (wr_store_t *store, wr_registry_t *registry, const wr_image_ref_t *ref,
               const wr_descriptor_t *desc, bool *fetched, wr_image_config_t *config,
-              wr_error_t *err)
+              const wr_log_t *log, wr_error_t *err)
 {
     if (desc->size > WR_CONFIG_MAX_SIZE)
         return wr_error_set (err, 0,
@@ -114,7 +114,7 @@ fetch_config (wr_store_t *store, wr_registry_t *registry, const wr_image_ref_t *
                              desc->digest, desc->size, WR_CONFIG_MAX_SIZE);
     *fetched = false;
     if (!wr_store_has_blob_size (store, desc->digest, desc->size)) {
-        wr_log (WR_LOG_INFO, "fetching config", "digest", desc->digest, NULL);
+        wr_log_to (log, WR_LOG_INFO, "fetching config", "digest", desc->digest, NULL);
         const wr_descriptor_t *blobs[] = { desc };
         if (wr_registry_fetch_blobs (registry, ref, blobs, 1, store, NULL, NULL, err) < 0)
             return wr_error_prefix (err, "image config %s", desc->digest);
@@ -167,7 +167,8 @@ wr_image_pull_manifest (wr_store_t *store, wr_registry_t *registry, const wr_ima
 
     wr_image_config_t config = { 0 };
     bool config_fetched = false;
-    if (fetch_config (store, registry, ref, &manifest->config, &config_fetched, &config, err) < 0) {
+    if (fetch_config (store, registry, ref, &manifest->config, &config_fetched, &config, opts->log,
+                      err) < 0) {
         wr_image_config_clear (&config);
         return wr_error_prefix (err, "%s", name);
     }
@@ -208,7 +209,8 @@ wr_image_pull_manifest (wr_store_t *store, wr_registry_t *registry, const wr_ima
     result->layers_total = manifest->n_layers;
     result->up_to_date = n_missing == 0 && root_exists && !config_fetched;
     if (result->up_to_date)
-        wr_log (WR_LOG_INFO, "image is up to date", "image", name, "root", root_id, NULL);
+        wr_log_to (opts->log, WR_LOG_INFO, "image is up to date", "image", name, "root", root_id,
+                   NULL);
 
     int ret = 0;
     /* A root to make: the unpack starts now, each layer as soon as it is
@@ -218,13 +220,15 @@ wr_image_pull_manifest (wr_store_t *store, wr_registry_t *registry, const wr_ima
     if (!root_exists) {
         char count[24];
         snprintf (count, sizeof count, "%zu", manifest->n_layers);
-        wr_log (WR_LOG_INFO, "unpacking", "image", name, "layers", count, "root", root_path, NULL);
+        wr_log_to (opts->log, WR_LOG_INFO, "unpacking", "image", name, "layers", count, "root",
+                   root_path, NULL);
         /* The lowest layer is read as it downloads when it has to be
          * downloaded. */
         bool stream_lowest =
             !wr_store_has_blob_size (store, manifest->layers[0].digest, manifest->layers[0].size);
         pipelined = wr_pull_unpack_start (store, manifest, config.diff_ids, root_path,
-                                          stream_lowest, opts != NULL ? &opts->limits : NULL, err);
+                                          stream_lowest, opts != NULL ? &opts->limits : NULL,
+                                          opts != NULL ? opts->log : NULL, err);
         if (pipelined == NULL)
             ret = wr_error_prefix (err, "%s: unpack", name);
     }
@@ -233,8 +237,8 @@ wr_image_pull_manifest (wr_store_t *store, wr_registry_t *registry, const wr_ima
         snprintf (count, sizeof count, "%zu", n_missing);
         snprintf (total, sizeof total, "%zu", manifest->n_layers);
         snprintf (bytes, sizeof bytes, "%" PRIu64, missing_bytes);
-        wr_log (WR_LOG_INFO, "fetching layers", "image", name, "layers", count, "of", total,
-                "bytes", bytes, NULL);
+        wr_log_to (opts->log, WR_LOG_INFO, "fetching layers", "image", name, "layers", count, "of",
+                   total, "bytes", bytes, NULL);
         if (opts->announce != NULL)
             for (size_t i = 0; i < n_missing; i++)
                 opts->announce (opts->progress_data, missing[i]->digest, missing[i]->size);
@@ -244,8 +248,8 @@ wr_image_pull_manifest (wr_store_t *store, wr_registry_t *registry, const wr_ima
             pipelined != NULL ? wr_pull_unpack_tee (pipelined) : NULL, err);
         if (ret == 0) {
             format_took (started, took, sizeof took);
-            wr_log (WR_LOG_INFO, "layers fetched", "image", name, "layers", count, "bytes", bytes,
-                    "took", took, NULL);
+            wr_log_to (opts->log, WR_LOG_INFO, "layers fetched", "image", name, "layers", count,
+                       "bytes", bytes, "took", took, NULL);
             result->layers_fetched = n_missing;
             result->bytes_fetched = missing_bytes;
         } else {
@@ -265,7 +269,8 @@ wr_image_pull_manifest (wr_store_t *store, wr_registry_t *registry, const wr_ima
         } else if (ret == 0) {
             char took[32];
             format_took (unpack_started, took, sizeof took);
-            wr_log (WR_LOG_INFO, "unpacked", "image", name, "root", root_id, "took", took, NULL);
+            wr_log_to (opts->log, WR_LOG_INFO, "unpacked", "image", name, "root", root_id, "took",
+                       took, NULL);
             result->unpacked = true;
         }
         wr_error_free (&unpack_err);
@@ -344,8 +349,8 @@ resolve_index (wr_registry_t *registry, const wr_image_ref_t *ref, const char *n
         return wr_error_prefix (err, "%s", name);
     cleanup_free char *platform =
         xasprintf ("%s/%s%s%s", os, arch, variant != NULL ? "/" : "", variant ? variant : "");
-    wr_log (WR_LOG_INFO, "platform selected", "image", name, "platform", platform, "manifest",
-            desc->digest, NULL);
+    wr_log_to (opts->log, WR_LOG_INFO, "platform selected", "image", name, "platform", platform,
+               "manifest", desc->digest, NULL);
     if (desc->size > WR_MANIFEST_MAX_SIZE)
         return wr_error_set (err, 0, "%s: manifest %s: %" PRId64 " bytes is more than the limit",
                              name, desc->digest, desc->size);
@@ -378,7 +383,7 @@ wr_image_pull_ex (wr_store_t *store, wr_registry_t *registry, const char *refere
     if (wr_image_ref_parse (reference, &ref, err) < 0)
         return -1;
     cleanup_free char *name = wr_image_ref_string (&ref);
-    wr_log (WR_LOG_INFO, "resolving", "image", name, NULL);
+    wr_log_to (opts->log, WR_LOG_INFO, "resolving", "image", name, NULL);
 
     document_t top = { 0 }, image = { 0 };
     wr_manifest_t top_manifest = { 0 }, image_manifest = { 0 };
@@ -425,7 +430,8 @@ wr_image_pull_ex (wr_store_t *store, wr_registry_t *registry, const char *refere
         manifest = &image_manifest;
         manifest_digest = image.digest;
     }
-    wr_log (WR_LOG_INFO, "resolved", "image", name, "manifest", manifest_digest, NULL);
+    wr_log_to (opts->log, WR_LOG_INFO, "resolved", "image", name, "manifest", manifest_digest,
+               NULL);
 
     wr_pull_result_t local_result;
     if (result == NULL)
@@ -435,8 +441,8 @@ wr_image_pull_ex (wr_store_t *store, wr_registry_t *registry, const char *refere
     if (ret == 0) {
         char took[32];
         format_took (started, took, sizeof took);
-        wr_log (WR_LOG_INFO, "pulled", "image", name, "manifest", manifest_digest, "took", took,
-                NULL);
+        wr_log_to (opts->log, WR_LOG_INFO, "pulled", "image", name, "manifest", manifest_digest,
+                   "took", took, NULL);
     }
 out:
     if (lock_fd >= 0)

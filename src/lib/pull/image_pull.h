@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "log.h"
 #include "image_ref.h"
 #include "manifest.h"
 #include "registry.h"
@@ -26,6 +27,7 @@ typedef struct {
     void (*announce) (void *data, const char *digest, int64_t total);
     void *progress_data;
     wr_unpack_limits_t limits; /* what the layers may hold (0s: the defaults) */
+    const wr_log_t *log; /* the pull's lines; NULL: the standard log */
 } wr_pull_options_t;
 
 typedef struct {

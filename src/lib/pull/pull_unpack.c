@@ -26,6 +26,7 @@ struct wr_pull_unpack_s {
     char **diff_ids;
     char *root_path;
     wr_unpack_limits_t limits;
+    const wr_log_t *log;
     pthread_t thread;
 
     pthread_mutex_t lock;
@@ -158,6 +159,7 @@ run (void *data)
         .layer_source = layer_source,
         .layer_done = layer_done,
         .layer_data = u,
+        .log = u->log,
     };
     u->result = wr_unpack_root ((const char *const *) u->layers, (const char *const *) u->diff_ids,
                                 u->root_path, &options, &u->error);
@@ -185,11 +187,12 @@ run (void *data)
                         wr_error_kind (u->error) == WR_ERROR_UNAVAILABLE;
         if (fetch_ok && (!tee_ok || given_up)) {
             if (streamed == 0)
-                wr_log (WR_LOG_DEBUG, "the lowest layer was not streamed (a download resumed)",
-                        "root", u->root_path, NULL);
+                wr_log_to (u->log, WR_LOG_DEBUG,
+                           "the lowest layer was not streamed (a download resumed)", "root",
+                           u->root_path, NULL);
             else
-                wr_log (WR_LOG_INFO, "unpacking again from the stored layers", "root", u->root_path,
-                        "after", u->error != NULL ? u->error->message : "", NULL);
+                wr_log_to (u->log, WR_LOG_INFO, "unpacking again from the stored layers", "root",
+                           u->root_path, "after", u->error != NULL ? u->error->message : "", NULL);
             wr_error_free (&u->error);
             u->streamed = false;
             u->result =
@@ -203,9 +206,10 @@ run (void *data)
 wr_pull_unpack_t *
 wr_pull_unpack_start (wr_store_t *store, const wr_manifest_t *manifest, char *const *diff_ids,
                       const char *root_path, bool stream_lowest, const wr_unpack_limits_t *limits,
-                      wr_error_t *err)
+                      const wr_log_t *log, wr_error_t *err)
 {
     wr_pull_unpack_t *u = xzalloc (sizeof *u);
+    u->log = log;
     if (limits != NULL)
         u->limits = *limits;
     u->store = store;
@@ -274,7 +278,8 @@ wr_pull_unpack_finish (wr_pull_unpack_t *u, bool fetch_ok, wr_error_t *err)
     if (r < 0 && is_directory (u->root_path)) {
         /* Another pull of an image with the same layers made it
          * meanwhile: the rename of its finished root won. */
-        wr_log (WR_LOG_INFO, "root unpacked by another pull", "root", u->root_path, NULL);
+        wr_log_to (u->log, WR_LOG_INFO, "root unpacked by another pull", "root", u->root_path,
+                   NULL);
         r = 0;
     } else if (r < 0 && fetch_ok && err != NULL) {
         *err = steal_pointer (&u->error);

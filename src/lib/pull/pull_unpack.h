@@ -21,6 +21,7 @@
 #include <stddef.h>
 
 #include "error.h"
+#include "log.h"
 #include "manifest.h"
 #include "registry.h"
 #include "store.h"
@@ -32,11 +33,12 @@ typedef struct wr_pull_unpack_s wr_pull_unpack_t;
  * ROOT_PATH in a new thread; layers not in STORE yet are waited for.  With
  * STREAM_LOWEST, the lowest layer is read as it downloads, through the tee
  * of wr_pull_unpack_tee, which the caller gives to the download.  LIMITS
- * (NULL: the defaults) bound what the layers may hold. */
+ * (NULL: the defaults) bound what the layers may hold; LOG (NULL: the
+ * standard log) gets the unpack's lines. */
 wr_pull_unpack_t *wr_pull_unpack_start (wr_store_t *store, const wr_manifest_t *manifest,
                                         char *const *diff_ids, const char *root_path,
                                         bool stream_lowest, const wr_unpack_limits_t *limits,
-                                        wr_error_t *err);
+                                        const wr_log_t *log, wr_error_t *err);
 
 /* The tee for wr_registry_fetch_blobs_tee, or NULL when the lowest layer
  * is not streamed. */

@@ -74,6 +74,7 @@ wr_registry_new (const wr_registry_options_t *options, wr_error_t *err)
     }
 
     wr_registry_t *r = xzalloc (sizeof *r);
+    r->log = options->log;
     r->mirror = options->docker_io_mirror != NULL ? xstrdup (options->docker_io_mirror) : NULL;
     size_t n = 0;
     while (options->insecure_registries != NULL && options->insecure_registries[n] != NULL)
@@ -397,7 +398,8 @@ again:;
         return wr_error_prefix (err, "GET %s", url);
     bool resumed = offset > 0;
     if (resumed) {
-        wr_log (WR_LOG_DEBUG, "resuming a download", "digest", desc->digest, NULL);
+        wr_log_to (s->registry->log, WR_LOG_DEBUG, "resuming a download", "digest", desc->digest,
+                   NULL);
         tee_end (tee, false); /* the kept bytes were never given */
         tee = NULL;
     }
@@ -432,8 +434,8 @@ again:;
                 wr_blob_writer_free (writer);
                 return -1;
             }
-            wr_log (WR_LOG_DEBUG, "retrying a blob", "digest", desc->digest, "error",
-                    (*err)->message, NULL);
+            wr_log_to (s->registry->log, WR_LOG_DEBUG, "retrying a blob", "digest", desc->digest,
+                       "error", (*err)->message, NULL);
             wr_error_free (err);
             wr_registry_backoff (attempt++, NULL);
             continue;
@@ -482,8 +484,9 @@ again:;
         /* A partial kept from an earlier run may be what was wrong: the
          * store threw it away, so try once more from the start. */
         if (resumed && !fresh_retry_done) {
-            wr_log (WR_LOG_WARN, "a resumed download did not match its digest; starting again",
-                    "digest", desc->digest, "error", (*err)->message, NULL);
+            wr_log_to (s->registry->log, WR_LOG_WARN,
+                       "a resumed download did not match its digest; starting again", "digest",
+                       desc->digest, "error", (*err)->message, NULL);
             wr_error_free (err);
             fresh_retry_done = true;
             offset = 0;

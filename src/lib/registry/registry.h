@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "log.h"
 #include "image_ref.h"
 #include "manifest.h"
 #include "store.h"
@@ -29,6 +30,7 @@ typedef struct {
     int max_parallel; /* layers at once (default 4) */
     int retries; /* per request, with backoff, on network errors, 5xx and 429 (default 3) */
     int64_t max_bytes_per_second; /* per blob download; 0: no limit */
+    const wr_log_t *log; /* retries, resumed downloads; NULL: the standard log */
 } wr_registry_options_t;
 
 /* Progress of one blob: called from the thread that called

@@ -25,6 +25,7 @@ struct wr_registry_s {
     int max_parallel;
     int retries;
     int64_t max_bytes_per_second;
+    const wr_log_t *log;
     char *auth_config_path;
     wr_auth_config_t auths;
 

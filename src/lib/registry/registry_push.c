@@ -149,8 +149,8 @@ push_blob (push_t *p, wr_store_t *store, const char *digest, int64_t size, bool 
             break;
         if (!again || attempt >= retries)
             return -1;
-        wr_log (WR_LOG_INFO, "uploading the blob again", "digest", digest, "error",
-                err != NULL && *err != NULL ? (*err)->message : "", NULL);
+        wr_log_to (p->session.registry->log, WR_LOG_INFO, "uploading the blob again", "digest",
+                   digest, "error", err != NULL && *err != NULL ? (*err)->message : "", NULL);
         wr_error_free (err);
         wr_registry_backoff (attempt, NULL);
     }
@@ -200,7 +200,8 @@ push_all (push_t *p, wr_store_t *store, const wr_manifest_t *manifest, const cha
         bool sent = false;
         if (push_blob (p, store, blob->digest, blob->size, &sent, err) < 0)
             return wr_error_prefix (err, "push blob %s", blob->digest);
-        wr_log (WR_LOG_INFO, sent ? "blob pushed" : "blob exists", "digest", blob->digest, NULL);
+        wr_log_to (p->session.registry->log, WR_LOG_INFO, sent ? "blob pushed" : "blob exists",
+                   "digest", blob->digest, NULL);
         if (sent) {
             result->blobs_pushed++;
             result->bytes_pushed += (uint64_t) blob->size;

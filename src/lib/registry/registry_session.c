@@ -278,8 +278,8 @@ wr_session_send_retrying (wr_session_t *s, wr_http_request_t *request, const cha
             wr_http_response_clear (response);
             if (!again)
                 return -1;
-            wr_log (WR_LOG_DEBUG, "retrying a request", "url", request->url, "error",
-                    err != NULL && *err != NULL ? (*err)->message : "", NULL);
+            wr_log_to (s->registry->log, WR_LOG_DEBUG, "retrying a request", "url", request->url,
+                       "error", err != NULL && *err != NULL ? (*err)->message : "", NULL);
             wr_error_free (err);
             wr_registry_backoff (attempt, NULL);
             continue;

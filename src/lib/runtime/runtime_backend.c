@@ -77,6 +77,12 @@ wr_backend_set_search_path (wr_backend_t *backend, const char *search_path)
         search_path != NULL && search_path[0] != '\0' ? xstrdup (search_path) : NULL;
 }
 
+void
+wr_backend_set_log (wr_backend_t *backend, const wr_log_t *log)
+{
+    backend->log = log;
+}
+
 char *
 wr_backend_default_state_dir (const char *warren_root)
 {
@@ -569,8 +575,8 @@ wr_backend_probe (wr_backend_t *backend, wr_error_t *err)
             !has_newline (backend->info.spec_version) && !has_newline (path)) {
             wr_error_t cache_err = NULL;
             if (cache_write (backend, file, &key, &backend->info, &cache_err) < 0) {
-                wr_log (WR_LOG_DEBUG, "cannot cache the backend probe", "error", cache_err->message,
-                        NULL);
+                wr_log_to (backend->log, WR_LOG_DEBUG, "cannot cache the backend probe", "error",
+                           cache_err->message, NULL);
                 wr_error_free (&cache_err);
             }
         }
@@ -588,7 +594,7 @@ wr_backend_probe (wr_backend_t *backend, wr_error_t *err)
             ops->install_hint ? ops->install_hint : "", ops->install_hint ? ")" : "");
     }
     if (ops->minimum_release > 0 && info->release == 0)
-        wr_log (WR_LOG_DEBUG, "cannot tell the backend's release from its version", "backend",
-                ops->name, "version", info->version ? info->version : "", NULL);
+        wr_log_to (backend->log, WR_LOG_DEBUG, "cannot tell the backend's release from its version",
+                   "backend", ops->name, "version", info->version ? info->version : "", NULL);
     return 0;
 }

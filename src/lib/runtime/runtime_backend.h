@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "error.h"
+#include "log.h"
 #include "profile.h"
 #include "spec.h"
 
@@ -79,6 +80,7 @@ struct wr_backend_s {
     wr_backend_info_t info;
     bool probed;
     bool probe_cached; /* the last probe came from the cache */
+    const wr_log_t *log; /* wr_backend_set_log; NULL: the standard log */
 };
 
 /* Finds the ops for NAME ("runsc", "runc", "crun"). */
@@ -89,6 +91,9 @@ void wr_backend_free (wr_backend_t *backend);
 /* The directories (colon-separated, as $PATH) where a binary named without
  * a '/' is looked for; main passes $PATH.  NULL: the usual system ones. */
 void wr_backend_set_search_path (wr_backend_t *backend, const char *search_path);
+/* Where the backend's lines (probes, flags, launches) go; NULL, the
+ * default: the standard log.  LOG must outlive the backend. */
+void wr_backend_set_log (wr_backend_t *backend, const wr_log_t *log);
 
 static inline void
 wr_backend_cleanup (wr_backend_t **backend)

@@ -127,8 +127,9 @@ wr_runtime_launch_prepare (wr_backend_t *backend, const wr_launch_request_t *req
         if (wr_runtime_record_save (request->record_path, &record, err) < 0)
             return wr_error_prefix (err, "remember the container's flags");
     }
-    wr_log (WR_LOG_DEBUG, "launching", "backend", ops->name, "profile", profile->name, "network",
-            network_mode ? network_mode : "", "bundle", request->bundle, NULL);
+    wr_log_to (backend->log, WR_LOG_DEBUG, "launching", "backend", ops->name, "profile",
+               profile->name, "network", network_mode ? network_mode : "", "bundle",
+               request->bundle, NULL);
     return 0;
 }
 

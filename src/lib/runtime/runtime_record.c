@@ -128,10 +128,10 @@ wr_runtime_record_clear (wr_runtime_record_t *record)
     memset (record, 0, sizeof *record);
 }
 
-void
-wr_runtime_record_remove (const char *path)
+int
+wr_runtime_record_remove (const char *path, wr_error_t *err)
 {
     if (path != NULL && unlink (path) < 0 && errno != ENOENT)
-        wr_log (WR_LOG_WARN, "cannot remove the container record", "path", path, "error",
-                strerror (errno), NULL);
+        return wr_error_set (err, errno, "remove the container record `%s`", path);
+    return 0;
 }

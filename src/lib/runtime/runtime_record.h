@@ -24,6 +24,6 @@ int wr_runtime_record_save (const char *path, const wr_runtime_record_t *record,
 int wr_runtime_record_load (const char *path, wr_runtime_record_t *record, wr_error_t *err);
 void wr_runtime_record_clear (wr_runtime_record_t *record);
 /* Forgets the record at PATH (NULL, or none there: nothing to do). */
-void wr_runtime_record_remove (const char *path);
+int wr_runtime_record_remove (const char *path, wr_error_t *err);
 
 #endif

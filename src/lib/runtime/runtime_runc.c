@@ -40,8 +40,9 @@ runc_like_launch_flags (wr_backend_t *backend, const wr_launch_t *launch, char *
 {
     const wr_runsc_flag_t *flags = launch->profile ? launch->profile->runsc_flags : NULL;
     if (flags != NULL && flags[0].spellings[0] != NULL)
-        wr_log (WR_LOG_DEBUG, "runsc flags of the profile do not apply to this backend", "backend",
-                backend->ops->name, "profile", launch->profile->name, NULL);
+        wr_log_to (backend->log, WR_LOG_DEBUG,
+                   "runsc flags of the profile do not apply to this backend", "backend",
+                   backend->ops->name, "profile", launch->profile->name, NULL);
     return 0;
 }
 

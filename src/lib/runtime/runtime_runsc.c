@@ -142,9 +142,10 @@ runsc_launch_flags (wr_backend_t *backend, const wr_launch_t *launch, char ***ar
         if (user_gave_flag (launch, &flags[i]))
             continue;
         if (!wr_backend_add_supported_flag (backend, &flags[i], argv))
-            wr_log (WR_LOG_DEBUG, "the installed runsc supports no spelling of a profile's flag",
-                    "flag", flags[i].spellings[0], "why", flags[i].why ? flags[i].why : "", "runsc",
-                    backend->info.version ? backend->info.version : "", NULL);
+            wr_log_to (backend->log, WR_LOG_DEBUG,
+                       "the installed runsc supports no spelling of a profile's flag", "flag",
+                       flags[i].spellings[0], "why", flags[i].why ? flags[i].why : "", "runsc",
+                       backend->info.version ? backend->info.version : "", NULL);
     }
     return 0;
 }
@@ -234,8 +235,8 @@ runsc_before_launch (wr_backend_t *backend, const wr_launch_t *launch, wr_error_
     if (mount ("tmpfs", "/proc/sys/net", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY,
                "size=4k,mode=0555") < 0)
         return wr_error_set (err, errno, "rmem_default workaround: mount tmpfs on /proc/sys/net");
-    wr_log (WR_LOG_DEBUG, "applied the runsc rmem_default workaround", "runsc",
-            backend->info.version ? backend->info.version : "", NULL);
+    wr_log_to (backend->log, WR_LOG_DEBUG, "applied the runsc rmem_default workaround", "runsc",
+               backend->info.version ? backend->info.version : "", NULL);
     return 0;
 }
 

@@ -119,6 +119,12 @@ wr_store_path (wr_store_t *store)
     return store->root;
 }
 
+void
+wr_store_set_log (wr_store_t *store, const wr_log_t *log)
+{
+    store->log = log;
+}
+
 char *
 wr_store_blob_path (wr_store_t *store, const char *digest)
 {
@@ -173,10 +179,10 @@ store_lock (wr_store_t *store, int operation, const char *how, wr_error_t *err)
     if (flock (fd, operation | LOCK_NB) < 0) {
         if (errno != EWOULDBLOCK && errno != EINTR)
             return wr_error_set (err, errno, "lock `%s/store.lock` %s", store->root, how);
-        wr_log (WR_LOG_INFO,
-                operation == LOCK_EX ? "waiting for pulls into the image store to finish"
-                                     : "waiting for a prune of the image store to finish",
-                "store", store->root, NULL);
+        wr_log_to (store->log, WR_LOG_INFO,
+                   operation == LOCK_EX ? "waiting for pulls into the image store to finish"
+                                        : "waiting for a prune of the image store to finish",
+                   "store", store->root, NULL);
         while (flock (fd, operation) < 0)
             if (errno != EINTR)
                 return wr_error_set (err, errno, "lock `%s/store.lock` %s", store->root, how);

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "log.h"
 
 typedef struct wr_store_s wr_store_t;
 
@@ -24,6 +25,10 @@ typedef struct wr_store_s wr_store_t;
 wr_store_t *wr_store_open (const char *root, wr_error_t *err);
 void wr_store_close (wr_store_t *store);
 const char *wr_store_path (wr_store_t *store);
+/* Where the store's own lines go (waiting for a lock or a download, roots
+ * kept by prune); NULL, the default: the standard log.  LOG must outlive
+ * the store. */
+void wr_store_set_log (wr_store_t *store, const wr_log_t *log);
 
 /* ---- blobs ---- */
 /* True when the blob is in blobs/ as a regular file (a download still in

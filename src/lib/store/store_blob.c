@@ -205,8 +205,8 @@ open_partial (wr_blob_writer_t *w, wr_error_t *err)
         if (flock (fd, LOCK_EX | LOCK_NB) < 0) {
             if (errno != EWOULDBLOCK && errno != EINTR)
                 return wr_error_set (err, errno, "lock `%s/ingest/%s`", store->root, w->partial);
-            wr_log (WR_LOG_INFO, "waiting for another download of the same blob", "digest",
-                    w->digest, NULL);
+            wr_log_to (w->store->log, WR_LOG_INFO, "waiting for another download of the same blob",
+                       "digest", w->digest, NULL);
             while (flock (fd, LOCK_EX) < 0)
                 if (errno != EINTR)
                     return wr_error_set (err, errno, "lock `%s/ingest/%s`", store->root,

@@ -290,7 +290,8 @@ sweep_roots (wr_store_t *store, char *const *keep, size_t n_keep, wr_prune_stats
         if (in_use == NULL)
             in_use = xzalloc (sizeof *in_use);
         if (wr_strv_contains (in_use, names[i])) {
-            wr_log (WR_LOG_INFO, "root kept: a mounted bundle uses it", "root", names[i], NULL);
+            wr_log_to (store->log, WR_LOG_INFO, "root kept: a mounted bundle uses it", "root",
+                       names[i], NULL);
             stats->roots_in_use++;
             continue;
         }

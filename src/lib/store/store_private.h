@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "error.h"
+#include "log.h"
 #include "store.h"
 
 struct wr_store_s {
@@ -20,6 +21,7 @@ struct wr_store_s {
     /* One connection, used by one thread at a time (a transaction must not
      * interleave with another thread's statements). */
     pthread_mutex_t db_lock;
+    const wr_log_t *log; /* wr_store_set_log; NULL: the standard log */
 };
 
 #define WR_STORE_SCHEMA_VERSION 1

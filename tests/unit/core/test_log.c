@@ -1,4 +1,5 @@
-/* Unit tests of log.c: text (logfmt) and JSON lines, quoting, levels. */
+/* Unit tests of log.c: text (logfmt) and JSON lines, quoting, levels; logs
+ * passed by the caller (sinks, fields, parents). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -207,6 +208,91 @@ test_append_json_string (void **state)
     free (buf);
 }
 
+/* A sink that keeps each line as "LEVEL MSG k=v k=v". */
+typedef struct {
+    char lines[8][256];
+    int n;
+} sink_t;
+
+static void
+sink_write (void *data, wr_log_level_t level, const char *msg, const char *const *fields)
+{
+    sink_t *sink = data;
+    assert_true (sink->n < 8);
+    char *line = sink->lines[sink->n++];
+    int len = snprintf (line, 256, "%d %s", (int) level, msg);
+    for (size_t i = 0; fields[i] != NULL; i += 2) {
+        assert_non_null (fields[i + 1]);
+        len += snprintf (line + len, 256 - (size_t) len, " %s=%s", fields[i], fields[i + 1]);
+    }
+}
+
+static void
+test_sink_gets_lines_not_the_standard_log (void **state)
+{
+    sink_t sink = { 0 };
+    const char *fields[] = { "request", "r1", NULL };
+    wr_log_t log = { .write = sink_write, .data = &sink, .fields = fields };
+    wr_log_to (&log, WR_LOG_INFO, "pulling", "image", "busybox", NULL);
+    wr_logf_to (&log, WR_LOG_WARN, "took %ds", 3);
+    assert_int_equal (sink.n, 2);
+    assert_string_equal (sink.lines[0], "1 pulling request=r1 image=busybox");
+    assert_string_equal (sink.lines[1], "2 took 3s request=r1");
+    cleanup_free char *standard = take_log ();
+    assert_string_equal (standard, "");
+}
+
+static void
+test_child_adds_fields_in_order (void **state)
+{
+    sink_t sink = { 0 };
+    wr_log_t root = { .write = sink_write,
+                      .data = &sink,
+                      .fields = (const char *[]){ "request", "r1", NULL } };
+    wr_log_t sandbox = { .parent = &root, .fields = (const char *[]){ "sandbox", "s1", NULL } };
+    wr_log_t pull = { .parent = &sandbox, .fields = (const char *[]){ "image", "debian", NULL } };
+    wr_log_to (&pull, WR_LOG_INFO, "resolved", "manifest", "sha256:0", NULL);
+    wr_log_to (&sandbox, WR_LOG_ERROR, "failed", NULL);
+    assert_int_equal (sink.n, 2);
+    assert_string_equal (sink.lines[0],
+                         "1 resolved request=r1 sandbox=s1 image=debian manifest=sha256:0");
+    assert_string_equal (sink.lines[1], "3 failed request=r1 sandbox=s1");
+}
+
+static void
+test_levels_of_each_log_in_the_chain (void **state)
+{
+    sink_t sink = { 0 };
+    wr_log_t root = { .write = sink_write, .data = &sink, .level = WR_LOG_INFO };
+    wr_log_t quiet = { .parent = &root, .level = WR_LOG_WARN };
+    wr_log_to (&quiet, WR_LOG_INFO, "dropped by the child", NULL);
+    wr_log_to (&root, WR_LOG_DEBUG, "dropped by the root", NULL);
+    wr_log_to (&quiet, WR_LOG_WARN, "kept", NULL);
+    assert_false (wr_log_enabled (&quiet, WR_LOG_INFO));
+    assert_true (wr_log_enabled (&quiet, WR_LOG_ERROR));
+    assert_false (wr_log_enabled (&root, WR_LOG_DEBUG));
+    assert_int_equal (sink.n, 1);
+    assert_string_equal (sink.lines[0], "2 kept");
+}
+
+static void
+test_null_and_unsinked_logs_go_to_the_standard_log (void **state)
+{
+    wr_log_t fields_only = { .fields = (const char *[]){ "request", "r2", NULL } };
+    wr_log_to (&fields_only, WR_LOG_INFO, "to the standard log", "k", "v", NULL);
+    wr_log_to (NULL, WR_LOG_INFO, "null log", NULL);
+    wr_log_to (&fields_only, WR_LOG_DEBUG, "below the standard level", NULL);
+    cleanup_free char *out = take_log ();
+    assert_string_equal (out, "level=info msg=\"to the standard log\" request=r2 k=v\n"
+                              "level=info msg=\"null log\"\n");
+    /* wr_log_write_standard as a sink writes there too, with the fields. */
+    wr_log_t standard = { .write = wr_log_write_standard,
+                          .fields = (const char *[]){ "sandbox", "s9", NULL } };
+    wr_log_to (&standard, WR_LOG_WARN, "via the standard sink", NULL);
+    cleanup_free char *out2 = take_log ();
+    assert_string_equal (out2, "level=warning msg=\"via the standard sink\" sandbox=s9\n");
+}
+
 int
 main (void)
 {
@@ -220,6 +306,10 @@ main (void)
         cmocka_unit_test_setup (test_parse_format, reset),
         cmocka_unit_test_setup (test_set_file_error, reset),
         cmocka_unit_test_setup (test_append_json_string, reset),
+        cmocka_unit_test_setup (test_sink_gets_lines_not_the_standard_log, reset),
+        cmocka_unit_test_setup (test_child_adds_fields_in_order, reset),
+        cmocka_unit_test_setup (test_levels_of_each_log_in_the_chain, reset),
+        cmocka_unit_test_setup (test_null_and_unsinked_logs_go_to_the_standard_log, reset),
     };
     return cmocka_run_group_tests (tests, setup, teardown);
 }

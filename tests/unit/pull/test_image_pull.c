@@ -271,6 +271,45 @@ test_pull_unpacks_once_then_is_up_to_date (void **state)
     free_fixture (f);
 }
 
+/* Every line of a pull goes to the log in its options, with the caller's
+ * fields (warrend's request id, say), and none to the standard log. */
+typedef struct {
+    int lines, with_request;
+    bool saw_unpacking;
+} pull_sink_t;
+
+static void
+pull_sink_write (void *data, wr_log_level_t level, const char *msg, const char *const *fields)
+{
+    pull_sink_t *sink = data;
+    sink->lines++;
+    if (fields[0] != NULL && strcmp (fields[0], "request") == 0 && strcmp (fields[1], "r7") == 0)
+        sink->with_request++;
+    if (strcmp (msg, "unpacking") == 0)
+        sink->saw_unpacking = true;
+}
+
+static void
+test_pull_logs_to_the_callers_log (void **state)
+{
+    fixture_t *f = make_fixture (1);
+    pull_sink_t sink = { 0 };
+    wr_log_t log = { .write = pull_sink_write,
+                     .data = &sink,
+                     .fields = (const char *[]){ "request", "r7", NULL } };
+    wr_pull_options_t opts = { .log = &log };
+    wr_image_record_t record = { 0 };
+    wr_error_t err = NULL;
+    if (wr_image_pull_manifest (f->store, NULL, &test_ref, TEST_NAME, &f->manifest,
+                                f->manifest_digest, NULL, &opts, &record, NULL, &err) < 0)
+        fail_msg ("pull: %s", err->message);
+    assert_true (sink.lines >= 2);
+    assert_int_equal (sink.with_request, sink.lines);
+    assert_true (sink.saw_unpacking);
+    wr_image_record_clear (&record);
+    free_fixture (f);
+}
+
 static void
 test_pull_refuses_diff_ids_that_do_not_match_layers (void **state)
 {
@@ -460,6 +499,7 @@ main (void)
         cmocka_unit_test (test_chain_id),
         cmocka_unit_test (test_chain_id_refuses_bad_input),
         cmocka_unit_test (test_platform_parse),
+        cmocka_unit_test (test_pull_logs_to_the_callers_log),
         cmocka_unit_test (test_pull_unpacks_once_then_is_up_to_date),
         cmocka_unit_test (test_pull_refuses_diff_ids_that_do_not_match_layers),
         cmocka_unit_test (test_pull_refuses_a_config_over_the_limit),

@@ -454,9 +454,10 @@ test_record_follows_create (void **state)
     assert_int_equal (
         wr_runtime_launch_follow_up (backend, "delete", record, NULL, NULL, &del, &err), 0);
     assert_int_equal (access (record, F_OK), 0);
-    wr_runtime_record_remove (record);
+    assert_int_equal (wr_runtime_record_remove (record, &err), 0);
     assert_int_equal (access (record, F_OK), -1);
-    wr_runtime_record_remove (record); /* nothing there: nothing to do */
+    /* nothing there: nothing to do */
+    assert_int_equal (wr_runtime_record_remove (record, &err), 0);
     cleanup_strv char **after = NULL;
     assert_int_equal (
         wr_runtime_launch_follow_up (backend, "state", record, NULL, NULL, &after, &err), 0);
