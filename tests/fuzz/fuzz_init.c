@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "daemon_json.h"
 #include "dockerd.h"
 #include "error.h"
 #include "ping.h"
@@ -29,14 +30,30 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
             __builtin_trap ();
     }
 
-    static const char *const keys[] = { "bridge", "data-root", "hosts", "iptables", NULL };
-    for (const char *const *key = keys; *key != NULL; key++) {
-        const char *value = NULL;
-        size_t len = 0;
+    /* daemon.json: json-c's parse and warren-init's checks on it (the
+     * members it reads and their types), then a plan from it. */
+    {
         cleanup_error wr_error_t err = NULL;
-        if (json_top_level_member (text, *key, &value, &len, &err) > 0 &&
-            (value < text || value + len > text + size))
+        cleanup_json json_object *config = daemon_json_parse (text, size, &err);
+        if ((config == NULL) == (err == NULL) ||
+            (config != NULL && !json_object_is_type (config, json_type_object)))
             __builtin_trap ();
+    }
+    char *no_args[] = { NULL };
+    for (int network = NETWORK_HOST; network <= NETWORK_SANDBOX; network++) {
+        docker_config_t config = { .network = (network_mode_t) network,
+                                   .extra_args = no_args,
+                                   .log_path = "/var/log/dockerd.log" };
+        cleanup_error wr_error_t err = NULL;
+        dockerd_plan_t plan;
+        int r = dockerd_plan_make (&config, "/usr/bin/dockerd", text, 0, &plan, &err);
+        if (r == 0 &&
+            (plan.socket_path == NULL || plan.socket_path[0] == '\0' || plan.data_root == NULL ||
+             plan.data_root[0] == '\0' || plan.argv == NULL || plan.argv[0] == NULL))
+            __builtin_trap ();
+        if (r < 0 && (err == NULL || strstr (err->message, DOCKER_DEFAULT_CONFIG) == NULL))
+            __builtin_trap ();
+        dockerd_plan_free (&plan);
     }
 
     const char *tail = log_tail (text, 20);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "daemon_json.h"
 #include "docker_prepare.h"
 #include "log.h"
 #include "ping.h"
@@ -68,108 +69,6 @@ command_is_dockerd (char *const *command)
     return strcmp (name, "dockerd") == 0 || strcmp (name, "dockerd-entrypoint.sh") == 0;
 }
 
-/* --- a JSON scanner that only knows where values end --- */
-
-static const char *
-skip_space (const char *p)
-{
-    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
-        p++;
-    return p;
-}
-
-/* P is at '"'; returns what follows the closing quote, or NULL. */
-static const char *
-skip_string (const char *p)
-{
-    for (p++; *p; p++) {
-        if (*p == '\\') {
-            if (*++p == '\0')
-                return NULL;
-        } else if (*p == '"') {
-            return p + 1;
-        }
-    }
-    return NULL;
-}
-
-static const char *
-skip_value (const char *p)
-{
-    if (*p == '"')
-        return skip_string (p);
-    if (*p == '{' || *p == '[') {
-        int depth = 0;
-        while (*p) {
-            if (*p == '"') {
-                p = skip_string (p);
-                if (p == NULL)
-                    return NULL;
-                continue;
-            }
-            if (*p == '{' || *p == '[')
-                depth++;
-            else if (*p == '}' || *p == ']')
-                depth--;
-            p++;
-            if (depth == 0)
-                return p;
-        }
-        return NULL;
-    }
-    const char *start = p;
-    while (*p && (isalnum ((unsigned char) *p) || *p == '-' || *p == '+' || *p == '.'))
-        p++;
-    return p == start ? NULL : p;
-}
-
-int
-json_top_level_member (const char *text, const char *key, const char **value, size_t *len,
-                       wr_error_t *err)
-{
-    const char *p = skip_space (text);
-    if (*p == '\0')
-        return 0; /* an empty file sets nothing */
-    if (*p != '{')
-        goto malformed;
-    p = skip_space (p + 1);
-    if (*p == '}')
-        return 0;
-    size_t key_len = strlen (key);
-    for (;;) {
-        if (*p != '"')
-            goto malformed;
-        const char *name = p + 1;
-        const char *after = skip_string (p);
-        if (after == NULL)
-            goto malformed;
-        size_t name_len = (size_t) (after - 1 - name);
-        p = skip_space (after);
-        if (*p != ':')
-            goto malformed;
-        p = skip_space (p + 1);
-        const char *start = p;
-        p = skip_value (p);
-        if (p == NULL) {
-            p = start;
-            goto malformed;
-        }
-        if (name_len == key_len && memcmp (name, key, key_len) == 0) {
-            *value = start;
-            *len = (size_t) (p - start);
-            return 1;
-        }
-        p = skip_space (p);
-        if (*p == '}')
-            return 0;
-        if (*p != ',')
-            goto malformed;
-        p = skip_space (p + 1);
-    }
-malformed:
-    return wr_error_set (err, 0, "not a JSON object (at byte %zu)", (size_t) (p - text));
-}
-
 /* --- dockerd's flags --- */
 
 typedef struct {
@@ -188,6 +87,19 @@ static const our_flag_t our_flags[] = {
     { DOCKERD_FLAG_IP_FORWARD, "--ip-forward=false", 0, { "ip-forward", NULL } },
 };
 #define N_OUR_FLAGS (sizeof our_flags / sizeof our_flags[0])
+
+/* The daemon.json members warren-init reads, with dockerd's types for
+ * them: dockerd refuses others too, but only after warren-init has acted
+ * on them (mounted a tmpfs on a data root, waited on a socket). */
+static const struct {
+    const char *key;
+    daemon_json_kind_t kind;
+} daemon_json_keys[] = {
+    { "hosts", DAEMON_JSON_STRING_ARRAY }, { "bridge", DAEMON_JSON_STRING },
+    { "bip", DAEMON_JSON_STRING },         { "iptables", DAEMON_JSON_BOOLEAN },
+    { "ip6tables", DAEMON_JSON_BOOLEAN },  { "ip-forward", DAEMON_JSON_BOOLEAN },
+    { "data-root", DAEMON_JSON_STRING },   { "graph", DAEMON_JSON_STRING },
+};
 
 /* The value of option LONG_NAME (or -SHORT_NAME) at ARGS[*I], or NULL when
  * ARGS[*I] is another option.  Advances *I over a separate value. */
@@ -230,16 +142,7 @@ dockerd_config_file (char *const *extra_args)
     return v && *v ? v : DOCKER_DEFAULT_CONFIG;
 }
 
-/* The text of a JSON string value (without quotes; escapes are kept). */
-static char *
-json_string_value (const char *value, size_t len)
-{
-    if (len < 2 || value[0] != '"')
-        return NULL;
-    return xstrndup (value + 1, len - 2);
-}
-
-/* The first "unix://PATH" in TEXT (a flag value or a JSON array). */
+/* The first "unix://PATH" in TEXT, a flag's value. */
 static char *
 unix_socket_in (const char *text, size_t len)
 {
@@ -252,6 +155,23 @@ unix_socket_in (const char *text, size_t len)
                 n++;
             return n > 0 ? xstrndup (start, n) : xstrdup (DOCKER_DEFAULT_SOCKET);
         }
+    }
+    return NULL;
+}
+
+/* The first unix socket of daemon.json's "hosts" (checked to be an array
+ * of strings), or NULL. */
+static char *
+daemon_json_unix_socket (json_object *json)
+{
+    json_object *hosts = NULL;
+    if (json == NULL || !json_object_object_get_ex (json, "hosts", &hosts) ||
+        !json_object_is_type (hosts, json_type_array))
+        return NULL;
+    for (size_t i = 0; i < json_object_array_length (hosts); i++) {
+        const char *host = json_object_get_string (json_object_array_get_idx (hosts, i));
+        if (host != NULL && strncmp (host, "unix://", 7) == 0)
+            return xstrdup (host[7] ? host + 7 : DOCKER_DEFAULT_SOCKET);
     }
     return NULL;
 }
@@ -287,22 +207,22 @@ dockerd_plan_make (const docker_config_t *config, const char *dockerd_path, cons
     plan->log_path = xstrdup (config->log_path);
     plan->dropped = dropped;
 
-    const char *json = daemon_json ? daemon_json : "";
-    const char *value;
-    size_t len;
+    cleanup_json json_object *json =
+        daemon_json ? daemon_json_parse (daemon_json, strlen (daemon_json), err) : NULL;
+    if (daemon_json != NULL && json == NULL)
+        return wr_error_prefix (err, "read dockerd's configuration `%s`", plan->config_file);
+    for (size_t i = 0; i < sizeof daemon_json_keys / sizeof daemon_json_keys[0]; i++)
+        if (daemon_json_check (json, daemon_json_keys[i].key, daemon_json_keys[i].kind, err) < 0)
+            return wr_error_prefix (err, "read dockerd's configuration `%s`", plan->config_file);
+
     for (size_t f = 0; f < N_OUR_FLAGS; f++) {
         const our_flag_t *flag = &our_flags[f];
         if (flag->bit == DOCKERD_FLAG_IP_FORWARD && config->network != NETWORK_HOST &&
             config->network != NETWORK_UNKNOWN)
             continue;
-        for (size_t k = 0; flag->names[k]; k++) {
-            int r = json_top_level_member (json, flag->names[k], &value, &len, err);
-            if (r < 0)
-                return wr_error_prefix (err, "read dockerd's configuration `%s`",
-                                        plan->config_file);
-            if (r > 0)
+        for (size_t k = 0; flag->names[k]; k++)
+            if (daemon_json_has (json, flag->names[k]))
                 plan->dropped |= flag->bit;
-        }
         if (extra_args_set (extra, flag))
             plan->dropped |= flag->bit;
     }
@@ -314,8 +234,8 @@ dockerd_plan_make (const docker_config_t *config, const char *dockerd_path, cons
         if (host_flag)
             plan->socket_path = unix_socket_in (host_flag, strlen (host_flag));
     }
-    if (plan->socket_path == NULL && json_top_level_member (json, "hosts", &value, &len, NULL) > 0)
-        plan->socket_path = unix_socket_in (value, len);
+    if (plan->socket_path == NULL)
+        plan->socket_path = daemon_json_unix_socket (json);
     if (plan->socket_path == NULL)
         plan->socket_path = xstrdup (DOCKER_DEFAULT_SOCKET);
 
@@ -325,11 +245,11 @@ dockerd_plan_make (const docker_config_t *config, const char *dockerd_path, cons
         data_root = last_option_value (extra, "graph", 'g');
     if (data_root && *data_root)
         plan->data_root = xstrdup (data_root);
-    if (plan->data_root == NULL &&
-        json_top_level_member (json, "data-root", &value, &len, NULL) > 0)
-        plan->data_root = json_string_value (value, len);
-    if (plan->data_root == NULL && json_top_level_member (json, "graph", &value, &len, NULL) > 0)
-        plan->data_root = json_string_value (value, len);
+    for (size_t k = 0; k < 2 && plan->data_root == NULL; k++) {
+        const char *v = daemon_json_string (json, k == 0 ? "data-root" : "graph");
+        if (v && *v)
+            plan->data_root = xstrdup (v);
+    }
     if (plan->data_root == NULL)
         plan->data_root = xstrdup (DOCKER_DEFAULT_DATA_ROOT);
 

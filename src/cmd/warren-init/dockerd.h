@@ -25,12 +25,6 @@ char *find_executable (const char *name, const char *path_env);
  * entrypoint of docker:dind images, `dockerd-entrypoint.sh ...`. */
 bool command_is_dockerd (char *const *command);
 
-/* What a top-level member KEY of the JSON object TEXT holds: returns 1 and
- * sets *VALUE and *LEN to its raw text, 0 when absent, -1 when TEXT is not a
- * JSON object (err names the byte offset). */
-int json_top_level_member (const char *text, const char *key, const char **value, size_t *len,
-                           wr_error_t *err);
-
 /* Everything about how dockerd is started, worked out before it starts. */
 typedef struct {
     char *dockerd_path;
@@ -52,9 +46,11 @@ enum {
 };
 
 /* Works out the plan from CONFIG, the daemon.json text (NULL when there
- * is none) and flags already known to be refused (DROPPED).  A flag is not
- * passed when daemon.json sets the same option (dockerd refuses the
- * duplicate) or WARREN_DOCKERD_ARGS gives it.  Pure, for the unit tests. */
+ * is none; read with daemon_json_parse) and flags already known to be
+ * refused (DROPPED).  A flag is not passed when daemon.json sets the same
+ * option (dockerd refuses the duplicate) or WARREN_DOCKERD_ARGS gives it.
+ * Fails when daemon.json is malformed or a member warren-init reads has the
+ * wrong type, naming the file and the member.  Pure, for the unit tests. */
 int dockerd_plan_make (const docker_config_t *config, const char *dockerd_path,
                        const char *daemon_json, unsigned dropped, dockerd_plan_t *plan,
                        wr_error_t *err);

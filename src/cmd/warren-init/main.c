@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "daemon_json.h"
 #include "docker_prepare.h"
 #include "dockerd.h"
 #include "log.h"
@@ -179,22 +180,6 @@ report_dockerd_failure (const dockerd_plan_t *plan, const dockerd_t *dockerd,
             plan->log_path, "command", command, NULL);
 }
 
-static int
-load_daemon_json (const char *path, char **text, wr_error_t *err)
-{
-    *text = NULL;
-    wr_error_t read_err = NULL;
-    *text = read_small_file (path, &read_err);
-    if (*text == NULL) {
-        int e = read_err->errno_value;
-        wr_error_free (&read_err);
-        if (e == ENOENT)
-            return 0;
-        return wr_error_set (err, e, "read dockerd's configuration `%s`", path);
-    }
-    return 0;
-}
-
 /* The sandbox's uptime when warren-init started: in gVisor /proc/uptime
  * counts from the sandbox's boot, so this is the boot time. */
 static char boot_uptime[32] = "unknown";
@@ -268,7 +253,7 @@ run_docker (reaper_t *reaper, char **command, long long init_start)
     if (user_dockerd && strcmp (name ? name + 1 : command[0], "dockerd") == 0)
         plan_config.extra_args = command + 1;
     const char *config_file = dockerd_config_file (plan_config.extra_args);
-    if (load_daemon_json (config_file, &daemon_json, &err) < 0 ||
+    if (daemon_json_load (config_file, &daemon_json, &err) < 0 ||
         dockerd_plan_make (&plan_config, dockerd_path ? dockerd_path : "dockerd", daemon_json, 0,
                            &plan, &err) < 0) {
         wr_log (WR_LOG_ERROR, err->message, NULL);

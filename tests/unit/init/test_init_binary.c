@@ -257,6 +257,46 @@ test_docker_mode_rejects_bad_settings_first (void **state)
     assert_non_null (strstr (err2, "WARREN_DOCKER_TMPFS_SIZE"));
 }
 
+/* The static binary reads daemon.json with the json-c linked into it, and
+ * stops at a malformed one before it changes anything (a dockerd given as
+ * the command names its own --config-file, so no dockerd need exist). */
+static void
+test_docker_mode_rejects_malformed_daemon_json (void **state)
+{
+    char dir[] = "/tmp/warren-init-binary-XXXXXX";
+    assert_non_null (mkdtemp (dir));
+    cleanup_free char *path = xasprintf ("%s/daemon.json", dir);
+    const struct {
+        const char *text;
+        const char *error;
+    } cases[] = {
+        { "{\"hosts\": \"unix:///run/d.sock\"}",
+          "`hosts` must be an array of strings, not a string" },
+        { "{\n  \"iptables\": false,\n  \"iptables\": true\n}\n",
+          "`iptables` is given twice, at line 2, column 3 (byte 4) and at line 3, column 3 "
+          "(byte 25)" },
+        { "{\"data-root\": \"/srv\",}",
+          "not JSON: unexpected character at line 1, column 22 (byte 21)" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        FILE *f = fopen (path, "w");
+        assert_non_null (f);
+        fputs (cases[i].text, f);
+        fclose (f);
+        const char *args[] = {
+            "--docker", "--", "/nonexistent/dockerd", "--config-file", path, NULL
+        };
+        cleanup_free char *err = NULL;
+        assert_int_equal (run (args, NULL, NULL, &err), 125);
+        cleanup_free char *want =
+            xasprintf ("read dockerd's configuration `%s`: %s", path, cases[i].error);
+        if (strstr (err, want) == NULL)
+            fail_msg ("warren-init's error `%s` does not say `%s`", err, want);
+    }
+    unlink (path);
+    rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -275,6 +315,7 @@ main (int argc, char **argv)
         cmocka_unit_test (test_term_kills_a_child_without_handler),
         cmocka_unit_test (test_orphans_do_not_stay_zombies),
         cmocka_unit_test (test_docker_mode_rejects_bad_settings_first),
+        cmocka_unit_test (test_docker_mode_rejects_malformed_daemon_json),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 /* Unit tests of warren-init's dockerd.c: dockerd's flags per network mode
- * and configuration, daemon.json keys, log tails and failure advice. */
+ * and configuration, daemon.json members (the parsing itself is in
+ * test_init_daemon_json.c), log tails and failure advice. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -171,34 +172,92 @@ test_plan_malformed_daemon_json (void **state)
     docker_config_free (&config);
 }
 
+/* Plans with daemon.json TEXT: fails with an error that names the file
+ * and contains WANT. */
 static void
-test_json_top_level_member (void **state)
+check_plan_refused (const char *extra, const char *text, const char *want)
 {
-    const char *v = NULL;
-    size_t len = 0;
-    const char *json = "{ \"a\": {\"iptables\": true, \"s\": \"}{\\\"\"}, \"list\": [1, [2], "
-                       "{\"x\": 3}], \"iptables\" : false, \"n\": -1.5e3 }";
-    assert_int_equal (json_top_level_member (json, "iptables", &v, &len, NULL), 1);
-    assert_int_equal (len, 5);
-    assert_memory_equal (v, "false", 5);
-    assert_int_equal (json_top_level_member (json, "list", &v, &len, NULL), 1);
-    assert_memory_equal (v, "[1, [2], {\"x\": 3}]", len);
-    assert_int_equal (json_top_level_member (json, "n", &v, &len, NULL), 1);
-    assert_memory_equal (v, "-1.5e3", len);
-    assert_int_equal (json_top_level_member (json, "x", &v, &len, NULL), 0);
-    assert_int_equal (json_top_level_member (json, "s", &v, &len, NULL), 0);
-    assert_int_equal (json_top_level_member ("{}", "a", &v, &len, NULL), 0);
-    assert_int_equal (json_top_level_member ("", "a", &v, &len, NULL), 0);
+    docker_config_t config;
+    make_config (&config, NETWORK_HOST, extra);
+    dockerd_plan_t plan;
+    cleanup_error wr_error_t err = NULL;
+    if (dockerd_plan_make (&config, "dockerd", text, 0, &plan, &err) != -1)
+        fail_msg ("`%s` was accepted", text);
+    cleanup_free char *file =
+        xasprintf ("read dockerd's configuration `%s`: ", dockerd_config_file (config.extra_args));
+    if (strncmp (err->message, file, strlen (file)) != 0 || strstr (err->message, want) == NULL)
+        fail_msg ("`%s`: the error `%s` does not start with `%s` and say `%s`", text, err->message,
+                  file, want);
+    dockerd_plan_free (&plan);
+    docker_config_free (&config);
+}
 
-    const char *bad[] = {
-        "[1]", "{\"a\" 1}", "{\"a\": 1", "{\"a\": \"x}", "{\"a\": 1,}", "{a: 1}"
-    };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        cleanup_error wr_error_t err = NULL;
-        if (json_top_level_member (bad[i], "zzz", &v, &len, &err) != -1)
-            fail_msg ("`%s` was accepted", bad[i]);
-        assert_non_null (strstr (err->message, "not a JSON object"));
-    }
+static void
+test_plan_daemon_json_errors (void **state)
+{
+    check_plan_refused (NULL, "[\"unix:///x\"]", "must be a JSON object, not an array");
+    check_plan_refused ("--config-file=/etc/d.json", "{\"hosts\": ", "unexpected end of data");
+    check_plan_refused (NULL, "{\"iptables\": false, \"debug\": true, \"iptables\": true}",
+                        "`iptables` is given twice, at line 1, column 2 (byte 1)");
+    /* The members warren-init reads must have dockerd's types. */
+    check_plan_refused (NULL, "{\"hosts\": \"unix:///run/d.sock\"}",
+                        "`/etc/docker/daemon.json`: `hosts` must be an array of strings, not a "
+                        "string");
+    check_plan_refused (NULL, "{\"hosts\": [\"unix:///run/d.sock\", 2375]}",
+                        "`hosts[1]` must be a string, not an integer");
+    check_plan_refused (NULL, "{\"data-root\": [\"/srv\"]}",
+                        "`data-root` must be a string, not an array");
+    check_plan_refused (NULL, "{\"graph\": 1.5}", "`graph` must be a string, not a fractional");
+    check_plan_refused (NULL, "{\"iptables\": \"false\"}",
+                        "`iptables` must be true or false, not a string");
+    check_plan_refused (NULL, "{\"ip-forward\": 0}",
+                        "`ip-forward` must be true or false, not an integer");
+    check_plan_refused (NULL, "{\"bip\": {}}", "`bip` must be a string, not an object");
+    check_plan_refused (NULL, "{\"bridge\": true}", "`bridge` must be a string, not a boolean");
+    check_plan_refused (NULL, "{\"data-root\": \"/srv\\u0000/x\"}",
+                        "`data-root` must not hold a NUL character");
+}
+
+static void
+test_plan_daemon_json_values (void **state)
+{
+    /* null sets nothing but is still a member: dockerd refuses the flag. */
+    check_flags (NETWORK_HOST, NULL, "{\"hosts\": null, \"iptables\": null, \"bip\": null}", 0,
+                 "--ip6tables=false --ip-forward=false");
+    /* Names are decoded: an escape does not hide a member from warren-init. */
+    check_flags (NETWORK_SANDBOX, NULL, "{\"ip\\u0074ables\": true}", 0,
+                 "--host=unix:///var/run/docker.sock --bridge=none --ip6tables=false");
+    /* Members warren-init does not read may hold anything. */
+    check_flags (NETWORK_SANDBOX, NULL,
+                 "{\"debug\": \"yes\", \"log-opts\": {\"hosts\": 1}, \"x\": [1, {}]}", 0,
+                 "--host=unix:///var/run/docker.sock --bridge=none --iptables=false "
+                 "--ip6tables=false");
+
+    docker_config_t config;
+    dockerd_plan_t plan;
+    make_config (&config, NETWORK_HOST, NULL);
+    assert_int_equal (dockerd_plan_make (&config, "dockerd",
+                                         "{\"data-root\": \"\\/srv\\/d\\u00e9\", \"hosts\": "
+                                         "[\"fd://\", \"unix://\"]}",
+                                         0, &plan, NULL),
+                      0);
+    assert_string_equal (plan.data_root, "/srv/d\xc3\xa9");
+    /* "unix://" alone is dockerd's default socket. */
+    assert_string_equal (plan.socket_path, "/var/run/docker.sock");
+    dockerd_plan_free (&plan);
+    docker_config_free (&config);
+
+    /* An empty data-root is dockerd's default; graph is the old name. */
+    make_config (&config, NETWORK_HOST, NULL);
+    assert_int_equal (dockerd_plan_make (&config, "dockerd",
+                                         "{\"data-root\": \"\", \"graph\": \"/old\", "
+                                         "\"hosts\": [\"tcp://0.0.0.0:2375\"]}",
+                                         0, &plan, NULL),
+                      0);
+    assert_string_equal (plan.data_root, "/old");
+    assert_string_equal (plan.socket_path, "/var/run/docker.sock");
+    dockerd_plan_free (&plan);
+    docker_config_free (&config);
 }
 
 static void
@@ -327,7 +386,8 @@ main (void)
         cmocka_unit_test (test_flags_dropped_after_unknown_flag),
         cmocka_unit_test (test_plan_socket_data_root_and_config_file),
         cmocka_unit_test (test_plan_malformed_daemon_json),
-        cmocka_unit_test (test_json_top_level_member),
+        cmocka_unit_test (test_plan_daemon_json_errors),
+        cmocka_unit_test (test_plan_daemon_json_values),
         cmocka_unit_test (test_unknown_flag_in_log),
         cmocka_unit_test (test_log_tail),
         cmocka_unit_test (test_failure_advice),
