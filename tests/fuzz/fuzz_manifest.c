@@ -13,6 +13,7 @@
 #include "error.h"
 #include "manifest.h"
 #include "quote.h"
+#include "strv.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
@@ -108,6 +109,10 @@ fuzz_config (const char *data, size_t size)
         check (strchr (*p, '/') != NULL);
     check (c.working_dir == NULL || c.working_dir[0] != '\0');
     check (c.user == NULL || c.user[0] != '\0');
+    check (c.variant == NULL || c.variant[0] != '\0');
+    /* Labels come in pairs, and none means NULL. */
+    check (c.labels == NULL ||
+           (wr_strv_length (c.labels) > 0 && wr_strv_length (c.labels) % 2 == 0));
     wr_image_config_clear (&c);
 }
 

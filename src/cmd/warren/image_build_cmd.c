@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "bundle.h"
+#include "catalog.h"
 #include "cleanup.h"
 #include "cli_env.h"
 #include "cli_error.h"
@@ -228,19 +229,15 @@ warren_cmd_image_bundle (const char *root, const char *store_dir, int argc, char
     wr_store_t *store = open_store (root, store_dir, &err);
     if (store == NULL)
         return warren_fail (&err, root);
-    cleanup_free char *name = wr_image_ref_normalize_text (image);
     wr_image_record_t record = { 0 };
     wr_image_config_t config = { 0 };
     cleanup_free char *data = NULL;
     size_t len = 0;
-    int found = wr_store_image_get (store, name, &record, &err);
     int r = -1;
-    if (found == 0)
-        wr_error_set (&err, 0, "no image `%s` in %s", image, store_dir);
-    else if (found > 0 &&
-             wr_store_read_blob (store, record.config_digest, WR_CONFIG_MAX_SIZE, &data, &len,
-                                 &err) == 0 &&
-             wr_image_config_parse (data, len, record.name, &config, &err) == 0)
+    if (wr_catalog_find (store, image, &record, &err) == 0 &&
+        wr_store_read_blob (store, record.config_digest, WR_CONFIG_MAX_SIZE, &data, &len, &err) ==
+            0 &&
+        wr_image_config_parse (data, len, record.name, &config, &err) == 0)
         r = wr_bundle_create (store, &record, &config, dir, &bopts, &err);
     wr_image_config_clear (&config);
     wr_image_record_clear (&record);

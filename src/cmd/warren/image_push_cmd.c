@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "catalog.h"
 #include "cleanup.h"
 #include "cli_env.h"
 #include "cli_error.h"
@@ -61,7 +62,6 @@ warren_cmd_image_push (const char *root, const char *store_dir, int argc, char *
         fprintf (stderr, "warren: image push: %s\n", err->message);
         return EXIT_USAGE;
     }
-    cleanup_free char *name = wr_image_ref_normalize_text (name_text);
     if (mkdir (root, 0711) < 0 && errno != EEXIST) {
         wr_image_ref_clear (&dest);
         fprintf (stderr, "warren: create `%s`: %s\n", root, strerror (errno));
@@ -70,12 +70,10 @@ warren_cmd_image_push (const char *root, const char *store_dir, int argc, char *
     wr_store_t *store = wr_store_open (store_dir, &err);
     wr_image_record_t record = { 0 };
     wr_push_result_t result;
-    int found = store != NULL ? wr_store_image_get (store, name, &record, &err) : -1;
+    int found = store != NULL ? wr_catalog_find (store, name_text, &record, &err) : -1;
     wr_registry_t *registry = NULL;
     int r = -1;
-    if (found == 0)
-        wr_error_set (&err, 0, "no image `%s` in %s", name_text, store_dir);
-    else if (found > 0 && (registry = wr_registry_new (&reg, &err)) != NULL)
+    if (found == 0 && (registry = wr_registry_new (&reg, &err)) != NULL)
         r = wr_registry_push_image (registry, store, record.manifest_digest, &dest, &result, &err);
     wr_registry_free (registry);
     if (r == 0) {

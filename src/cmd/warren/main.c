@@ -13,6 +13,7 @@
 
 #include <json-c/json.h>
 
+#include "catalog.h"
 #include "cleanup.h"
 #include "cli_env.h"
 #include "cli_error.h"
@@ -119,30 +120,6 @@ open_store (globals_t *g, wr_error_t *err)
     if (make_dirs (g->root, err) < 0)
         return NULL;
     return wr_store_open (g->store_dir, err);
-}
-
-/* What a user typed ("busybox") to the name the store keeps
- * ("docker.io/library/busybox:latest"); unparsable text is kept as is. */
-static char *
-familiar_name (const char *name)
-{
-    wr_image_ref_t ref = { 0 };
-    if (wr_image_ref_parse (name, &ref, NULL) < 0)
-        return xstrdup (name);
-    char *familiar = wr_image_ref_familiar (&ref);
-    wr_image_ref_clear (&ref);
-    return familiar;
-}
-
-/* 1 and RECORD when NAME (as typed, or normalised) is an image. */
-static int
-find_image (wr_store_t *store, const char *name, wr_image_record_t *record, wr_error_t *err)
-{
-    cleanup_free char *normal = wr_image_ref_normalize_text (name);
-    int found = wr_store_image_get (store, normal, record, err);
-    if (found == 0 && strcmp (normal, name) != 0)
-        found = wr_store_image_get (store, name, record, err);
-    return found;
 }
 
 /* ---- pull ---- */
@@ -400,117 +377,31 @@ cmd_ls (globals_t *g, int argc, char **argv)
     wr_store_t *store = open_store (g, &err);
     if (store == NULL)
         return fail (&err);
-    wr_image_record_t *records = NULL;
+    wr_catalog_entry_t *entries = NULL;
     size_t count = 0;
-    int ret = wr_store_image_list (store, &records, &count, &err);
+    int ret = wr_catalog_list (store, &entries, &count, &err);
     wr_store_close (store);
     if (ret < 0)
         return fail (&err);
     size_t name_width = strlen ("NAME");
-    char **names = xzalloc ((count + 1) * sizeof *names);
-    for (size_t i = 0; i < count; i++) {
-        names[i] = familiar_name (records[i].name);
-        if (strlen (names[i]) > name_width)
-            name_width = strlen (names[i]);
-    }
+    for (size_t i = 0; i < count; i++)
+        if (strlen (entries[i].familiar_name) > name_width)
+            name_width = strlen (entries[i].familiar_name);
     printf ("%-*s  %-12s  %9s  %s\n", (int) name_width, "NAME", "DIGEST", "SIZE", "CREATED");
     for (size_t i = 0; i < count; i++) {
+        const wr_image_record_t *record = &entries[i].record;
         char size[16], age[48];
-        wr_progress_format_bytes (records[i].size > 0 ? (uint64_t) records[i].size : 0, size,
+        wr_progress_format_bytes (record->size > 0 ? (uint64_t) record->size : 0, size,
                                   sizeof size);
-        format_age (records[i].created, age, sizeof age);
-        printf ("%-*s  %-12s  %9s  %s\n", (int) name_width, names[i],
-                short_hex (records[i].manifest_digest), size, age);
+        format_age (record->created, age, sizeof age);
+        printf ("%-*s  %-12s  %9s  %s\n", (int) name_width, entries[i].familiar_name,
+                short_hex (record->manifest_digest), size, age);
     }
-    wr_strv_free (names);
-    wr_image_records_free (records, count);
+    wr_catalog_entries_free (entries, count);
     return 0;
 }
 
 /* ---- inspect ---- */
-
-static json_object *
-json_strv (char *const *strv)
-{
-    if (strv == NULL)
-        return NULL;
-    json_object *array = json_object_new_array ();
-    for (char *const *s = strv; *s != NULL; s++)
-        json_object_array_add (array, json_object_new_string (*s));
-    return array;
-}
-
-static json_object *
-json_string_or_null (const char *s)
-{
-    return s != NULL ? json_object_new_string (s) : NULL;
-}
-
-static int
-inspect_json (wr_store_t *store, const wr_image_record_t *record, json_object **out,
-              wr_error_t *err)
-{
-    cleanup_free char *manifest_data = NULL, *config_data = NULL;
-    size_t manifest_len = 0, config_len = 0;
-    if (wr_store_read_blob (store, record->manifest_digest, WR_MANIFEST_MAX_SIZE, &manifest_data,
-                            &manifest_len, err) < 0)
-        return wr_error_prefix (err, "%s: manifest", record->name);
-    if (wr_store_read_blob (store, record->config_digest, WR_CONFIG_MAX_SIZE, &config_data,
-                            &config_len, err) < 0)
-        return wr_error_prefix (err, "%s: config", record->name);
-    wr_manifest_t manifest = { 0 };
-    if (wr_manifest_parse (manifest_data, manifest_len, NULL, record->name, &manifest, err) < 0)
-        return -1;
-    wr_image_config_t config = { 0 };
-    if (wr_image_config_parse (config_data, config_len, record->name, &config, err) < 0) {
-        wr_manifest_clear (&manifest);
-        return -1;
-    }
-
-    json_object *o = json_object_new_object ();
-    json_object_object_add (o, "Name", json_object_new_string (record->name));
-    json_object_object_add (o, "ManifestDigest", json_object_new_string (record->manifest_digest));
-    json_object_object_add (o, "ConfigDigest", json_object_new_string (record->config_digest));
-    json_object_object_add (o, "Size", json_object_new_int64 (record->size));
-    char created[32] = "";
-    time_t t = (time_t) record->created;
-    struct tm tm;
-    gmtime_r (&t, &tm);
-    strftime (created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    json_object_object_add (o, "Created", json_object_new_string (created));
-    json_object_object_add (o, "RootId", json_string_or_null (record->root_id));
-    cleanup_free char *root_path =
-        record->root_id != NULL ? wr_store_root_path (store, record->root_id) : NULL;
-    json_object_object_add (o, "RootPath", json_string_or_null (root_path));
-
-    json_object *c = json_object_new_object ();
-    json_object_object_add (c, "Os", json_string_or_null (config.os));
-    json_object_object_add (c, "Architecture", json_string_or_null (config.architecture));
-    json_object_object_add (c, "Env", json_strv (config.env));
-    json_object_object_add (c, "Entrypoint", json_strv (config.entrypoint));
-    json_object_object_add (c, "Cmd", json_strv (config.cmd));
-    json_object_object_add (c, "WorkingDir", json_string_or_null (config.working_dir));
-    json_object_object_add (c, "User", json_string_or_null (config.user));
-    json_object_object_add (c, "ExposedPorts", json_strv (config.exposed_ports));
-    json_object_object_add (o, "Config", c);
-
-    json_object *layers = json_object_new_array ();
-    for (size_t i = 0; i < manifest.n_layers; i++) {
-        const wr_descriptor_t *d = &manifest.layers[i];
-        json_object *l = json_object_new_object ();
-        json_object_object_add (l, "MediaType", json_string_or_null (d->media_type));
-        json_object_object_add (l, "Digest", json_object_new_string (d->digest));
-        json_object_object_add (l, "Size", json_object_new_int64 (d->size));
-        if (config.diff_ids != NULL && i < wr_strv_length (config.diff_ids))
-            json_object_object_add (l, "DiffId", json_object_new_string (config.diff_ids[i]));
-        json_object_array_add (layers, l);
-    }
-    json_object_object_add (o, "Layers", layers);
-    wr_manifest_clear (&manifest);
-    wr_image_config_clear (&config);
-    *out = o;
-    return 0;
-}
 
 static int
 cmd_inspect (globals_t *g, int argc, char **argv)
@@ -522,11 +413,10 @@ cmd_inspect (globals_t *g, int argc, char **argv)
     if (store == NULL)
         return fail (&err);
     wr_image_record_t record = { 0 };
-    int found = find_image (store, argv[1], &record, &err);
     json_object *o = NULL;
-    if (found == 0)
-        wr_error_set (&err, 0, "no image `%s` in %s", argv[1], g->store_dir);
-    int ret = found > 0 ? inspect_json (store, &record, &o, &err) : -1;
+    int ret = wr_catalog_find (store, argv[1], &record, &err);
+    if (ret == 0)
+        ret = wr_catalog_inspect_json (store, &record, &o, &err);
     wr_image_record_clear (&record);
     wr_store_close (store);
     if (ret < 0)
@@ -550,18 +440,14 @@ cmd_rm (globals_t *g, int argc, char **argv)
         return fail (&err);
     int status = 0;
     for (int i = 1; i < argc; i++) {
-        wr_image_record_t record = { 0 };
-        int found = find_image (store, argv[i], &record, &err);
-        if (found > 0 && wr_store_image_remove (store, record.name, &err) == 0)
-            printf ("removed %s\n", record.name);
-        else if (found == 0)
-            wr_error_set (&err, 0, "no image `%s` in %s", argv[i], g->store_dir);
-        if (err != NULL) {
+        cleanup_free char *removed = NULL;
+        if (wr_catalog_remove (store, argv[i], &removed, &err) == 0) {
+            printf ("removed %s\n", removed);
+        } else {
             fail (&err);
             wr_error_free (&err);
             status = 1;
         }
-        wr_image_record_clear (&record);
     }
     wr_store_close (store);
     return status;

@@ -120,6 +120,36 @@ parse_exposed_ports (json_object *obj, const char *name, const char *path, char 
     return 0;
 }
 
+/* config.Labels: an object of strings (Docker's map[string]string). */
+static int
+parse_labels (json_object *obj, const char *name, const char *path, char ***out, wr_error_t *err)
+{
+    json_object *value = NULL;
+    int found = wr_json_member (obj, "Labels", false, name, path, &value, err);
+    if (found <= 0)
+        return found;
+    cleanup_free char *child = wr_json_path_key (path, "Labels");
+    if (wr_json_expect (value, json_type_object, name, child, err) < 0)
+        return -1;
+    size_t n = (size_t) json_object_object_length (value), count = 0;
+    if (n == 0)
+        return 0;
+    *out = xzalloc ((2 * n + 1) * sizeof **out);
+    json_object_object_foreach (value, key, label)
+    {
+        const char *s = NULL;
+        if (wr_json_string (label, name, "", &s, NULL) < 0) {
+            /* The key is untrusted: quoted in the path. */
+            cleanup_free char *quoted = wr_quote (key, QUOTE_MAX);
+            cleanup_free char *label_path = wr_json_path_key (child, quoted);
+            return wr_json_string (label, name, label_path, &s, err);
+        }
+        (*out)[count++] = xstrdup (key);
+        (*out)[count++] = xstrdup (s);
+    }
+    return 0;
+}
+
 /* Member KEY as a string, NULL when absent, null or empty. */
 static int
 optional_string (json_object *obj, const char *key, const char *name, const char *path, char **out,
@@ -165,7 +195,8 @@ parse_config (json_object *root, const char *name, wr_image_config_t *config, wr
 {
     if (wr_json_member_string (root, "architecture", true, name, "", &config->architecture, err) <
             0 ||
-        wr_json_member_string (root, "os", true, name, "", &config->os, err) < 0)
+        wr_json_member_string (root, "os", true, name, "", &config->os, err) < 0 ||
+        optional_string (root, "variant", name, "", &config->variant, err) < 0)
         return -1;
 
     json_object *run = NULL;
@@ -179,7 +210,8 @@ parse_config (json_object *root, const char *name, wr_image_config_t *config, wr
             parse_command (run, "Cmd", name, "config", &config->cmd, err) < 0 ||
             optional_string (run, "WorkingDir", name, "config", &config->working_dir, err) < 0 ||
             optional_string (run, "User", name, "config", &config->user, err) < 0 ||
-            parse_exposed_ports (run, name, "config", &config->exposed_ports, err) < 0)
+            parse_exposed_ports (run, name, "config", &config->exposed_ports, err) < 0 ||
+            parse_labels (run, name, "config", &config->labels, err) < 0)
             return -1;
     }
     return parse_rootfs (root, name, &config->diff_ids, err);
@@ -217,5 +249,7 @@ wr_image_config_clear (wr_image_config_t *config)
     free (config->user);
     wr_strv_free (config->exposed_ports);
     wr_strv_free (config->diff_ids);
+    free (config->variant);
+    wr_strv_free (config->labels);
     memset (config, 0, sizeof *config);
 }

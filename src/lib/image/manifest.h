@@ -85,11 +85,15 @@ typedef struct {
     char *user; /* NULL when absent or empty */
     char **exposed_ports; /* "80/tcp", ... ("80" becomes "80/tcp"); may be NULL */
     char **diff_ids; /* rootfs.diff_ids: digests of the uncompressed layers (never NULL) */
+    char *variant; /* the platform's variant ("v8"); NULL when absent or empty */
+    /* config.Labels in document order as pairs: key, value, key, value, ...,
+     * NULL-terminated; NULL when there are none */
+    char **labels;
 } wr_image_config_t;
 
 /* Parses an image config (at most WR_CONFIG_MAX_SIZE).  Env entries must be
- * NAME=VALUE, ExposedPorts keys PORT[/tcp|udp|sctp], rootfs.type "layers"
- * and every diff_id a valid digest.  On failure *CONFIG is left cleared. */
+ * NAME=VALUE, ExposedPorts keys PORT[/tcp|udp|sctp], Labels an object of
+ * strings, rootfs.type "layers" and every diff_id a valid digest.  On failure *CONFIG is left cleared. */
 int wr_image_config_parse (const char *data, size_t len, const char *name,
                            wr_image_config_t *config, wr_error_t *err);
 void wr_image_config_clear (wr_image_config_t *config);

@@ -759,6 +759,8 @@ test_image_configs (void **state)
     assert_null (c.working_dir);
     assert_null (c.user);
     assert_null (c.exposed_ports);
+    assert_null (c.variant);
+    assert_null (c.labels);
     assert_string_equal (c.diff_ids[0],
                          "sha256:909610c81c9a4433baf5ab114fa68417e297292b3877d3bf8dd7e8b8d5ca91c2");
     assert_null (c.diff_ids[1]);
@@ -778,6 +780,10 @@ test_image_configs (void **state)
     if (wr_image_config_parse (file.data, file.len, "full config", &c, &err) < 0)
         fail_msg ("%s", err->message);
     assert_string_equal (c.architecture, "arm64");
+    assert_string_equal (c.variant, "v8");
+    assert_string_equal (c.labels[0], "maintainer");
+    assert_string_equal (c.labels[1], "someone");
+    assert_null (c.labels[2]);
     assert_string_equal (c.user, "101:101");
     assert_string_equal (c.working_dir, "/srv/www");
     assert_string_equal (c.entrypoint[0], "/docker-entrypoint.sh");
@@ -889,6 +895,31 @@ test_image_config_edge_cases (void **state)
     }
     expect_config (
         "{" PLATFORM_OK ",\"config\":{\"ExposedPorts\":{\"65535/sctp\":{}}}," ROOTFS_OK "}", NULL);
+    /* Labels: an object of strings, in document order; none is NULL. */
+    const char *labels = "{" PLATFORM_OK ",\"variant\":\"\",\"config\":{\"Labels\":{\"b\":\"2\","
+                         "\"a\":\"\"}}," ROOTFS_OK "}";
+    assert_int_equal (wr_image_config_parse (labels, strlen (labels), "cfg", &c, NULL), 0);
+    assert_string_equal (c.labels[0], "b");
+    assert_string_equal (c.labels[1], "2");
+    assert_string_equal (c.labels[2], "a");
+    assert_string_equal (c.labels[3], "");
+    assert_null (c.labels[4]);
+    assert_null (c.variant);
+    wr_image_config_clear (&c);
+    const char *no_labels = "{" PLATFORM_OK ",\"config\":{\"Labels\":{}}," ROOTFS_OK "}";
+    assert_int_equal (wr_image_config_parse (no_labels, strlen (no_labels), "cfg", &c, NULL), 0);
+    assert_null (c.labels);
+    wr_image_config_clear (&c);
+    expect_config ("{" PLATFORM_OK ",\"config\":{\"Labels\":null}," ROOTFS_OK "}", NULL);
+    expect_config ("{" PLATFORM_OK ",\"config\":{\"Labels\":[\"a=b\"]}," ROOTFS_OK "}",
+                   "cfg: config.Labels: must be an object, not an array");
+    expect_config ("{" PLATFORM_OK ",\"config\":{\"Labels\":{\"a\":\"x\",\"n\":1}}," ROOTFS_OK "}",
+                   "cfg: config.Labels.n: must be a string, not an integer");
+    /* The key of a bad label is untrusted: quoted in the message. */
+    expect_config ("{" PLATFORM_OK ",\"config\":{\"Labels\":{\"\\u001b[2J\":null}}," ROOTFS_OK "}",
+                   "cfg: config.Labels.\\x1b[2J: must be a string, not null");
+    expect_config ("{" PLATFORM_OK ",\"variant\":7," ROOTFS_OK "}",
+                   "cfg: variant: must be a string, not an integer");
     wr_error_t err = NULL;
     assert_int_equal (wr_image_config_parse ("not json", 8, "cfg", &c, &err), -1);
     assert_non_null (strstr (err->message, "cfg: not JSON: "));
