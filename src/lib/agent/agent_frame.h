@@ -62,7 +62,8 @@ typedef struct {
     uint64_t offset; /* data frames: where the payload starts in its channel */
     uint32_t length;
     /* LENGTH bytes; in a decoded frame they belong to the decoder and stay
-     * valid until its next call. */
+     * valid until the next wr_agent_decoder_feed (so several frames taken
+     * out in a row can be used together). */
     const uint8_t *payload;
 } wr_agent_frame_t;
 

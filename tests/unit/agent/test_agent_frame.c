@@ -192,6 +192,8 @@ test_several_in_one_feed (void **state)
     wr_agent_frame_t f;
     assert_int_equal (wr_agent_decoder_next (dec, &f, NULL), 1);
     assert_int_equal (wr_agent_decoder_set_version (dec, 1, NULL), 0);
+    /* Payloads stay where they are until the next feed. */
+    const uint8_t *first_payload = NULL;
     for (uint32_t i = 0; i < 99; i++) {
         assert_int_equal (wr_agent_decoder_next (dec, &f, NULL), 1);
         assert_int_equal (f.stream, 2 * i + 1);
@@ -199,7 +201,12 @@ test_several_in_one_feed (void **state)
         uint32_t v;
         memcpy (&v, f.payload, sizeof v);
         assert_int_equal (v, i);
+        if (i == 0)
+            first_payload = f.payload;
     }
+    uint32_t v0;
+    memcpy (&v0, first_payload, sizeof v0);
+    assert_int_equal (v0, 0);
     assert_int_equal (wr_agent_decoder_next (dec, &f, NULL), 0);
     cleanup_error wr_error_t err = NULL;
     assert_int_equal (wr_agent_decoder_finish (dec, &err), -1);
