@@ -43,9 +43,12 @@ static const wr_api_route_t param_routes[] = {
 };
 
 static const wr_api_field_t fields[] = {
-    { "image", json_type_string, true },  { "cpu", json_type_double, false },
-    { "memory", json_type_int, false },   { "docker_enabled", json_type_boolean, false },
-    { "env", json_type_object, false },   { "argv", json_type_array, false },
+    { "image", json_type_string, true },
+    { "cpu", json_type_double, false },
+    { "memory", json_type_int, false },
+    { "docker_enabled", json_type_boolean, false },
+    { "env", json_type_object, false },
+    { "argv", json_type_array, false },
     { NULL, 0, false },
 };
 
@@ -94,8 +97,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     static wr_api_v1_t v1 = { .version = "fuzz" };
     if (v1_router == NULL) {
         v1_router = wr_api_v1_router (&v1, NULL);
-        param_router = wr_api_router_new (
-            param_routes, sizeof param_routes / sizeof param_routes[0], NULL, NULL);
+        param_router = wr_api_router_new (param_routes,
+                                          sizeof param_routes / sizeof param_routes[0], NULL, NULL);
         check (v1_router != NULL && param_router != NULL);
     }
     const char *text = (const char *) data;

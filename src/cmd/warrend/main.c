@@ -38,8 +38,7 @@ static const char usage[] =
     "Serves warren's API (docs/api.md) in the foreground until SIGTERM or SIGINT.\n"
     "\n"
     "  --root DIR           state directory (default $WARREN_ROOT, else " DEFAULT_ROOT ")\n"
-    "  --socket PATH        the API's unix socket (default DIR/run/" SOCKET_NAME
-    " with --root or\n"
+    "  --socket PATH        the API's unix socket (default DIR/run/" SOCKET_NAME " with --root or\n"
     "                       $WARREN_ROOT, else " DEFAULT_RUN_DIR "/" SOCKET_NAME ")\n"
     "  --group NAME         the socket's group (mode 0660; default: warrend's own group)\n"
     "  --listen HOST:PORT   also serve on TCP (HOST defaults to 127.0.0.1: give 0.0.0.0\n"
@@ -135,8 +134,8 @@ read_token (const char *path, wr_error_t *err)
     }
     for (size_t i = 0; i < n; i++) {
         if ((unsigned char) buf[i] <= ' ' || (unsigned char) buf[i] >= 0x7f) {
-            wr_error_set (err, 0, "token file `%s`: the token must be printable ASCII without spaces",
-                          path);
+            wr_error_set (
+                err, 0, "token file `%s`: the token must be printable ASCII without spaces", path);
             return NULL;
         }
     }
@@ -188,8 +187,7 @@ main (int argc, char **argv)
         { "help", no_argument, NULL, OPT_HELP },
         { NULL, 0, NULL, 0 },
     };
-    const char *root = NULL, *socket_path = NULL, *group = NULL, *listen = NULL,
-               *token_file = NULL;
+    const char *root = NULL, *socket_path = NULL, *group = NULL, *listen = NULL, *token_file = NULL;
     unsigned max_connections = 0;
     cleanup_error wr_error_t err = NULL;
     int opt;
@@ -255,7 +253,8 @@ main (int argc, char **argv)
         root_given = env_root != NULL && env_root[0] != '\0';
         root = root_given ? env_root : DEFAULT_ROOT;
     }
-    cleanup_free char *run_dir = root_given ? xasprintf ("%s/run", root) : xstrdup (DEFAULT_RUN_DIR);
+    cleanup_free char *run_dir =
+        root_given ? xasprintf ("%s/run", root) : xstrdup (DEFAULT_RUN_DIR);
     cleanup_free char *default_socket = xasprintf ("%s/%s", run_dir, SOCKET_NAME);
     if (socket_path == NULL)
         socket_path = default_socket;

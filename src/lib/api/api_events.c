@@ -157,8 +157,8 @@ wr_api_events_send_error (wr_api_events_t *events, const wr_error_t error, int t
                           wr_error_t *err)
 {
     wr_error_kind_t kind = wr_error_kind (error);
-    cleanup_free char *body = wr_api_error_body (
-        wr_error_kind_name (kind), error != NULL ? error->message : "internal error");
+    cleanup_free char *body = wr_api_error_body (wr_error_kind_name (kind),
+                                                 error != NULL ? error->message : "internal error");
     /* wr_api_error_body ends with a newline; the line gets its own. */
     body[strcspn (body, "\n")] = '\0';
     return send_line (events, body, timeout_ms, err);

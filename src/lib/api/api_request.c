@@ -99,7 +99,8 @@ wr_api_json_check_fields (json_object *obj, const wr_api_field_t *fields, const 
 {
     if (wr_json_expect (obj, json_type_object, name, path, err) < 0)
         return -1;
-    json_object_object_foreach (obj, key, value) {
+    json_object_object_foreach (obj, key, value)
+    {
         const wr_api_field_t *field = find_field (fields, key);
         cleanup_free char *child = wr_json_path_key (path, key);
         if (field == NULL) {

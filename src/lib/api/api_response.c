@@ -48,8 +48,8 @@ set_body (wr_api_response_t *resp, unsigned status, char *body)
 void
 wr_api_response_json (wr_api_response_t *resp, unsigned status, json_object *body)
 {
-    const char *text =
-        json_object_to_json_string_ext (body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    const char *text = json_object_to_json_string_ext (body, JSON_C_TO_STRING_PLAIN |
+                                                                 JSON_C_TO_STRING_NOSLASHESCAPE);
     char *copy = xasprintf ("%s\n", text);
     json_object_put (body);
     set_body (resp, status, copy);
@@ -63,8 +63,9 @@ wr_api_error_body (const char *kind, const char *message)
     json_object_object_add (inner, "message", json_object_new_string (message));
     json_object *outer = json_object_new_object ();
     json_object_object_add (outer, "error", inner);
-    char *text = xasprintf ("%s\n", json_object_to_json_string_ext (
-                                        outer, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    char *text =
+        xasprintf ("%s\n", json_object_to_json_string_ext (
+                               outer, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put (outer);
     return text;
 }

@@ -38,8 +38,9 @@ check_pattern (const wr_api_route_t *route, wr_error_t *err)
 {
     const char *pattern = route->pattern;
     if (pattern == NULL || pattern[0] != '/' || route->method == NULL || route->handler == NULL)
-        return wr_error_set (err, 0, "route %s %s: needs a method, a handler and a pattern "
-                                     "starting with '/'",
+        return wr_error_set (err, 0,
+                             "route %s %s: needs a method, a handler and a pattern "
+                             "starting with '/'",
                              route->method ? route->method : "(null)",
                              pattern ? pattern : "(null)");
     const char *names[WR_API_MAX_PARAMS];
@@ -198,8 +199,8 @@ wr_api_router_match (const wr_api_router_t *router, const char *method, const ch
         path_known = true;
         if (methods != NULL && strstr (methods, r->method) != NULL)
             continue;
-        char *joined = methods == NULL ? xstrdup (r->method)
-                                       : xasprintf ("%s, %s", methods, r->method);
+        char *joined =
+            methods == NULL ? xstrdup (r->method) : xasprintf ("%s, %s", methods, r->method);
         free (methods);
         methods = joined;
     }

@@ -74,6 +74,13 @@ typedef struct {
     size_t body_len;
     bool too_large;
     bool answered;
+    /* Without a body, an answer found at the first call waits for the
+     * second: queued at once, MHD would close the connection (it cannot
+     * know there is no body to skip). */
+    bool has_body;
+    bool in_begin;
+    bool has_pending;
+    wr_api_response_t pending;
     unsigned status;
 } request_t;
 
@@ -168,8 +175,7 @@ queue (struct MHD_Connection *conn, request_t *req, wr_api_response_t *resp)
         return MHD_NO;
     }
     MHD_add_response_header (response, MHD_HTTP_HEADER_CONTENT_TYPE,
-                             resp->content_type != NULL ? resp->content_type
-                                                        : "application/json");
+                             resp->content_type != NULL ? resp->content_type : "application/json");
     MHD_add_response_header (response, "X-Request-Id", req->id);
     MHD_add_response_header (response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (resp->allow != NULL)
@@ -192,6 +198,11 @@ queue_error (struct MHD_Connection *conn, request_t *req, unsigned status, const
     wr_api_response_t resp = { 0 };
     wr_api_response_error_status (&resp, status, kind, message);
     resp.allow = allow;
+    if (req->in_begin && !req->has_body) {
+        req->pending = resp;
+        req->has_pending = true;
+        return MHD_YES;
+    }
     return queue (conn, req, &resp);
 }
 
@@ -199,9 +210,9 @@ static enum MHD_Result
 answer_route (struct MHD_Connection *conn, request_t *req)
 {
     if (req->too_large) {
-        cleanup_free char *message = xasprintf (
-            "request body: more than %zu bytes is too large for %s %s", req->max_body,
-            req->route->method, req->route->pattern);
+        cleanup_free char *message =
+            xasprintf ("request body: more than %zu bytes is too large for %s %s", req->max_body,
+                       req->route->method, req->route->pattern);
         return queue_error (conn, req, 413, "limit", message, NULL);
     }
     wr_api_request_t request = {
@@ -255,8 +266,8 @@ begin_request (struct MHD_Connection *conn, request_t *req)
             cleanup_free char *message = xasprintf ("no such route: %s `%s`", method, path);
             return queue_error (conn, req, 404, "not_found", message, NULL);
         }
-        cleanup_free char *message = xasprintf ("method %s is not allowed on `%s` (allowed: %s)",
-                                                method, path, allowed);
+        cleanup_free char *message =
+            xasprintf ("method %s is not allowed on `%s` (allowed: %s)", method, path, allowed);
         return queue_error (conn, req, 405, "invalid", message, steal_pointer (&allowed));
     }
     req->max_body = req->route->max_body > 0 ? req->route->max_body : WR_API_MAX_JSON_BODY;
@@ -269,9 +280,9 @@ begin_request (struct MHD_Connection *conn, request_t *req)
         if (errno == 0 && end != length && *end == '\0' && announced > req->max_body) {
             /* Answered before the body is read (and the connection closed
              * after it): the client learns at once, and sends nothing. */
-            cleanup_free char *message = xasprintf (
-                "request body: %llu bytes is too large for %s %s (the limit is %zu)", announced,
-                req->route->method, req->route->pattern, req->max_body);
+            cleanup_free char *message =
+                xasprintf ("request body: %llu bytes is too large for %s %s (the limit is %zu)",
+                           announced, req->route->method, req->route->pattern, req->max_body);
             return queue_error (conn, req, 413, "limit", message, NULL);
         }
     }
@@ -300,8 +311,7 @@ take_body (request_t *req, const char *data, size_t len)
 
 static enum MHD_Result
 on_request (void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-            const char *version, const char *upload_data, size_t *upload_data_size,
-            void **con_cls)
+            const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
     listener_t *listener = cls;
     wr_api_server_t *server = listener->server;
@@ -314,11 +324,26 @@ on_request (void *cls, struct MHD_Connection *conn, const char *url, const char 
                   (unsigned long long) atomic_fetch_add (&server->next_request, 1) + 1);
         req->log_fields[0] = "request";
         req->log_fields[1] = req->id;
-        req->log = (wr_log_t) { .fields = req->log_fields, .parent = server->options.log };
+        req->log = (wr_log_t){ .fields = req->log_fields, .parent = server->options.log };
         clock_gettime (CLOCK_MONOTONIC, &req->start);
         req->method = xstrdup (method);
         req->path = xstrdup (url);
-        return begin_request (conn, req);
+        const char *length =
+            MHD_lookup_connection_value (conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        req->has_body = (length != NULL && strcmp (length, "0") != 0) ||
+                        MHD_lookup_connection_value (conn, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL;
+        req->in_begin = true;
+        enum MHD_Result result = begin_request (conn, req);
+        req->in_begin = false;
+        return result;
+    }
+    if (req->has_pending) {
+        wr_api_response_t pending = req->pending;
+        req->has_pending = false;
+        memset (&req->pending, 0, sizeof req->pending);
+        *upload_data_size = 0;
+        return queue (conn, req, &pending);
     }
     if (req->answered) {
         *upload_data_size = 0;
@@ -353,6 +378,7 @@ on_completed (void *cls, struct MHD_Connection *conn, void **con_cls,
                toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "request" : "request not completed",
                "listener", req->listener->name, "method", method, "path", path, "status",
                req->answered ? status : "none", "took", took, NULL);
+    wr_api_response_clear (&req->pending);
     wr_api_params_clear (&req->params);
     free (req->body);
     free (req->method);
@@ -408,8 +434,8 @@ make_unix_socket (wr_api_server_t *server, wr_error_t *err)
         return wr_error_set (err, errno, "bind `%s`", path);
     /* Nobody can connect before listen(), so the umask's mode between bind
      * and chmod lets no one in. */
-    if (chmod (path, 0660) < 0 ||
-        (server->options.set_socket_group && chown (path, (uid_t) -1, server->options.socket_group) < 0)) {
+    if (chmod (path, 0660) < 0 || (server->options.set_socket_group &&
+                                   chown (path, (uid_t) -1, server->options.socket_group) < 0)) {
         int saved = errno;
         unlink (path);
         if (server->options.set_socket_group && saved == EPERM)
@@ -448,8 +474,7 @@ make_tcp_socket (wr_api_server_t *server, wr_error_t *err)
                                   "listen address `%s`: not a numeric address: %s", quoted,
                                   gai_strerror (rc));
     }
-    cleanup_close int fd =
-        socket (found->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    cleanup_close int fd = socket (found->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
         freeaddrinfo (found);
         return wr_error_set (err, errno, "socket");
@@ -480,17 +505,15 @@ start_daemon (listener_t *listener, wr_error_t *err)
     wr_api_server_t *server = listener->server;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
                      MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
-    unsigned max_connections = server->options.max_connections > 0
-                                   ? server->options.max_connections
-                                   : DEFAULT_MAX_CONNECTIONS;
-    unsigned idle = server->options.idle_timeout_seconds > 0
-                        ? server->options.idle_timeout_seconds
-                        : DEFAULT_IDLE_TIMEOUT;
+    unsigned max_connections = server->options.max_connections > 0 ? server->options.max_connections
+                                                                   : DEFAULT_MAX_CONNECTIONS;
+    unsigned idle = server->options.idle_timeout_seconds > 0 ? server->options.idle_timeout_seconds
+                                                             : DEFAULT_IDLE_TIMEOUT;
     listener->daemon = MHD_start_daemon (
         flags, 0, NULL, NULL, on_request, listener, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
-        listener, MHD_OPTION_LISTEN_SOCKET, listener->fd, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, listener, MHD_OPTION_CONNECTION_LIMIT, max_connections,
-        MHD_OPTION_CONNECTION_TIMEOUT, idle, MHD_OPTION_END);
+        listener, MHD_OPTION_LISTEN_SOCKET, listener->fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        listener, MHD_OPTION_CONNECTION_LIMIT, max_connections, MHD_OPTION_CONNECTION_TIMEOUT, idle,
+        MHD_OPTION_END);
     if (listener->daemon == NULL)
         return wr_error_set_kind (err, WR_ERROR_INTERNAL, 0,
                                   "start the HTTP server on the %s listener", listener->name);

@@ -2,7 +2,6 @@
 
 #include <microhttpd.h>
 
-
 static int
 get_health (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_error_t *err)
 {

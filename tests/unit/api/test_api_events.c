@@ -172,10 +172,8 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test (test_lines_in_order),
-        cmocka_unit_test (test_read_deadline),
-        cmocka_unit_test (test_back_pressure),
-        cmocka_unit_test (test_cancel_wakes_producer),
+        cmocka_unit_test (test_lines_in_order), cmocka_unit_test (test_read_deadline),
+        cmocka_unit_test (test_back_pressure),  cmocka_unit_test (test_cancel_wakes_producer),
         cmocka_unit_test (test_send_deadline),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

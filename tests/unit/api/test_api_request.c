@@ -14,10 +14,10 @@
 #include "xalloc.h"
 
 static const wr_api_field_t create_fields[] = {
-    { "image", json_type_string, true },  { "cpu", json_type_double, false },
-    { "memory", json_type_int, false },   { "docker_enabled", json_type_boolean, false },
-    { "env", json_type_object, false },   { "labels", json_type_object, false },
-    { "argv", json_type_array, false },   { NULL, 0, false },
+    { "image", json_type_string, true }, { "cpu", json_type_double, false },
+    { "memory", json_type_int, false },  { "docker_enabled", json_type_boolean, false },
+    { "env", json_type_object, false },  { "labels", json_type_object, false },
+    { "argv", json_type_array, false },  { NULL, 0, false },
 };
 
 /* The error message of BODY, or NULL when it is accepted. */
@@ -75,16 +75,20 @@ test_refused (void **state)
     check_refused ("{\"image\": 5}", "request body: image: must be a string, not an integer");
     check_refused ("{\"image\": null}", "image: must not be null");
     check_refused ("{\"cpu\": 1}", "request body: image: missing");
-    check_refused ("{\"image\": \"x\", \"memory\": \"1G\"}", "memory: must be an integer, not a string");
+    check_refused ("{\"image\": \"x\", \"memory\": \"1G\"}",
+                   "memory: must be an integer, not a string");
     check_refused ("{\"image\": \"x\", \"memory\": 1.5}", "memory: must be an integer");
-    check_refused ("{\"image\": \"x\", \"memory\": 99999999999999999999}", "memory: integer too large");
+    check_refused ("{\"image\": \"x\", \"memory\": 99999999999999999999}",
+                   "memory: integer too large");
     check_refused ("{\"image\": \"x\", \"cpu\": \"2\"}", "cpu: must be a number, not a string");
-    check_refused ("{\"image\": \"x\", \"docker_enabled\": 1}", "docker_enabled: must be a boolean");
+    check_refused ("{\"image\": \"x\", \"docker_enabled\": 1}",
+                   "docker_enabled: must be a boolean");
     check_refused ("{\"image\": \"x\", \"env\": []}", "env: must be an object, not an array");
     check_refused ("{\"image\": \"x\", \"cpus\": 1}",
                    "request body: unknown field `cpus` (known fields: image, cpu, memory");
     /* The client's field name is quoted with escapes. */
-    check_refused ("{\"image\": \"x\", \"a\\nb\\u001b[31m\": 1}", "unknown field `a\\x0ab\\x1b[31m`");
+    check_refused ("{\"image\": \"x\", \"a\\nb\\u001b[31m\": 1}",
+                   "unknown field `a\\x0ab\\x1b[31m`");
 }
 
 static void
@@ -161,10 +165,8 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test (test_accepted),
-        cmocka_unit_test (test_refused),
-        cmocka_unit_test (test_nested_fields),
-        cmocka_unit_test (test_size_limit),
+        cmocka_unit_test (test_accepted),          cmocka_unit_test (test_refused),
+        cmocka_unit_test (test_nested_fields),     cmocka_unit_test (test_size_limit),
         cmocka_unit_test (test_params_and_lookup),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -63,8 +63,10 @@ test_error_from_kind (void **state)
         unsigned status;
         const char *name;
     } cases[] = {
-        { ENOENT, WR_ERROR_NOT_FOUND, 404, "not_found" }, { EEXIST, WR_ERROR_EXISTS, 409, "exists" },
-        { 0, WR_ERROR_INVALID, 400, "invalid" },         { ENOSPC, WR_ERROR_LIMIT, 413, "limit" },
+        { ENOENT, WR_ERROR_NOT_FOUND, 404, "not_found" },
+        { EEXIST, WR_ERROR_EXISTS, 409, "exists" },
+        { 0, WR_ERROR_INVALID, 400, "invalid" },
+        { ENOSPC, WR_ERROR_LIMIT, 413, "limit" },
         { ETIMEDOUT, WR_ERROR_UNAVAILABLE, 503, "unavailable" },
         { ECANCELED, WR_ERROR_CANCELLED, 409, "cancelled" },
         { EIO, WR_ERROR_INTERNAL, 500, "internal" },

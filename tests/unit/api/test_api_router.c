@@ -57,18 +57,18 @@ test_match_params (void **state)
     assert_ptr_equal (route, &routes[0]);
     assert_int_equal (params.n, 0);
 
-    assert_int_equal (wr_api_router_match (router, "DELETE", "/v1/sandboxes/ab12", &route,
-                                           &params, NULL),
-                      WR_API_MATCH_FOUND);
+    assert_int_equal (
+        wr_api_router_match (router, "DELETE", "/v1/sandboxes/ab12", &route, &params, NULL),
+        WR_API_MATCH_FOUND);
     assert_ptr_equal (route, &routes[4]);
     assert_int_equal (params.n, 1);
     assert_string_equal (wr_api_params_get (&params, "id"), "ab12");
     assert_null (wr_api_params_get (&params, "pid"));
     wr_api_params_clear (&params);
 
-    assert_int_equal (wr_api_router_match (router, "GET", "/v1/sandboxes/s1/processes/77",
-                                           &route, &params, NULL),
-                      WR_API_MATCH_FOUND);
+    assert_int_equal (
+        wr_api_router_match (router, "GET", "/v1/sandboxes/s1/processes/77", &route, &params, NULL),
+        WR_API_MATCH_FOUND);
     assert_ptr_equal (route, &routes[5]);
     assert_string_equal (wr_api_params_get (&params, "id"), "s1");
     assert_string_equal (wr_api_params_get (&params, "pid"), "77");
@@ -90,9 +90,19 @@ test_not_found_and_method (void **state)
     wr_api_params_t params;
     char *allow = NULL;
     const char *missing[] = {
-        "/", "", "v1/health", "/v1", "/v1/health/", "/v1//health", "/v2/health",
-        "/v1/sandboxes/", "/v1/sandboxes//processes/1", "/v1/sandboxes/a/processes",
-        "/v1/sandboxes/a/b/c/d", "/v1/health\x01", "/V1/health",
+        "/",
+        "",
+        "v1/health",
+        "/v1",
+        "/v1/health/",
+        "/v1//health",
+        "/v2/health",
+        "/v1/sandboxes/",
+        "/v1/sandboxes//processes/1",
+        "/v1/sandboxes/a/processes",
+        "/v1/sandboxes/a/b/c/d",
+        "/v1/health\x01",
+        "/V1/health",
     };
     for (size_t i = 0; i < sizeof missing / sizeof missing[0]; i++) {
         assert_int_equal (wr_api_router_match (router, "GET", missing[i], &route, &params, &allow),
@@ -104,16 +114,16 @@ test_not_found_and_method (void **state)
     assert_int_equal (wr_api_router_match (router, "GET", NULL, &route, &params, &allow),
                       WR_API_MATCH_NO_PATH);
 
-    assert_int_equal (wr_api_router_match (router, "PUT", "/v1/sandboxes/x", &route, &params,
-                                           &allow),
-                      WR_API_MATCH_NO_METHOD);
+    assert_int_equal (
+        wr_api_router_match (router, "PUT", "/v1/sandboxes/x", &route, &params, &allow),
+        WR_API_MATCH_NO_METHOD);
     assert_null (route);
     assert_int_equal (params.n, 0);
     assert_string_equal (allow, "GET, DELETE");
     free (allow);
-    assert_int_equal (wr_api_router_match (router, "DELETE", "/v1/sandboxes", &route, &params,
-                                           &allow),
-                      WR_API_MATCH_NO_METHOD);
+    assert_int_equal (
+        wr_api_router_match (router, "DELETE", "/v1/sandboxes", &route, &params, &allow),
+        WR_API_MATCH_NO_METHOD);
     assert_string_equal (allow, "GET, POST");
     free (allow);
     assert_int_equal (wr_api_router_match (router, "get", "/v1/health", &route, &params, &allow),
@@ -152,8 +162,10 @@ static void
 test_bad_tables (void **state)
 {
     const char *bad[] = {
-        "v1/x", "/v1//x", "/v1/x/", "/v1/{}", "/v1/{a", "/v1/a}", "/v1/x{a}", "/v1/{a}/{a}",
-        "/{a}/{b}/{c}/{d}/{e}/{f}/{g}/{h}/{i}", "/v1/{a{b}}",
+        "v1/x",       "/v1//x",      "/v1/x/",
+        "/v1/{}",     "/v1/{a",      "/v1/a}",
+        "/v1/x{a}",   "/v1/{a}/{a}", "/{a}/{b}/{c}/{d}/{e}/{f}/{g}/{h}/{i}",
+        "/v1/{a{b}}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         cleanup_error wr_error_t err = NULL;

@@ -328,8 +328,8 @@ static void
 request (int via, const char *method, const char *path, const char *body, const char *auth,
          answer_t *a)
 {
-    CURLcode rc = request_full (via, method, path, body, body != NULL ? strlen (body) : 0, false,
-                                auth, a);
+    CURLcode rc =
+        request_full (via, method, path, body, body != NULL ? strlen (body) : 0, false, auth, a);
     if (rc != CURLE_OK)
         fail_msg ("%s %s: %s", method, path, curl_easy_strerror (rc));
 }
@@ -345,7 +345,8 @@ check_error (const answer_t *a, long status, const char *kind, const char *expec
     assert_string_equal (a->content_type, "application/json");
     assert_non_null (a->request_id);
     cleanup_error wr_error_t err = NULL;
-    cleanup_json_reader json_object *obj = wr_json_parse_object (a->body, a->len, 65536, "an answer", "answer", &err);
+    cleanup_json_reader json_object *obj =
+        wr_json_parse_object (a->body, a->len, 65536, "an answer", "answer", &err);
     if (obj == NULL)
         fail_msg ("not a JSON object: %s: %s", a->body, err->message);
     json_object *error = json_object_object_get (obj, "error");
@@ -477,6 +478,29 @@ test_not_found_and_method (void **state)
     check_serving ();
 }
 
+/* Errors without a body keep the connection open (an SDK reuses it). */
+static void
+test_keep_alive_after_errors (void **state)
+{
+    CURL *curl = curl_easy_init ();
+    assert_non_null (curl);
+    answer_t a = { 0 };
+    curl_easy_setopt (curl, CURLOPT_UNIX_SOCKET_PATH, socket_path);
+    curl_easy_setopt (curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt (curl, CURLOPT_WRITEDATA, &a);
+    const char *paths[] = { "http://warrend/v1/nothing", "http://warrend/t/items/missing",
+                            "http://warrend/v1/health" };
+    for (size_t i = 0; i < 3; i++) {
+        curl_easy_setopt (curl, CURLOPT_URL, paths[i]);
+        assert_int_equal (curl_easy_perform (curl), CURLE_OK);
+        long connects = -1;
+        curl_easy_getinfo (curl, CURLINFO_NUM_CONNECTS, &connects);
+        assert_int_equal (connects, i == 0 ? 1 : 0);
+    }
+    curl_easy_cleanup (curl);
+    answer_clear (&a);
+}
+
 static void
 test_bad_bodies (void **state)
 {
@@ -489,7 +513,8 @@ test_bad_bodies (void **state)
         { "[]", "must be a JSON object, not an array" },
         { "{\"name\": 1}", "request body: name: must be a string, not an integer" },
         { "{\"name\": \"x\", \"count\": \"3\"}", "request body: count: must be an integer" },
-        { "{\"name\": \"x\", \"colour\": 1}", "unknown field `colour` (known fields: name, count)" },
+        { "{\"name\": \"x\", \"colour\": 1}",
+          "unknown field `colour` (known fields: name, count)" },
         { "{}", "request body: name: missing" },
         { "", "request body: empty" },
     };
@@ -514,7 +539,8 @@ test_huge_bodies (void **state)
     answer_t a = { 0 };
     CURLcode rc = request_full (VIA_UNIX, "POST", "/t/echo", big, len, false, NULL, &a);
     assert_true (rc == CURLE_OK || rc == CURLE_SEND_ERROR);
-    check_error (&a, 413, "limit", "2097152 bytes is too large for POST /t/echo (the limit is 1048576)");
+    check_error (&a, 413, "limit",
+                 "2097152 bytes is too large for POST /t/echo (the limit is 1048576)");
     answer_clear (&a);
     check_serving ();
     /* Chunked: read, dropped, refused. */
@@ -662,9 +688,9 @@ test_socket_refused_and_stale (void **state)
     assert_null (wr_api_server_start (&no_token, &err));
     assert_non_null (strstr (err->message, "needs a bearer token"));
     wr_error_free (&err);
-    wr_api_server_options_t bad_host = {
-        .tcp_host = "localhost", .token = TOKEN, .router = router
-    };
+    wr_api_server_options_t bad_host = { .tcp_host = "localhost",
+                                         .token = TOKEN,
+                                         .router = router };
     assert_null (wr_api_server_start (&bad_host, &err));
     assert_non_null (strstr (err->message, "not a numeric address"));
 }
@@ -722,6 +748,7 @@ main (void)
         cmocka_unit_test (test_socket_mode_and_group),
         cmocka_unit_test (test_health_and_routes),
         cmocka_unit_test (test_not_found_and_method),
+        cmocka_unit_test (test_keep_alive_after_errors),
         cmocka_unit_test (test_bad_bodies),
         cmocka_unit_test (test_huge_bodies),
         cmocka_unit_test (test_tcp_token),

@@ -20,7 +20,7 @@
 #error "WARREN_OPENAPI: the path of docs/openapi.json"
 #endif
 
-static const char *const http_methods[] = { "get", "put", "post", "delete", "options",
+static const char *const http_methods[] = { "get",  "put",   "post",  "delete", "options",
                                             "head", "patch", "trace", NULL };
 
 static bool
@@ -39,8 +39,8 @@ test_openapi_matches_routes (void **state)
     cleanup_json_reader json_object *doc = json_object_from_file (WARREN_OPENAPI);
     if (doc == NULL)
         fail_msg ("cannot read %s", WARREN_OPENAPI);
-    assert_true (strncmp (json_object_get_string (json_object_object_get (doc, "openapi")), "3.0.",
-                          4) == 0);
+    assert_true (
+        strncmp (json_object_get_string (json_object_object_get (doc, "openapi")), "3.0.", 4) == 0);
     json_object *paths = json_object_object_get (doc, "paths");
     assert_non_null (paths);
     size_t n;
@@ -49,8 +49,10 @@ test_openapi_matches_routes (void **state)
 
     /* Every operation of the file is a route. */
     size_t operations = 0;
-    json_object_object_foreach (paths, path, item) {
-        json_object_object_foreach (item, key, op) {
+    json_object_object_foreach (paths, path, item)
+    {
+        json_object_object_foreach (item, key, op)
+        {
             bool is_method = false;
             for (size_t m = 0; http_methods[m] != NULL; m++)
                 is_method |= strcmp (key, http_methods[m]) == 0;
@@ -65,7 +67,8 @@ test_openapi_matches_routes (void **state)
             bool open = json_object_object_get_ex (op, "security", &security) &&
                         json_object_array_length (security) == 0;
             for (size_t i = 0; i < n; i++) {
-                if (strcasecmp (routes[i].method, key) == 0 && strcmp (routes[i].pattern, path) == 0)
+                if (strcasecmp (routes[i].method, key) == 0 &&
+                    strcmp (routes[i].pattern, path) == 0)
                     assert_int_equal (open, (routes[i].flags & WR_API_ROUTE_PUBLIC) != 0);
             }
         }
@@ -116,8 +119,10 @@ test_handlers (void **state)
     wr_api_response_clear (&resp);
 
     const char *later[][2] = {
-        { "GET", "/v1/sandboxes" }, { "POST", "/v1/sandboxes" },
-        { "GET", "/v1/sandboxes/ab" }, { "DELETE", "/v1/sandboxes/ab" },
+        { "GET", "/v1/sandboxes" },
+        { "POST", "/v1/sandboxes" },
+        { "GET", "/v1/sandboxes/ab" },
+        { "DELETE", "/v1/sandboxes/ab" },
     };
     for (size_t i = 0; i < 4; i++) {
         call (later[i][0], later[i][1], &resp);
