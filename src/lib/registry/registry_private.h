@@ -1,4 +1,5 @@
-/* What registry.c (pulls), registry_push.c and registry_session.c share:
+/* What registry.c (the client, manifests), registry_fetch.c (blobs),
+ * registry_push.c and registry_session.c share:
  * the client's state and sessions, requests to one registry host for one
  * scope that carry the credentials that host asked for.  Not installed. */
 #ifndef WARREN_REGISTRY_PRIVATE_H
@@ -65,6 +66,13 @@ int wr_session_send (wr_session_t *session, wr_http_request_t *request, const ch
 int wr_session_send_retrying (wr_session_t *session, wr_http_request_t *request,
                               const char *const *headers, wr_http_response_t *response,
                               wr_error_t *err);
+
+/* A new easy handle (aborts when libcurl cannot make one). */
+CURL *wr_registry_new_handle (void);
+
+/* Checks again that a repository name from a parsed reference holds
+ * nothing a URL would read differently. */
+int wr_registry_check_repository (const char *repository, wr_error_t *err);
 
 /* Waits before retry number ATTEMPT (0 for the first): 250 ms doubled each
  * time up to 8 s, or what RETRY_AFTER (seconds; may be NULL) asks, at most
