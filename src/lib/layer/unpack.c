@@ -170,6 +170,9 @@ static int
 count_bytes (layer_t *layer, size_t n, wr_error_t *err)
 {
     layer->uncompressed += n;
+    /* Checked for every block read: a large file stops as soon as a small one. */
+    if (layer->options != NULL && wr_cancel_check (layer->options->cancel, NULL, err) < 0)
+        return -1;
     if (layer->uncompressed > layer->limits.layer_bytes)
         return wr_error_set_kind (err, WR_ERROR_LIMIT, 0,
                                   "expands past the limit of %llu bytes per layer "
@@ -787,6 +790,8 @@ unpack_layer (int root_fd, int fd, const char *layer_path, const char *diff_id,
             return wr_error_set (err, e > 0 ? e : EIO, "layer `%s`: %s", layer_path,
                                  archive_error_string (tar));
         }
+        if (options != NULL && wr_cancel_check (options->cancel, NULL, err) < 0)
+            return wr_error_prefix (err, "layer `%s`", layer_path);
         free (last);
         last = xstrdup (archive_entry_pathname (entry) ? archive_entry_pathname (entry) : "?");
         if (count_entry (&layer, last, err) < 0)

@@ -33,6 +33,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "cancel.h"
 #include "error.h"
 #include "log.h"
 
@@ -81,6 +82,11 @@ typedef struct {
     int (*layer_done) (void *data, size_t index, wr_error_t *err);
     void *layer_data;
     const wr_log_t *log; /* skipped entries, waits, clean-ups; NULL: the standard log */
+    /* Checked before each layer, each entry and each block read: when it
+     * stops (cancelled, or past a deadline) the unpack fails with its
+     * error and wr_unpack_root removes its temporary directory.  May be
+     * NULL. */
+    const wr_cancel_t *cancel;
 } wr_unpack_options_t;
 
 /* Applies the layer at LAYER_PATH on top of the directory ROOT_FD.

@@ -159,6 +159,10 @@ wr_unpack_root (const char *const *layers, const char *const *diff_ids, const ch
             wr_error_set (err, EINVAL, "fewer diff_ids than layers for `%s`", dest);
             goto out;
         }
+        if (options != NULL && wr_cancel_check (options->cancel, NULL, err) < 0) {
+            wr_error_prefix (err, "unpack `%s`", dest);
+            goto out;
+        }
         int fd = -1;
         if (i == 0)
             fd = steal_fd (&first);

@@ -104,9 +104,9 @@ record_copy (wr_image_record_t *dst, const wr_image_record_t *src)
 }
 
 static int
-fetch_config (wr_store_t *store, wr_registry_t *registry, const wr_image_ref_t *ref,
-              const wr_descriptor_t *desc, bool *fetched, wr_image_config_t *config,
-              const wr_log_t *log, wr_error_t *err)
+fetch_config (wr_store_t *store, wr_registry_t *registry, const wr_registry_call_t *call,
+              const wr_image_ref_t *ref, const wr_descriptor_t *desc, bool *fetched,
+              wr_image_config_t *config, const wr_log_t *log, wr_error_t *err)
 {
     if (desc->size > WR_CONFIG_MAX_SIZE)
         return wr_error_set (err, 0,
@@ -116,7 +116,8 @@ fetch_config (wr_store_t *store, wr_registry_t *registry, const wr_image_ref_t *
     if (!wr_store_has_blob_size (store, desc->digest, desc->size)) {
         wr_log_to (log, WR_LOG_INFO, "fetching config", "digest", desc->digest, NULL);
         const wr_descriptor_t *blobs[] = { desc };
-        if (wr_registry_fetch_blobs (registry, ref, blobs, 1, store, NULL, NULL, err) < 0)
+        if (wr_registry_fetch_blobs_call (registry, call, ref, blobs, 1, store, NULL, NULL, NULL,
+                                          err) < 0)
             return wr_error_prefix (err, "image config %s", desc->digest);
         *fetched = true;
     }
@@ -144,6 +145,32 @@ check_layers (const wr_manifest_t *manifest, wr_error_t *err)
     return 0;
 }
 
+/* The token a pull checks: its caller's, with the pull's deadline added
+ * (*OWNED is set when a new token was made; the caller frees it). */
+static int
+pull_token (const wr_pull_options_t *opts, wr_cancel_t **owned, const wr_cancel_t **token,
+            wr_error_t *err)
+{
+    *owned = NULL;
+    *token = opts->cancel;
+    if (opts->deadline_ms < 0)
+        return wr_error_set (err, 0, "pull deadline %" PRId64 " ms is negative", opts->deadline_ms);
+    if (opts->deadline_ms == 0)
+        return 0;
+    *owned = wr_cancel_new (opts->cancel, opts->deadline_ms, "pull deadline", err);
+    if (*owned == NULL)
+        return -1;
+    *token = *owned;
+    return 0;
+}
+
+static int pull_manifest (wr_store_t *store, wr_registry_t *registry,
+                          const wr_registry_call_t *call, const wr_image_ref_t *ref,
+                          const char *name, const wr_manifest_t *manifest,
+                          const char *manifest_digest, const char *const *extra_blobs,
+                          const wr_pull_options_t *opts, wr_image_record_t *out,
+                          wr_pull_result_t *result, wr_error_t *err);
+
 int
 wr_image_pull_manifest (wr_store_t *store, wr_registry_t *registry, const wr_image_ref_t *ref,
                         const char *name, const wr_manifest_t *manifest,
@@ -154,6 +181,22 @@ wr_image_pull_manifest (wr_store_t *store, wr_registry_t *registry, const wr_ima
     static const wr_pull_options_t no_options;
     if (opts == NULL)
         opts = &no_options;
+    cleanup_cancel wr_cancel_t *owned = NULL;
+    const wr_cancel_t *token = NULL;
+    if (pull_token (opts, &owned, &token, err) < 0)
+        return wr_error_prefix (err, "%s", name);
+    wr_registry_call_t call = { .cancel = token, .log = opts->log };
+    return pull_manifest (store, registry, &call, ref, name, manifest, manifest_digest, extra_blobs,
+                          opts, out, result, err);
+}
+
+static int
+pull_manifest (wr_store_t *store, wr_registry_t *registry, const wr_registry_call_t *call,
+               const wr_image_ref_t *ref, const char *name, const wr_manifest_t *manifest,
+               const char *manifest_digest, const char *const *extra_blobs,
+               const wr_pull_options_t *opts, wr_image_record_t *out, wr_pull_result_t *result,
+               wr_error_t *err)
+{
     wr_pull_result_t local_result;
     if (result == NULL)
         result = &local_result;
@@ -167,8 +210,8 @@ wr_image_pull_manifest (wr_store_t *store, wr_registry_t *registry, const wr_ima
 
     wr_image_config_t config = { 0 };
     bool config_fetched = false;
-    if (fetch_config (store, registry, ref, &manifest->config, &config_fetched, &config, opts->log,
-                      err) < 0) {
+    if (fetch_config (store, registry, call, ref, &manifest->config, &config_fetched, &config,
+                      opts->log, err) < 0) {
         wr_image_config_clear (&config);
         return wr_error_prefix (err, "%s", name);
     }
@@ -228,7 +271,7 @@ wr_image_pull_manifest (wr_store_t *store, wr_registry_t *registry, const wr_ima
             !wr_store_has_blob_size (store, manifest->layers[0].digest, manifest->layers[0].size);
         pipelined = wr_pull_unpack_start (store, manifest, config.diff_ids, root_path,
                                           stream_lowest, opts != NULL ? &opts->limits : NULL,
-                                          opts != NULL ? opts->log : NULL, err);
+                                          opts != NULL ? opts->log : NULL, call->cancel, err);
         if (pipelined == NULL)
             ret = wr_error_prefix (err, "%s: unpack", name);
     }
@@ -243,8 +286,8 @@ wr_image_pull_manifest (wr_store_t *store, wr_registry_t *registry, const wr_ima
             for (size_t i = 0; i < n_missing; i++)
                 opts->announce (opts->progress_data, missing[i]->digest, missing[i]->size);
         int64_t started = now_ns ();
-        ret = wr_registry_fetch_blobs_tee (
-            registry, ref, missing, n_missing, store, opts->progress, opts->progress_data,
+        ret = wr_registry_fetch_blobs_call (
+            registry, call, ref, missing, n_missing, store, opts->progress, opts->progress_data,
             pipelined != NULL ? wr_pull_unpack_tee (pipelined) : NULL, err);
         if (ret == 0) {
             format_took (started, took, sizeof took);
@@ -278,6 +321,9 @@ wr_image_pull_manifest (wr_store_t *store, wr_registry_t *registry, const wr_ima
     wr_image_config_clear (&config);
     if (ret < 0)
         return ret;
+    /* Nothing is recorded for a pull stopped after its root was made. */
+    if (wr_cancel_check (call->cancel, name, err) < 0)
+        return -1;
 
     /* Every blob the image needs, so that prune keeps them. */
     cleanup_strv char **blobs = NULL;
@@ -331,9 +377,9 @@ document_clear (document_t *d)
 
 /* Picks the platform's manifest from INDEX and fetches it by digest. */
 static int
-resolve_index (wr_registry_t *registry, const wr_image_ref_t *ref, const char *name,
-               const wr_manifest_t *index, const wr_pull_options_t *opts, document_t *doc,
-               wr_error_t *err)
+resolve_index (wr_registry_t *registry, const wr_registry_call_t *call, const wr_image_ref_t *ref,
+               const char *name, const wr_manifest_t *index, const wr_pull_options_t *opts,
+               document_t *doc, wr_error_t *err)
 {
     cleanup_free char *want_os = NULL, *want_arch = NULL, *want_variant = NULL;
     const char *os, *arch, *variant;
@@ -354,8 +400,8 @@ resolve_index (wr_registry_t *registry, const wr_image_ref_t *ref, const char *n
     if (desc->size > WR_MANIFEST_MAX_SIZE)
         return wr_error_set (err, 0, "%s: manifest %s: %" PRId64 " bytes is more than the limit",
                              name, desc->digest, desc->size);
-    if (wr_registry_get_manifest (registry, ref, desc->digest, &doc->body, &doc->len,
-                                  &doc->content_type, &doc->digest, err) < 0)
+    if (wr_registry_get_manifest_call (registry, call, ref, desc->digest, &doc->body, &doc->len,
+                                       &doc->content_type, &doc->digest, err) < 0)
         return wr_error_prefix (err, "%s: manifest %s", name, desc->digest);
     /* Asked for by digest: the bytes must be those the index names. */
     char actual[WR_DIGEST_MAX_LEN + 1];
@@ -383,6 +429,13 @@ wr_image_pull_ex (wr_store_t *store, wr_registry_t *registry, const char *refere
     if (wr_image_ref_parse (reference, &ref, err) < 0)
         return -1;
     cleanup_free char *name = wr_image_ref_string (&ref);
+    cleanup_cancel wr_cancel_t *owned = NULL;
+    const wr_cancel_t *token = NULL;
+    if (pull_token (opts, &owned, &token, err) < 0) {
+        wr_image_ref_clear (&ref);
+        return wr_error_prefix (err, "pull `%s`", name);
+    }
+    wr_registry_call_t call = { .cancel = token, .log = opts->log };
     wr_log_to (opts->log, WR_LOG_INFO, "resolving", "image", name, NULL);
 
     document_t top = { 0 }, image = { 0 };
@@ -390,8 +443,9 @@ wr_image_pull_ex (wr_store_t *store, wr_registry_t *registry, const char *refere
     cleanup_strv char **extra = NULL;
     int lock_fd = -1;
     int ret = -1;
-    if (wr_registry_get_manifest (registry, &ref, wr_image_ref_reference (&ref), &top.body,
-                                  &top.len, &top.content_type, &top.digest, err) < 0) {
+    if (wr_registry_get_manifest_call (registry, &call, &ref, wr_image_ref_reference (&ref),
+                                       &top.body, &top.len, &top.content_type, &top.digest,
+                                       err) < 0) {
         wr_error_prefix (err, "pull `%s`", name);
         goto out;
     }
@@ -412,7 +466,7 @@ wr_image_pull_ex (wr_store_t *store, wr_registry_t *registry, const char *refere
     const char *manifest_digest = top.digest;
     if (top_manifest.kind == WR_MANIFEST_INDEX) {
         wr_strv_add (&extra, top.digest);
-        if (resolve_index (registry, &ref, name, &top_manifest, opts, &image, err) < 0)
+        if (resolve_index (registry, &call, &ref, name, &top_manifest, opts, &image, err) < 0)
             goto out;
         cleanup_free char *what = xasprintf ("%s (manifest %s)", name, image.digest);
         if (wr_manifest_parse (image.body, image.len, image.content_type, what, &image_manifest,
@@ -436,8 +490,8 @@ wr_image_pull_ex (wr_store_t *store, wr_registry_t *registry, const char *refere
     wr_pull_result_t local_result;
     if (result == NULL)
         result = &local_result;
-    ret = wr_image_pull_manifest (store, registry, &ref, name, manifest, manifest_digest,
-                                  (const char *const *) extra, opts, out, result, err);
+    ret = pull_manifest (store, registry, &call, &ref, name, manifest, manifest_digest,
+                         (const char *const *) extra, opts, out, result, err);
     if (ret == 0) {
         char took[32];
         format_took (started, took, sizeof took);

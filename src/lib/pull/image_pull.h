@@ -28,6 +28,16 @@ typedef struct {
     void *progress_data;
     wr_unpack_limits_t limits; /* what the layers may hold (0s: the defaults) */
     const wr_log_t *log; /* the pull's lines; NULL: the standard log */
+    /* Stops the pull from another thread (wr_cancel_request): every
+     * download, retry wait and unpack of it stops within a second, and the
+     * pull fails with a WR_ERROR_CANCELLED error.  May be NULL. */
+    const wr_cancel_t *cancel;
+    /* The whole pull's deadline in milliseconds (0: none): past it the
+     * pull stops the same way, with a WR_ERROR_UNAVAILABLE error (errno
+     * ETIMEDOUT) that says "the pull deadline of N s passed" and names the
+     * request or blob it was at.  Each request also has the registry's
+     * own deadlines (wr_registry_options_t). */
+    int64_t deadline_ms;
 } wr_pull_options_t;
 
 typedef struct {
@@ -39,7 +49,11 @@ typedef struct {
 } wr_pull_result_t;
 
 /* Pulls REFERENCE into STORE from REGISTRY; OUT (may be NULL) gets the
- * image's record. */
+ * image's record.  A pull that fails (cancelled, past its deadline, or
+ * otherwise) leaves no root and no temporary directory of its own; blobs
+ * that were fully downloaded and checked stay in the store, and a blob
+ * cut off midway stays as a partial in ingest/, from which a later pull
+ * resumes (docs/registries.md). */
 int wr_image_pull (wr_store_t *store, wr_registry_t *registry, const char *reference,
                    const wr_pull_options_t *opts, wr_image_record_t *out, wr_error_t *err);
 

@@ -27,6 +27,7 @@ struct wr_pull_unpack_s {
     char *root_path;
     wr_unpack_limits_t limits;
     const wr_log_t *log;
+    const wr_cancel_t *cancel;
     pthread_t thread;
 
     pthread_mutex_t lock;
@@ -132,6 +133,11 @@ layer_source (void *data, size_t index, int *fd, wr_error_t *err)
             pthread_mutex_unlock (&u->lock);
             return 0;
         }
+        /* Looked at every POLL_MS: a cancelled pull does not wait on. */
+        if (wr_cancel_check (u->cancel, NULL, err) < 0) {
+            pthread_mutex_unlock (&u->lock);
+            return wr_error_prefix (err, "layer %s: waiting for its download", layer->digest);
+        }
         if (done) {
             pthread_mutex_unlock (&u->lock);
             return wr_error_set (err, ECANCELED, "layer %s: %s", layer->digest,
@@ -160,6 +166,7 @@ run (void *data)
         .layer_done = layer_done,
         .layer_data = u,
         .log = u->log,
+        .cancel = u->cancel,
     };
     u->result = wr_unpack_root ((const char *const *) u->layers, (const char *const *) u->diff_ids,
                                 u->root_path, &options, &u->error);
@@ -185,7 +192,7 @@ run (void *data)
         /* The unpack gave the stream up to wait for another one (unpack_root.c). */
         bool given_up = u->error != NULL && u->error->errno_value == EAGAIN &&
                         wr_error_kind (u->error) == WR_ERROR_UNAVAILABLE;
-        if (fetch_ok && (!tee_ok || given_up)) {
+        if (fetch_ok && (!tee_ok || given_up) && !wr_cancel_stopped (u->cancel)) {
             if (streamed == 0)
                 wr_log_to (u->log, WR_LOG_DEBUG,
                            "the lowest layer was not streamed (a download resumed)", "root",
@@ -206,10 +213,11 @@ run (void *data)
 wr_pull_unpack_t *
 wr_pull_unpack_start (wr_store_t *store, const wr_manifest_t *manifest, char *const *diff_ids,
                       const char *root_path, bool stream_lowest, const wr_unpack_limits_t *limits,
-                      const wr_log_t *log, wr_error_t *err)
+                      const wr_log_t *log, const wr_cancel_t *cancel, wr_error_t *err)
 {
     wr_pull_unpack_t *u = xzalloc (sizeof *u);
     u->log = log;
+    u->cancel = cancel;
     if (limits != NULL)
         u->limits = *limits;
     u->store = store;

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "cancel.h"
 #include "error.h"
 #include "log.h"
 #include "manifest.h"
@@ -34,11 +35,15 @@ typedef struct wr_pull_unpack_s wr_pull_unpack_t;
  * STREAM_LOWEST, the lowest layer is read as it downloads, through the tee
  * of wr_pull_unpack_tee, which the caller gives to the download.  LIMITS
  * (NULL: the defaults) bound what the layers may hold; LOG (NULL: the
- * standard log) gets the unpack's lines. */
+ * standard log) gets the unpack's lines.  CANCEL (may be NULL; must outlive
+ * the unpack) stops it between entries and while it waits for a layer
+ * still downloading; its temporary root is then removed and nothing
+ * reaches ROOT_PATH. */
 wr_pull_unpack_t *wr_pull_unpack_start (wr_store_t *store, const wr_manifest_t *manifest,
                                         char *const *diff_ids, const char *root_path,
                                         bool stream_lowest, const wr_unpack_limits_t *limits,
-                                        const wr_log_t *log, wr_error_t *err);
+                                        const wr_log_t *log, const wr_cancel_t *cancel,
+                                        wr_error_t *err);
 
 /* The tee for wr_registry_fetch_blobs_tee, or NULL when the lowest layer
  * is not streamed. */

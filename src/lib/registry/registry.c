@@ -22,6 +22,10 @@
 
 #define DEFAULT_MAX_PARALLEL 4
 #define DEFAULT_RETRIES 3
+#define DEFAULT_CONNECT_TIMEOUT_MS 30000
+#define DEFAULT_REQUEST_TIMEOUT_MS 60000
+#define DEFAULT_STALL_TIMEOUT_MS 30000
+#define DEFAULT_STALL_BYTES_PER_SECOND 1024
 #define MAX_PARALLEL 32
 #define MANIFEST_ACCEPT                                                                            \
     "Accept: " WR_MEDIA_OCI_MANIFEST ", " WR_MEDIA_OCI_INDEX ", " WR_MEDIA_DOCKER_MANIFEST         \
@@ -43,6 +47,93 @@ wr_registry_new_handle (void)
     if (curl == NULL)
         abort ();
     return curl;
+}
+
+CURL *
+wr_registry_take_handle (wr_registry_t *r)
+{
+    CURL *curl = NULL;
+    pthread_mutex_lock (&r->handle_lock);
+    if (r->n_idle > 0)
+        curl = r->idle[--r->n_idle];
+    pthread_mutex_unlock (&r->handle_lock);
+    return curl != NULL ? curl : wr_registry_new_handle ();
+}
+
+void
+wr_registry_give_handle (wr_registry_t *r, CURL *curl)
+{
+    if (curl == NULL)
+        return;
+    pthread_mutex_lock (&r->handle_lock);
+    if (r->n_idle < WR_REGISTRY_IDLE_HANDLES) {
+        r->idle[r->n_idle++] = curl;
+        curl = NULL;
+    }
+    pthread_mutex_unlock (&r->handle_lock);
+    /* Outside the lock: closing its connections may take a moment. */
+    if (curl != NULL)
+        curl_easy_cleanup (curl);
+}
+
+void
+wr_registry_request_limits (const wr_registry_t *r, wr_http_request_t *request, bool small)
+{
+    request->share = r->share;
+    request->connect_timeout_ms = r->connect_timeout_ms;
+    request->timeout_ms = small ? r->request_timeout_ms : 0;
+    request->stall_ms = r->stall_timeout_ms;
+    request->stall_bytes_per_second = r->stall_bytes_per_second;
+}
+
+/* The share's locks: one mutex per kind of data, as libcurl asks. */
+static void
+share_lock (CURL *handle, curl_lock_data data, curl_lock_access access, void *userptr)
+{
+    wr_registry_t *r = userptr;
+    if ((int) data >= 0 && data < CURL_LOCK_DATA_LAST)
+        pthread_mutex_lock (&r->share_locks[data]);
+}
+
+static void
+share_unlock (CURL *handle, curl_lock_data data, void *userptr)
+{
+    wr_registry_t *r = userptr;
+    if ((int) data >= 0 && data < CURL_LOCK_DATA_LAST)
+        pthread_mutex_unlock (&r->share_locks[data]);
+}
+
+static int
+make_share (wr_registry_t *r, wr_error_t *err)
+{
+    for (size_t i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_init (&r->share_locks[i], NULL);
+    r->share = curl_share_init ();
+    if (r->share == NULL)
+        return wr_error_set (err, ENOMEM, "registry client: curl_share_init");
+    CURLSHcode rc = curl_share_setopt (r->share, CURLSHOPT_LOCKFUNC, share_lock);
+    if (rc == CURLSHE_OK)
+        rc = curl_share_setopt (r->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+    if (rc == CURLSHE_OK)
+        rc = curl_share_setopt (r->share, CURLSHOPT_USERDATA, r);
+    if (rc == CURLSHE_OK)
+        rc = curl_share_setopt (r->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    if (rc == CURLSHE_OK)
+        rc = curl_share_setopt (r->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    if (rc != CURLSHE_OK)
+        return wr_error_set (err, 0, "registry client: share DNS and TLS sessions: %s",
+                             curl_share_strerror (rc));
+    return 0;
+}
+
+static int
+check_timeout (const char *name, int64_t value, wr_error_t *err)
+{
+    /* curl takes longs of milliseconds; a day is more than any request needs. */
+    if (value < 0 || value > 24LL * 3600 * 1000)
+        return wr_error_set (
+            err, 0, "registry client: %s %" PRId64 " is not between 0 and 86400000", name, value);
+    return 0;
 }
 
 wr_registry_t *
@@ -69,6 +160,15 @@ wr_registry_new (const wr_registry_options_t *options, wr_error_t *err)
                       options->retries);
         return NULL;
     }
+    if (check_timeout ("connect_timeout_ms", options->connect_timeout_ms, err) < 0 ||
+        check_timeout ("request_timeout_ms", options->request_timeout_ms, err) < 0 ||
+        check_timeout ("stall_timeout_ms", options->stall_timeout_ms, err) < 0)
+        return NULL;
+    if (options->stall_bytes_per_second < 0) {
+        wr_error_set (err, 0, "registry client: stall_bytes_per_second %" PRId64 " is negative",
+                      options->stall_bytes_per_second);
+        return NULL;
+    }
     config_path = options->auth_config != NULL ? xstrdup (options->auth_config) : NULL;
     if (config_path != NULL && wr_auth_config_load (config_path, &auths, err) < 0) {
         wr_error_prefix (err, "registry credentials");
@@ -90,9 +190,21 @@ wr_registry_new (const wr_registry_options_t *options, wr_error_t *err)
     r->max_bytes_per_second = options->max_bytes_per_second > 0 ? options->max_bytes_per_second : 0;
     r->auth_config_path = steal_pointer (&config_path);
     r->auths = auths;
+    r->connect_timeout_ms =
+        options->connect_timeout_ms > 0 ? options->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
+    r->request_timeout_ms =
+        options->request_timeout_ms > 0 ? options->request_timeout_ms : DEFAULT_REQUEST_TIMEOUT_MS;
+    r->stall_timeout_ms =
+        options->stall_timeout_ms > 0 ? options->stall_timeout_ms : DEFAULT_STALL_TIMEOUT_MS;
+    r->stall_bytes_per_second = options->stall_bytes_per_second > 0
+                                    ? options->stall_bytes_per_second
+                                    : DEFAULT_STALL_BYTES_PER_SECOND;
     pthread_mutex_init (&r->auth_lock, NULL);
     pthread_mutex_init (&r->handle_lock, NULL);
-    r->curl = wr_registry_new_handle ();
+    if (make_share (r, err) < 0) {
+        wr_registry_free (r);
+        return NULL;
+    }
     return r;
 }
 
@@ -116,7 +228,13 @@ wr_registry_free (wr_registry_t *r)
     free (r->auth_cache);
     pthread_mutex_destroy (&r->auth_lock);
     pthread_mutex_destroy (&r->handle_lock);
-    curl_easy_cleanup (r->curl);
+    for (size_t i = 0; i < r->n_idle; i++)
+        curl_easy_cleanup (r->idle[i]);
+    /* After every handle that used it. */
+    if (r->share != NULL)
+        curl_share_cleanup (r->share);
+    for (size_t i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_destroy (&r->share_locks[i]);
     free (r);
 }
 
@@ -179,6 +297,15 @@ wr_registry_get_manifest (wr_registry_t *registry, const wr_image_ref_t *ref, co
                           char **body, size_t *len, char **content_type, char **digest,
                           wr_error_t *err)
 {
+    return wr_registry_get_manifest_call (registry, NULL, ref, reference, body, len, content_type,
+                                          digest, err);
+}
+
+int
+wr_registry_get_manifest_call (wr_registry_t *registry, const wr_registry_call_t *call,
+                               const wr_image_ref_t *ref, const char *reference, char **body,
+                               size_t *len, char **content_type, char **digest, wr_error_t *err)
+{
     cleanup_free char *base_url = NULL;
     cleanup_free char *host = NULL;
     cleanup_free char *url = NULL;
@@ -203,14 +330,16 @@ wr_registry_get_manifest (wr_registry_t *registry, const wr_image_ref_t *ref, co
     url = xasprintf ("%s/v2/%s/manifests/%s", base_url, ref->repository, reference);
     scope = xasprintf ("repository:%s:pull", ref->repository);
 
-    pthread_mutex_lock (&registry->handle_lock);
+    /* A handle of its own: no lock is held while the request runs. */
     wr_session_t s = {
         .registry = registry,
-        .curl = registry->curl,
+        .curl = wr_registry_take_handle (registry),
         .base_url = base_url,
         .host = host,
         .scope = scope,
         .https_redirects_only = strncmp (base_url, "https:", 6) == 0,
+        .cancel = call != NULL ? call->cancel : NULL,
+        .log = call != NULL ? call->log : NULL,
     };
     wr_http_request_t request = {
         .url = url,
@@ -223,7 +352,7 @@ wr_registry_get_manifest (wr_registry_t *registry, const wr_image_ref_t *ref, co
         cleanup_free char *what = wr_http_describe (&response);
         rc = wr_error_set (err, 0, "GET %s: %s", url, what);
     }
-    pthread_mutex_unlock (&registry->handle_lock);
+    wr_registry_give_handle (registry, s.curl);
     if (rc < 0) {
         wr_http_response_clear (&response);
         return -1;

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cancel.h"
 #include "error.h"
 #include "log.h"
 #include "image_ref.h"
@@ -31,7 +32,28 @@ typedef struct {
     int retries; /* per request, with backoff, on network errors, 5xx and 429 (default 3) */
     int64_t max_bytes_per_second; /* per blob download; 0: no limit */
     const wr_log_t *log; /* retries, resumed downloads; NULL: the standard log */
+    /* Deadlines of each request (0: the default; docs/registries.md).  A
+     * request that passes one fails (and is retried like a network
+     * error) with an error that names the request and the deadline. */
+    int64_t connect_timeout_ms; /* to connect (default 30 s) */
+    /* the whole of a request with a small answer: a manifest, a token, a
+     * HEAD, an upload's start (default 60 s); not a blob's body */
+    int64_t request_timeout_ms;
+    /* a transfer moving fewer than stall_bytes_per_second (default 1024)
+     * for stall_timeout_ms (default 30 s; whole seconds) has stalled: a
+     * registry trickling bytes fails like one that says nothing */
+    int64_t stall_timeout_ms;
+    int64_t stall_bytes_per_second;
 } wr_registry_options_t;
+
+/* What one call (a pull's) brings to the registry calls it makes: a
+ * token that stops them (cancelled, or past the pull's deadline) within a
+ * second, and the log of its lines.  Every field may be NULL; a NULL call
+ * is a call with none. */
+typedef struct {
+    const wr_cancel_t *cancel; /* checked by every transfer and every wait between retries */
+    const wr_log_t *log; /* NULL: the registry's log */
+} wr_registry_call_t;
 
 /* Progress of one blob: called from the thread that called
  * wr_registry_fetch_blobs (never from a download thread), about ten times a
@@ -55,6 +77,12 @@ void wr_registry_free (wr_registry_t *registry);
 int wr_registry_get_manifest (wr_registry_t *registry, const wr_image_ref_t *ref,
                               const char *reference, char **body, size_t *len, char **content_type,
                               char **digest, wr_error_t *err);
+
+/* wr_registry_get_manifest within CALL (may be NULL). */
+int wr_registry_get_manifest_call (wr_registry_t *registry, const wr_registry_call_t *call,
+                                   const wr_image_ref_t *ref, const char *reference, char **body,
+                                   size_t *len, char **content_type, char **digest,
+                                   wr_error_t *err);
 
 /* Downloads the blobs (those not in STORE yet; each digest once) into
  * STORE, up to max_parallel at once, resuming partial downloads where the
@@ -89,6 +117,16 @@ int wr_registry_fetch_blobs_tee (wr_registry_t *registry, const wr_image_ref_t *
                                  const wr_descriptor_t *const *blobs, size_t count,
                                  wr_store_t *store, wr_registry_progress_fn progress,
                                  void *progress_data, const wr_blob_tee_t *tee, wr_error_t *err);
+
+/* wr_registry_fetch_blobs_tee within CALL (may be NULL): when CALL->cancel
+ * stops, every download stops within a second and the error says why
+ * (cancelled, or which deadline passed).  What was downloaded of a blob
+ * stays in the store's ingest/ as a partial, for a later resume; nothing
+ * else of it is kept. */
+int wr_registry_fetch_blobs_call (wr_registry_t *registry, const wr_registry_call_t *call,
+                                  const wr_image_ref_t *ref, const wr_descriptor_t *const *blobs,
+                                  size_t count, wr_store_t *store, wr_registry_progress_fn progress,
+                                  void *progress_data, const wr_blob_tee_t *tee, wr_error_t *err);
 
 /* ---- push (registry_push.c) ---- */
 typedef struct {

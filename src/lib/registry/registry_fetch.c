@@ -116,6 +116,8 @@ typedef struct {
     size_t n_todo;
     _Atomic int64_t *done;
     tee_state_t *tee;
+    const wr_cancel_t *cancel; /* the call's; may be NULL */
+    const wr_log_t *log; /* the call's, else the registry's */
 
     pthread_mutex_t lock;
     pthread_cond_t cond;
@@ -150,6 +152,8 @@ fetch_blob (pool_t *pool, wr_session_t *s, const wr_descriptor_t *desc, _Atomic 
                                strcmp (pool->tee->tee->digest, desc->digest) == 0
                            ? pool->tee
                            : NULL;
+    if (wr_cancel_check (pool->cancel, url, err) < 0)
+        return -1;
     if (wr_store_has_blob_size (pool->store, desc->digest, desc->size)) {
         tee_end (tee, false); /* nothing to give: the store has it */
         atomic_store (done, desc->size);
@@ -164,8 +168,7 @@ again:;
         return wr_error_prefix (err, "GET %s", url);
     bool resumed = offset > 0;
     if (resumed) {
-        wr_log_to (s->registry->log, WR_LOG_DEBUG, "resuming a download", "digest", desc->digest,
-                   NULL);
+        wr_log_to (pool->log, WR_LOG_DEBUG, "resuming a download", "digest", desc->digest, NULL);
         tee_end (tee, false); /* the kept bytes were never given */
         tee = NULL;
     }
@@ -200,10 +203,13 @@ again:;
                 wr_blob_writer_free (writer);
                 return -1;
             }
-            wr_log_to (s->registry->log, WR_LOG_DEBUG, "retrying a blob", "digest", desc->digest,
-                       "error", (*err)->message, NULL);
+            wr_log_to (pool->log, WR_LOG_DEBUG, "retrying a blob", "digest", desc->digest, "error",
+                       *err != NULL ? (*err)->message : "", NULL);
             wr_error_free (err);
-            wr_registry_backoff (attempt++, NULL);
+            if (wr_registry_backoff (attempt++, NULL, pool->cancel) < 0) {
+                wr_blob_writer_free (writer);
+                return wr_cancel_check (pool->cancel, url, err);
+            }
             continue;
         }
         long status = response.status;
@@ -218,7 +224,10 @@ again:;
                     err, 0, "GET %s: the answer ended after %" PRId64 " of %" PRId64 " bytes", url,
                     sink.written, desc->size);
             }
-            wr_registry_backoff (attempt++, NULL);
+            if (wr_registry_backoff (attempt++, NULL, pool->cancel) < 0) {
+                wr_blob_writer_free (writer);
+                return wr_cancel_check (pool->cancel, url, err);
+            }
             continue;
         }
         if (status == 416 && sink.written > 0) {
@@ -235,8 +244,12 @@ again:;
             continue;
         }
         if (wr_http_status_is_transient (status) && attempt < r->retries) {
-            wr_registry_backoff (attempt++, response.retry_after);
+            int stopped = wr_registry_backoff (attempt++, response.retry_after, pool->cancel);
             wr_http_response_clear (&response);
+            if (stopped < 0) {
+                wr_blob_writer_free (writer);
+                return wr_cancel_check (pool->cancel, url, err);
+            }
             continue;
         }
         cleanup_free char *what = wr_http_describe (&response);
@@ -250,7 +263,7 @@ again:;
         /* A partial kept from an earlier run may be what was wrong: the
          * store threw it away, so try once more from the start. */
         if (resumed && !fresh_retry_done) {
-            wr_log_to (s->registry->log, WR_LOG_WARN,
+            wr_log_to (pool->log, WR_LOG_WARN,
                        "a resumed download did not match its digest; starting again", "digest",
                        desc->digest, "error", (*err)->message, NULL);
             wr_error_free (err);
@@ -273,13 +286,15 @@ pool_worker (void *data)
     pool_t *pool = data;
     wr_session_t s = {
         .registry = pool->registry,
-        .curl = wr_registry_new_handle (),
+        .curl = wr_registry_take_handle (pool->registry),
         .base_url = pool->base_url,
         .host = pool->host,
         .scope = pool->scope,
         .https_redirects_only = strncmp (pool->base_url, "https:", 6) == 0,
         .cancelled = pool_cancelled,
         .cancel_data = pool,
+        .cancel = pool->cancel,
+        .log = pool->log,
     };
     for (;;) {
         pthread_mutex_lock (&pool->lock);
@@ -301,7 +316,7 @@ pool_worker (void *data)
             break;
         }
     }
-    curl_easy_cleanup (s.curl);
+    wr_registry_give_handle (pool->registry, s.curl);
     pthread_mutex_lock (&pool->lock);
     pool->running--;
     pthread_cond_signal (&pool->cond);
@@ -324,7 +339,7 @@ report_progress (pool_t *pool, int64_t *reported, wr_registry_progress_fn progre
 }
 
 static int
-fetch_blobs (wr_registry_t *registry, const wr_image_ref_t *ref,
+fetch_blobs (wr_registry_t *registry, const wr_registry_call_t *call, const wr_image_ref_t *ref,
              const wr_descriptor_t *const *blobs, size_t count, wr_store_t *store,
              wr_registry_progress_fn progress, void *progress_data, tee_state_t *tee,
              wr_error_t *err)
@@ -376,6 +391,8 @@ fetch_blobs (wr_registry_t *registry, const wr_image_ref_t *ref,
         .n_todo = n,
         .done = done,
         .tee = tee,
+        .cancel = call != NULL ? call->cancel : NULL,
+        .log = call != NULL && call->log != NULL ? call->log : registry->log,
     };
     pthread_mutex_init (&pool.lock, NULL);
     pthread_cond_init (&pool.cond, NULL);
@@ -431,18 +448,28 @@ fetch_blobs (wr_registry_t *registry, const wr_image_ref_t *ref,
 }
 
 int
+wr_registry_fetch_blobs_call (wr_registry_t *registry, const wr_registry_call_t *call,
+                              const wr_image_ref_t *ref, const wr_descriptor_t *const *blobs,
+                              size_t count, wr_store_t *store, wr_registry_progress_fn progress,
+                              void *progress_data, const wr_blob_tee_t *tee, wr_error_t *err)
+{
+    tee_state_t state = { .tee = tee };
+    atomic_init (&state.ended, false);
+    int r = fetch_blobs (registry, call, ref, blobs, count, store, progress, progress_data,
+                         tee != NULL ? &state : NULL, err);
+    /* Whatever happened (a failure, a blob not in the list): ended once. */
+    tee_end (&state, false);
+    return r;
+}
+
+int
 wr_registry_fetch_blobs_tee (wr_registry_t *registry, const wr_image_ref_t *ref,
                              const wr_descriptor_t *const *blobs, size_t count, wr_store_t *store,
                              wr_registry_progress_fn progress, void *progress_data,
                              const wr_blob_tee_t *tee, wr_error_t *err)
 {
-    tee_state_t state = { .tee = tee };
-    atomic_init (&state.ended, false);
-    int r = fetch_blobs (registry, ref, blobs, count, store, progress, progress_data,
-                         tee != NULL ? &state : NULL, err);
-    /* Whatever happened (a failure, a blob not in the list): ended once. */
-    tee_end (&state, false);
-    return r;
+    return wr_registry_fetch_blobs_call (registry, NULL, ref, blobs, count, store, progress,
+                                         progress_data, tee, err);
 }
 
 int

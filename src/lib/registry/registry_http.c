@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <json-c/json.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -14,6 +15,10 @@
 
 #include "cleanup.h"
 #include "xalloc.h"
+
+/* When the request names none (wr_registry_new fills them in). */
+#define DEFAULT_CONNECT_TIMEOUT_MS 30000
+#define DEFAULT_STALL_MS 60000
 
 /* ---- endpoints ---- */
 
@@ -297,6 +302,9 @@ xferinfo_cb (void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ul
     transfer_t *t = userdata;
     if (t->request->cancelled != NULL && t->request->cancelled (t->request->cancel_data))
         return 1;
+    /* An atomic load and a clock read: cheap enough for every call. */
+    if (wr_cancel_stopped (t->request->cancel))
+        return 1;
     return 0;
 }
 
@@ -388,6 +396,38 @@ wr_http_response_clear (wr_http_response_t *r)
     memset (r, 0, sizeof *r);
 }
 
+/* Which of the request's deadlines passed, and how long it was. */
+static int
+timeout_error (CURL *curl, const wr_http_request_t *request, const char *why, wr_error_t *err)
+{
+    const char *method = wr_http_method (request);
+    curl_off_t connected = 0, total = 0;
+    curl_easy_getinfo (curl, CURLINFO_CONNECT_TIME_T, &connected);
+    curl_easy_getinfo (curl, CURLINFO_TOTAL_TIME_T, &total);
+    int64_t connect_ms =
+        request->connect_timeout_ms > 0 ? request->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
+    int64_t stall_ms = request->stall_ms > 0 ? request->stall_ms : DEFAULT_STALL_MS;
+    if (request->timeout_ms > 0 && total / 1000 >= request->timeout_ms)
+        wr_error_set_kind (err, WR_ERROR_UNAVAILABLE, 0,
+                           "%s %s: the request deadline of %" PRId64 " ms passed (%s)", method,
+                           request->url, request->timeout_ms, why);
+    else if (connected == 0)
+        wr_error_set_kind (err, WR_ERROR_UNAVAILABLE, 0,
+                           "%s %s: the connect deadline of %" PRId64 " ms passed (%s)", method,
+                           request->url, connect_ms, why);
+    else
+        wr_error_set_kind (err, WR_ERROR_UNAVAILABLE, 0,
+                           "%s %s: the stall deadline passed: under %" PRId64
+                           " bytes a second for %" PRId64 " ms (%s)",
+                           method, request->url,
+                           request->stall_bytes_per_second > 0 ? request->stall_bytes_per_second
+                                                               : 1,
+                           stall_ms, why);
+    if (err != NULL && *err != NULL)
+        (*err)->errno_value = ETIMEDOUT;
+    return -1;
+}
+
 int
 wr_http_perform (CURL *curl, const wr_http_request_t *request, wr_http_response_t *response,
                  wr_error_t *err)
@@ -420,10 +460,21 @@ wr_http_perform (CURL *curl, const wr_http_request_t *request, wr_http_response_
      * keep that default explicit. */
     curl_easy_setopt (curl, CURLOPT_UNRESTRICTED_AUTH, 0L);
     curl_easy_setopt (curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt (curl, CURLOPT_CONNECTTIMEOUT, 30L);
-    /* A stalled transfer (under 1 byte/s for a minute) is a network error. */
-    curl_easy_setopt (curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt (curl, CURLOPT_LOW_SPEED_TIME, 60L);
+    if (request->share != NULL)
+        curl_easy_setopt (curl, CURLOPT_SHARE, request->share);
+    curl_easy_setopt (curl, CURLOPT_CONNECTTIMEOUT_MS,
+                      (long) (request->connect_timeout_ms > 0 ? request->connect_timeout_ms
+                                                              : DEFAULT_CONNECT_TIMEOUT_MS));
+    if (request->timeout_ms > 0)
+        curl_easy_setopt (curl, CURLOPT_TIMEOUT_MS, (long) request->timeout_ms);
+    /* A stalled transfer (under the limit for that long) fails: curl's
+     * low-speed check counts in whole seconds. */
+    long stall_s =
+        (long) ((request->stall_ms > 0 ? request->stall_ms : DEFAULT_STALL_MS) + 999) / 1000;
+    curl_easy_setopt (
+        curl, CURLOPT_LOW_SPEED_LIMIT,
+        (long) (request->stall_bytes_per_second > 0 ? request->stall_bytes_per_second : 1));
+    curl_easy_setopt (curl, CURLOPT_LOW_SPEED_TIME, stall_s);
     curl_easy_setopt (curl, CURLOPT_TCP_KEEPALIVE, 1L);
     if (request->max_recv_speed > 0)
         curl_easy_setopt (curl, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t) request->max_recv_speed);
@@ -432,7 +483,7 @@ wr_http_perform (CURL *curl, const wr_http_request_t *request, wr_http_response_
     curl_easy_setopt (curl, CURLOPT_HEADERDATA, &t);
     curl_easy_setopt (curl, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt (curl, CURLOPT_WRITEDATA, &t);
-    if (request->cancelled != NULL) {
+    if (request->cancelled != NULL || request->cancel != NULL) {
         curl_easy_setopt (curl, CURLOPT_NOPROGRESS, 0L);
         curl_easy_setopt (curl, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
         curl_easy_setopt (curl, CURLOPT_XFERINFODATA, &t);
@@ -453,10 +504,16 @@ wr_http_perform (CURL *curl, const wr_http_request_t *request, wr_http_response_
     if (rc == CURLE_ABORTED_BY_CALLBACK && t.upload_errno != 0)
         return wr_error_set (err, t.upload_errno, "%s %s: read the body to send", method,
                              request->url);
+    if (rc == CURLE_ABORTED_BY_CALLBACK && wr_cancel_stopped (request->cancel)) {
+        cleanup_free char *what = xasprintf ("%s %s", method, request->url);
+        return wr_cancel_check (request->cancel, what, err);
+    }
     if (rc == CURLE_ABORTED_BY_CALLBACK)
         return wr_error_set (err, ECANCELED, "%s %s", method, request->url);
-    return wr_error_set (err, 0, "%s %s: %s", method, request->url,
-                         response->curl_error[0] ? response->curl_error : curl_easy_strerror (rc));
+    const char *why = response->curl_error[0] ? response->curl_error : curl_easy_strerror (rc);
+    if (rc == CURLE_OPERATION_TIMEDOUT)
+        return timeout_error (curl, request, why, err);
+    return wr_error_set (err, 0, "%s %s: %s", method, request->url, why);
 }
 
 bool

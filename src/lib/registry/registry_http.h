@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cancel.h"
 #include "error.h"
 
 /* Largest error body kept for messages. */
@@ -52,9 +53,21 @@ typedef struct {
     bool follow_redirects;
     bool https_redirects_only;
     int64_t max_recv_speed; /* bytes per second; 0: no limit */
-    /* Aborts the transfer when it returns true (checked now and then). */
+    /* Aborts the transfer when it returns true (checked at least once a
+     * second, from curl's progress callback). */
     bool (*cancelled) (void *data);
     void *cancel_data;
+    /* Aborts the transfer, within a second, when it is cancelled or past
+     * its deadline; the error says which (cancel.h).  May be NULL. */
+    const wr_cancel_t *cancel;
+    CURLSH *share; /* DNS cache and TLS sessions shared with other handles; may be NULL */
+    /* Deadlines of this request (0: none): connecting; the whole request
+     * (for small answers: manifests, tokens); a stall (fewer than
+     * stall_bytes_per_second for stall_ms, for blobs of any size). */
+    int64_t connect_timeout_ms;
+    int64_t timeout_ms;
+    int64_t stall_ms;
+    int64_t stall_bytes_per_second;
     const wr_http_upload_t *upload; /* NULL: no body (an empty one for POST and PUT) */
 } wr_http_request_t;
 
@@ -78,7 +91,9 @@ typedef struct {
 /* Performs REQUEST on CURL (reset first; connections are kept).  Returns 0
  * when an answer came (any status), -1 with *ERR on a transport error, a
  * limit or a sink failure (RESPONSE says which).  Errors start with the
- * method and the URL. */
+ * method and the URL.  A passed deadline (the request's own, or that of
+ * REQUEST->cancel) is WR_ERROR_UNAVAILABLE with ETIMEDOUT and says which
+ * deadline and how long it was; a cancellation is WR_ERROR_CANCELLED. */
 int wr_http_perform (CURL *curl, const wr_http_request_t *request, wr_http_response_t *response,
                      wr_error_t *err);
 /* "GET", or the request's method. */

@@ -14,6 +14,8 @@
 #include "registry_auth.h"
 #include "registry_http.h"
 
+#define WR_REGISTRY_IDLE_HANDLES 8
+
 typedef struct {
     char *host;
     char *scope; /* "" for credentials good for every scope (basic) */
@@ -34,9 +36,21 @@ struct wr_registry_s {
     wr_cached_auth_t *auth_cache;
     size_t n_auth_cache;
 
-    /* The handle for manifests, kept so connections are reused. */
+    int64_t connect_timeout_ms, request_timeout_ms, stall_timeout_ms, stall_bytes_per_second;
+
+    /* DNS cache and TLS sessions, shared by every easy handle of this
+     * client (one lock per kind of data).  Connections are not shared:
+     * libcurl does not support a connection cache used by concurrent
+     * threads; each handle keeps its own, and idle handles are kept. */
+    CURLSH *share;
+    pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+
+    /* Easy handles not in use, kept with their connections: a transfer
+     * takes one (or makes one) and gives it back; the lock is held only
+     * to take and to give, never across a transfer. */
     pthread_mutex_t handle_lock;
-    CURL *curl;
+    CURL *idle[WR_REGISTRY_IDLE_HANDLES];
+    size_t n_idle;
 };
 
 /* Requests to one registry host, for one scope, on one curl handle (one
@@ -51,7 +65,20 @@ typedef struct {
     bool https_redirects_only;
     bool (*cancelled) (void *data);
     void *cancel_data;
+    const wr_cancel_t *cancel; /* the call's: cancelled or past a deadline; may be NULL */
+    const wr_log_t *log; /* the call's log, else the registry's */
 } wr_session_t;
+
+/* An easy handle for one transfer at a time: an idle one, or a new one;
+ * given back with wr_registry_give_handle (kept, or cleaned up when
+ * enough are idle). */
+CURL *wr_registry_take_handle (wr_registry_t *registry);
+void wr_registry_give_handle (wr_registry_t *registry, CURL *curl);
+
+/* Fills in REQUEST's share and deadlines from the registry's options;
+ * SMALL: an answer small enough to bound the whole request. */
+void wr_registry_request_limits (const wr_registry_t *registry, wr_http_request_t *request,
+                                 bool small);
 
 /* One request with the session's cached credentials and HEADERS (up to
  * six, NULL-terminated; may be NULL).  A 401 is answered once (a token
@@ -76,7 +103,8 @@ int wr_registry_check_repository (const char *repository, wr_error_t *err);
 
 /* Waits before retry number ATTEMPT (0 for the first): 250 ms doubled each
  * time up to 8 s, or what RETRY_AFTER (seconds; may be NULL) asks, at most
- * 30 s. */
-void wr_registry_backoff (int attempt, const char *retry_after);
+ * 30 s; less when CANCEL (may be NULL) stops meanwhile.  -1 when it did
+ * (no error set: wr_cancel_check says why). */
+int wr_registry_backoff (int attempt, const char *retry_after, const wr_cancel_t *cancel);
 
 #endif

@@ -152,7 +152,7 @@ push_blob (push_t *p, wr_store_t *store, const char *digest, int64_t size, bool 
         wr_log_to (p->session.registry->log, WR_LOG_INFO, "uploading the blob again", "digest",
                    digest, "error", err != NULL && *err != NULL ? (*err)->message : "", NULL);
         wr_error_free (err);
-        wr_registry_backoff (attempt, NULL);
+        wr_registry_backoff (attempt, NULL, NULL);
     }
     *sent = true;
     return 0;

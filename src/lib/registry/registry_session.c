@@ -60,16 +60,8 @@ cache_authorization (wr_registry_t *r, const char *host, const char *scope, char
     pthread_mutex_unlock (&r->auth_lock);
 }
 
-static void
-sleep_ms (long ms)
-{
-    struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
-    while (nanosleep (&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
-void
-wr_registry_backoff (int attempt, const char *retry_after)
+int
+wr_registry_backoff (int attempt, const char *retry_after, const wr_cancel_t *cancel)
 {
     long ms = BACKOFF_FIRST_MS;
     for (int i = 0; i < attempt && ms < BACKOFF_MAX_MS; i++)
@@ -82,7 +74,13 @@ wr_registry_backoff (int attempt, const char *retry_after)
         if (end != retry_after && *end == '\0' && s >= 0)
             ms = (s > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : s) * 1000L;
     }
-    sleep_ms (ms);
+    return wr_cancel_sleep (cancel, ms);
+}
+
+static const wr_log_t *
+session_log (const wr_session_t *s)
+{
+    return s->log != NULL ? s->log : s->registry->log;
 }
 
 /* Gets a token from the token service REALM for SCOPE. */
@@ -144,7 +142,11 @@ fetch_token (wr_session_t *s, const char *realm, const char *service, const char
         .follow_redirects = false,
         .cancelled = s->cancelled,
         .cancel_data = s->cancel_data,
+        .cancel = s->cancel,
     };
+    wr_registry_request_limits (r, &request, true);
+    /* The token is fetched without any lock held; authenticate() then
+     * publishes it in the cache under auth_lock. */
     for (int attempt = 0;; attempt++) {
         wr_http_response_t response;
         int rc = wr_http_perform (s->curl, &request, &response, err);
@@ -153,12 +155,16 @@ fetch_token (wr_session_t *s, const char *realm, const char *service, const char
             wr_http_response_clear (&response);
             if (!again)
                 return wr_error_prefix (err, "token for %s", scope);
-            wr_registry_backoff (attempt, NULL);
+            wr_error_free (err);
+            if (wr_registry_backoff (attempt, NULL, s->cancel) < 0)
+                return wr_cancel_check (s->cancel, scope, err);
             continue;
         }
         if (wr_http_status_is_transient (response.status) && attempt < r->retries) {
-            wr_registry_backoff (attempt, response.retry_after);
+            int stopped = wr_registry_backoff (attempt, response.retry_after, s->cancel);
             wr_http_response_clear (&response);
+            if (stopped < 0)
+                return wr_cancel_check (s->cancel, scope, err);
             continue;
         }
         if (response.status != 200) {
@@ -252,6 +258,13 @@ wr_session_send (wr_session_t *s, wr_http_request_t *request, const char *const 
         request->https_redirects_only = s->https_redirects_only;
         request->cancelled = s->cancelled;
         request->cancel_data = s->cancel_data;
+        request->cancel = s->cancel;
+        if (request->share == NULL)
+            /* Answers kept in memory are small (manifests, HEADs, an
+             * upload's start): the whole request has a deadline.  Blob
+             * bodies (a sink) and uploads have the stall deadline only. */
+            wr_registry_request_limits (s->registry, request,
+                                        request->sink == NULL && request->upload == NULL);
         int rc = wr_http_perform (s->curl, request, response, err);
         request->headers = NULL;
         if (rc < 0)
@@ -278,15 +291,18 @@ wr_session_send_retrying (wr_session_t *s, wr_http_request_t *request, const cha
             wr_http_response_clear (response);
             if (!again)
                 return -1;
-            wr_log_to (s->registry->log, WR_LOG_DEBUG, "retrying a request", "url", request->url,
+            wr_log_to (session_log (s), WR_LOG_DEBUG, "retrying a request", "url", request->url,
                        "error", err != NULL && *err != NULL ? (*err)->message : "", NULL);
             wr_error_free (err);
-            wr_registry_backoff (attempt, NULL);
+            if (wr_registry_backoff (attempt, NULL, s->cancel) < 0)
+                return wr_cancel_check (s->cancel, request->url, err);
             continue;
         }
         if (wr_http_status_is_transient (response->status) && attempt < retries) {
-            wr_registry_backoff (attempt, response->retry_after);
+            int stopped = wr_registry_backoff (attempt, response->retry_after, s->cancel);
             wr_http_response_clear (response);
+            if (stopped < 0)
+                return wr_cancel_check (s->cancel, request->url, err);
             continue;
         }
         return 0;

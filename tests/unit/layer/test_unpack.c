@@ -33,6 +33,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "cancel.h"
 #include "cleanup.h"
 #include "digest.h"
 #include "error.h"
@@ -403,6 +404,47 @@ test_refused_early_in_a_big_layer (void **state)
         assert_int_equal (wr_unpack_layer (f->root_fd, layer, NULL, &keep, &err), -1);
         assert_non_null (strstr (err->message, "../evil"));
         assert_missing (f, "big");
+        assert_outside_untouched (f, NULL);
+    }
+}
+
+static void
+cancel_on_progress (void *data, unsigned long long bytes_read)
+{
+    if (bytes_read > 0)
+        wr_cancel_request (data);
+}
+
+/* Cancelled before it starts, and while it reads a big layer (from its
+ * progress callback): a cancelled error, no root, no temporary. */
+static void
+test_unpack_root_cancelled (void **state)
+{
+    fixture_t *f = *state;
+    size_t size = 8 << 20;
+    cleanup_free char *big = xmalloc (size + 1);
+    memset (big, 'a', size);
+    big[size] = '\0';
+    member_t m[] = { FILE_ ("small", "x"), FILE_ ("big", big), FILE_ ("after", "y"), END_ };
+    cleanup_free char *layer = write_layer (f, m, NONE, NULL);
+    const char *layers[] = { layer, NULL };
+    cleanup_free char *dest = xasprintf ("%s/made", f->dir);
+    for (int during = 0; during < 2; during++) {
+        cleanup_cancel wr_cancel_t *cancel = wr_cancel_new (NULL, 0, NULL, NULL);
+        if (!during)
+            wr_cancel_request (cancel);
+        wr_unpack_options_t options = {
+            .keep_owners = true,
+            .cancel = cancel,
+            .progress = during ? cancel_on_progress : NULL,
+            .progress_data = cancel,
+        };
+        cleanup_error wr_error_t err = NULL;
+        assert_int_equal (wr_unpack_root (layers, NULL, dest, &options, &err), -1);
+        assert_int_equal (wr_error_kind (err), WR_ERROR_CANCELLED);
+        assert_non_null (strstr (err->message, "cancelled"));
+        struct stat st;
+        assert_int_equal (stat (dest, &st), -1);
         assert_outside_untouched (f, NULL);
     }
 }
@@ -1279,6 +1321,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_compressions_and_diff_id, setup, teardown),
         cmocka_unit_test_setup_teardown (test_progress, setup, teardown),
         cmocka_unit_test_setup_teardown (test_unpack_root, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_unpack_root_cancelled, setup, teardown),
         cmocka_unit_test_setup_teardown (test_unpack_root_waits_for_another, setup, teardown),
         cmocka_unit_test_setup_teardown (test_unpack_root_gives_up_stream_to_wait, setup, teardown),
         cmocka_unit_test_setup_teardown (test_truncated_layer, setup, teardown),

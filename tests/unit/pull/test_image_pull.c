@@ -16,6 +16,11 @@
 #include <archive_entry.h>
 #include <cmocka.h>
 
+#include <dirent.h>
+#include <errno.h>
+#include <time.h>
+
+#include "cancel.h"
 #include "cleanup.h"
 #include "digest.h"
 #include "fake_registry.h"
@@ -350,7 +355,7 @@ typedef struct {
 } served_t;
 
 typedef struct {
-    served_t served[8];
+    served_t served[64];
     size_t n_served;
 } served_table_t;
 
@@ -363,9 +368,8 @@ serve_add (served_table_t *table, const char *path, const char *content_type, co
 }
 
 static void
-serve_table (fake_server_t *srv, const fake_request_t *req, fake_answer_t *ans)
+serve_from (const served_table_t *table, const fake_request_t *req, fake_answer_t *ans)
 {
-    served_table_t *table = srv->data;
     for (size_t i = 0; i < table->n_served; i++) {
         const served_t *s = &table->served[i];
         if (strcmp (s->path, req->path) != 0)
@@ -379,6 +383,12 @@ serve_table (fake_server_t *srv, const fake_request_t *req, fake_answer_t *ans)
         add_header (ans, "Docker-Content-Digest: %s", digest);
         return;
     }
+}
+
+static void
+serve_table (fake_server_t *srv, const fake_request_t *req, fake_answer_t *ans)
+{
+    serve_from (srv->data, req, ans);
 }
 
 static void
@@ -492,6 +502,347 @@ test_pull_through_an_index_then_warm (void **state)
     assert_int_equal (system (cmd), 0);
 }
 
+/* ---- many pulls at once, deadlines and cancellation ---- */
+
+/* A one-file layer whose file holds CONTENT. */
+static char *
+make_named_layer (const char *content, size_t *len)
+{
+    size_t cap = 64 * 1024;
+    char *buf = xzalloc (cap);
+    struct archive *a = archive_write_new ();
+    archive_write_set_format_pax_restricted (a);
+    assert_int_equal (archive_write_open_memory (a, buf, cap, len), ARCHIVE_OK);
+    struct archive_entry *e = archive_entry_new ();
+    archive_entry_set_pathname (e, content);
+    archive_entry_set_filetype (e, AE_IFREG);
+    archive_entry_set_perm (e, 0644);
+    archive_entry_set_size (e, (la_int64_t) strlen (content));
+    assert_int_equal (archive_write_header (a, e), ARCHIVE_OK);
+    assert_int_equal (archive_write_data (a, content, strlen (content)),
+                      (la_ssize_t) strlen (content));
+    archive_entry_free (e);
+    assert_int_equal (archive_write_close (a), ARCHIVE_OK);
+    archive_write_free (a);
+    return buf;
+}
+
+/* An image of REPOSITORY:v1 with N_LAYERS layers, each with one file
+ * named "<repository's last part>-<i>", served from TABLE. */
+typedef struct {
+    char *layers[2];
+    size_t layer_len[2];
+    char layer_digest[2][WR_DIGEST_MAX_LEN + 1];
+    char *config, *manifest;
+    char *paths[4];
+    char *file[2];
+} test_image_t;
+
+static void
+image_make (test_image_t *img, served_table_t *table, const char *repository, size_t n_layers)
+{
+    memset (img, 0, sizeof *img);
+    const char *base = strrchr (repository, '/') ? strrchr (repository, '/') + 1 : repository;
+    cleanup_free char *diff_ids = xstrdup ("");
+    cleanup_free char *descs = xstrdup ("");
+    for (size_t i = 0; i < n_layers; i++) {
+        img->file[i] = xasprintf ("%s-%zu", base, i);
+        img->layers[i] = make_named_layer (img->file[i], &img->layer_len[i]);
+        wr_sha256_digest (img->layers[i], img->layer_len[i], img->layer_digest[i]);
+        char *d = xasprintf ("%s%s\"%s\"", diff_ids, i ? "," : "", img->layer_digest[i]);
+        free (diff_ids);
+        diff_ids = d;
+        d = xasprintf ("%s%s{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\","
+                       "\"digest\":\"%s\",\"size\":%zu}",
+                       descs, i ? "," : "", img->layer_digest[i], img->layer_len[i]);
+        free (descs);
+        descs = d;
+    }
+    img->config = xasprintf ("{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{},"
+                             "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[%s]}}",
+                             diff_ids);
+    char config_digest[WR_DIGEST_MAX_LEN + 1];
+    wr_sha256_digest (img->config, strlen (img->config), config_digest);
+    img->manifest = xasprintf ("{\"schemaVersion\":2,\"mediaType\":\"" WR_MEDIA_OCI_MANIFEST "\","
+                               "\"config\":{\"mediaType\":\"" WR_MEDIA_OCI_CONFIG
+                               "\",\"digest\":\"%s\",\"size\":%zu},"
+                               "\"layers\":[%s]}",
+                               config_digest, strlen (img->config), descs);
+    img->paths[0] = xasprintf ("/v2/%s/manifests/v1", repository);
+    img->paths[1] = xasprintf ("/v2/%s/blobs/%s", repository, config_digest);
+    serve_add (table, img->paths[0], WR_MEDIA_OCI_MANIFEST, img->manifest, strlen (img->manifest));
+    serve_add (table, img->paths[1], "application/octet-stream", img->config, strlen (img->config));
+    for (size_t i = 0; i < n_layers; i++) {
+        img->paths[2 + i] = xasprintf ("/v2/%s/blobs/%s", repository, img->layer_digest[i]);
+        serve_add (table, img->paths[2 + i], "application/octet-stream", img->layers[i],
+                   img->layer_len[i]);
+    }
+}
+
+static void
+image_clear (test_image_t *img)
+{
+    for (size_t i = 0; i < 2; i++) {
+        free (img->layers[i]);
+        free (img->file[i]);
+    }
+    for (size_t i = 0; i < 4; i++)
+        free (img->paths[i]);
+    free (img->config);
+    free (img->manifest);
+}
+
+/* Entries of DIR (not . and ..) with NEEDLE in their name; all when NULL. */
+static size_t
+count_entries (const char *dir, const char *needle)
+{
+    DIR *d = opendir (dir);
+    assert_non_null (d);
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir (d)) != NULL)
+        if (strcmp (e->d_name, ".") != 0 && strcmp (e->d_name, "..") != 0 &&
+            (needle == NULL || strstr (e->d_name, needle) != NULL))
+            n++;
+    closedir (d);
+    return n;
+}
+
+/* What a stopped pull may leave in STORE_DIR: no root and no temporary
+ * directory in roots/ beyond EXPECTED_ROOTS, and in ingest/ nothing but
+ * the partial of the blob that was downloading (kept for a resume). */
+static void
+assert_nothing_half_made (const char *store_dir, size_t expected_roots, const char *partial_hex)
+{
+    cleanup_free char *roots = xasprintf ("%s/roots", store_dir);
+    cleanup_free char *ingest = xasprintf ("%s/ingest", store_dir);
+    assert_int_equal (count_entries (roots, ".tmp-"), 0);
+    assert_int_equal (count_entries (roots, NULL), expected_roots);
+    size_t partials = count_entries (ingest, partial_hex);
+    assert_true (partials <= 1);
+    assert_int_equal (count_entries (ingest, NULL), partials);
+}
+
+typedef struct {
+    wr_store_t *store;
+    wr_registry_t *registry;
+    char *reference;
+    wr_pull_options_t opts;
+    int rc;
+    wr_error_t err;
+    wr_image_record_t record;
+    int64_t took_ms;
+} pull_job_t;
+
+static void *
+pull_thread (void *data)
+{
+    pull_job_t *job = data;
+    int64_t started = wr_monotonic_ms ();
+    job->rc = wr_image_pull (job->store, job->registry, job->reference, &job->opts, &job->record,
+                             &job->err);
+    job->took_ms = wr_monotonic_ms () - started;
+    return NULL;
+}
+
+#define N_PULLS 10
+#define DEADLINE_MS 3000
+
+static void
+test_ten_pulls_at_once_one_trickling (void **state)
+{
+    served_table_t table = { 0 };
+    serve_add (&table, "/v2/", "application/json", "{}", 2);
+    test_image_t images[N_PULLS];
+    char repos[N_PULLS][32];
+    for (size_t i = 0; i < N_PULLS; i++) {
+        /* The last one's blobs come one byte a second after the first KiB:
+         * its config arrives, its layer trickles. */
+        snprintf (repos[i], sizeof repos[i], i == N_PULLS - 1 ? "test/slow" : "test/img%zu", i);
+        image_make (&images[i], &table, repos[i], 1);
+    }
+    fake_server_t *srv = fake_start_threaded (serve_table, &table);
+    fake_trickle (srv, "test/slow", 1024);
+
+    char dir[] = "/tmp/warren-test-pull-XXXXXX";
+    assert_non_null (mkdtemp (dir));
+    wr_error_t err = NULL;
+    wr_store_t *store = wr_store_open (dir, &err);
+    assert_non_null (store);
+    wr_registry_options_t ropts = { .auth_config = "/nonexistent/warren-test/config.json" };
+    wr_registry_t *registry = wr_registry_new (&ropts, &err);
+    assert_non_null (registry);
+
+    pull_job_t jobs[N_PULLS];
+    pthread_t threads[N_PULLS];
+    int64_t started = wr_monotonic_ms ();
+    for (size_t i = 0; i < N_PULLS; i++) {
+        jobs[i] = (pull_job_t){
+            .store = store,
+            .registry = registry,
+            .reference = xasprintf ("127.0.0.1:%d/%s:v1", srv->port, repos[i]),
+            .opts = { .deadline_ms = DEADLINE_MS },
+        };
+        assert_int_equal (pthread_create (&threads[i], NULL, pull_thread, &jobs[i]), 0);
+    }
+    for (size_t i = 0; i < N_PULLS; i++)
+        pthread_join (threads[i], NULL);
+    int64_t took = wr_monotonic_ms () - started;
+
+    for (size_t i = 0; i < N_PULLS - 1; i++) {
+        if (jobs[i].rc < 0)
+            fail_msg ("pull %zu: %s", i, jobs[i].err->message);
+        /* Not held up by the slow one: done before its deadline. */
+        assert_true (jobs[i].took_ms < DEADLINE_MS);
+        cleanup_free char *root = wr_store_root_path (store, jobs[i].record.root_id);
+        cleanup_free char *file = xasprintf ("%s/%s", root, images[i].file[0]);
+        char buf[64] = { 0 };
+        FILE *fp = fopen (file, "r");
+        assert_non_null (fp);
+        assert_non_null (fgets (buf, sizeof buf, fp));
+        fclose (fp);
+        assert_string_equal (buf, images[i].file[0]);
+        wr_image_record_clear (&jobs[i].record);
+    }
+    /* The slow one failed at its deadline (its layer would take about
+     * ten thousand seconds), saying so and naming the image and the blob. */
+    pull_job_t *slow = &jobs[N_PULLS - 1];
+    assert_int_equal (slow->rc, -1);
+    assert_non_null (slow->err);
+    assert_int_equal (wr_error_kind (slow->err), WR_ERROR_UNAVAILABLE);
+    assert_int_equal (slow->err->errno_value, ETIMEDOUT);
+    assert_non_null (strstr (slow->err->message, "the pull deadline of 3 s passed"));
+    assert_non_null (strstr (slow->err->message, "test/slow"));
+    assert_non_null (strstr (slow->err->message, images[N_PULLS - 1].layer_digest[0]));
+    assert_true (slow->took_ms >= DEADLINE_MS - 100);
+    assert_true (slow->took_ms < DEADLINE_MS + 2500);
+    assert_true (took < DEADLINE_MS + 3000);
+    assert_false (wr_store_has_blob (store, images[N_PULLS - 1].layer_digest[0]));
+    assert_nothing_half_made (dir, N_PULLS - 1,
+                              wr_digest_hex (images[N_PULLS - 1].layer_digest[0]));
+    wr_error_free (&slow->err);
+
+    for (size_t i = 0; i < N_PULLS; i++) {
+        free (jobs[i].reference);
+        image_clear (&images[i]);
+    }
+    wr_registry_free (registry);
+    wr_store_close (store);
+    fake_stop (srv);
+    cleanup_free char *cmd = xasprintf ("rm -rf '%s'", dir);
+    assert_int_equal (system (cmd), 0);
+}
+
+/* A handler that holds the answer of one path (one byte a second after
+ * the first 512), and serves the table otherwise. */
+typedef struct {
+    served_table_t table;
+    const char *held_path;
+} holding_t;
+
+static void
+serve_holding (fake_server_t *srv, const fake_request_t *req, fake_answer_t *ans)
+{
+    holding_t *h = srv->data;
+    serve_from (&h->table, req, ans);
+    if (h->held_path != NULL && strcmp (req->path, h->held_path) == 0) {
+        ans->trickle = true;
+        ans->trickle_after = 512;
+    }
+}
+
+static bool
+tmp_root_exists (const char *store_dir)
+{
+    cleanup_free char *roots = xasprintf ("%s/roots", store_dir);
+    return count_entries (roots, ".tmp-") > 0;
+}
+
+/* Pulls an image of N_LAYERS layers whose layer HELD (0 the lowest) is
+ * held, and cancels the pull from this thread once it is downloading (and,
+ * with WAIT_FOR_UNPACK, once its unpack has made its temporary root). */
+static void
+cancel_a_pull (size_t n_layers, size_t held, bool wait_for_unpack)
+{
+    holding_t h = { 0 };
+    serve_add (&h.table, "/v2/", "application/json", "{}", 2);
+    test_image_t img;
+    image_make (&img, &h.table, "test/held", n_layers);
+    h.held_path = img.paths[2 + held];
+    fake_server_t *srv = fake_start_threaded (serve_holding, &h);
+
+    char dir[] = "/tmp/warren-test-pull-XXXXXX";
+    assert_non_null (mkdtemp (dir));
+    wr_error_t err = NULL;
+    wr_store_t *store = wr_store_open (dir, &err);
+    assert_non_null (store);
+    wr_registry_options_t ropts = { .auth_config = "/nonexistent/warren-test/config.json" };
+    wr_registry_t *registry = wr_registry_new (&ropts, &err);
+    assert_non_null (registry);
+    wr_cancel_t *cancel = wr_cancel_new (NULL, 0, NULL, &err);
+    assert_non_null (cancel);
+
+    pull_job_t job = {
+        .store = store,
+        .registry = registry,
+        .reference = xasprintf ("127.0.0.1:%d/test/held:v1", srv->port),
+        .opts = { .cancel = cancel },
+    };
+    pthread_t thread;
+    assert_int_equal (pthread_create (&thread, NULL, pull_thread, &job), 0);
+    /* Until the held blob is asked for (and the unpack is under way). */
+    for (int i = 0; i < 500; i++) {
+        if (fake_count (srv, h.held_path) > 0 && (!wait_for_unpack || tmp_root_exists (dir)))
+            break;
+        struct timespec ts = { 0, 10 * 1000000L };
+        nanosleep (&ts, NULL);
+    }
+    assert_true (fake_count (srv, h.held_path) > 0);
+    if (wait_for_unpack)
+        assert_true (tmp_root_exists (dir));
+    struct timespec settle = { 0, 200 * 1000000L };
+    nanosleep (&settle, NULL);
+    int64_t cancelled_at = wr_monotonic_ms ();
+    wr_cancel_request (cancel);
+    pthread_join (thread, NULL);
+    int64_t stopped_after = wr_monotonic_ms () - cancelled_at;
+
+    assert_int_equal (job.rc, -1);
+    assert_non_null (job.err);
+    assert_int_equal (wr_error_kind (job.err), WR_ERROR_CANCELLED);
+    assert_non_null (strstr (job.err->message, "cancelled"));
+    assert_non_null (strstr (job.err->message, "test/held"));
+    /* Within about a second. */
+    assert_true (stopped_after < 1500);
+    wr_error_free (&job.err);
+    assert_false (wr_store_has_blob (store, img.layer_digest[held]));
+    assert_nothing_half_made (dir, 0, wr_digest_hex (img.layer_digest[held]));
+
+    free (job.reference);
+    wr_cancel_free (cancel);
+    wr_registry_free (registry);
+    wr_store_close (store);
+    fake_stop (srv);
+    image_clear (&img);
+    cleanup_free char *cmd = xasprintf ("rm -rf '%s'", dir);
+    assert_int_equal (system (cmd), 0);
+}
+
+static void
+test_pull_cancelled_while_a_blob_downloads (void **state)
+{
+    /* The only layer, streamed into the unpack as it arrives. */
+    cancel_a_pull (1, 0, false);
+}
+
+static void
+test_pull_cancelled_while_unpacking (void **state)
+{
+    /* The lower layer is unpacked into the temporary root; the unpack
+     * waits for the upper one, which is held. */
+    cancel_a_pull (2, 1, true);
+}
+
 int
 main (void)
 {
@@ -504,6 +855,9 @@ main (void)
         cmocka_unit_test (test_pull_refuses_diff_ids_that_do_not_match_layers),
         cmocka_unit_test (test_pull_refuses_a_config_over_the_limit),
         cmocka_unit_test (test_pull_through_an_index_then_warm),
+        cmocka_unit_test (test_ten_pulls_at_once_one_trickling),
+        cmocka_unit_test (test_pull_cancelled_while_a_blob_downloads),
+        cmocka_unit_test (test_pull_cancelled_while_unpacking),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

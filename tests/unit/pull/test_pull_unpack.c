@@ -145,7 +145,7 @@ test_each_layer_as_it_arrives (void **state)
     put_layer (f, 0);
     wr_error_t err = NULL;
     wr_pull_unpack_t *u = wr_pull_unpack_start (f->store, &f->manifest, f->diff_ids, f->root, false,
-                                                NULL, NULL, &err);
+                                                NULL, NULL, NULL, &err);
     assert_non_null (u);
     /* The lower layer is applied while the upper one is still missing. */
     bool applied = false;
@@ -177,7 +177,7 @@ test_a_failed_download_stops_it (void **state)
     put_layer (f, 0);
     wr_error_t err = NULL;
     wr_pull_unpack_t *u = wr_pull_unpack_start (f->store, &f->manifest, f->diff_ids, f->root, false,
-                                                NULL, NULL, &err);
+                                                NULL, NULL, NULL, &err);
     assert_non_null (u);
     usleep (50 * 1000);
     /* The download's error is the one to report: none from the unpack. */
@@ -194,7 +194,7 @@ test_nothing_made_before_the_first_layer (void **state)
     fixture_t *f = *state;
     wr_error_t err = NULL;
     wr_pull_unpack_t *u = wr_pull_unpack_start (f->store, &f->manifest, f->diff_ids, f->root, false,
-                                                NULL, NULL, &err);
+                                                NULL, NULL, NULL, &err);
     assert_non_null (u);
     usleep (100 * 1000);
     /* Waiting for the lowest layer: no temporary root yet (a pull killed
@@ -214,7 +214,7 @@ test_a_layer_missing_after_the_downloads (void **state)
     put_layer (f, 0);
     wr_error_t err = NULL;
     wr_pull_unpack_t *u = wr_pull_unpack_start (f->store, &f->manifest, f->diff_ids, f->root, false,
-                                                NULL, NULL, &err);
+                                                NULL, NULL, NULL, &err);
     assert_non_null (u);
     assert_int_equal (wr_pull_unpack_finish (u, true, &err), -1);
     assert_non_null (err);
@@ -233,7 +233,7 @@ test_a_wrong_diff_id_is_reported (void **state)
     f->diff_ids[1] = f->digest[0]; /* not the upper layer's */
     wr_error_t err = NULL;
     wr_pull_unpack_t *u = wr_pull_unpack_start (f->store, &f->manifest, f->diff_ids, f->root, false,
-                                                NULL, NULL, &err);
+                                                NULL, NULL, NULL, &err);
     assert_non_null (u);
     assert_int_equal (wr_pull_unpack_finish (u, true, &err), -1);
     assert_non_null (err);
@@ -252,8 +252,8 @@ test_the_lowest_layer_streamed (void **state)
 {
     fixture_t *f = *state;
     wr_error_t err = NULL;
-    wr_pull_unpack_t *u =
-        wr_pull_unpack_start (f->store, &f->manifest, f->diff_ids, f->root, true, NULL, NULL, &err);
+    wr_pull_unpack_t *u = wr_pull_unpack_start (f->store, &f->manifest, f->diff_ids, f->root, true,
+                                                NULL, NULL, NULL, &err);
     assert_non_null (u);
     const wr_blob_tee_t *tee = wr_pull_unpack_tee (u);
     assert_non_null (tee);
@@ -290,8 +290,8 @@ test_a_broken_stream_falls_back_to_the_store (void **state)
 {
     fixture_t *f = *state;
     wr_error_t err = NULL;
-    wr_pull_unpack_t *u =
-        wr_pull_unpack_start (f->store, &f->manifest, f->diff_ids, f->root, true, NULL, NULL, &err);
+    wr_pull_unpack_t *u = wr_pull_unpack_start (f->store, &f->manifest, f->diff_ids, f->root, true,
+                                                NULL, NULL, NULL, &err);
     assert_non_null (u);
     const wr_blob_tee_t *tee = wr_pull_unpack_tee (u);
     assert_int_equal (tee->write (tee->data, f->layer[0], f->len[0] / 2), 0);
@@ -316,8 +316,8 @@ test_a_stream_whose_blob_failed_makes_no_root (void **state)
 {
     fixture_t *f = *state;
     wr_error_t err = NULL;
-    wr_pull_unpack_t *u =
-        wr_pull_unpack_start (f->store, &f->manifest, f->diff_ids, f->root, true, NULL, NULL, &err);
+    wr_pull_unpack_t *u = wr_pull_unpack_start (f->store, &f->manifest, f->diff_ids, f->root, true,
+                                                NULL, NULL, NULL, &err);
     assert_non_null (u);
     const wr_blob_tee_t *tee = wr_pull_unpack_tee (u);
     assert_int_equal (tee->write (tee->data, f->layer[0], f->len[0]), 0);
@@ -337,8 +337,8 @@ test_a_stream_never_written (void **state)
 {
     fixture_t *f = *state;
     wr_error_t err = NULL;
-    wr_pull_unpack_t *u =
-        wr_pull_unpack_start (f->store, &f->manifest, f->diff_ids, f->root, true, NULL, NULL, &err);
+    wr_pull_unpack_t *u = wr_pull_unpack_start (f->store, &f->manifest, f->diff_ids, f->root, true,
+                                                NULL, NULL, NULL, &err);
     assert_non_null (u);
     assert_int_equal (wr_pull_unpack_finish (u, false, &err), -1);
     assert_false (exists (f->root));

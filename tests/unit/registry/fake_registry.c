@@ -87,17 +87,43 @@ write_all (int fd, const char *data, size_t len)
     }
 }
 
-static void *
-fake_serve (void *data)
+/* Is PATH a blob of the repository being trickled? */
+static bool
+trickled (fake_server_t *srv, const char *path)
 {
-    fake_server_t *srv = data;
-    while (!srv->stop) {
-        struct pollfd p = { .fd = srv->fd, .events = POLLIN };
-        if (poll (&p, 1, 50) <= 0)
-            continue;
-        int c = accept (srv->fd, NULL, NULL);
-        if (c < 0)
-            continue;
+    pthread_mutex_lock (&srv->lock);
+    bool yes = false;
+    if (srv->trickle_repository[0] != '\0') {
+        char *prefix = xasprintf ("/v2/%s/blobs/", srv->trickle_repository);
+        yes = strncmp (path, prefix, strlen (prefix)) == 0;
+        free (prefix);
+    }
+    pthread_mutex_unlock (&srv->lock);
+    return yes;
+}
+
+/* One byte a second, until the body is sent, the client goes or the
+ * server stops. */
+static void
+trickle_all (fake_server_t *srv, int fd, const char *data, size_t len)
+{
+    while (len > 0 && !srv->stop) {
+        if (send (fd, data, 1, MSG_NOSIGNAL) <= 0)
+            return;
+        data++;
+        len--;
+        for (int i = 0; i < 20 && !srv->stop; i++) {
+            struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+            if (poll (&p, 1, 50) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+                return; /* the client gave up */
+        }
+    }
+}
+
+static void
+serve_connection (fake_server_t *srv, int c)
+{
+    {
         char head[8192];
         size_t n = 0;
         while (n < sizeof head - 1) {
@@ -129,27 +155,84 @@ fake_serve (void *data)
         char *top = xasprintf ("HTTP/1.1 %d Fake\r\nContent-Length: %zu\r\nConnection: "
                                "close\r\n%s\r\n",
                                ans.status, ans.body_len, ans.headers);
+        if (!ans.trickle && trickled (srv, req.path)) {
+            ans.trickle = true;
+            ans.trickle_after = srv->trickle_after;
+        }
         write_all (c, top, strlen (top));
-        if (strcmp (req.method, "HEAD") != 0)
+        if (strcmp (req.method, "HEAD") != 0 && ans.trickle) {
+            size_t fast = ans.trickle_after < ans.send_len ? ans.trickle_after : ans.send_len;
+            write_all (c, ans.body, fast);
+            trickle_all (srv, c, ans.body + fast, ans.send_len - fast);
+        } else if (strcmp (req.method, "HEAD") != 0) {
             write_all (c, ans.body, ans.send_len);
+        }
         free (top);
         close (c);
+    }
+}
+
+typedef struct {
+    fake_server_t *srv;
+    int fd;
+} connection_t;
+
+static void *
+connection_thread (void *data)
+{
+    connection_t *conn = data;
+    fake_server_t *srv = conn->srv;
+    serve_connection (srv, conn->fd);
+    free (conn);
+    pthread_mutex_lock (&srv->lock);
+    srv->n_connections--;
+    pthread_cond_broadcast (&srv->connections_done);
+    pthread_mutex_unlock (&srv->lock);
+    return NULL;
+}
+
+static void *
+fake_serve (void *data)
+{
+    fake_server_t *srv = data;
+    while (!srv->stop) {
+        struct pollfd p = { .fd = srv->fd, .events = POLLIN };
+        if (poll (&p, 1, 50) <= 0)
+            continue;
+        int c = accept (srv->fd, NULL, NULL);
+        if (c < 0)
+            continue;
+        if (!srv->threaded) {
+            serve_connection (srv, c);
+            continue;
+        }
+        connection_t *conn = xmalloc (sizeof *conn);
+        conn->srv = srv;
+        conn->fd = c;
+        pthread_t t;
+        pthread_mutex_lock (&srv->lock);
+        srv->n_connections++;
+        pthread_mutex_unlock (&srv->lock);
+        assert_int_equal (pthread_create (&t, NULL, connection_thread, conn), 0);
+        pthread_detach (t);
     }
     return NULL;
 }
 
-fake_server_t *
-fake_start (fake_handler_fn handler, void *data)
+static fake_server_t *
+start (fake_handler_fn handler, void *data, bool threaded)
 {
     fake_server_t *srv = xzalloc (sizeof *srv);
     srv->handler = handler;
     srv->data = data;
+    srv->threaded = threaded;
     pthread_mutex_init (&srv->lock, NULL);
+    pthread_cond_init (&srv->connections_done, NULL);
     srv->fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     assert_true (srv->fd >= 0);
     struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
     assert_int_equal (bind (srv->fd, (struct sockaddr *) &addr, sizeof addr), 0);
-    assert_int_equal (listen (srv->fd, 16), 0);
+    assert_int_equal (listen (srv->fd, 64), 0);
     socklen_t len = sizeof addr;
     getsockname (srv->fd, (struct sockaddr *) &addr, &len);
     srv->port = ntohs (addr.sin_port);
@@ -157,12 +240,40 @@ fake_start (fake_handler_fn handler, void *data)
     return srv;
 }
 
+fake_server_t *
+fake_start (fake_handler_fn handler, void *data)
+{
+    return start (handler, data, false);
+}
+
+fake_server_t *
+fake_start_threaded (fake_handler_fn handler, void *data)
+{
+    return start (handler, data, true);
+}
+
+void
+fake_trickle (fake_server_t *srv, const char *repository, size_t after)
+{
+    pthread_mutex_lock (&srv->lock);
+    snprintf (srv->trickle_repository, sizeof srv->trickle_repository, "%s",
+              repository != NULL ? repository : "");
+    srv->trickle_after = after;
+    pthread_mutex_unlock (&srv->lock);
+}
+
 void
 fake_stop (fake_server_t *srv)
 {
     srv->stop = true;
     pthread_join (srv->thread, NULL);
+    /* Connections being answered notice the stop within 50 ms. */
+    pthread_mutex_lock (&srv->lock);
+    while (srv->n_connections > 0)
+        pthread_cond_wait (&srv->connections_done, &srv->lock);
+    pthread_mutex_unlock (&srv->lock);
     close (srv->fd);
+    pthread_cond_destroy (&srv->connections_done);
     pthread_mutex_destroy (&srv->lock);
     free (srv);
 }

@@ -28,6 +28,10 @@ typedef struct {
     const char *body;
     size_t body_len;
     size_t send_len; /* < body_len: close the connection after that much */
+    /* Send TRICKLE_AFTER bytes of the body at once, then one byte a second
+     * (a registry that holds a response, or trickles it) */
+    bool trickle;
+    size_t trickle_after;
 } fake_answer_t;
 
 typedef struct fake_server fake_server_t;
@@ -39,8 +43,13 @@ struct fake_server {
     pthread_t thread;
     fake_handler_fn handler;
     void *data;
-    _Atomic bool stop; /* set by fake_stop, read by the serving thread */
+    _Atomic bool stop; /* set by fake_stop, read by the serving threads */
+    bool threaded; /* each connection in a thread of its own */
     pthread_mutex_t lock;
+    pthread_cond_t connections_done;
+    size_t n_connections; /* being answered (threaded) */
+    char trickle_repository[256]; /* its blobs are trickled; "" for none */
+    size_t trickle_after;
     size_t n_log;
     fake_request_t log[MAX_LOG];
 };
@@ -48,6 +57,14 @@ struct fake_server {
 /* Starts serving on 127.0.0.1 (a free port, in srv->port) with HANDLER;
  * DATA is left in srv->data for it. */
 fake_server_t *fake_start (fake_handler_fn handler, void *data);
+/* The same, answering each connection in a thread of its own, so that
+ * many clients are served at once (HANDLER must be thread-safe). */
+fake_server_t *fake_start_threaded (fake_handler_fn handler, void *data);
+/* Blobs of REPOSITORY ("test/slow"; NULL: none) are trickled: AFTER bytes
+ * at once, then one byte a second. */
+void fake_trickle (fake_server_t *srv, const char *repository, size_t after);
+/* Stops serving; waits for the connections being answered (a trickle
+ * stops within 50 ms). */
 void fake_stop (fake_server_t *srv);
 /* How many logged requests have PATH_PART in their path. */
 size_t fake_count (fake_server_t *srv, const char *path_part);
