@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 
 #include <json-c/json.h>
 
+#include "cancel.h"
 #include "catalog.h"
 #include "cleanup.h"
 #include "cli_env.h"
@@ -65,6 +67,8 @@ static const char usage[] =
     "  --max-image-entries N        entries of all the layers (default 2000000)\n"
     "  --max-path-length N          bytes of an entry's path (default 4096)\n"
     "  --max-path-depth N           components of an entry's path (default 256)\n"
+    "  --deadline DURATION          the whole pull's deadline, e.g. 10m (default: none)\n"
+    "  --request-timeout DURATION   each request, and a stalled download (default 60s, 30s)\n"
     "  --quiet                      no progress bars or layer lines\n";
 
 typedef struct {
@@ -210,6 +214,39 @@ parse_limit (int c, const char *text, wr_unpack_limits_t *limits)
     return 0;
 }
 
+/* "90", "90s", "500ms", "5m": milliseconds in *MS (more than 0, at most a day). */
+static int
+parse_duration (const char *text, int64_t *ms)
+{
+    char *end = NULL;
+    errno = 0;
+    long long n = strtoll (text, &end, 10);
+    if (end == text || errno != 0 || n <= 0)
+        return -1;
+    long long scale = 1000;
+    if (strcmp (end, "ms") == 0)
+        scale = 1;
+    else if (strcmp (end, "m") == 0)
+        scale = 60 * 1000;
+    else if (*end != '\0' && strcmp (end, "s") != 0)
+        return -1;
+    if (n > 24LL * 3600 * 1000 / scale)
+        return -1;
+    *ms = n * scale;
+    return 0;
+}
+
+/* The pull's token, for the signal handler (wr_cancel_request is
+ * async-signal-safe: an atomic store and a write to an eventfd). */
+static wr_cancel_t *volatile pull_cancel;
+
+static void
+on_stop_signal (int signo)
+{
+    (void) signo;
+    wr_cancel_request (pull_cancel);
+}
+
 static int
 cmd_pull (globals_t *g, int argc, char **argv)
 {
@@ -226,11 +263,14 @@ cmd_pull (globals_t *g, int argc, char **argv)
         { "max-image-entries", required_argument, NULL, 'F' },
         { "max-path-length", required_argument, NULL, 'P' },
         { "max-path-depth", required_argument, NULL, 'D' },
+        { "deadline", required_argument, NULL, 'T' },
+        { "request-timeout", required_argument, NULL, 'R' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     wr_registry_options_t reg = { 0 };
+    int64_t deadline_ms = 0;
     cleanup_free char *auth_path = NULL;
     cli_env_registry_defaults (&reg, &auth_path);
     cleanup_strv char **insecure = NULL;
@@ -277,6 +317,18 @@ cmd_pull (globals_t *g, int argc, char **argv)
                                     optarg,
                                     c == 'L' || c == 'I' ? " of bytes, e.g. 512M or 8G" : "");
             break;
+        case 'T':
+            if (parse_duration (optarg, &deadline_ms) < 0)
+                return usage_error ("--deadline `%s`: expected a duration, e.g. 90s, 500ms or 10m",
+                                    optarg);
+            break;
+        case 'R':
+            if (parse_duration (optarg, &reg.request_timeout_ms) < 0)
+                return usage_error (
+                    "--request-timeout `%s`: expected a duration, e.g. 60s, 500ms or 2m", optarg);
+            /* A request that trickles is held to the same bound. */
+            reg.stall_timeout_ms = reg.request_timeout_ms;
+            break;
         case 'q':
             quiet = true;
             break;
@@ -309,7 +361,23 @@ cmd_pull (globals_t *g, int argc, char **argv)
         return fail (&err);
     }
     wr_progress_t *progress = NULL;
-    wr_pull_options_t opts = { .platform = platform, .limits = limits };
+    cleanup_cancel wr_cancel_t *cancel = wr_cancel_new (NULL, 0, NULL, &err);
+    if (cancel == NULL) {
+        wr_registry_free (registry);
+        wr_store_close (store);
+        return fail (&err);
+    }
+    wr_pull_options_t opts = {
+        .platform = platform, .limits = limits, .cancel = cancel, .deadline_ms = deadline_ms
+    };
+    /* ^C or a TERM stops the pull cleanly: downloads and the unpack stop
+     * within a second and nothing half-made is kept (partial downloads
+     * stay in ingest/ for the next pull). */
+    struct sigaction stop = { .sa_handler = on_stop_signal }, old_int, old_term;
+    sigemptyset (&stop.sa_mask);
+    pull_cancel = cancel;
+    sigaction (SIGINT, &stop, &old_int);
+    sigaction (SIGTERM, &stop, &old_term);
     if (!quiet) {
         wr_progress_options_t popts;
         wr_progress_options_default (&popts, STDERR_FILENO);
@@ -321,6 +389,9 @@ cmd_pull (globals_t *g, int argc, char **argv)
     wr_image_record_t record = { 0 };
     wr_pull_result_t result;
     int ret = wr_image_pull_ex (store, registry, reference, &opts, &record, &result, &err);
+    sigaction (SIGINT, &old_int, NULL);
+    sigaction (SIGTERM, &old_term, NULL);
+    pull_cancel = NULL;
     if (ret == 0)
         wr_progress_finish (progress);
     wr_progress_free (progress);
