@@ -40,7 +40,7 @@ find_runsc (const wr_build_options_t *options)
  * OUTPUT_FD.  *STATUS gets the wait status. */
 static int
 run_sandbox (const char *runsc, const char *state, const char *dir, const char *id, int output_fd,
-             int timeout, int *status, wr_error_t *err)
+             int timeout, const wr_cancel_t *cancel, int *status, wr_error_t *err)
 {
     char *argv[] = { (char *) runsc,    "--root", (char *) state, "--network=host",
                      "--overlay2=none", "run",    "--bundle",     (char *) dir,
@@ -64,7 +64,9 @@ run_sandbox (const char *runsc, const char *state, const char *dir, const char *
             return 0;
         if (got < 0 && errno != EINTR)
             return wr_error_set (err, errno, "wait for `%s`", runsc);
-        if (time (NULL) > deadline) {
+        bool stopped = wr_cancel_stopped (cancel);
+        if (stopped || time (NULL) > deadline) {
+            /* The sandbox is killed and removed: nothing of it is left. */
             kill (pid, SIGKILL);
             waitpid (pid, status, 0);
             char *del[] = { (char *) runsc, "--root", (char *) state, "delete", "-force",
@@ -76,6 +78,10 @@ run_sandbox (const char *runsc, const char *state, const char *dir, const char *
             }
             if (d > 0)
                 waitpid (d, NULL, 0);
+            if (stopped) {
+                cleanup_free char *what = xasprintf ("sandbox `%s`", id);
+                return wr_cancel_check (cancel, what, err);
+            }
             return wr_error_set (err, ETIMEDOUT, "sandbox `%s` ran longer than %d s", id, timeout);
         }
         struct timespec ts = { 0, 50 * 1000 * 1000 };
@@ -301,7 +307,8 @@ layer_step (builder_t *b, wr_build_image_t *image, const wr_build_step_t *step, 
         wr_log_to (b->options->log, WR_LOG_INFO, "running", "step", step_no, "command", commands[i],
                    NULL);
         int status = 0;
-        r = run_sandbox (b->runsc, state, dir, id, b->output_fd, b->timeout, &status, err);
+        r = run_sandbox (b->runsc, state, dir, id, b->output_fd, b->timeout, b->options->cancel,
+                         &status, err);
         if (r == 0 && !(WIFEXITED (status) && WEXITSTATUS (status) == 0)) {
             cleanup_free char *how = describe_status (status);
             r = wr_error_set (err, 0, "step %zu: `%s` %s", index + 1,
@@ -419,6 +426,8 @@ wr_image_build (wr_store_t *store, const wr_image_record_t *base, const wr_build
                 continue;
             }
         }
+        if (wr_cancel_check (options->cancel, "build", err) < 0)
+            goto out;
         wr_log_to (options->log, WR_LOG_INFO, "build step", "step", step_no, "does", description,
                    NULL);
         if (run_step (&b, &image, &steps[i], i, description, result, err) < 0) {

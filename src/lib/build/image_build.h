@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "cancel.h"
 #include "digest.h"
 #include "error.h"
 #include "log.h"
@@ -51,6 +52,12 @@ typedef struct {
     int output_fd; /* where the sandboxes' output goes; 0 means stderr */
     int step_timeout; /* seconds a sandbox may run (0: 3600) */
     const wr_log_t *log; /* the build's lines; NULL: the standard log */
+    /* Stops the build from another thread: checked before each step and
+     * every 50 ms while a step runs, whose sandbox is then killed and
+     * removed (runsc delete --force) and its bundle unmounted and removed;
+     * the build fails with a WR_ERROR_CANCELLED error (unavailable when a
+     * deadline of the token passed).  May be NULL. */
+    const wr_cancel_t *cancel;
 } wr_build_options_t;
 
 typedef struct {
