@@ -383,6 +383,53 @@ case_index_and_zstd() {
     check_blob_digests
 }
 
+# --deadline stops a slow pull with an error that says so; SIGINT during a
+# pull cancels it within a second or two.  Either way: no root, no
+# temporary directory, nothing in ingest/ but the partial of the layer it
+# was downloading; the next pull goes on from it.
+case_deadline_and_interrupt() {
+    setup debian-docker
+    local started took
+    started=$(date +%s%N)
+    t_capture out 60 "${W[@]}" image pull --quiet --limit-rate 10M --deadline 1s "$WARREN_DEBIAN_IMAGE"
+    took=$(( ($(date +%s%N) - started) / 1000000 ))
+    assert_status 1 "$T_STATUS" "a pull past its deadline"
+    assert_contains "$out" "the pull deadline of 1 s passed"
+    assert_contains "$out" "/blobs/sha256:"
+    [ "$took" -lt 4000 ] || t_fail "the pull stopped ${took} ms after it started, with a 1 s deadline"
+    assert_eq "$(ls -A "$STORE/roots" | wc -l)" 0 "entries in roots/ after the deadline"
+    assert_eq "$(ls -A "$STORE/ingest" | grep -vc '\.partial$')" 0 "non-partial entries in ingest/"
+
+    # Interrupted once it is downloading again (the partial grows).
+    partial_bytes() { find "$STORE/ingest" -name '*.partial' -printf '%s\n' | sort -n | tail -n 1; }
+    local before
+    before=$(partial_bytes)
+    "${W[@]}" image pull --quiet --limit-rate 10M "$WARREN_DEBIAN_IMAGE" > "$T_CASE_DIR/pull2.log" 2>&1 &
+    local pid=$! i now
+    for i in $(seq 600); do
+        now=$(partial_bytes)
+        [ "${now:-0}" -gt $(( ${before:-0} + 2000000 )) ] && break
+        kill -0 "$pid" 2> /dev/null || break
+        sleep 0.05
+    done
+    started=$(date +%s%N)
+    kill -INT "$pid"
+    local status=0
+    wait "$pid" || status=$?
+    took=$(( ($(date +%s%N) - started) / 1000000 ))
+    cat "$T_CASE_DIR/pull2.log"
+    assert_status 1 "$status" "a pull interrupted with SIGINT"
+    assert_file_contains "$T_CASE_DIR/pull2.log" "cancelled"
+    [ "$took" -lt 2000 ] || t_fail "the pull took ${took} ms to stop after SIGINT"
+    assert_eq "$(ls -A "$STORE/roots" | wc -l)" 0 "entries in roots/ after SIGINT"
+    assert_eq "$(ls -A "$STORE/ingest" | grep -vc '\.partial$')" 0 "non-partial entries in ingest/"
+    check_blob_digests allow-empty
+
+    t_capture out 300 "${W[@]}" image pull --quiet "$WARREN_DEBIAN_IMAGE"
+    assert_status 0 "$T_STATUS" "the pull after the deadline and the interrupt"
+    assert_eq "$(ls -A "$STORE/roots" | wc -l)" 1 "entries in roots/"
+}
+
 t_case "pull, then ls and inspect show the image and its root" case_pull_ls_inspect
 t_case "a second pull does no layer work" case_warm_pull
 t_case "rm, then prune frees the blobs and the root" case_rm_prune
@@ -392,6 +439,7 @@ t_case "limits: a layer too big, too many entries, too deep: refused, nothing le
 T_CASE_TIMEOUT=900 t_case "a full disk: clear errors, nothing half-made, then the pull completes" case_full_disk
 t_case "an index (host platform and --platform) and a zstd layer" case_index_and_zstd
 T_CASE_TIMEOUT=600 t_case "kill -9 during a pull, then pull again" case_kill_during_pull
+T_CASE_TIMEOUT=600 t_case "--deadline and SIGINT stop a pull, nothing half-made, then it completes" case_deadline_and_interrupt
 T_CASE_TIMEOUT=600 t_case "four pulls of one image at once share one download and one root" case_concurrent_pulls
 T_CASE_TIMEOUT=900 t_case "the pulled root equals skopeo + umoci's" case_same_root_as_umoci
 t_done
