@@ -133,11 +133,45 @@ apt_mirror_was_running=0
 curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:${WARREN_APT_MIRROR_PORT:-5080}/Packages.gz" &&
     apt_mirror_was_running=1
 
+# SIGINT while a step runs stops the build: the step's sandbox is killed and
+# deleted, its bundle unmounted and removed, no image recorded.
+case_interrupted_build() {
+    setup
+    local log=$T_CASE_DIR/build.log name=127.0.0.1:5000/warren-test/interrupted:1
+    "${W[@]}" image build --from "$WARREN_DEBIAN_BASE_IMAGE" --run "sleep 300" -t "$name" > "$log" 2>&1 &
+    local pid=$! i
+    for i in $(seq 600); do
+        grep -q 'msg=running' "$log" && [ -n "$(runsc --root "$STORE/build/runsc" list -quiet 2>/dev/null)" ] && break
+        kill -0 "$pid" 2> /dev/null || break
+        sleep 0.1
+    done
+    [ -n "$(runsc --root "$STORE/build/runsc" list -quiet 2>/dev/null)" ] ||
+        { cat "$log"; t_fail "the build's step sandbox never ran"; }
+    sleep 1
+    local started took status=0
+    started=$(date +%s%N)
+    kill -INT "$pid"
+    wait "$pid" || status=$?
+    took=$(( ($(date +%s%N) - started) / 1000000 ))
+    cat "$log"
+    assert_status 1 "$status" "a build interrupted with SIGINT"
+    assert_file_contains "$log" "cancelled"
+    [ "$took" -lt 5000 ] || t_fail "the build took ${took} ms to stop after SIGINT"
+    assert_eq "$(runsc --root "$STORE/build/runsc" list -quiet 2>/dev/null | wc -l)" 0 "runsc containers of the build"
+    assert_eq "$(pgrep -fc "$STORE/build/runsc" || true)" 0 "runsc processes of the build"
+    assert_eq "$(grep -c " $STORE/build" /proc/mounts || true)" 0 "mounts under the build directory"
+    assert_eq "$(find "$STORE/build" -mindepth 1 -maxdepth 1 ! -name runsc | wc -l)" 0 "bundles left in the build directory"
+    if "${W[@]}" image inspect "$name" > /dev/null 2>&1; then
+        t_fail "the interrupted build recorded $name"
+    fi
+}
+
 mkdir -p "$ROOT"
 T_CASE_TIMEOUT=1200 t_case "build --with-docker from the local apt repository" case_build_with_docker
 T_CASE_TIMEOUT=300 t_case "the built image runs dockerd and a nested container" case_built_image_runs_docker
 T_CASE_TIMEOUT=120 t_case "a second identical build is all cache hits" case_second_build_is_cached
 T_CASE_TIMEOUT=600 t_case "push to the local registry and pull back by digest" case_push_and_pull_back
+T_CASE_TIMEOUT=300 t_case "SIGINT during a step stops the build, nothing left" case_interrupted_build
 for d in "$STORE"/build/*/rootfs; do [ -d "$d" ] && umount -l "$d" 2>/dev/null; done
 rm -rf "$ROOT"
 [ $apt_mirror_was_running = 1 ] || [ "${WARREN_TEST_KEEP:-0}" = 1 ] ||

@@ -11,6 +11,7 @@
 #include "bundle.h"
 #include "catalog.h"
 #include "cleanup.h"
+#include "cli_cancel.h"
 #include "cli_env.h"
 #include "cli_error.h"
 #include "error.h"
@@ -96,6 +97,7 @@ warren_cmd_image_build (const char *root, const char *store_dir, int argc, char 
     };
     const char *from = NULL, *tag = NULL;
     wr_build_options_t bopts = { 0 };
+    cleanup_cancel wr_cancel_t *cancel = NULL;
     cleanup_free char *runsc_path = NULL;
     cli_env_build_defaults (&bopts, &runsc_path);
     wr_registry_options_t reg = { 0 };
@@ -174,8 +176,22 @@ warren_cmd_image_build (const char *root, const char *store_dir, int argc, char 
     }
     wr_image_record_t base = { 0 }, built = { 0 };
     wr_build_result_t result;
-    if (base_image (store, from, &reg, &base, &err) < 0 ||
-        wr_image_build (store, &base, steps, n_steps, name, &bopts, &built, &result, &err) < 0) {
+    /* ^C or a TERM stops the build: the running step's sandbox is killed
+     * and removed, its bundle unmounted; no image is recorded. */
+    cancel = wr_cancel_new (NULL, 0, NULL, &err);
+    if (cancel == NULL) {
+        warren_fail (&err, root);
+        wr_store_close (store);
+        goto out;
+    }
+    bopts.cancel = cancel;
+    cli_cancel_signals_t signals;
+    cli_cancel_on_signals (cancel, &signals);
+    int built_ok =
+        base_image (store, from, &reg, &base, &err) == 0 &&
+        wr_image_build (store, &base, steps, n_steps, name, &bopts, &built, &result, &err) == 0;
+    cli_cancel_signals_restore (&signals);
+    if (!built_ok) {
         warren_fail (&err, root);
     } else {
         printf ("%s %s (%zu steps run, %zu cached, %zu layers added)\n", built.name,

@@ -15,6 +15,7 @@
 #include <json-c/json.h>
 
 #include "cancel.h"
+#include "cli_cancel.h"
 #include "catalog.h"
 #include "cleanup.h"
 #include "cli_env.h"
@@ -236,17 +237,6 @@ parse_duration (const char *text, int64_t *ms)
     return 0;
 }
 
-/* The pull's token, for the signal handler (wr_cancel_request is
- * async-signal-safe: an atomic store and a write to an eventfd). */
-static wr_cancel_t *volatile pull_cancel;
-
-static void
-on_stop_signal (int signo)
-{
-    (void) signo;
-    wr_cancel_request (pull_cancel);
-}
-
 static int
 cmd_pull (globals_t *g, int argc, char **argv)
 {
@@ -373,11 +363,8 @@ cmd_pull (globals_t *g, int argc, char **argv)
     /* ^C or a TERM stops the pull cleanly: downloads and the unpack stop
      * within a second and nothing half-made is kept (partial downloads
      * stay in ingest/ for the next pull). */
-    struct sigaction stop = { .sa_handler = on_stop_signal }, old_int, old_term;
-    sigemptyset (&stop.sa_mask);
-    pull_cancel = cancel;
-    sigaction (SIGINT, &stop, &old_int);
-    sigaction (SIGTERM, &stop, &old_term);
+    cli_cancel_signals_t signals;
+    cli_cancel_on_signals (cancel, &signals);
     if (!quiet) {
         wr_progress_options_t popts;
         wr_progress_options_default (&popts, STDERR_FILENO);
@@ -389,9 +376,7 @@ cmd_pull (globals_t *g, int argc, char **argv)
     wr_image_record_t record = { 0 };
     wr_pull_result_t result;
     int ret = wr_image_pull_ex (store, registry, reference, &opts, &record, &result, &err);
-    sigaction (SIGINT, &old_int, NULL);
-    sigaction (SIGTERM, &old_term, NULL);
-    pull_cancel = NULL;
+    cli_cancel_signals_restore (&signals);
     if (ret == 0)
         wr_progress_finish (progress);
     wr_progress_free (progress);
