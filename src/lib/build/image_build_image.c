@@ -13,6 +13,7 @@
 
 #include "cleanup.h"
 #include "digest.h"
+#include "fs.h"
 #include "image_build_private.h"
 #include "image_pull.h"
 #include "log.h"
@@ -104,13 +105,6 @@ out:
     return r;
 }
 
-static bool
-is_directory (const char *path)
-{
-    struct stat st;
-    return path != NULL && stat (path, &st) == 0 && S_ISDIR (st.st_mode);
-}
-
 /* The image's root, unpacked when missing.  Returns its path. */
 char *
 wr_build_image_root (wr_store_t *store, wr_build_image_t *image, const wr_log_t *log,
@@ -121,7 +115,7 @@ wr_build_image_root (wr_store_t *store, wr_build_image_t *image, const wr_log_t 
         return NULL;
     }
     char *path = wr_store_root_path (store, image->root_id);
-    if (is_directory (path))
+    if (wr_is_directory (path))
         return path;
     cleanup_strv char **layers = NULL;
     size_t n = json_object_array_length (image->layers);
@@ -135,7 +129,7 @@ wr_build_image_root (wr_store_t *store, wr_build_image_t *image, const wr_log_t 
     wr_log_to (log, WR_LOG_INFO, "unpacking root", "root", image->root_id, NULL);
     if (wr_unpack_root ((const char *const *) layers, (const char *const *) image->parsed.diff_ids,
                         path, &options, &unpack_err) < 0) {
-        if (is_directory (path)) { /* another build or pull made it meanwhile */
+        if (wr_is_directory (path)) { /* another build or pull made it meanwhile */
             wr_error_free (&unpack_err);
             return path;
         }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "fs.h"
 #include "log.h"
 #include "strv.h"
 #include "unpack.h"
@@ -44,13 +45,6 @@ struct wr_pull_unpack_s {
     int result;
     wr_error_t error;
 };
-
-static bool
-is_directory (const char *path)
-{
-    struct stat st;
-    return stat (path, &st) == 0 && S_ISDIR (st.st_mode);
-}
 
 /* The tee's write: to the socket the unpack reads (blocking: a slower
  * unpack slows this layer's download down). */
@@ -169,7 +163,7 @@ run (void *data)
         close (u->stream_fd);
         u->stream_fd = -1;
     }
-    if (u->result < 0 && u->streamed && !is_directory (u->root_path)) {
+    if (u->result < 0 && u->streamed && !wr_is_directory (u->root_path)) {
         /* Reading the lowest layer as it came did not work out (its download
          * started over, or broke): once the downloads are over, the layers
          * are in the store and the unpack is made again from them. */
@@ -275,7 +269,7 @@ wr_pull_unpack_finish (wr_pull_unpack_t *u, bool fetch_ok, wr_error_t *err)
     pthread_join (u->thread, NULL);
 
     int r = u->result;
-    if (r < 0 && is_directory (u->root_path)) {
+    if (r < 0 && wr_is_directory (u->root_path)) {
         /* Another pull of an image with the same layers made it
          * meanwhile: the rename of its finished root won. */
         wr_log_to (u->log, WR_LOG_INFO, "root unpacked by another pull", "root", u->root_path,

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "fs.h"
 #include "log.h"
 #include "strv.h"
 #include "subprocess.h"
@@ -484,29 +485,10 @@ cache_read (wr_backend_t *backend, const char *file, const char *binary_path,
 }
 
 static int
-mkdir_p (const char *dir, mode_t mode, wr_error_t *err)
-{
-    if (mkdir (dir, mode) == 0 || errno == EEXIST)
-        return 0;
-    if (errno != ENOENT)
-        return wr_error_set (err, errno, "mkdir `%s`", dir);
-    cleanup_free char *parent = xstrdup (dir);
-    char *slash = strrchr (parent, '/');
-    if (slash == NULL || slash == parent)
-        return wr_error_set (err, ENOENT, "mkdir `%s`", dir);
-    *slash = '\0';
-    if (mkdir_p (parent, mode, err) < 0)
-        return -1;
-    if (mkdir (dir, mode) < 0 && errno != EEXIST)
-        return wr_error_set (err, errno, "mkdir `%s`", dir);
-    return 0;
-}
-
-static int
 cache_write (wr_backend_t *backend, const char *file, const binary_key_t *key,
              const wr_backend_info_t *info, wr_error_t *err)
 {
-    if (mkdir_p (backend->state_dir, 0700, err) < 0)
+    if (wr_mkdir_p (backend->state_dir, 0700, err) < 0)
         return -1;
     cleanup_free char *key_text = key_line (key);
     cleanup_free char *flags = wr_strv_join (info->flags, " ");
@@ -521,11 +503,9 @@ cache_write (wr_backend_t *backend, const char *file, const binary_key_t *key,
     cleanup_close int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
         return wr_error_set (err, errno, "create `%s`", tmp);
-    size_t len = strlen (text);
-    if (write (fd, text, len) != (ssize_t) len) {
-        int e = errno;
+    if (wr_write_all (fd, text, strlen (text), tmp, err) < 0) {
         unlink (tmp);
-        return wr_error_set (err, e, "write `%s`", tmp);
+        return -1;
     }
     /* No fsync: a cache lost in a crash is simply probed again, and the
      * "end" line tells a torn file from a whole one. */
