@@ -513,9 +513,9 @@ wr_bundle_create (wr_store_t *store, const wr_image_record_t *record,
     if (record->root_id == NULL)
         return wr_error_set (err, 0, "image `%s` has no unpacked root: pull it again",
                              record->name);
-    cleanup_free char *lower = wr_store_root_path (store, record->root_id);
+    cleanup_free char *lower = wr_store_root_path (store, record->root_id, err);
     if (lower == NULL)
-        return wr_error_set (err, 0, "image `%s`: bad root id", record->name);
+        return wr_error_prefix (err, "image `%s`", record->name);
     cleanup_close int root_fd = open (lower, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (root_fd < 0)
         return wr_error_set (err, errno, "image `%s`: open its root `%s`", record->name, lower);

@@ -89,8 +89,8 @@ wr_read_fd (int fd, const char *name, size_t max, size_t *len, wr_error_t *err)
     for (;;) {
         if (have == cap) {
             if (have > max) {
-                wr_error_set_kind (err, WR_ERROR_LIMIT, 0, "read `%s`: larger than %zu bytes",
-                                   name, max);
+                wr_error_set_kind (err, WR_ERROR_LIMIT, 0, "read `%s`: larger than %zu bytes", name,
+                                   max);
                 return NULL;
             }
             /* One byte past MAX tells "exactly MAX" from "more". */

@@ -179,7 +179,11 @@ wr_image_pull_manifest (wr_store_t *store, wr_registry_t *registry, const wr_ima
         return wr_error_prefix (err, "%s", name);
     }
     const char *root_id = wr_digest_hex (chain);
-    cleanup_free char *root_path = wr_store_root_path (store, root_id);
+    cleanup_free char *root_path = wr_store_root_path (store, root_id, err);
+    if (root_path == NULL) {
+        wr_image_config_clear (&config);
+        return wr_error_prefix (err, "%s", name);
+    }
     bool root_exists = wr_is_directory (root_path);
 
     /* Which layers are missing, and how big they are. */

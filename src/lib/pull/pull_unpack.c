@@ -202,6 +202,13 @@ wr_pull_unpack_start (wr_store_t *store, const wr_manifest_t *manifest, char *co
                       const char *root_path, bool stream_lowest, const wr_unpack_limits_t *limits,
                       const wr_log_t *log, wr_error_t *err)
 {
+    cleanup_strv char **layers = NULL;
+    for (size_t i = 0; i < manifest->n_layers; i++) {
+        char *layer = wr_store_blob_path (store, manifest->layers[i].digest, err);
+        if (layer == NULL)
+            return NULL;
+        wr_strv_add_take (&layers, layer);
+    }
     wr_pull_unpack_t *u = xzalloc (sizeof *u);
     u->log = log;
     if (limits != NULL)
@@ -224,8 +231,7 @@ wr_pull_unpack_start (wr_store_t *store, const wr_manifest_t *manifest, char *co
             .data = u,
         };
     }
-    for (size_t i = 0; i < manifest->n_layers; i++)
-        wr_strv_add_take (&u->layers, wr_store_blob_path (store, manifest->layers[i].digest));
+    u->layers = steal_pointer (&layers);
     for (size_t i = 0; diff_ids != NULL && diff_ids[i] != NULL; i++)
         wr_strv_add (&u->diff_ids, diff_ids[i]);
     u->root_path = xstrdup (root_path);

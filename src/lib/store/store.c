@@ -15,6 +15,7 @@
 #include "digest.h"
 #include "fs.h"
 #include "log.h"
+#include "quote.h"
 #include "store_private.h"
 #include "xalloc.h"
 
@@ -105,10 +106,12 @@ wr_store_set_log (wr_store_t *store, const wr_log_t *log)
 }
 
 char *
-wr_store_blob_path (wr_store_t *store, const char *digest)
+wr_store_blob_path (wr_store_t *store, const char *digest, wr_error_t *err)
 {
-    if (wr_digest_validate (digest, NULL) < 0)
+    if (wr_digest_validate (digest, err) < 0) {
+        wr_error_prefix (err, "the path of a blob");
         return NULL;
+    }
     return xasprintf ("%s/blobs/sha256/%s", store->root, wr_digest_hex (digest));
 }
 
@@ -124,10 +127,15 @@ wr_store_root_id_valid (const char *root_id)
 }
 
 char *
-wr_store_root_path (wr_store_t *store, const char *root_id)
+wr_store_root_path (wr_store_t *store, const char *root_id, wr_error_t *err)
 {
-    if (!wr_store_root_id_valid (root_id))
+    if (!wr_store_root_id_valid (root_id)) {
+        cleanup_free char *quoted = wr_quote (root_id, 80);
+        wr_error_set_kind (err, WR_ERROR_INVALID, 0,
+                           "the path of a root: root id `%s` is not 64 lowercase hex digits",
+                           quoted);
         return NULL;
+    }
     return xasprintf ("%s/roots/%s", store->root, root_id);
 }
 
