@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -238,7 +239,42 @@ test_rmem_probe_matches_unshare (void **state)
         answer[0] = '\0';
     pclose (p);
     int expected = strcmp (answer, "yes\n") == 0 ? 1 : strcmp (answer, "no\n") == 0 ? 0 : -1;
-    assert_int_equal (wr_runsc_rmem_default_in_new_netns (), expected);
+    cleanup_error wr_error_t err = NULL;
+    int r = wr_runsc_rmem_default_in_new_netns (&err);
+    assert_int_equal (r, expected);
+    if (r < 0) {
+        /* The failure is said, naming what could not be looked at. */
+        assert_non_null (err);
+        assert_non_null (strstr (err->message, "/proc/sys/net/core/rmem_default"));
+    } else {
+        assert_null (err);
+    }
+}
+
+/* Without the right to make a network namespace (an unprivileged user) the
+ * probe fails with unshare's errno and says what it was looking for. */
+static void
+test_rmem_probe_error_names_the_file (void **state)
+{
+    pid_t pid = fork ();
+    assert_true (pid >= 0);
+    if (pid == 0) {
+        if (geteuid () == 0 && (setgid (65534) < 0 || setuid (65534) < 0))
+            _exit (10);
+        wr_error_t err = NULL;
+        if (wr_runsc_rmem_default_in_new_netns (&err) != -1 || err == NULL)
+            _exit (11);
+        if (err->errno_value != EPERM)
+            _exit (12);
+        if (strcmp (err->message, "look for `/proc/sys/net/core/rmem_default` in a new network "
+                                  "namespace: unshare(CLONE_NEWNET): Operation not permitted") != 0)
+            _exit (13);
+        _exit (0);
+    }
+    int status = 0;
+    assert_int_equal (waitpid (pid, &status, 0), pid);
+    assert_true (WIFEXITED (status));
+    assert_int_equal (WEXITSTATUS (status), 0);
 }
 
 static void
@@ -471,6 +507,7 @@ main (void)
         cmocka_unit_test (test_choose_network),
         cmocka_unit_test (test_rmem_workaround_conditions),
         cmocka_unit_test (test_rmem_probe_matches_unshare),
+        cmocka_unit_test (test_rmem_probe_error_names_the_file),
         cmocka_unit_test (test_host_netns_guard),
         cmocka_unit_test (test_probe_and_cache),
         cmocka_unit_test (test_probe_without_state_dir),
