@@ -13,6 +13,7 @@
 
 #include "bundle.h"
 #include "cleanup.h"
+#include "fs.h"
 #include "path_in_root.h"
 #include "strv.h"
 #include "xalloc.h"
@@ -61,39 +62,32 @@ static const char *const readonly_paths[] = {
 
 /* ---- users ---- */
 
-/* Reads the small regular file PATH inside ROOT_FD; NULL with errno set
- * (ENOENT when it is not there). */
-static char *
-read_in_root (int root_fd, const char *path, wr_error_t *err)
+/* Reads the small regular file PATH inside ROOT_FD into *DATA; a missing
+ * one (the error's kind not_found) leaves *DATA NULL and is no error. */
+static int
+read_in_root (int root_fd, const char *path, char **data, wr_error_t *err)
 {
+    *data = NULL;
+    wr_error_t open_err = NULL;
     /* O_NONBLOCK: a fifo planted there must not hang us. */
-    cleanup_close int fd = wr_open_in_root (root_fd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
+    cleanup_close int fd =
+        wr_open_in_root (root_fd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0, &open_err);
     if (fd < 0) {
-        int saved = errno;
-        if (saved != ENOENT)
-            wr_error_set (err, saved, "open `/%s` in the image", path);
-        errno = saved;
-        return NULL;
+        if (wr_error_kind (open_err) != WR_ERROR_NOT_FOUND)
+            return wr_error_propagate (err, &open_err);
+        wr_error_free (&open_err);
+        return 0;
     }
     struct stat st;
-    if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode) || st.st_size > MAX_ACCOUNT_FILE) {
-        wr_error_set (err, 0, "`/%s` in the image is not a regular file of at most %d bytes", path,
-                      MAX_ACCOUNT_FILE);
-        errno = EINVAL;
-        return NULL;
-    }
-    char *data = xmalloc ((size_t) st.st_size + 1);
-    size_t len = 0;
-    while (len < (size_t) st.st_size) {
-        ssize_t n = read (fd, data + len, (size_t) st.st_size - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        len += (size_t) n;
-    }
-    data[len] = '\0';
-    return data;
+    if (fstat (fd, &st) < 0)
+        return wr_error_set (err, errno, "stat `/%s` in the image", path);
+    if (!S_ISREG (st.st_mode) || st.st_size > MAX_ACCOUNT_FILE)
+        return wr_error_set_kind (err, WR_ERROR_INVALID, 0,
+                                  "`/%s` in the image is not a regular file of at most %d bytes",
+                                  path, MAX_ACCOUNT_FILE);
+    cleanup_free char *name = xasprintf ("/%s in the image", path);
+    *data = wr_read_fd (fd, name, MAX_ACCOUNT_FILE, NULL, err);
+    return *data != NULL ? 0 : -1;
 }
 
 /* "123" as an id (0 to 2^32 - 2); -1 when TEXT is not a number. */
@@ -173,11 +167,11 @@ resolve_user (int root_fd, const char *text, wr_bundle_user_t *out, wr_error_t *
     if (user[0] == '\0' || (group != NULL && group[0] == '\0'))
         return wr_error_set (err, 0, "user `%s`: expected USER[:GROUP]", text);
 
-    cleanup_free char *passwd = read_in_root (root_fd, "etc/passwd", err);
-    if (passwd == NULL && errno != ENOENT)
+    cleanup_free char *passwd = NULL;
+    if (read_in_root (root_fd, "etc/passwd", &passwd, err) < 0)
         return -1;
-    cleanup_free char *groups = read_in_root (root_fd, "etc/group", err);
-    if (groups == NULL && errno != ENOENT)
+    cleanup_free char *groups = NULL;
+    if (read_in_root (root_fd, "etc/group", &groups, err) < 0)
         return -1;
 
     long long uid = parse_id (user);
@@ -484,9 +478,10 @@ wr_bundle_mount (const char *dir, const char *lower, wr_error_t *err)
         check_overlay_path (work, err) < 0)
         return -1;
     struct stat st;
-    if (stat (lower, &st) < 0 || !S_ISDIR (st.st_mode))
-        return wr_error_set (err, errno != 0 && !S_ISDIR (st.st_mode) ? errno : ENOTDIR,
-                             "image root `%s`", lower);
+    if (stat (lower, &st) < 0)
+        return wr_error_set (err, errno, "image root `%s`", lower);
+    if (!S_ISDIR (st.st_mode))
+        return wr_error_set (err, ENOTDIR, "image root `%s`", lower);
     if (mkdir (dir, 0700) < 0)
         return wr_error_set (err, errno, "create bundle `%s`", dir);
     if (mkdir (upper, 0755) < 0 || mkdir (work, 0700) < 0 || mkdir (rootfs, 0755) < 0)
