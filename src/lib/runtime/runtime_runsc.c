@@ -1,5 +1,6 @@
 /* The runsc (gVisor) backend. */
 #include "runtime_backend.h"
+#include "runtime_probe.h"
 
 #include <errno.h>
 #include <sched.h>

@@ -21,6 +21,7 @@
 #include "cleanup.h"
 #include "error.h"
 #include "runtime_backend.h"
+#include "runtime_probe.h"
 #include "runtime_runsc.h"
 #include "spec.h"
 #include "strv.h"
