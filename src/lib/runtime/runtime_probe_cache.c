@@ -71,7 +71,7 @@ key_line (const wr_probe_key_t *key)
 /* Reads the cache file into INFO when it describes exactly this binary. */
 bool
 wr_probe_cache_read (wr_backend_t *backend, const char *file, const char *binary_path,
-            const wr_probe_key_t *key, wr_backend_info_t *info)
+                     const wr_probe_key_t *key, wr_backend_info_t *info)
 {
     cleanup_fclose FILE *f = fopen (file, "re");
     if (f == NULL)
@@ -141,7 +141,7 @@ wr_probe_cache_read (wr_backend_t *backend, const char *file, const char *binary
 
 int
 wr_probe_cache_write (wr_backend_t *backend, const char *file, const wr_probe_key_t *key,
-             const wr_backend_info_t *info, wr_error_t *err)
+                      const wr_backend_info_t *info, wr_error_t *err)
 {
     if (wr_mkdir_p (backend->state_dir, 0700, err) < 0)
         return -1;
