@@ -11,7 +11,7 @@
 
 #include "cleanup.h"
 #include "fs.h"
-#include "json_reader.h"
+#include "json_type.h"
 #include "xalloc.h"
 
 struct wr_spec_s {
