@@ -28,6 +28,7 @@
 
 #include "cleanup.h"
 #include "digest.h"
+#include "hash.h"
 #include "layer_stream.h"
 #include "log.h"
 #include "path_in_root.h"
@@ -41,19 +42,10 @@ typedef struct {
     size_t count;
 } path_set_t;
 
-static uint64_t
-path_hash (const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s != '\0'; s++)
-        h = (h ^ (unsigned char) *s) * 1099511628211ULL;
-    return h;
-}
-
 static char **
 path_set_slot (const path_set_t *set, const char *path)
 {
-    size_t i = (size_t) path_hash (path) & (set->cap - 1);
+    size_t i = (size_t) wr_fnv1a_64 (path) & (set->cap - 1);
     while (set->slots[i] != NULL && strcmp (set->slots[i], path) != 0)
         i = (i + 1) & (set->cap - 1);
     return &set->slots[i];

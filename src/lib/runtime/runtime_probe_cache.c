@@ -14,6 +14,7 @@
 
 #include "cleanup.h"
 #include "fs.h"
+#include "hash.h"
 #include "strv.h"
 #include "xalloc.h"
 
@@ -50,11 +51,7 @@ wr_probe_cache_path (wr_backend_t *backend, const char *binary_path)
 {
     /* FNV-1a of the binary's path: one cache file per binary. The path is
      * also stored inside and compared, so a collision only costs a probe. */
-    uint64_t hash = 1469598103934665603ULL;
-    for (const unsigned char *p = (const unsigned char *) binary_path; *p; p++) {
-        hash ^= *p;
-        hash *= 1099511628211ULL;
-    }
+    uint64_t hash = wr_fnv1a_64 (binary_path);
     return xasprintf ("%s/backend-%s-%016llx.probe", backend->state_dir, backend->ops->name,
                       (unsigned long long) hash);
 }

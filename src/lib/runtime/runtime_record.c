@@ -12,6 +12,7 @@
 
 #include "cleanup.h"
 #include "fs.h"
+#include "hash.h"
 #include "log.h"
 #include "strv.h"
 #include "xalloc.h"
@@ -24,11 +25,7 @@ wr_runtime_record_path (const char *state_dir, const char *root, const char *id)
         return NULL;
     /* FNV-1a of the state root: two callers' containers of the same name
      * (Docker's and containerd's roots) get different records. */
-    uint64_t hash = 1469598103934665603ULL;
-    for (const unsigned char *p = (const unsigned char *) (root ? root : ""); *p; p++) {
-        hash ^= *p;
-        hash *= 1099511628211ULL;
-    }
+    uint64_t hash = wr_fnv1a_64 (root ? root : "");
     return xasprintf ("%s/containers/%016llx-%s", state_dir, (unsigned long long) hash, id);
 }
 
