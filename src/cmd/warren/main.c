@@ -17,9 +17,9 @@
 #include "cleanup.h"
 #include "cli_env.h"
 #include "cli_error.h"
+#include "cli_store.h"
 #include "digest.h"
 #include "error.h"
-#include "fs.h"
 #include "image_build_cmd.h"
 #include "image_pull.h"
 #include "image_ref.h"
@@ -99,12 +99,7 @@ fail (wr_error_t *err)
 static wr_store_t *
 open_store (globals_t *g, wr_error_t *err)
 {
-    /* mkdir -p for the state directory: the store makes what is inside. */
-    if (wr_mkdir_p (g->root, 0711, err) < 0) {
-        wr_error_prefix (err, "create the state directory");
-        return NULL;
-    }
-    return wr_store_open (g->store_dir, err);
+    return cli_open_store (g->root, g->store_dir, err);
 }
 
 /* ---- pull ---- */

@@ -308,14 +308,10 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test (test_parse_release),
-        cmocka_unit_test (test_parse_version),
-        cmocka_unit_test (test_parse_flags),
-        cmocka_unit_test (test_parse_commands),
-        cmocka_unit_test (test_probe_and_cache),
-        cmocka_unit_test (test_probe_without_state_dir),
-        cmocka_unit_test (test_probe_too_old),
-        cmocka_unit_test (test_probe_missing),
+        cmocka_unit_test (test_parse_release),   cmocka_unit_test (test_parse_version),
+        cmocka_unit_test (test_parse_flags),     cmocka_unit_test (test_parse_commands),
+        cmocka_unit_test (test_probe_and_cache), cmocka_unit_test (test_probe_without_state_dir),
+        cmocka_unit_test (test_probe_too_old),   cmocka_unit_test (test_probe_missing),
         cmocka_unit_test (test_probe_runc),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
