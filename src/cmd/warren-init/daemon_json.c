@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "json_type.h"
 #include "xalloc.h"
 
 static void
@@ -81,28 +82,6 @@ syntax_error (wr_error_t *err, const char *text, size_t len, size_t offset, cons
 {
     cleanup_free char *where = position_text (text, len, offset);
     return wr_error_set (err, 0, "not JSON: %s at %s", what, where);
-}
-
-static const char *
-type_phrase (json_type type)
-{
-    switch (type) {
-    case json_type_null:
-        return "null";
-    case json_type_boolean:
-        return "a boolean";
-    case json_type_double:
-        return "a fractional number";
-    case json_type_int:
-        return "an integer";
-    case json_type_object:
-        return "an object";
-    case json_type_array:
-        return "an array";
-    case json_type_string:
-        return "a string";
-    }
-    return "something else";
 }
 
 /* NAME (a JSON string) in backquotes for messages, with JSON's escapes:
@@ -223,7 +202,7 @@ daemon_json_parse (const char *text, size_t len, wr_error_t *err)
     }
     if (!json_object_is_type (root, json_type_object)) {
         wr_error_set (err, 0, "must be a JSON object, not %s",
-                      type_phrase (json_object_get_type (root)));
+                      wr_json_type_phrase (json_object_get_type (root)));
         return NULL;
     }
     if (check_members (text, len, err) < 0)
@@ -236,7 +215,7 @@ check_string (json_object *value, const char *what, wr_error_t *err)
 {
     if (!json_object_is_type (value, json_type_string))
         return wr_error_set (err, 0, "%s must be a string, not %s", what,
-                             type_phrase (json_object_get_type (value)));
+                             wr_json_type_phrase (json_object_get_type (value)));
     if (strlen (json_object_get_string (value)) != (size_t) json_object_get_string_len (value))
         return wr_error_set (err, 0, "%s must not hold a NUL character (\\u0000)", what);
     return 0;
@@ -255,12 +234,12 @@ daemon_json_check (json_object *config, const char *key, daemon_json_kind_t kind
     case DAEMON_JSON_BOOLEAN:
         if (!json_object_is_type (value, json_type_boolean))
             return wr_error_set (err, 0, "%s must be true or false, not %s", what,
-                                 type_phrase (json_object_get_type (value)));
+                                 wr_json_type_phrase (json_object_get_type (value)));
         return 0;
     case DAEMON_JSON_STRING_ARRAY:
         if (!json_object_is_type (value, json_type_array))
             return wr_error_set (err, 0, "%s must be an array of strings, not %s", what,
-                                 type_phrase (json_object_get_type (value)));
+                                 wr_json_type_phrase (json_object_get_type (value)));
         for (size_t i = 0; i < json_object_array_length (value); i++) {
             cleanup_free char *element = xasprintf ("`%s[%zu]`", key, i);
             if (check_string (json_object_array_get_idx (value, i), element, err) < 0)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "fs.h"
 #include "log.h"
 #include "reaper.h"
 #include "xalloc.h"
@@ -21,54 +22,6 @@
 static const char *const wanted_controllers[] = { "devices", "memory", "cpu",
                                                   "cpuacct", "cpuset", "pids" };
 #define N_WANTED (sizeof wanted_controllers / sizeof wanted_controllers[0])
-
-char *
-read_small_file (const char *path, wr_error_t *err)
-{
-    cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return wr_error_set (err, errno, "open `%s`", path), NULL;
-    size_t cap = 4096, len = 0;
-    cleanup_free char *buf = xmalloc (cap);
-    for (;;) {
-        if (len + 1 >= cap) {
-            cap *= 2;
-            buf = xrealloc (buf, cap);
-        }
-        ssize_t n = read (fd, buf + len, cap - len - 1);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return wr_error_set (err, errno, "read `%s`", path), NULL;
-        if (n == 0)
-            break;
-        len += (size_t) n;
-    }
-    buf[len] = '\0';
-    return steal_pointer (&buf);
-}
-
-int
-mkdir_parents (const char *path, unsigned mode, wr_error_t *err)
-{
-    cleanup_free char *copy = xstrdup (path);
-    for (char *p = copy + 1;; p++) {
-        if (*p != '/' && *p != '\0')
-            continue;
-        char saved = *p;
-        *p = '\0';
-        struct stat st;
-        /* gVisor says EROFS, not EEXIST, for a directory that exists on a
-         * read-only filesystem (/sys/fs): look before failing. */
-        if (mkdir (copy, mode) < 0 && errno != EEXIST &&
-            !(stat (copy, &st) == 0 && S_ISDIR (st.st_mode)))
-            return wr_error_set (err, errno, "create directory `%s`", copy);
-        *p = saved;
-        if (saved == '\0')
-            break;
-    }
-    return 0;
-}
 
 /* mountinfo escapes space, tab, newline and backslash as \ooo. */
 static char *
@@ -169,7 +122,7 @@ mount_table_parse (const char *mountinfo, mount_table_t *table, wr_error_t *err)
 int
 mount_table_read (mount_table_t *table, wr_error_t *err)
 {
-    cleanup_free char *text = read_small_file ("/proc/self/mountinfo", err);
+    cleanup_free char *text = wr_read_file ("/proc/self/mountinfo", SIZE_MAX, NULL, err);
     if (text == NULL)
         return -1;
     return mount_table_parse (text, table, err);
@@ -361,8 +314,8 @@ int
 docker_prepare_cgroups (cgroups_mode_t requested, wr_error_t *err)
 {
     long long start = monotonic_ms ();
-    cleanup_free char *filesystems = read_small_file ("/proc/filesystems", NULL);
-    cleanup_free char *proc_cgroups = read_small_file ("/proc/cgroups", NULL);
+    cleanup_free char *filesystems = wr_read_file ("/proc/filesystems", SIZE_MAX, NULL, NULL);
+    cleanup_free char *proc_cgroups = wr_read_file ("/proc/cgroups", SIZE_MAX, NULL, NULL);
     mount_table_t mounts = { 0 };
     if (mount_table_read (&mounts, err) < 0)
         return -1;
@@ -387,7 +340,7 @@ docker_prepare_cgroups (cgroups_mode_t requested, wr_error_t *err)
         return 0;
     }
     if (plan.mount_tmpfs) {
-        if (mkdir_parents (CGROUP_ROOT, 0755, err) < 0)
+        if (wr_mkdir_p (CGROUP_ROOT, 0755, err) < 0)
             return -1;
         if (mount ("tmpfs", CGROUP_ROOT, "tmpfs", flags, "mode=0755") < 0)
             return wr_error_set (err, errno, "mount tmpfs on `%s`", CGROUP_ROOT);
@@ -396,7 +349,7 @@ docker_prepare_cgroups (cgroups_mode_t requested, wr_error_t *err)
     for (size_t i = 0; plan.controllers[i] != NULL; i++) {
         const char *name = plan.controllers[i];
         cleanup_free char *path = xasprintf ("%s/%s", CGROUP_ROOT, name);
-        if (mkdir_parents (path, 0755, err) < 0)
+        if (wr_mkdir_p (path, 0755, err) < 0)
             return -1;
         if (mount (name, path, "cgroup", flags, name) < 0)
             return wr_error_set (err, errno, "mount cgroup controller `%s` on `%s`", name, path);
@@ -426,7 +379,7 @@ int
 docker_prepare_data_root (const char *data_root, const char *size_text, wr_error_t *err)
 {
     long long start = monotonic_ms ();
-    cleanup_free char *meminfo = read_small_file ("/proc/meminfo", NULL);
+    cleanup_free char *meminfo = wr_read_file ("/proc/meminfo", SIZE_MAX, NULL, NULL);
     uint64_t bytes;
     if (tmpfs_size_parse (size_text, meminfo_total_bytes (meminfo), &bytes, err) < 0)
         return wr_error_prefix (err, "WARREN_DOCKER_TMPFS_SIZE");
@@ -446,7 +399,7 @@ docker_prepare_data_root (const char *data_root, const char *size_text, wr_error
         return 0;
     }
     mount_table_free (&mounts);
-    if (mkdir_parents (data_root, 0711, err) < 0)
+    if (wr_mkdir_p (data_root, 0711, err) < 0)
         return -1;
     cleanup_free char *options = xasprintf ("size=%" PRIu64 ",mode=0711", bytes);
     if (mount ("tmpfs", data_root, "tmpfs", 0, options) < 0)

@@ -71,11 +71,4 @@ int iptables_select_legacy (const char *root, int *switched, wr_error_t *err);
 /* The MemTotal line of /proc/meminfo in bytes, or 0. */
 uint64_t meminfo_total_bytes (const char *meminfo);
 
-/* Reads a whole small file (/proc files report size 0) into a string;
- * NULL with err on failure. */
-char *read_small_file (const char *path, wr_error_t *err);
-
-/* mkdir -p PATH (MODE for the directories it creates). */
-int mkdir_parents (const char *path, unsigned mode, wr_error_t *err);
-
 #endif

@@ -13,6 +13,7 @@
 
 #include "cleanup.h"
 #include "docker_prepare.h"
+#include "fs.h"
 #include "log.h"
 #include "ping.h"
 #include "xalloc.h"
@@ -27,7 +28,7 @@ dockerd_start (reaper_t *reaper, const dockerd_plan_t *plan, dockerd_t *dockerd,
     char *slash = strrchr (log_dir, '/');
     if (slash && slash != log_dir) {
         *slash = '\0';
-        if (mkdir_parents (log_dir, 0755, err) < 0)
+        if (wr_mkdir_p (log_dir, 0755, err) < 0)
             return wr_error_prefix (err, "dockerd's log (WARREN_DOCKERD_LOG)");
     }
     cleanup_close int log_fd =

@@ -9,6 +9,7 @@
  * image it runs in may have any libc, or none. */
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "daemon_json.h"
 #include "docker_prepare.h"
 #include "dockerd.h"
+#include "fs.h"
 #include "log.h"
 #include "options.h"
 #include "reaper.h"
@@ -187,7 +189,7 @@ static char boot_uptime[32] = "unknown";
 static void
 remember_boot_uptime (void)
 {
-    cleanup_free char *uptime = read_small_file ("/proc/uptime", NULL);
+    cleanup_free char *uptime = wr_read_file ("/proc/uptime", SIZE_MAX, NULL, NULL);
     double seconds;
     if (uptime && sscanf (uptime, "%lf", &seconds) == 1)
         snprintf (boot_uptime, sizeof boot_uptime, "%.3fs", seconds);

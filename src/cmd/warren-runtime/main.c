@@ -12,6 +12,7 @@
 #include "log.h"
 #include "runtime_args.h"
 #include "runtime_backend.h"
+#include "runtime_probe.h"
 #include "runtime_features.h"
 #include "runtime_config.h"
 #include "runtime_launch.h"

@@ -1,11 +1,9 @@
 /* warren image build, bundle and unbundle (see docs/images.md). */
-#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bundle.h"
@@ -14,6 +12,7 @@
 #include "cli_cancel.h"
 #include "cli_env.h"
 #include "cli_error.h"
+#include "cli_store.h"
 #include "error.h"
 #include "image_build.h"
 #include "image_build_cmd.h"
@@ -66,16 +65,6 @@ base_image (wr_store_t *store, const char *reference, const wr_registry_options_
     int r = wr_image_pull (store, registry, reference, NULL, record, err);
     wr_registry_free (registry);
     return r;
-}
-
-static wr_store_t *
-open_store (const char *root, const char *store_dir, wr_error_t *err)
-{
-    if (mkdir (root, 0711) < 0 && errno != EEXIST) {
-        wr_error_set (err, errno, "create state directory `%s`", root);
-        return NULL;
-    }
-    return wr_store_open (store_dir, err);
 }
 
 int
@@ -169,7 +158,7 @@ warren_cmd_image_build (const char *root, const char *store_dir, int argc, char 
     reg.insecure_registries = (const char *const *) insecure;
     name = wr_image_ref_normalize_text (tag);
     status = 1;
-    wr_store_t *store = open_store (root, store_dir, &err);
+    wr_store_t *store = cli_open_store (root, store_dir, &err);
     if (store == NULL) {
         warren_fail (&err, root);
         goto out;
@@ -242,7 +231,7 @@ warren_cmd_image_bundle (const char *root, const char *store_dir, int argc, char
         bopts.args = (const char *const *) argv + first_arg;
     bopts.annotations = (const char *const *) annotations;
     cleanup_error wr_error_t err = NULL;
-    wr_store_t *store = open_store (root, store_dir, &err);
+    wr_store_t *store = cli_open_store (root, store_dir, &err);
     if (store == NULL)
         return warren_fail (&err, root);
     wr_image_record_t record = { 0 };

@@ -1,15 +1,14 @@
 /* warren image push NAME [DEST] (see docs/images.md). */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "catalog.h"
 #include "cleanup.h"
 #include "cli_env.h"
 #include "cli_error.h"
+#include "cli_store.h"
 #include "error.h"
 #include "image_build_cmd.h"
 #include "image_ref.h"
@@ -62,12 +61,7 @@ warren_cmd_image_push (const char *root, const char *store_dir, int argc, char *
         fprintf (stderr, "warren: image push: %s\n", err->message);
         return EXIT_USAGE;
     }
-    if (mkdir (root, 0711) < 0 && errno != EEXIST) {
-        wr_image_ref_clear (&dest);
-        fprintf (stderr, "warren: create `%s`: %s\n", root, strerror (errno));
-        return 1;
-    }
-    wr_store_t *store = wr_store_open (store_dir, &err);
+    wr_store_t *store = cli_open_store (root, store_dir, &err);
     wr_image_record_t record = { 0 };
     wr_push_result_t result;
     int found = store != NULL ? wr_catalog_find (store, name_text, &record, &err) : -1;

@@ -20,6 +20,7 @@
 #include "cleanup.h"
 #include "cli_env.h"
 #include "cli_error.h"
+#include "cli_store.h"
 #include "digest.h"
 #include "error.h"
 #include "image_build_cmd.h"
@@ -100,31 +101,10 @@ fail (wr_error_t *err)
     return warren_fail (err, state_dir);
 }
 
-/* mkdir -p for the state directory: the store makes what is inside. */
-static int
-make_dirs (const char *path, wr_error_t *err)
-{
-    cleanup_free char *copy = xstrdup (path);
-    for (char *p = copy + 1;; p++) {
-        if (*p == '/' || *p == '\0') {
-            char saved = *p;
-            *p = '\0';
-            if (mkdir (copy, 0711) < 0 && errno != EEXIST)
-                return wr_error_set (err, errno, "create state directory `%s`", copy);
-            *p = saved;
-            if (saved == '\0')
-                break;
-        }
-    }
-    return 0;
-}
-
 static wr_store_t *
 open_store (globals_t *g, wr_error_t *err)
 {
-    if (make_dirs (g->root, err) < 0)
-        return NULL;
-    return wr_store_open (g->store_dir, err);
+    return cli_open_store (g->root, g->store_dir, err);
 }
 
 /* ---- pull ---- */

@@ -105,7 +105,8 @@ os_release_id (int root_fd, wr_error_t *err)
 {
     const char *paths[] = { "etc/os-release", "usr/lib/os-release", NULL };
     for (size_t i = 0; paths[i] != NULL; i++) {
-        cleanup_close int fd = wr_open_in_root (root_fd, paths[i], O_RDONLY | O_NONBLOCK, 0);
+        /* Either file may be missing: the ID is a hint, not a need. */
+        cleanup_close int fd = wr_open_in_root (root_fd, paths[i], O_RDONLY | O_NONBLOCK, 0, NULL);
         if (fd < 0)
             continue;
         struct stat st;
@@ -226,9 +227,9 @@ copy_step (const wr_build_step_t *step, const char *rootfs, wr_error_t *err)
     if (root_fd < 0)
         return wr_error_set (err, errno, "open `%s`", rootfs);
     const char *base = NULL;
-    cleanup_close int parent_path_fd = wr_open_parent_in_root (root_fd, path, true, &base);
+    cleanup_close int parent_path_fd = wr_open_parent_in_root (root_fd, path, true, &base, err);
     if (parent_path_fd < 0)
-        return wr_error_set (err, errno, "copy: the directory of `%s` in the image", step->dst);
+        return wr_error_prefix (err, "copy: the directory of `%s` in the image", step->dst);
     /* The O_PATH descriptor cannot be written through: reopen it. */
     cleanup_close int parent = openat (parent_path_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (parent < 0)

@@ -13,6 +13,7 @@
 
 #include "cleanup.h"
 #include "digest.h"
+#include "fs.h"
 #include "image_build_private.h"
 #include "image_pull.h"
 #include "log.h"
@@ -104,13 +105,6 @@ out:
     return r;
 }
 
-static bool
-is_directory (const char *path)
-{
-    struct stat st;
-    return path != NULL && stat (path, &st) == 0 && S_ISDIR (st.st_mode);
-}
-
 /* The image's root, unpacked when missing.  Returns its path. */
 char *
 wr_build_image_root (wr_store_t *store, wr_build_image_t *image, const wr_log_t *log,
@@ -120,33 +114,34 @@ wr_build_image_root (wr_store_t *store, wr_build_image_t *image, const wr_log_t 
         wr_error_set (err, 0, "image %s has no layers", image->manifest_digest);
         return NULL;
     }
-    char *path = wr_store_root_path (store, image->root_id);
-    if (is_directory (path))
-        return path;
+    cleanup_free char *path = wr_store_root_path (store, image->root_id, err);
+    if (path == NULL)
+        return NULL;
+    if (wr_is_directory (path))
+        return steal_pointer (&path);
     cleanup_strv char **layers = NULL;
     size_t n = json_object_array_length (image->layers);
     for (size_t i = 0; i < n; i++) {
         json_object *d = json_object_array_get_idx (image->layers, i), *digest = NULL;
         json_object_object_get_ex (d, "digest", &digest);
-        wr_strv_add_take (&layers, wr_store_blob_path (store, json_object_get_string (digest)));
+        char *layer = wr_store_blob_path (store, json_object_get_string (digest), err);
+        if (layer == NULL)
+            return NULL;
+        wr_strv_add_take (&layers, layer);
     }
     wr_unpack_options_t options = { .keep_owners = geteuid () == 0, .log = log };
     wr_error_t unpack_err = NULL;
     wr_log_to (log, WR_LOG_INFO, "unpacking root", "root", image->root_id, NULL);
     if (wr_unpack_root ((const char *const *) layers, (const char *const *) image->parsed.diff_ids,
                         path, &options, &unpack_err) < 0) {
-        if (is_directory (path)) { /* another build or pull made it meanwhile */
+        if (wr_is_directory (path)) { /* another build or pull made it meanwhile */
             wr_error_free (&unpack_err);
-            return path;
+            return steal_pointer (&path);
         }
-        free (path);
-        if (err != NULL)
-            *err = unpack_err;
-        else
-            wr_error_free (&unpack_err);
+        wr_error_propagate (err, &unpack_err);
         return NULL;
     }
-    return path;
+    return steal_pointer (&path);
 }
 
 /* Copies the file at FD (from its start) into the store as blob DIGEST. */

@@ -364,7 +364,7 @@ add_record_fields (json_object *o, wr_store_t *store, const wr_image_record_t *r
     json_object_object_add (o, "Created", json_object_new_string (created));
     json_object_object_add (o, "RootId", json_string_or_null (record->root_id));
     cleanup_free char *root_path =
-        record->root_id != NULL ? wr_store_root_path (store, record->root_id) : NULL;
+        record->root_id != NULL ? wr_store_root_path (store, record->root_id, NULL) : NULL;
     json_object_object_add (o, "RootPath", json_string_or_null (root_path));
 }
 

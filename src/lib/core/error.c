@@ -142,6 +142,19 @@ wr_error_prefix (wr_error_t *err, const char *fmt, ...)
     return -1;
 }
 
+int
+wr_error_propagate (wr_error_t *err, wr_error_t *from)
+{
+    if (err != NULL && err != from) {
+        wr_error_free (err);
+        *err = *from;
+        *from = NULL;
+    } else if (err == NULL) {
+        wr_error_free (from);
+    }
+    return -1;
+}
+
 void
 wr_error_free (wr_error_t *err)
 {

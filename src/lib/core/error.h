@@ -55,6 +55,11 @@ wr_error_kind_t wr_error_kind (const wr_error_t err);
 /* Prepends "context: " to the message of *err and returns -1. */
 int wr_error_prefix (wr_error_t *err, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 
+/* Hands the error in *FROM on to *ERR (freeing it when ERR is NULL) and
+ * returns -1: for a caller that looked at an error of its own (its kind:
+ * "missing is fine") before deciding to fail with it. */
+int wr_error_propagate (wr_error_t *err, wr_error_t *from);
+
 void wr_error_free (wr_error_t *err);
 
 static inline void

@@ -88,28 +88,6 @@ wr_json_path_index (const char *parent, size_t index)
     return xasprintf ("%s[%zu]", parent != NULL ? parent : "", index);
 }
 
-const char *
-wr_json_type_phrase (json_type type)
-{
-    switch (type) {
-    case json_type_null:
-        return "null";
-    case json_type_boolean:
-        return "a boolean";
-    case json_type_double:
-        return "a fractional number";
-    case json_type_int:
-        return "an integer";
-    case json_type_object:
-        return "an object";
-    case json_type_array:
-        return "an array";
-    case json_type_string:
-        return "a string";
-    }
-    return "something else";
-}
-
 int
 wr_json_member (json_object *obj, const char *key, bool required, const char *name,
                 const char *path, json_object **value, wr_error_t *err)

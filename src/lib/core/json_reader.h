@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "json_type.h"
 
 static inline void
 wr_json_put_fn (json_object **o)
@@ -40,9 +41,6 @@ int wr_json_error (wr_error_t *err, const char *name, const char *path, const ch
 /* "PARENT.KEY" (or "KEY" at the top) and "PARENT[INDEX]".  Caller frees. */
 char *wr_json_path_key (const char *parent, const char *key);
 char *wr_json_path_index (const char *parent, size_t index);
-
-/* "an object", "a string", ... for messages. */
-const char *wr_json_type_phrase (json_type type);
 
 /* Member KEY of OBJ: 1 with *VALUE when present, 0 when absent or null
  * (*VALUE NULL), -1 when REQUIRED and absent ("missing") or null. */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "fs.h"
 #include "xalloc.h"
 
 static wr_log_level_t min_level = WR_LOG_INFO;
@@ -152,20 +153,6 @@ format_time (char *out, size_t size)
 }
 
 static void
-write_all (int fd, const char *data, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write (fd, data, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return;
-        data += n;
-        len -= (size_t) n;
-    }
-}
-
-static void
 emit (wr_log_level_t level, const char *msg, const char *const *fields)
 {
     buffer_t text = { NULL, 0, 0 };
@@ -202,11 +189,11 @@ emit (wr_log_level_t level, const char *msg, const char *const *fields)
     buffer_puts (&text, "\n");
 
     if (log_format == WR_LOG_JSON)
-        write_all (log_fd, json.data, json.len);
+        wr_write_all (log_fd, json.data, json.len, "the log", NULL);
     else
-        write_all (log_fd, text.data, text.len);
+        wr_write_all (log_fd, text.data, text.len, "the log", NULL);
     if (errors_to_stderr && level == WR_LOG_ERROR && log_fd != STDERR_FILENO)
-        write_all (STDERR_FILENO, text.data, text.len);
+        wr_write_all (STDERR_FILENO, text.data, text.len, "standard error", NULL);
     free (text.data);
     free (json.data);
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "fs.h"
 #include "log.h"
 #include "xalloc.h"
 
@@ -201,18 +202,6 @@ add_entry (wr_progress_t *p, const char *digest, int64_t total)
     return e;
 }
 
-static void
-write_all (int fd, const char *data, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write (fd, data, len);
-        if (n <= 0)
-            return;
-        data += n;
-        len -= (size_t) n;
-    }
-}
-
 static double
 entry_rate (const entry_t *e, int64_t now)
 {
@@ -248,7 +237,8 @@ draw (wr_progress_t *p, int64_t now)
         memcpy (buf + len, line, n + 1);
         len += n;
     }
-    write_all (p->options.fd, buf, len);
+    /* A display that cannot be written is no reason to stop a pull. */
+    wr_write_all (p->options.fd, buf, len, "the progress display", NULL);
     free (buf);
     p->lines_drawn = p->n_entries;
     p->last_draw_ns = now;

@@ -47,8 +47,21 @@ wr_path_normalize (const char *name, wr_error_t *err)
     return steal_pointer (&out);
 }
 
+/* How a failed lookup inside a root is named in errors: its path from the
+ * root, "/" for the root itself. */
+static int
+open_error (wr_error_t *err, int errno_value, const char *what, const char *path)
+{
+    /* ENOTDIR: something on the way is not a directory, so PATH names
+     * nothing, as with ENOENT. */
+    wr_error_kind_t kind = errno_value == ENOENT || errno_value == ENOTDIR
+                               ? WR_ERROR_NOT_FOUND
+                               : wr_error_kind_of_errno (errno_value);
+    return wr_error_set_kind (err, kind, errno_value, "%s `/%s` inside the root", what, path);
+}
+
 int
-wr_open_in_root (int root_fd, const char *path, int flags, mode_t mode)
+wr_open_in_root (int root_fd, const char *path, int flags, mode_t mode, wr_error_t *err)
 {
     struct open_how how = {
         .flags = (unsigned long long) (flags | O_CLOEXEC),
@@ -60,6 +73,8 @@ wr_open_in_root (int root_fd, const char *path, int flags, mode_t mode)
     do
         fd = syscall (SYS_openat2, root_fd, p, &how, sizeof how);
     while (fd < 0 && errno == EAGAIN);
+    if (fd < 0)
+        return open_error (err, errno, "open", path);
     return (int) fd;
 }
 
@@ -86,16 +101,20 @@ wr_dir_missing_through_symlink (int root_fd, const char *dir)
 /* Opens directory DIR (normalised, "" is the root) inside ROOT_FD, making
  * missing directories when CREATE. */
 static int
-open_dir_in_root (int root_fd, const char *dir, bool create)
+open_dir_in_root (int root_fd, const char *dir, bool create, wr_error_t *err)
 {
-    int fd = wr_open_in_root (root_fd, dir, O_PATH | O_DIRECTORY, 0);
-    if (fd >= 0 || errno != ENOENT || !create || dir[0] == '\0')
+    wr_error_t open_err = NULL;
+    int fd = wr_open_in_root (root_fd, dir, O_PATH | O_DIRECTORY, 0, &open_err);
+    if (fd >= 0)
         return fd;
+    if (open_err->errno_value != ENOENT || !create || dir[0] == '\0')
+        return wr_error_propagate (err, &open_err);
+    wr_error_free (&open_err);
     const char *slash = strrchr (dir, '/');
     cleanup_free char *parent =
         slash != NULL ? xstrndup (dir, (size_t) (slash - dir)) : xstrdup ("");
     const char *name = slash != NULL ? slash + 1 : dir;
-    cleanup_close int parent_fd = open_dir_in_root (root_fd, parent, true);
+    cleanup_close int parent_fd = open_dir_in_root (root_fd, parent, true, err);
     if (parent_fd < 0)
         return -1;
     if (mkdirat (parent_fd, name, 0755) == 0) {
@@ -103,22 +122,23 @@ open_dir_in_root (int root_fd, const char *dir, bool create)
         cleanup_close int made =
             openat (parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (made < 0 || fchmod (made, 0755) < 0)
-            return -1;
+            return open_error (err, errno, "make directory", dir);
     } else if (errno != EEXIST) {
-        return -1;
+        return open_error (err, errno, "make directory", dir);
     }
     /* Resolved again: NAME may be a symlink (followed inside the root). */
-    return wr_open_in_root (root_fd, dir, O_PATH | O_DIRECTORY, 0);
+    return wr_open_in_root (root_fd, dir, O_PATH | O_DIRECTORY, 0, err);
 }
 
 int
-wr_open_parent_in_root (int root_fd, const char *path, bool create, const char **base)
+wr_open_parent_in_root (int root_fd, const char *path, bool create, const char **base,
+                        wr_error_t *err)
 {
     const char *slash = strrchr (path, '/');
     cleanup_free char *parent =
         slash != NULL ? xstrndup (path, (size_t) (slash - path)) : xstrdup ("");
     *base = slash != NULL ? slash + 1 : path;
-    return open_dir_in_root (root_fd, parent, create);
+    return open_dir_in_root (root_fd, parent, create, err);
 }
 
 /* Reads directory FD once: unlinks what is not a directory and returns 1

@@ -20,23 +20,27 @@
 char *wr_path_normalize (const char *name, wr_error_t *err);
 
 /* openat2(ROOT_FD, PATH, FLAGS, MODE) resolved inside ROOT_FD ("" is the
- * root itself).  Returns a descriptor, or -1 with errno set. */
-int wr_open_in_root (int root_fd, const char *path, int flags, mode_t mode);
+ * root itself).  Returns a descriptor, or -1 with an error naming PATH
+ * ("open `/etc/passwd` inside the root: ..."): kind not_found when PATH
+ * does not resolve (ENOENT, or ENOTDIR for a non-directory on the way),
+ * else the errno's kind. */
+int wr_open_in_root (int root_fd, const char *path, int flags, mode_t mode, wr_error_t *err);
 
 /* Opens (O_PATH) the directory that holds the normalised, non-empty PATH,
  * resolved inside ROOT_FD.  With CREATE, missing directories on the way are
  * made (mode 0755).  *BASE gets the last component of PATH (points into
- * PATH).  Returns a descriptor, or -1 with errno set (ENOENT/ENOTDIR when
- * the parent is missing or not a directory). */
-int wr_open_parent_in_root (int root_fd, const char *path, bool create, const char **base);
+ * PATH).  Returns a descriptor, or -1 with an error naming the directory
+ * (kind not_found when it is missing or not a directory). */
+int wr_open_parent_in_root (int root_fd, const char *path, bool create, const char **base,
+                            wr_error_t *err);
 
-/* Removes NAME in DIR_FD and, if it is a directory, everything under it,
- * never following a symlink.  A missing NAME is not an error. */
 /* Whether directory DIR (normalised) did not resolve inside ROOT_FD because
  * a symlink on its way points at what the root does not hold (outside it,
  * seen from the root). */
 bool wr_dir_missing_through_symlink (int root_fd, const char *dir);
 
+/* Removes NAME in DIR_FD and, if it is a directory, everything under it,
+ * never following a symlink.  A missing NAME is not an error. */
 int wr_remove_tree_at (int dir_fd, const char *name, wr_error_t *err);
 
 #endif

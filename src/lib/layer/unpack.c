@@ -28,6 +28,7 @@
 
 #include "cleanup.h"
 #include "digest.h"
+#include "hash.h"
 #include "layer_stream.h"
 #include "log.h"
 #include "path_in_root.h"
@@ -41,19 +42,10 @@ typedef struct {
     size_t count;
 } path_set_t;
 
-static uint64_t
-path_hash (const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s != '\0'; s++)
-        h = (h ^ (unsigned char) *s) * 1099511628211ULL;
-    return h;
-}
-
 static char **
 path_set_slot (const path_set_t *set, const char *path)
 {
-    size_t i = (size_t) path_hash (path) & (set->cap - 1);
+    size_t i = (size_t) wr_fnv1a_64 (path) & (set->cap - 1);
     while (set->slots[i] != NULL && strcmp (set->slots[i], path) != 0)
         i = (i + 1) & (set->cap - 1);
     return &set->slots[i];
@@ -398,17 +390,21 @@ apply_whiteout (layer_t *layer, const char *path, const char *base, wr_error_t *
     cleanup_free char *dir =
         base == path ? xstrdup ("") : xstrndup (path, (size_t) (base - path - 1));
     if (strcmp (base, ".wh..wh..opq") == 0) {
-        cleanup_close int fd = wr_open_in_root (layer->root_fd, dir, O_RDONLY | O_DIRECTORY, 0);
+        wr_error_t open_err = NULL;
+        cleanup_close int fd =
+            wr_open_in_root (layer->root_fd, dir, O_RDONLY | O_DIRECTORY, 0, &open_err);
         if (fd < 0) {
-            if ((errno == ENOENT || errno == ENOTDIR) &&
-                wr_dir_missing_through_symlink (layer->root_fd, dir))
+            if (wr_error_kind (open_err) != WR_ERROR_NOT_FOUND) {
+                wr_error_propagate (err, &open_err);
+                return wr_error_prefix (err, "opaque whiteout");
+            }
+            wr_error_free (&open_err);
+            if (wr_dir_missing_through_symlink (layer->root_fd, dir))
                 return wr_error_set (err, ENOENT,
                                      "opaque whiteout refused: its directory `%s` goes through a "
                                      "symlink that does not resolve inside the root",
                                      dir);
-            if (errno == ENOENT || errno == ENOTDIR)
-                return 0;
-            return wr_error_set (err, errno, "open opaque directory `%s`", dir);
+            return 0;
         }
         return remove_lower_children (layer, fd, dir, err);
     }
@@ -419,18 +415,21 @@ apply_whiteout (layer_t *layer, const char *path, const char *base, wr_error_t *
         return wr_error_set (err, EINVAL, "whiteout `%s` refused: it names no entry", path);
     cleanup_free char *target = dir[0] ? xasprintf ("%s/%s", dir, name) : xstrdup (name);
     const char *target_base;
+    wr_error_t open_err = NULL;
     cleanup_close int parent_fd =
-        wr_open_parent_in_root (layer->root_fd, target, false, &target_base);
+        wr_open_parent_in_root (layer->root_fd, target, false, &target_base, &open_err);
     if (parent_fd < 0) {
-        if ((errno == ENOENT || errno == ENOTDIR) &&
-            wr_dir_missing_through_symlink (layer->root_fd, dir))
+        if (wr_error_kind (open_err) != WR_ERROR_NOT_FOUND) {
+            wr_error_propagate (err, &open_err);
+            return wr_error_prefix (err, "whiteout of `%s`", target);
+        }
+        wr_error_free (&open_err);
+        if (wr_dir_missing_through_symlink (layer->root_fd, dir))
             return wr_error_set (err, ENOENT,
                                  "whiteout refused: its directory `%s` goes through a symlink "
                                  "that does not resolve inside the root",
                                  dir);
-        if (errno == ENOENT || errno == ENOTDIR)
-            return 0;
-        return wr_error_set (err, errno, "open the directory of `%s`", target);
+        return 0;
     }
     if (!path_set_has (&layer->made, target))
         return wr_remove_tree_at (parent_fd, target_base, err);
@@ -541,13 +540,18 @@ apply_dir_fixups (layer_t *layer, wr_error_t *err)
 {
     for (size_t i = 0; i < layer->n_dirs; i++) {
         dir_fixup_t *d = &layer->dirs[i];
-        cleanup_close int fd =
-            wr_open_in_root (layer->root_fd, d->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+        wr_error_t open_err = NULL;
+        cleanup_close int fd = wr_open_in_root (layer->root_fd, d->path,
+                                                O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, &open_err);
         if (fd < 0) {
-            /* Replaced or whited out later in the same layer. */
-            if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
+            /* Replaced or whited out later in the same layer (ELOOP: by a
+             * symlink, which O_NOFOLLOW does not open). */
+            if (wr_error_kind (open_err) == WR_ERROR_NOT_FOUND || open_err->errno_value == ELOOP) {
+                wr_error_free (&open_err);
                 continue;
-            return wr_error_set (err, errno, "entry `%s`: open", d->path[0] ? d->path : "/");
+            }
+            wr_error_propagate (err, &open_err);
+            return wr_error_prefix (err, "entry `%s`", d->path[0] ? d->path : "/");
         }
         if (fchmod (fd, d->mode) < 0)
             return wr_error_set (err, errno, "entry `%s`: chmod %04o", d->path[0] ? d->path : "/",
@@ -569,9 +573,9 @@ apply_hardlink (layer_t *layer, const char *path, const char *link, int parent_f
         return wr_error_set (err, EINVAL, "hard link to the root refused");
     const char *target_base;
     cleanup_close int target_parent =
-        wr_open_parent_in_root (layer->root_fd, target, false, &target_base);
+        wr_open_parent_in_root (layer->root_fd, target, false, &target_base, err);
     if (target_parent < 0)
-        return wr_error_set (err, errno, "hard link target `%s`", target);
+        return wr_error_prefix (err, "hard link target `%s`", target);
     struct stat st;
     if (fstatat (target_parent, target_base, &st, AT_SYMLINK_NOFOLLOW) < 0)
         return wr_error_set (err, errno, "hard link target `%s`", target);
@@ -599,9 +603,9 @@ apply_entry (layer_t *layer, struct archive *tar, struct archive_entry *entry, c
         /* "./": the root directory's own metadata. */
         if (hardlink != NULL || type != AE_IFDIR)
             return wr_error_set (err, EINVAL, "the root can only be a directory");
-        cleanup_close int fd = wr_open_in_root (layer->root_fd, "", O_RDONLY | O_DIRECTORY, 0);
+        cleanup_close int fd = wr_open_in_root (layer->root_fd, "", O_RDONLY | O_DIRECTORY, 0, err);
         if (fd < 0)
-            return wr_error_set (err, errno, "open the root");
+            return -1;
         if (chown_fd_or_at (layer, entry, fd, -1, NULL, err) < 0)
             return -1;
         apply_xattrs (layer, entry, "/", fd, -1, NULL);
@@ -610,9 +614,9 @@ apply_entry (layer_t *layer, struct archive *tar, struct archive_entry *entry, c
     }
 
     const char *base;
-    cleanup_close int parent_fd = wr_open_parent_in_root (layer->root_fd, path, true, &base);
+    cleanup_close int parent_fd = wr_open_parent_in_root (layer->root_fd, path, true, &base, err);
     if (parent_fd < 0)
-        return wr_error_set (err, errno, "open its directory (inside the root)");
+        return -1;
 
     if (hardlink != NULL)
         return apply_hardlink (layer, path, hardlink, parent_fd, base, err);

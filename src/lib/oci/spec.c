@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "fs.h"
+#include "json_type.h"
 #include "xalloc.h"
 
 struct wr_spec_s {
@@ -37,33 +39,13 @@ spec_cleanup_json (json_object **o)
 }
 #define cleanup_json __attribute__ ((cleanup (spec_cleanup_json)))
 
-static const char *
-type_phrase (json_type type)
-{
-    switch (type) {
-    case json_type_null:
-        return "null";
-    case json_type_boolean:
-        return "a boolean";
-    case json_type_double:
-    case json_type_int:
-        return "a number";
-    case json_type_object:
-        return "an object";
-    case json_type_array:
-        return "an array";
-    case json_type_string:
-        return "a string";
-    }
-    return "something else";
-}
-
 static int
 type_error (wr_spec_t *spec, const char *path, json_object *found, json_type wanted,
             wr_error_t *err)
 {
     return wr_error_set (err, 0, "`%s`: `%s` must be %s, not %s", spec->name, path,
-                         type_phrase (wanted), type_phrase (json_object_get_type (found)));
+                         wr_json_type_phrase (wanted),
+                         wr_json_type_phrase (json_object_get_type (found)));
 }
 
 /* Finds the value at PATH (dot-separated keys below the root).  A missing or
@@ -259,7 +241,7 @@ wr_spec_parse (const char *text, size_t len, const char *name, wr_error_t *err)
     }
     if (!json_object_is_type (root, json_type_object)) {
         wr_error_set (err, 0, "parse `%s`: the top level must be an object, not %s", name,
-                      type_phrase (json_object_get_type (root)));
+                      wr_json_type_phrase (json_object_get_type (root)));
         return NULL;
     }
 
@@ -272,35 +254,11 @@ wr_spec_parse (const char *text, size_t len, const char *name, wr_error_t *err)
 wr_spec_t *
 wr_spec_load (const char *path, wr_error_t *err)
 {
-    cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
-    cleanup_free char *buf = NULL;
-    size_t len = 0, cap = 0;
-
-    if (fd < 0) {
-        wr_error_set (err, errno, "open `%s`", path);
+    size_t len = 0;
+    cleanup_free char *buf = wr_read_file (path, MAX_SPEC_SIZE, &len, err);
+    if (buf == NULL)
         return NULL;
-    }
-    for (;;) {
-        if (len == cap) {
-            if (cap > MAX_SPEC_SIZE) {
-                wr_error_set (err, 0, "read `%s`: larger than %d bytes", path, MAX_SPEC_SIZE);
-                return NULL;
-            }
-            cap = cap == 0 ? 16384 : cap * 2;
-            buf = xrealloc (buf, cap);
-        }
-        ssize_t n = read (fd, buf + len, cap - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            wr_error_set (err, errno, "read `%s`", path);
-            return NULL;
-        }
-        if (n == 0)
-            break;
-        len += (size_t) n;
-    }
-    return wr_spec_parse (buf != NULL ? buf : "", len, path, err);
+    return wr_spec_parse (buf, len, path, err);
 }
 
 char *
@@ -313,27 +271,12 @@ wr_spec_to_string (wr_spec_t *spec)
 }
 
 static int
-write_all (int fd, const char *data, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write (fd, data, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
-        data += n;
-        len -= (size_t) n;
-    }
-    return 0;
-}
-
-static int
 write_temporary (const char *tmp, int fd, mode_t mode, const char *text, wr_error_t *err)
 {
     if (fchmod (fd, mode) < 0)
         return wr_error_set (err, errno, "chmod `%s`", tmp);
-    if (write_all (fd, text, strlen (text)) < 0)
-        return wr_error_set (err, errno, "write `%s`", tmp);
+    if (wr_write_all (fd, text, strlen (text), tmp, err) < 0)
+        return -1;
     if (fsync (fd) < 0)
         return wr_error_set (err, errno, "fsync `%s`", tmp);
     return 0;

@@ -11,6 +11,7 @@
 
 #include "cleanup.h"
 #include "digest.h"
+#include "fs.h"
 #include "log.h"
 #include "progress.h"
 #include "pull_unpack.h"
@@ -83,13 +84,6 @@ wr_platform_parse (const char *text, char **os, char **architecture, char **vari
 bad:
     return wr_error_set (err, 0, "platform `%s`: expected os/arch[/variant], e.g. linux/amd64",
                          text);
-}
-
-static bool
-is_directory (const char *path)
-{
-    struct stat st;
-    return stat (path, &st) == 0 && S_ISDIR (st.st_mode);
 }
 
 static void
@@ -228,8 +222,12 @@ pull_manifest (wr_store_t *store, wr_registry_t *registry, const wr_registry_cal
         return wr_error_prefix (err, "%s", name);
     }
     const char *root_id = wr_digest_hex (chain);
-    cleanup_free char *root_path = wr_store_root_path (store, root_id);
-    bool root_exists = is_directory (root_path);
+    cleanup_free char *root_path = wr_store_root_path (store, root_id, err);
+    if (root_path == NULL) {
+        wr_image_config_clear (&config);
+        return wr_error_prefix (err, "%s", name);
+    }
+    bool root_exists = wr_is_directory (root_path);
 
     /* Which layers are missing, and how big they are. */
     const wr_descriptor_t **missing = xmalloc ((manifest->n_layers + 1) * sizeof *missing);

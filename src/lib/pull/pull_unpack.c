@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "fs.h"
 #include "log.h"
 #include "strv.h"
 #include "unpack.h"
@@ -45,13 +46,6 @@ struct wr_pull_unpack_s {
     int result;
     wr_error_t error;
 };
-
-static bool
-is_directory (const char *path)
-{
-    struct stat st;
-    return stat (path, &st) == 0 && S_ISDIR (st.st_mode);
-}
 
 /* The tee's write: to the socket the unpack reads (blocking: a slower
  * unpack slows this layer's download down). */
@@ -176,7 +170,7 @@ run (void *data)
         close (u->stream_fd);
         u->stream_fd = -1;
     }
-    if (u->result < 0 && u->streamed && !is_directory (u->root_path)) {
+    if (u->result < 0 && u->streamed && !wr_is_directory (u->root_path)) {
         /* Reading the lowest layer as it came did not work out (its download
          * started over, or broke): once the downloads are over, the layers
          * are in the store and the unpack is made again from them. */
@@ -215,6 +209,13 @@ wr_pull_unpack_start (wr_store_t *store, const wr_manifest_t *manifest, char *co
                       const char *root_path, bool stream_lowest, const wr_unpack_limits_t *limits,
                       const wr_log_t *log, const wr_cancel_t *cancel, wr_error_t *err)
 {
+    cleanup_strv char **layers = NULL;
+    for (size_t i = 0; i < manifest->n_layers; i++) {
+        char *layer = wr_store_blob_path (store, manifest->layers[i].digest, err);
+        if (layer == NULL)
+            return NULL;
+        wr_strv_add_take (&layers, layer);
+    }
     wr_pull_unpack_t *u = xzalloc (sizeof *u);
     u->log = log;
     u->cancel = cancel;
@@ -238,8 +239,7 @@ wr_pull_unpack_start (wr_store_t *store, const wr_manifest_t *manifest, char *co
             .data = u,
         };
     }
-    for (size_t i = 0; i < manifest->n_layers; i++)
-        wr_strv_add_take (&u->layers, wr_store_blob_path (store, manifest->layers[i].digest));
+    u->layers = steal_pointer (&layers);
     for (size_t i = 0; diff_ids != NULL && diff_ids[i] != NULL; i++)
         wr_strv_add (&u->diff_ids, diff_ids[i]);
     u->root_path = xstrdup (root_path);
@@ -283,7 +283,7 @@ wr_pull_unpack_finish (wr_pull_unpack_t *u, bool fetch_ok, wr_error_t *err)
     pthread_join (u->thread, NULL);
 
     int r = u->result;
-    if (r < 0 && is_directory (u->root_path)) {
+    if (r < 0 && wr_is_directory (u->root_path)) {
         /* Another pull of an image with the same layers made it
          * meanwhile: the rename of its finished root won. */
         wr_log_to (u->log, WR_LOG_INFO, "root unpacked by another pull", "root", u->root_path,

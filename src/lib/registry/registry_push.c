@@ -134,8 +134,10 @@ push_blob (push_t *p, wr_store_t *store, const char *digest, int64_t size, bool 
         return -1;
     if (has)
         return 0;
-    cleanup_free char *path = wr_store_blob_path (store, digest);
-    cleanup_close int fd = path != NULL ? open (path, O_RDONLY | O_CLOEXEC) : -1;
+    cleanup_free char *path = wr_store_blob_path (store, digest, err);
+    if (path == NULL)
+        return -1;
+    cleanup_close int fd = open (path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return wr_error_set (err, errno, "blob %s is not in the store", digest);
     struct stat st;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "fs.h"
 #include "profile.h"
 #include "strv.h"
 #include "xalloc.h"
@@ -41,20 +42,17 @@ int
 wr_runtime_config_load (const char *path, wr_runtime_config_t *config, wr_error_t *err)
 {
     memset (config, 0, sizeof *config);
-    cleanup_fclose FILE *f = fopen (path, "re");
-    if (f == NULL) {
-        if (errno == ENOENT)
+    wr_error_t read_err = NULL;
+    size_t n = 0;
+    cleanup_free char *data = wr_read_file (path, MAX_CONFIG_BYTES, &n, &read_err);
+    if (data == NULL) {
+        /* No configuration file: the defaults. */
+        if (wr_error_kind (read_err) == WR_ERROR_NOT_FOUND) {
+            wr_error_free (&read_err);
             return 0;
-        return wr_error_set (err, errno, "open `%s`", path);
+        }
+        return wr_error_propagate (err, &read_err);
     }
-    cleanup_free char *data = xmalloc (MAX_CONFIG_BYTES + 1);
-    size_t n = fread (data, 1, MAX_CONFIG_BYTES + 1, f);
-    if (ferror (f))
-        return wr_error_set (err, EIO, "read `%s`", path);
-    if (n > MAX_CONFIG_BYTES)
-        return wr_error_set_kind (err, WR_ERROR_LIMIT, 0, "`%s`: larger than %d bytes", path,
-                                  MAX_CONFIG_BYTES);
-    data[n] = '\0';
     json_tokener *tok = json_tokener_new ();
     json_object *root = json_tokener_parse_ex (tok, data, (int) n);
     enum json_tokener_error jerr = json_tokener_get_error (tok);

@@ -9,6 +9,7 @@
 #include "cleanup.h"
 #include "log.h"
 #include "profile.h"
+#include "runtime_probe.h"
 #include "runtime_record.h"
 #include "spec.h"
 #include "strv.h"

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "fs.h"
+#include "hash.h"
 #include "log.h"
 #include "strv.h"
 #include "xalloc.h"
@@ -23,39 +25,29 @@ wr_runtime_record_path (const char *state_dir, const char *root, const char *id)
         return NULL;
     /* FNV-1a of the state root: two callers' containers of the same name
      * (Docker's and containerd's roots) get different records. */
-    uint64_t hash = 1469598103934665603ULL;
-    for (const unsigned char *p = (const unsigned char *) (root ? root : ""); *p; p++) {
-        hash ^= *p;
-        hash *= 1099511628211ULL;
-    }
+    uint64_t hash = wr_fnv1a_64 (root ? root : "");
     return xasprintf ("%s/containers/%016llx-%s", state_dir, (unsigned long long) hash, id);
-}
-
-static int
-make_dir (const char *path, wr_error_t *err)
-{
-    cleanup_free char *dir = xstrdup (path);
-    char *slash = strrchr (dir, '/');
-    if (slash == NULL)
-        return 0;
-    *slash = '\0';
-    if (mkdir (dir, 0700) == 0 || errno == EEXIST)
-        return 0;
-    if (errno != ENOENT)
-        return wr_error_set (err, errno, "mkdir `%s`", dir);
-    /* The state directory itself is missing. */
-    if (make_dir (dir, err) < 0)
-        return -1;
-    if (mkdir (dir, 0700) < 0 && errno != EEXIST)
-        return wr_error_set (err, errno, "mkdir `%s`", dir);
-    return 0;
 }
 
 int
 wr_runtime_record_save (const char *path, const wr_runtime_record_t *record, wr_error_t *err)
 {
-    if (make_dir (path, err) < 0)
-        return -1;
+    /* PATH is STATE_DIR/containers/NAME: both directories are warren's
+     * alone (0700). */
+    cleanup_free char *containers = xstrdup (path);
+    char *slash = strrchr (containers, '/');
+    if (slash != NULL && slash != containers) {
+        *slash = '\0';
+        cleanup_free char *state_dir = xstrdup (containers);
+        char *up = strrchr (state_dir, '/');
+        if (up != NULL && up != state_dir) {
+            *up = '\0';
+            if (wr_mkdir_p (state_dir, 0700, err) < 0)
+                return -1;
+        }
+        if (wr_mkdir_p (containers, 0700, err) < 0)
+            return -1;
+    }
     cleanup_free char *tmp = xasprintf ("%s.%d.tmp", path, (int) getpid ());
     int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)

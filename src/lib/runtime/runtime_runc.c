@@ -2,6 +2,7 @@
  * kernel.  For comparison with runsc and for hosts without gVisor; runsc
  * flags a profile asks for do not apply and are left out. */
 #include "runtime_backend.h"
+#include "runtime_probe.h"
 
 #include <stdlib.h>
 #include <sys/wait.h>

@@ -1,5 +1,6 @@
 /* The runsc (gVisor) backend. */
 #include "runtime_backend.h"
+#include "runtime_probe.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -50,22 +51,35 @@ runsc_probe (wr_backend_t *backend, wr_backend_info_t *info, wr_error_t *err)
         wr_strv_free (info->flags);
         info->flags = wr_backend_parse_flags (dash_help_out);
     }
-    info->rmem_default_in_every_netns = wr_runsc_rmem_default_in_new_netns ();
+    wr_error_t rmem_err = NULL;
+    info->rmem_default_in_every_netns = wr_runsc_rmem_default_in_new_netns (&rmem_err);
+    if (info->rmem_default_in_every_netns < 0) {
+        /* Not fatal: -1 says "unknown", and the workaround is applied. */
+        wr_log_to (backend->log, WR_LOG_DEBUG,
+                   "cannot tell whether the rmem_default workaround is needed", "error",
+                   rmem_err->message, NULL);
+        wr_error_free (&rmem_err);
+    }
     return 0;
 }
 
+/* What the child of wr_runsc_rmem_default_in_new_netns exits with: 0 or
+ * 1, or CHILD_ERRNO + the errno of its unshare. */
+#define CHILD_ERRNO 2
+
 int
-wr_runsc_rmem_default_in_new_netns (void)
+wr_runsc_rmem_default_in_new_netns (wr_error_t *err)
 {
+    static const char what[] = "look for `" RMEM_DEFAULT "` in a new network namespace";
     /* /proc/sys/net shows the sysctls of the network namespace of the
      * process that looks, so a child in a fresh namespace sees what runsc
      * will see after it joins the container's namespace. */
     pid_t pid = fork ();
     if (pid < 0)
-        return -1;
+        return wr_error_set (err, errno, "%s: fork", what);
     if (pid == 0) {
         if (unshare (CLONE_NEWNET) < 0)
-            _exit (2);
+            _exit (CHILD_ERRNO + (errno < 255 - CHILD_ERRNO ? errno : 0));
         _exit (access (RMEM_DEFAULT, F_OK) == 0 ? 0 : 1);
     }
     int status;
@@ -73,16 +87,15 @@ wr_runsc_rmem_default_in_new_netns (void)
     do
         r = waitpid (pid, &status, 0);
     while (r < 0 && errno == EINTR);
-    if (r < 0 || !WIFEXITED (status))
-        return -1;
-    switch (WEXITSTATUS (status)) {
-    case 0:
-        return 1;
-    case 1:
-        return 0;
-    default:
-        return -1;
-    }
+    if (r < 0)
+        return wr_error_set (err, errno, "%s: wait for the child", what);
+    if (!WIFEXITED (status))
+        return wr_error_set (err, 0, "%s: the child was killed by signal %d", what,
+                             WTERMSIG (status));
+    int code = WEXITSTATUS (status);
+    if (code == 0 || code == 1)
+        return code == 0 ? 1 : 0;
+    return wr_error_set (err, code - CHILD_ERRNO, "%s: unshare(CLONE_NEWNET)", what);
 }
 
 static const char *

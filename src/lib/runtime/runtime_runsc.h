@@ -25,8 +25,9 @@ const char *wr_runsc_choose_network (wr_spec_t *spec);
  * for NETWORK_MODE. */
 bool wr_runsc_needs_rmem_workaround (const wr_backend_info_t *info, const char *network_mode);
 /* 1 when a fresh network namespace shows /proc/sys/net/core/rmem_default,
- * 0 when not, -1 when that cannot be checked (no CAP_SYS_ADMIN). */
-int wr_runsc_rmem_default_in_new_netns (void);
+ * 0 when not, -1 with an error when that cannot be checked (no
+ * CAP_SYS_ADMIN: the error's errno is unshare's). */
+int wr_runsc_rmem_default_in_new_netns (wr_error_t *err);
 /* Fails when the network namespace runsc would take the interfaces from
  * (the spec's, or ours when the spec has none) is INITIAL_NETNS. */
 int wr_runsc_check_not_host_netns (wr_spec_t *spec, const char *initial_netns, wr_error_t *err);

@@ -13,31 +13,11 @@
 
 #include "cleanup.h"
 #include "digest.h"
+#include "fs.h"
 #include "log.h"
+#include "quote.h"
 #include "store_private.h"
 #include "xalloc.h"
-
-/* Creates PATH and its missing parents; PATH itself gets MODE, parents
- * 0755. */
-static int
-make_dirs (const char *path, mode_t mode, wr_error_t *err)
-{
-    cleanup_free char *copy = xstrdup (path);
-    size_t len = strlen (copy);
-    while (len > 1 && copy[len - 1] == '/')
-        copy[--len] = '\0';
-    for (char *p = copy + 1; *p != '\0'; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir (copy, 0755) < 0 && errno != EEXIST)
-            return wr_error_set (err, errno, "mkdir `%s`", copy);
-        *p = '/';
-    }
-    if (mkdir (copy, mode) < 0 && errno != EEXIST)
-        return wr_error_set (err, errno, "mkdir `%s`", copy);
-    return 0;
-}
 
 /* Opens (creating it 0700 when missing) the directory NAME under DIR_FD,
  * refusing a symlink in its place. */
@@ -82,7 +62,7 @@ wr_store_open (const char *root, wr_error_t *err)
         wr_error_set (err, 0, "open the image store: no directory given");
         return NULL;
     }
-    if (make_dirs (root, 0700, err) < 0) {
+    if (wr_mkdir_p (root, 0700, err) < 0) {
         wr_error_prefix (err, "open the image store `%s`", root);
         return NULL;
     }
@@ -126,10 +106,12 @@ wr_store_set_log (wr_store_t *store, const wr_log_t *log)
 }
 
 char *
-wr_store_blob_path (wr_store_t *store, const char *digest)
+wr_store_blob_path (wr_store_t *store, const char *digest, wr_error_t *err)
 {
-    if (wr_digest_validate (digest, NULL) < 0)
+    if (wr_digest_validate (digest, err) < 0) {
+        wr_error_prefix (err, "the path of a blob");
         return NULL;
+    }
     return xasprintf ("%s/blobs/sha256/%s", store->root, wr_digest_hex (digest));
 }
 
@@ -145,28 +127,16 @@ wr_store_root_id_valid (const char *root_id)
 }
 
 char *
-wr_store_root_path (wr_store_t *store, const char *root_id)
+wr_store_root_path (wr_store_t *store, const char *root_id, wr_error_t *err)
 {
-    if (!wr_store_root_id_valid (root_id))
+    if (!wr_store_root_id_valid (root_id)) {
+        cleanup_free char *quoted = wr_quote (root_id, 80);
+        wr_error_set_kind (err, WR_ERROR_INVALID, 0,
+                           "the path of a root: root id `%s` is not 64 lowercase hex digits",
+                           quoted);
         return NULL;
-    return xasprintf ("%s/roots/%s", store->root, root_id);
-}
-
-int
-wr_store_write_all (int fd, const void *data, size_t len)
-{
-    const char *p = data;
-    while (len > 0) {
-        ssize_t n = write (fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += n;
-        len -= (size_t) n;
     }
-    return 0;
+    return xasprintf ("%s/roots/%s", store->root, root_id);
 }
 
 static int

@@ -37,8 +37,9 @@ bool wr_store_has_blob (wr_store_t *store, const char *digest);
 /* The same, and its size is SIZE (any size when SIZE is -1): a file of the
  * wrong size is not the blob. */
 bool wr_store_has_blob_size (wr_store_t *store, const char *digest, int64_t size);
-/* ROOT/blobs/sha256/<hex> for a valid DIGEST; NULL for an invalid one. */
-char *wr_store_blob_path (wr_store_t *store, const char *digest);
+/* ROOT/blobs/sha256/<hex>; NULL with an error (kind invalid, naming the
+ * digest) when DIGEST is not a valid sha256 digest. */
+char *wr_store_blob_path (wr_store_t *store, const char *digest, wr_error_t *err);
 /* Reads a whole blob of at most MAX_SIZE bytes, checking its digest. */
 int wr_store_read_blob (wr_store_t *store, const char *digest, size_t max_size, char **data,
                         size_t *len, wr_error_t *err);
@@ -116,9 +117,10 @@ typedef struct {
 int wr_store_prune (wr_store_t *store, wr_prune_stats_t *stats, wr_error_t *err);
 
 /* ---- roots ---- */
-/* ROOT/roots/<root_id>; the directory may not exist yet.  NULL unless
- * ROOT_ID is 64 lowercase hex digits. */
-char *wr_store_root_path (wr_store_t *store, const char *root_id);
+/* ROOT/roots/<root_id>; the directory may not exist yet.  NULL with an
+ * error (kind invalid, naming it) unless ROOT_ID is 64 lowercase hex
+ * digits. */
+char *wr_store_root_path (wr_store_t *store, const char *root_id, wr_error_t *err);
 
 /* ---- the store lock ----
  * ROOT/store.lock (flock).  A pull holds it shared from its first blob

@@ -11,6 +11,7 @@
 
 #include "cleanup.h"
 #include "digest.h"
+#include "fs.h"
 #include "log.h"
 #include "store.h"
 #include "store_private.h"
@@ -124,10 +125,8 @@ wr_store_put_blob (wr_store_t *store, const void *data, size_t len, const char *
     if (fd < 0)
         return wr_error_set (err, errno, "create a temporary file `%s`", tmp_path);
     const char *name = strrchr (tmp_path, '/') + 1;
-    if (wr_store_write_all (fd, data, len) < 0 ||
+    if (wr_write_all (fd, data, len, tmp_path, err) < 0 ||
         publish (store, fd, name, wr_digest_hex (digest), err) < 0) {
-        if (err == NULL || *err == NULL)
-            wr_error_set (err, errno, "write `%s`", tmp_path);
         unlinkat (store->ingest_fd, name, 0);
         return wr_error_prefix (err, "store blob %s", digest);
     }
@@ -291,8 +290,9 @@ wr_blob_writer_write (wr_blob_writer_t *w, const void *data, size_t len, wr_erro
     if (w->size >= 0 && (uint64_t) w->written + len > (uint64_t) w->size)
         return wr_error_set (err, EFBIG, "blob %s: more than its size of %lld bytes", w->digest,
                              (long long) w->size);
-    if (wr_store_write_all (w->fd, data, len) < 0)
-        return wr_error_set (err, errno, "write `%s/ingest/%s`", w->store->root, w->partial);
+    cleanup_free char *path = xasprintf ("%s/ingest/%s", w->store->root, w->partial);
+    if (wr_write_all (w->fd, data, len, path, err) < 0)
+        return -1;
     wr_sha256_update (w->sha, data, len);
     w->written += (int64_t) len;
     return 0;

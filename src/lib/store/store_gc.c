@@ -30,17 +30,18 @@ in_sorted (char *const *list, size_t n, const char *name)
 }
 
 /* The names in the directory FD (without "." and ".."), NULL-terminated.
- * -1 with errno set on failure. */
+ * NAME is the directory in the error. */
 static int
-list_dir (int fd, char ***names, size_t *count)
+list_dir (int fd, const char *name, char ***names, size_t *count, wr_error_t *err)
 {
     int dup_fd = openat (fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dup_fd < 0)
-        return -1;
+        return wr_error_set (err, errno, "list `%s`", name);
     cleanup_closedir DIR *dir = fdopendir (dup_fd);
     if (dir == NULL) {
+        int e = errno;
         close (dup_fd);
-        return -1;
+        return wr_error_set (err, e, "list `%s`", name);
     }
     cleanup_strv char **list = xzalloc (sizeof *list);
     size_t n = 0, cap = 1;
@@ -49,7 +50,7 @@ list_dir (int fd, char ***names, size_t *count)
         struct dirent *entry = readdir (dir);
         if (entry == NULL) {
             if (errno != 0)
-                return -1;
+                return wr_error_set (err, errno, "list `%s`", name);
             break;
         }
         if (strcmp (entry->d_name, ".") == 0 || strcmp (entry->d_name, "..") == 0)
@@ -122,8 +123,9 @@ empty_directory (int cur, const char *base, frame_t *frames, size_t depth, dev_t
         return tree_error (err, errno, "chmod", base, frames, depth, NULL);
     cleanup_strv char **names = NULL;
     size_t n = 0;
-    if (list_dir (cur, &names, &n) < 0)
-        return tree_error (err, errno, "list", base, frames, depth, NULL);
+    cleanup_free char *path = frames_path (base, frames, depth, NULL);
+    if (list_dir (cur, path, &names, &n, err) < 0)
+        return -1;
     f->subdirs = xzalloc ((n + 1) * sizeof *f->subdirs);
     for (size_t i = 0; i < n; i++) {
         if (fstatat (cur, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
@@ -257,8 +259,8 @@ sweep_blobs (wr_store_t *store, char *const *keep, size_t n_keep, wr_prune_stats
     cleanup_free char *path = xasprintf ("%s/blobs/sha256", store->root);
     cleanup_strv char **names = NULL;
     size_t n = 0;
-    if (list_dir (store->blobs_fd, &names, &n) < 0)
-        return wr_error_set (err, errno, "list `%s`", path);
+    if (list_dir (store->blobs_fd, path, &names, &n, err) < 0)
+        return -1;
     for (size_t i = 0; i < n; i++) {
         if (in_sorted (keep, n_keep, names[i]))
             continue;
@@ -276,8 +278,8 @@ sweep_roots (wr_store_t *store, char *const *keep, size_t n_keep, wr_prune_stats
     cleanup_free char *path = xasprintf ("%s/roots", store->root);
     cleanup_strv char **names = NULL;
     size_t n = 0;
-    if (list_dir (store->roots_fd, &names, &n) < 0)
-        return wr_error_set (err, errno, "list `%s`", path);
+    if (list_dir (store->roots_fd, path, &names, &n, err) < 0)
+        return -1;
     cleanup_strv char **in_use = NULL;
     for (size_t i = 0; i < n; i++) {
         if (in_sorted (keep, n_keep, names[i]))
@@ -310,8 +312,8 @@ sweep_ingest (wr_store_t *store, wr_prune_stats_t *stats, wr_error_t *err)
     cleanup_free char *path = xasprintf ("%s/ingest", store->root);
     cleanup_strv char **names = NULL;
     size_t n = 0;
-    if (list_dir (store->ingest_fd, &names, &n) < 0)
-        return wr_error_set (err, errno, "list `%s`", path);
+    if (list_dir (store->ingest_fd, path, &names, &n, err) < 0)
+        return -1;
     time_t now = time (NULL);
     for (size_t i = 0; i < n; i++) {
         struct stat st;

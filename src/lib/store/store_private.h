@@ -42,7 +42,4 @@ void wr_store_db_close (wr_store_t *store);
 int wr_store_db_referenced (wr_store_t *store, char ***blob_hexes, size_t *n_blobs,
                             char ***root_ids, size_t *n_roots, wr_error_t *err);
 
-/* Writes all of DATA to FD. */
-int wr_store_write_all (int fd, const void *data, size_t len);
-
 #endif

@@ -264,7 +264,7 @@ test_build_and_cache (void **state)
     assert_non_null (out.root_id);
 
     /* The new root: the base's files, the copies over them. */
-    cleanup_free char *root = wr_store_root_path (f->store, out.root_id);
+    cleanup_free char *root = wr_store_root_path (f->store, out.root_id, NULL);
     cleanup_free char *motd_path = xasprintf ("%s/etc/motd", root);
     cleanup_free char *tree_path = xasprintf ("%s/opt/tree/a.txt", root);
     cleanup_free char *os_path = xasprintf ("%s/etc/os-release", root);
@@ -365,7 +365,7 @@ test_copy_stays_inside (void **state)
         fail_msg ("%s", err->message);
     cleanup_free char *host = xasprintf ("/etc/%s", name);
     assert_int_equal (access (host, F_OK), -1);
-    cleanup_free char *root = wr_store_root_path (f->store, out.root_id);
+    cleanup_free char *root = wr_store_root_path (f->store, out.root_id, NULL);
     cleanup_free char *inside = xasprintf ("%s/etc/%s", root, name);
     assert_int_equal (access (inside, F_OK), 0);
     wr_image_record_clear (&out);

@@ -258,11 +258,58 @@ test_users_refuse_escapes (void **state)
     check_user_fails (f, "evil", "not a regular file");
 }
 
+/* A missing account file is no error (numeric users still resolve); one
+ * that is not a regular file is, with kind invalid and naming it; an /etc
+ * that is not a directory holds no account files. */
+static void
+test_users_account_file_errors (void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal (unlinkat (f->root_fd, "etc/passwd", 0), 0);
+    check_user (f, "1000", 1000, 0);
+    check_user_fails (f, "app", "`app` is not in the image's /etc/passwd");
+
+    assert_int_equal (mkdirat (f->root_fd, "etc/passwd", 0755), 0);
+    wr_bundle_user_t u;
+    cleanup_error wr_error_t err = NULL;
+    assert_int_equal (wr_bundle_resolve_user (f->root_fd, "app", &u, &err), -1);
+    assert_int_equal (wr_error_kind (err), WR_ERROR_INVALID);
+    assert_string_equal (err->message, "`/etc/passwd` in the image is not a regular file of at "
+                                       "most 4194304 bytes");
+    wr_error_free (&err);
+
+    assert_int_equal (wr_remove_tree_at (f->root_fd, "etc", NULL), 0);
+    write_at (f->root_fd, "etc", "not a directory\n");
+    check_user (f, "0", 0, 0);
+    check_user_fails (f, "app", "`app` is not in the image's /etc/passwd");
+}
+
 static bool
 exists_at (int dir_fd, const char *path)
 {
     struct stat st;
     return fstatat (dir_fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+/* The lower root must be a directory: the error names it. */
+static void
+test_mount_needs_a_root_directory (void **state)
+{
+    fixture_t *f = *state;
+    cleanup_free char *bundle = xasprintf ("%s/bundle", f->dir);
+    cleanup_free char *missing = xasprintf ("%s/missing", f->dir);
+    cleanup_error wr_error_t err = NULL;
+    assert_int_equal (wr_bundle_mount (bundle, missing, &err), -1);
+    assert_int_equal (err->errno_value, ENOENT);
+    cleanup_free char *want = xasprintf ("image root `%s`: %s", missing, strerror (ENOENT));
+    assert_string_equal (err->message, want);
+    wr_error_free (&err);
+
+    cleanup_free char *file = xasprintf ("%s/root/etc/passwd", f->dir);
+    assert_int_equal (wr_bundle_mount (bundle, file, &err), -1);
+    assert_int_equal (err->errno_value, ENOTDIR);
+    assert_non_null (strstr (err->message, file));
+    assert_false (exists_at (f->dir_fd, "bundle"));
 }
 
 static void
@@ -309,6 +356,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_spec_defaults_and_override, setup, teardown),
         cmocka_unit_test_setup_teardown (test_users, setup, teardown),
         cmocka_unit_test_setup_teardown (test_users_refuse_escapes, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_users_account_file_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_mount_needs_a_root_directory, setup, teardown),
         cmocka_unit_test_setup_teardown (test_mount_and_destroy, setup, teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

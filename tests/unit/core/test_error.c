@@ -154,6 +154,24 @@ test_setv (void **state)
                          "mount `cgroup` on `/sys/fs/cgroup`: Operation not permitted");
 }
 
+static void
+test_propagate_hands_the_error_on (void **state)
+{
+    cleanup_error wr_error_t err = NULL;
+    cleanup_error wr_error_t mine = NULL;
+    wr_error_set (&err, EACCES, "older");
+    wr_error_set (&mine, ENOSPC, "write `/x`");
+    assert_int_equal (wr_error_propagate (&err, &mine), -1);
+    assert_null (mine);
+    assert_int_equal (err->errno_value, ENOSPC);
+    assert_int_equal (wr_error_kind (err), WR_ERROR_LIMIT);
+    assert_string_equal (err->message, "write `/x`: No space left on device");
+    /* A caller that passed no error: it is freed. */
+    wr_error_set (&mine, ENOENT, "open `/y`");
+    assert_int_equal (wr_error_propagate (NULL, &mine), -1);
+    assert_null (mine);
+}
+
 int
 main (void)
 {
@@ -168,6 +186,7 @@ main (void)
         cmocka_unit_test (test_kind_from_errno),
         cmocka_unit_test (test_kind_given_and_retagged),
         cmocka_unit_test (test_kind_names),
+        cmocka_unit_test (test_propagate_hands_the_error_on),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -413,37 +413,6 @@ test_iptables_without_legacy_or_already_legacy (void **state)
     assert_string_equal (a, "xtables-nft-multi");
 }
 
-static void
-test_mkdir_parents (void **state)
-{
-    cleanup_free char *deep = xasprintf ("%s/a/b/c", root);
-    assert_int_equal (mkdir_parents (deep, 0755, NULL), 0);
-    struct stat st;
-    assert_int_equal (stat (deep, &st), 0);
-    assert_true (S_ISDIR (st.st_mode));
-    /* Existing directories are fine. */
-    assert_int_equal (mkdir_parents (deep, 0755, NULL), 0);
-    /* A file in the way is an error naming it. */
-    cleanup_free char *file = xasprintf ("%s/a/file", root);
-    FILE *f = fopen (file, "w");
-    fclose (f);
-    cleanup_free char *below = xasprintf ("%s/x", file);
-    cleanup_error wr_error_t err = NULL;
-    assert_int_equal (mkdir_parents (below, 0755, &err), -1);
-    assert_non_null (strstr (err->message, below));
-}
-
-static void
-test_read_small_file (void **state)
-{
-    cleanup_free char *text = read_small_file ("/proc/self/mountinfo", NULL);
-    assert_non_null (text);
-    assert_true (strlen (text) > 0);
-    cleanup_error wr_error_t err = NULL;
-    assert_null (read_small_file ("/nonexistent/warren", &err));
-    assert_int_equal (err->errno_value, ENOENT);
-}
-
 int
 main (void)
 {
@@ -464,8 +433,6 @@ main (void)
         cmocka_unit_test_setup_teardown (test_iptables_alpine, make_root, remove_root),
         cmocka_unit_test_setup_teardown (test_iptables_without_legacy_or_already_legacy, make_root,
                                          remove_root),
-        cmocka_unit_test_setup_teardown (test_mkdir_parents, make_root, remove_root),
-        cmocka_unit_test (test_read_small_file),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -335,7 +335,8 @@ test_inject_init (void **state)
 
     cleanup_spec wr_spec_t *bad = parse_text ("{\"process\": {\"args\": [\"sh\", 1]}}");
     assert_int_equal (wr_profile_inject_init (bad, "/opt/init", NULL, &err), -1);
-    assert_string_equal (err->message, "`test`: `process.args[1]` must be a string, not a number");
+    assert_string_equal (err->message,
+                         "`test`: `process.args[1]` must be a string, not an integer");
 }
 
 static void

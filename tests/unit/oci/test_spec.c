@@ -315,8 +315,8 @@ test_malformed_json_cases (void **state)
         { "[]", "parse `c.json`: the top level must be an object, not an array" },
         { "\"text\"", "parse `c.json`: the top level must be an object, not a string" },
         { "null", "parse `c.json`: the top level must be an object, not null" },
-        { "  42  ", "parse `c.json`: the top level must be an object, not a number" },
-        { "42", "parse `c.json`: the top level must be an object, not a number" },
+        { "  42  ", "parse `c.json`: the top level must be an object, not an integer" },
+        { "42", "parse `c.json`: the top level must be an object, not an integer" },
         { "{\"a\": 1", "parse `c.json`: line 1, column 8: unexpected end of data" },
         { "{\"a\": nul", "parse `c.json`: line 1, column 10: unexpected end of data" },
     };
@@ -377,7 +377,7 @@ test_wrong_types_name_the_path (void **state)
         { "{\"process\": {\"capabilities\": [1]}}",
           "`w.json`: `process.capabilities` must be an object, not an array" },
         { "{\"process\": {\"capabilities\": {\"effective\": [\"CAP_KILL\", 7]}}}",
-          "`w.json`: `process.capabilities.effective[1]` must be a string, not a number" },
+          "`w.json`: `process.capabilities.effective[1]` must be a string, not an integer" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         cleanup_error wr_error_t err = NULL;
@@ -415,13 +415,13 @@ test_wrong_types_other_helpers (void **state)
     EXPECT_ERROR (wr_spec_remove_mount (spec, "/c", &err), "`mounts[1]`");
     EXPECT_ERROR (wr_spec_remove_mount_option (spec, "/c", "ro", &err), "`mounts[1]`");
     EXPECT_ERROR (wr_spec_set_env (spec, "B", "2", &err),
-                  "`process.env[1]` must be a string, not a number");
+                  "`process.env[1]` must be a string, not an integer");
     EXPECT_ERROR (wr_spec_prepend_args (spec, NULL, 0, &err),
                   "`process.args` must be an array, not a string");
     EXPECT_ERROR (wr_spec_set_rlimit (spec, "RLIMIT_NOFILE", 1, 1, &err),
                   "`process.rlimits[0].type` must be a string, not null");
     EXPECT_ERROR (wr_spec_set_memory_limit (spec, 1, &err),
-                  "`linux.resources` must be an object, not a number");
+                  "`linux.resources` must be an object, not an integer");
     EXPECT_ERROR (wr_spec_clear_device_rules (spec, &err), "`linux.resources` must be an object");
     EXPECT_ERROR (wr_spec_add_namespace (spec, "pid", NULL, &err),
                   "`linux.namespaces` must be an array, not an object");

@@ -251,7 +251,7 @@ test_pull_unpacks_once_then_is_up_to_date (void **state)
     assert_string_equal (record.root_id, wr_digest_hex (f->layer_digest));
     assert_int_equal (record.size, (int64_t) (f->layer_size + f->config_size));
 
-    cleanup_free char *root = wr_store_root_path (f->store, record.root_id);
+    cleanup_free char *root = wr_store_root_path (f->store, record.root_id, NULL);
     cleanup_free char *hello = xasprintf ("%s/hello", root);
     struct stat before, after;
     assert_int_equal (stat (hello, &before), 0);
@@ -464,7 +464,7 @@ test_pull_through_an_index_then_warm (void **state)
     assert_int_equal (result.layers_fetched, 1);
     assert_int_equal (result.bytes_fetched, layer_len);
     assert_int_equal (fake_count (srv, "/blobs/"), 2); /* config and layer */
-    cleanup_free char *root = wr_store_root_path (store, record.root_id);
+    cleanup_free char *root = wr_store_root_path (store, record.root_id, NULL);
     cleanup_free char *hello = xasprintf ("%s/hello", root);
     struct stat st;
     assert_int_equal (stat (hello, &st), 0);

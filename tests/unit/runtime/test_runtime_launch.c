@@ -19,6 +19,7 @@
 #include "cleanup.h"
 #include "error.h"
 #include "runtime_backend.h"
+#include "runtime_probe.h"
 #include "runtime_features.h"
 #include "runtime_launch.h"
 #include "runtime_record.h"

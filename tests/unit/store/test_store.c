@@ -227,7 +227,7 @@ test_put_and_read_blob (void **state)
     assert_true (wr_store_has_blob_size (f->store, digest, (int64_t) strlen (data)));
     assert_false (wr_store_has_blob_size (f->store, digest, 3));
 
-    cleanup_free char *path = wr_store_blob_path (f->store, digest);
+    cleanup_free char *path = wr_store_blob_path (f->store, digest, NULL);
     cleanup_free char *want = path_in (f, "blobs/sha256/%s", wr_digest_hex (digest));
     assert_string_equal (path, want);
     struct stat st;
@@ -277,7 +277,7 @@ test_corrupt_blob_detected_on_read (void **state)
     wr_error_t err = NULL;
     char digest[WR_DIGEST_MAX_LEN + 1];
     assert_int_equal (wr_store_put_blob (f->store, "abcdef", 6, NULL, digest, &err), 0);
-    cleanup_free char *path = wr_store_blob_path (f->store, digest);
+    cleanup_free char *path = wr_store_blob_path (f->store, digest, NULL);
     assert_int_equal (chmod (path, 0644), 0);
     write_file (path, "abcdeX", 6);
     char *data = NULL;
@@ -299,7 +299,9 @@ test_invalid_digests_refused (void **state)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_false (wr_store_has_blob (f->store, bad[i]));
-        assert_null (wr_store_blob_path (f->store, bad[i]));
+        assert_null (wr_store_blob_path (f->store, bad[i], &err));
+        assert_int_equal (wr_error_kind (err), WR_ERROR_INVALID);
+        assert_error_contains (&err, "the path of a blob: ");
         int64_t offset = -1;
         assert_null (wr_store_blob_writer (f->store, bad[i], 10, &offset, &err));
         assert_error_contains (&err, "digest");
@@ -309,10 +311,24 @@ test_invalid_digests_refused (void **state)
         size_t len = 0;
         assert_int_equal (wr_store_read_blob (f->store, bad[i], 100, &data, &len, &err), -1);
         assert_error_contains (&err, "digest");
-        assert_null (wr_store_root_path (f->store, bad[i]));
+        assert_null (wr_store_root_path (f->store, bad[i], &err));
+        assert_int_equal (wr_error_kind (err), WR_ERROR_INVALID);
+        assert_error_contains (&err, "is not 64 lowercase hex digits");
     }
-    assert_null (wr_store_root_path (f->store, ".."));
-    assert_null (wr_store_root_path (f->store, NULL));
+    assert_null (wr_store_root_path (f->store, "..", &err));
+    assert_string_equal (err->message,
+                         "the path of a root: root id `..` is not 64 lowercase hex digits");
+    wr_error_free (&err);
+    assert_null (wr_store_root_path (f->store, NULL, &err));
+    assert_int_equal (wr_error_kind (err), WR_ERROR_INVALID);
+    wr_error_free (&err);
+    /* Untrusted text is quoted in the message. */
+    assert_null (wr_store_blob_path (f->store, "sha256:\x1b[2Jab", &err));
+    assert_int_equal (wr_error_kind (err), WR_ERROR_INVALID);
+    wr_error_free (&err);
+    assert_null (wr_store_root_path (f->store, "\x1b[2J", &err));
+    assert_non_null (strstr (err->message, "`\\x1b[2J`"));
+    wr_error_free (&err);
     /* Nothing appeared anywhere: not `x`, not a partial. */
     cleanup_free char *ingest = path_in (f, "ingest");
     cleanup_free char *blobs = path_in (f, "blobs/sha256");
@@ -450,7 +466,7 @@ test_has_blob_not_fooled (void **state)
     write_file (partial, "payload", 7);
     assert_false (wr_store_has_blob (f->store, digest));
     /* A directory or symlink in its place is not the blob. */
-    cleanup_free char *blob = wr_store_blob_path (f->store, digest);
+    cleanup_free char *blob = wr_store_blob_path (f->store, digest, NULL);
     assert_int_equal (symlink (partial, blob), 0);
     assert_false (wr_store_has_blob (f->store, digest));
     assert_int_equal (unlink (blob), 0);
@@ -470,7 +486,7 @@ test_has_blob_not_fooled (void **state)
     /* put_blob replaces a wrong-size file too. */
     char digest2[WR_DIGEST_MAX_LEN + 1];
     wr_sha256_digest ("second", 6, digest2);
-    cleanup_free char *blob2 = wr_store_blob_path (f->store, digest2);
+    cleanup_free char *blob2 = wr_store_blob_path (f->store, digest2, NULL);
     write_file (blob2, "sec", 3);
     assert_int_equal (wr_store_put_blob (f->store, "second", 6, digest2, NULL, &err), 0);
     assert_true (wr_store_has_blob_size (f->store, digest2, 6));
@@ -837,7 +853,7 @@ test_prune (void **state)
      * until its last link) ... + ro/f 2 + old partial 5 */
     assert_true (stats.bytes_freed >= 6 + 3 + 2 + 5);
     assert_false (wr_store_has_blob (f->store, orphan));
-    cleanup_free char *orphan_root_path = wr_store_root_path (f->store, orphan_root);
+    cleanup_free char *orphan_root_path = wr_store_root_path (f->store, orphan_root, NULL);
     assert_false (exists (orphan_root_path));
     assert_false (exists (old_partial));
     assert_true (exists (fresh_partial));
@@ -845,7 +861,7 @@ test_prune (void **state)
     const char *kept[] = { shared_layer, only_a, only_b, man_a, man_b, cfg };
     for (size_t i = 0; i < 6; i++)
         assert_true (wr_store_has_blob (f->store, kept[i]));
-    cleanup_free char *root_a_path = wr_store_root_path (f->store, root_a);
+    cleanup_free char *root_a_path = wr_store_root_path (f->store, root_a, NULL);
     assert_true (exists (root_a_path));
     /* The symlinks were removed, not followed. */
     struct stat st;
@@ -867,7 +883,7 @@ test_prune (void **state)
     const char *still[] = { shared_layer, only_b, man_b, cfg };
     for (size_t i = 0; i < 4; i++)
         assert_true (wr_store_has_blob (f->store, still[i]));
-    cleanup_free char *root_b_path = wr_store_root_path (f->store, root_b);
+    cleanup_free char *root_b_path = wr_store_root_path (f->store, root_b, NULL);
     assert_true (exists (root_b_path));
     assert_int_equal (count_entries (outside), 1);
 
