@@ -694,7 +694,7 @@ test_ten_pulls_at_once_one_trickling (void **state)
             fail_msg ("pull %zu: %s", i, jobs[i].err->message);
         /* Not held up by the slow one: done before its deadline. */
         assert_true (jobs[i].took_ms < DEADLINE_MS);
-        cleanup_free char *root = wr_store_root_path (store, jobs[i].record.root_id);
+        cleanup_free char *root = wr_store_root_path (store, jobs[i].record.root_id, NULL);
         cleanup_free char *file = xasprintf ("%s/%s", root, images[i].file[0]);
         char buf[64] = { 0 };
         FILE *fp = fopen (file, "r");
