@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "json_type.h"
+#include "quote.h"
 #include "xalloc.h"
 
 /* How deep a message may nest: the deepest of version 1 is 4 (a list's
@@ -460,27 +462,6 @@ side_owner (wr_agent_side_t side)
     return side == WR_AGENT_SIDE_AGENT ? "the agent's" : "warrend's";
 }
 
-/* Text from the peer, fit for a message: printable ASCII kept, anything
- * else as \xNN, at most MAX bytes of it.  Caller frees. */
-static char *
-quote_untrusted (const char *s, size_t len, size_t max)
-{
-    size_t n = len < max ? len : max;
-    char *out = xmalloc (n * 4 + 4);
-    char *p = out;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char) s[i];
-        if (c >= 0x20 && c < 0x7f && c != '\\' && c != '`')
-            *p++ = (char) c;
-        else
-            p += sprintf (p, "\\x%02x", c);
-    }
-    if (n < len)
-        p += sprintf (p, "...");
-    *p = '\0';
-    return out;
-}
-
 static int field_error (wr_error_t *err, const char *name, const char *path, const char *fmt, ...)
     __attribute__ ((format (printf, 4, 5)));
 
@@ -496,28 +477,6 @@ field_error (wr_error_t *err, const char *name, const char *path, const char *fm
     return wr_error_set_kind (err, WR_ERROR_INVALID, 0, "%s: %s: %s", name, path, what);
 }
 
-static const char *
-type_phrase (json_type type)
-{
-    switch (type) {
-    case json_type_null:
-        return "null";
-    case json_type_boolean:
-        return "a boolean";
-    case json_type_double:
-        return "a fractional number";
-    case json_type_int:
-        return "an integer";
-    case json_type_object:
-        return "an object";
-    case json_type_array:
-        return "an array";
-    case json_type_string:
-        return "a string";
-    }
-    return "something else";
-}
-
 static char *
 path_key (const char *parent, const char *key)
 {
@@ -531,8 +490,8 @@ expect_type (json_object *v, json_type type, const char *name, const char *path,
 {
     if (json_object_is_type (v, type))
         return 0;
-    return field_error (err, name, path, "must be %s, not %s", type_phrase (type),
-                        type_phrase (json_object_get_type (v)));
+    return field_error (err, name, path, "must be %s, not %s", wr_json_type_phrase (type),
+                        wr_json_type_phrase (json_object_get_type (v)));
 }
 
 static int
@@ -621,7 +580,7 @@ check_field (json_object *v, const field_t *f, const char *name, const char *pat
         for (const char *const *c = f->choices; *c != NULL; c++)
             if (strcmp (*c, s) == 0)
                 return 0;
-        cleanup_free char *quoted = quote_untrusted (s, strlen (s), 64);
+        cleanup_free char *quoted = wr_quote_len (s, strlen (s), 64);
         return field_error (err, name, path, "unknown value `%s`", quoted);
     }
     case F_STRV:
@@ -678,7 +637,7 @@ check_object (json_object *obj, const schema_t *schema, bool open, const char *n
         while (f->name != NULL && strcmp (f->name, key) != 0)
             f++;
         if (f->name == NULL && !open) {
-            cleanup_free char *quoted = quote_untrusted (key, strlen (key), 64);
+            cleanup_free char *quoted = wr_quote_len (key, strlen (key), 64);
             return field_error (err, name, path, "unknown field `%s`", quoted);
         }
     }
@@ -993,7 +952,7 @@ parse_object (const char *data, size_t len, const char *who, wr_error_t *err)
     if (!json_object_is_type (root, json_type_object)) {
         wr_error_set_kind (err, WR_ERROR_INVALID, 0,
                            "%s: the message must be a JSON object, not %s", who,
-                           type_phrase (json_object_get_type (root)));
+                           wr_json_type_phrase (json_object_get_type (root)));
         json_object_put (root);
         return NULL;
     }
@@ -1030,7 +989,7 @@ wr_agent_message_decode (const wr_agent_frame_t *frame, wr_agent_side_t from, wr
     int t = wr_agent_msg_type_from_name (json_object_get_string (type));
     if (t < 0) {
         const char *s = json_object_get_string (type);
-        cleanup_free char *quoted = quote_untrusted (s, strlen (s), 64);
+        cleanup_free char *quoted = wr_quote_len (s, strlen (s), 64);
         wr_error_set_kind (err, WR_ERROR_INVALID, 0, "%s: unknown message type `%s`", who, quoted);
         return NULL;
     }
