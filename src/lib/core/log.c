@@ -235,14 +235,11 @@ send (const wr_log_t *log, wr_log_level_t level, const char *msg, va_list ap)
 {
     if (!wr_log_enabled (log, level))
         return;
-    const wr_log_t *chain[16];
     size_t depth = 0, total = 0;
     const wr_log_t *sink = NULL;
     for (const wr_log_t *l = log; l != NULL; l = l->parent) {
-        if (depth < sizeof chain / sizeof chain[0]) {
-            chain[depth++] = l;
-            total += count_fields (l->fields);
-        }
+        depth++;
+        total += count_fields (l->fields);
         if (l->write != NULL) {
             sink = l;
             break;
@@ -258,10 +255,14 @@ send (const wr_log_t *log, wr_log_level_t level, const char *msg, va_list ap)
 
     cleanup_free const char **fields = xzalloc ((total + 1) * sizeof *fields);
     size_t n = 0;
+    /* Root first: the log I steps up from LOG, for I from the deepest. */
     for (size_t i = depth; i-- > 0;) {
-        size_t c = count_fields (chain[i]->fields);
+        const wr_log_t *l = log;
+        for (size_t up = 0; up < i; up++)
+            l = l->parent;
+        size_t c = count_fields (l->fields);
         for (size_t j = 0; j < c; j++)
-            fields[n++] = chain[i]->fields[j];
+            fields[n++] = l->fields[j];
     }
     const char *key;
     while ((key = va_arg (ap, const char *)) != NULL) {

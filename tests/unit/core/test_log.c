@@ -257,6 +257,24 @@ test_child_adds_fields_in_order (void **state)
     assert_string_equal (sink.lines[0],
                          "1 resolved request=r1 sandbox=s1 image=debian manifest=sha256:0");
     assert_string_equal (sink.lines[1], "3 failed request=r1 sandbox=s1");
+
+    /* However deep the chain, every log's fields are there, root first. */
+    static const char *const first[] = { "d", "first", NULL };
+    static const char *const middle[] = { "d", "x", NULL };
+    static const char *const last[] = { "d", "last", NULL };
+    wr_log_t deep[20];
+    for (int i = 0; i < 20; i++)
+        deep[i] = (wr_log_t){ .parent = i ? &deep[i - 1] : &root, .fields = middle };
+    deep[0].fields = first;
+    deep[19].fields = last;
+    wr_log_to (&deep[19], WR_LOG_INFO, "deep", NULL);
+    assert_int_equal (sink.n, 3);
+    assert_non_null (strstr (sink.lines[2], "1 deep request=r1 d=first d=x"));
+    assert_non_null (strstr (sink.lines[2], " d=x d=last"));
+    int ds = 0;
+    for (const char *p = sink.lines[2]; (p = strstr (p, " d=")) != NULL; p++)
+        ds++;
+    assert_int_equal (ds, 20);
 }
 
 static void
