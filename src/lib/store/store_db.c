@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "digest.h"
@@ -88,11 +89,20 @@ wr_store_db_open (wr_store_t *store, wr_error_t *err)
     sqlite3_busy_timeout (store->db, BUSY_TIMEOUT_MS);
     sqlite3_extended_result_codes (store->db, 1);
     /* WAL: readers do not block the writer; NORMAL is safe with WAL (a power
-     * cut may lose the last transaction, never the database). */
-    if (exec_sql (store,
-                  "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-                  "PRAGMA foreign_keys = ON;",
-                  err) < 0)
+     * cut may lose the last transaction, never the database).  Switching a
+     * new database to WAL while another process opens it too can fail with
+     * SQLITE_BUSY at once (SQLite does not wait there, to avoid a deadlock
+     * between two readers upgrading), so that step is tried again. */
+    for (int64_t waited = 0;; waited += 10) {
+        int rc = sqlite3_exec (store->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+        if (rc == SQLITE_OK)
+            break;
+        if ((rc & 0xff) != SQLITE_BUSY || waited >= BUSY_TIMEOUT_MS)
+            return wr_error_set (err, 0, "%s/images.db: set WAL mode: %s", store->root,
+                                 sqlite3_errmsg (store->db));
+        usleep (10000);
+    }
+    if (exec_sql (store, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;", err) < 0)
         return -1;
     if (exec_sql (store, "BEGIN IMMEDIATE", err) < 0)
         return -1;

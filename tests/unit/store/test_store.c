@@ -675,6 +675,43 @@ test_concurrent_writers_wait (void **state)
     assert_false (exists (partial));
 }
 
+/* Several processes opening one new store at once all succeed (making the
+ * database and switching it to WAL must not fail with "database is
+ * locked"), and the store works after. */
+static void
+test_concurrent_first_opens (void **state)
+{
+    fixture_t *f = *state;
+    for (int round = 0; round < 10; round++) {
+        cleanup_free char *root = xasprintf ("%s/fresh-%d", f->root, round);
+        pid_t pids[8];
+        for (int i = 0; i < 8; i++) {
+            pids[i] = fork ();
+            assert_true (pids[i] >= 0);
+            if (pids[i] == 0) {
+                wr_error_t child_err = NULL;
+                wr_store_t *s = wr_store_open (root, &child_err);
+                if (s == NULL) {
+                    fprintf (stderr, "open: %s\n", child_err->message);
+                    _exit (1);
+                }
+                wr_store_close (s);
+                _exit (0);
+            }
+        }
+        for (int i = 0; i < 8; i++) {
+            int status = 0;
+            assert_int_equal (waitpid (pids[i], &status, 0), pids[i]);
+            assert_true (WIFEXITED (status));
+            assert_int_equal (WEXITSTATUS (status), 0);
+        }
+        wr_error_t err = NULL;
+        wr_store_t *s = wr_store_open (root, &err);
+        assert_non_null (s);
+        wr_store_close (s);
+    }
+}
+
 /* ---- images ---- */
 
 static void
@@ -1071,6 +1108,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_writer_survives_kill, setup, teardown),
         cmocka_unit_test_setup_teardown (test_corrupt_partial_detected_at_commit, setup, teardown),
         cmocka_unit_test_setup_teardown (test_concurrent_writers_wait, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_concurrent_first_opens, setup, teardown),
         cmocka_unit_test_setup_teardown (test_image_records, setup, teardown),
         cmocka_unit_test_setup_teardown (test_prune, setup, teardown),
         cmocka_unit_test_setup_teardown (test_prune_deep_root, setup, teardown),
