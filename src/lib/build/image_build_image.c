@@ -150,7 +150,7 @@ wr_build_store_blob_from_fd (wr_store_t *store, int fd, const char *digest, int6
                              wr_error_t *err)
 {
     int64_t offset = 0;
-    wr_blob_writer_t *w = wr_store_blob_writer (store, digest, size, &offset, err);
+    wr_blob_writer_t *w = wr_store_blob_writer (store, digest, size, &offset, NULL, err);
     if (w == NULL)
         return -1;
     int r = 0;

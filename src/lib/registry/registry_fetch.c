@@ -163,7 +163,7 @@ fetch_blob (pool_t *pool, wr_session_t *s, const wr_descriptor_t *desc, _Atomic 
     bool fresh_retry_done = false;
 again:;
     wr_blob_writer_t *writer =
-        wr_store_blob_writer (pool->store, desc->digest, desc->size, &offset, err);
+        wr_store_blob_writer (pool->store, desc->digest, desc->size, &offset, pool->cancel, err);
     if (writer == NULL)
         return wr_error_prefix (err, "GET %s", url);
     bool resumed = offset > 0;

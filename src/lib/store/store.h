@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cancel.h"
 #include "error.h"
 #include "log.h"
 
@@ -55,11 +56,14 @@ typedef struct wr_blob_writer_s wr_blob_writer_t;
  *
  * One writer per digest at a time across processes: the partial file is
  * locked (flock), and a second writer of the same digest waits until the
- * first is freed.  When the blob is already in the store (or the first
- * writer committed it meanwhile), the writer is "complete": *OFFSET is the
- * blob's size, wr_blob_writer_complete() is true and commit does nothing. */
+ * first is freed, or until CANCEL (may be NULL) stops (cancelled, or a
+ * deadline passed: the error says which).  When the blob is already in the
+ * store (or the first writer committed it meanwhile), the writer is
+ * "complete": *OFFSET is the blob's size, wr_blob_writer_complete() is true
+ * and commit does nothing. */
 wr_blob_writer_t *wr_store_blob_writer (wr_store_t *store, const char *digest, int64_t size,
-                                        int64_t *offset, wr_error_t *err);
+                                        int64_t *offset, const wr_cancel_t *cancel,
+                                        wr_error_t *err);
 /* True when the blob was already in the store when the writer was made. */
 bool wr_blob_writer_complete (wr_blob_writer_t *writer);
 /* More bytes: more than SIZE in all is an error. */

@@ -189,7 +189,7 @@ truncate_partial (wr_blob_writer_t *w, wr_error_t *err)
 /* Opens and locks ingest/<hex>.partial.  0 with W->fd set, 1 when the blob
  * turned up in the store meanwhile, -1 on error. */
 static int
-open_partial (wr_blob_writer_t *w, wr_error_t *err)
+open_partial (wr_blob_writer_t *w, const wr_cancel_t *cancel, wr_error_t *err)
 {
     wr_store_t *store = w->store;
     for (;;) {
@@ -206,10 +206,15 @@ open_partial (wr_blob_writer_t *w, wr_error_t *err)
                 return wr_error_set (err, errno, "lock `%s/ingest/%s`", store->root, w->partial);
             wr_log_to (w->store->log, WR_LOG_INFO, "waiting for another download of the same blob",
                        "digest", w->digest, NULL);
-            while (flock (fd, LOCK_EX) < 0)
-                if (errno != EINTR)
+            /* Tried every 50 ms rather than waited for in flock, so that a
+             * cancelled pull stops waiting too. */
+            while (flock (fd, LOCK_EX | LOCK_NB) < 0) {
+                if (errno != EWOULDBLOCK && errno != EINTR)
                     return wr_error_set (err, errno, "lock `%s/ingest/%s`", store->root,
                                          w->partial);
+                if (wr_cancel_sleep (cancel, 50) < 0 && wr_cancel_check (cancel, NULL, err) < 0)
+                    return wr_error_prefix (err, "wait for another download of `%s`", w->digest);
+            }
         }
         /* The holder may have committed (renamed) or removed the file we
          * opened: only the file still at the partial's name is ours. */
@@ -233,7 +238,7 @@ open_partial (wr_blob_writer_t *w, wr_error_t *err)
 
 wr_blob_writer_t *
 wr_store_blob_writer (wr_store_t *store, const char *digest, int64_t size, int64_t *offset,
-                      wr_error_t *err)
+                      const wr_cancel_t *cancel, wr_error_t *err)
 {
     if (wr_digest_validate (digest, err) < 0) {
         wr_error_prefix (err, "write a blob");
@@ -247,7 +252,7 @@ wr_store_blob_writer (wr_store_t *store, const char *digest, int64_t size, int64
     snprintf (w->partial, sizeof w->partial, "%s.partial", wr_digest_hex (digest));
     w->sha = wr_sha256_new ();
 
-    int r = open_partial (w, err);
+    int r = open_partial (w, cancel, err);
     if (r < 0)
         goto fail;
     if (r == 1) {

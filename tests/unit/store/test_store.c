@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -303,7 +304,7 @@ test_invalid_digests_refused (void **state)
         assert_int_equal (wr_error_kind (err), WR_ERROR_INVALID);
         assert_error_contains (&err, "the path of a blob: ");
         int64_t offset = -1;
-        assert_null (wr_store_blob_writer (f->store, bad[i], 10, &offset, &err));
+        assert_null (wr_store_blob_writer (f->store, bad[i], 10, &offset, NULL, &err));
         assert_error_contains (&err, "digest");
         assert_int_equal (wr_store_put_blob (f->store, "x", 1, bad[i], NULL, &err), -1);
         assert_error_contains (&err, "digest");
@@ -350,7 +351,8 @@ test_writer_stream_and_limits (void **state)
     wr_sha256_digest (data, size, digest);
 
     int64_t offset = -1;
-    wr_blob_writer_t *w = wr_store_blob_writer (f->store, digest, (int64_t) size, &offset, &err);
+    wr_blob_writer_t *w =
+        wr_store_blob_writer (f->store, digest, (int64_t) size, &offset, NULL, &err);
     assert_non_null (w);
     assert_int_equal (offset, 0);
     assert_false (wr_blob_writer_complete (w));
@@ -372,7 +374,7 @@ test_writer_stream_and_limits (void **state)
     assert_false (exists (partial));
 
     /* A writer for a blob already there is complete and writes nothing. */
-    w = wr_store_blob_writer (f->store, digest, (int64_t) size, &offset, &err);
+    w = wr_store_blob_writer (f->store, digest, (int64_t) size, &offset, NULL, &err);
     assert_non_null (w);
     assert_true (wr_blob_writer_complete (w));
     assert_int_equal (offset, (int64_t) size);
@@ -383,7 +385,7 @@ test_writer_stream_and_limits (void **state)
     /* Unknown size works too. */
     char small_digest[WR_DIGEST_MAX_LEN + 1];
     wr_sha256_digest ("tiny", 4, small_digest);
-    w = wr_store_blob_writer (f->store, small_digest, -1, &offset, &err);
+    w = wr_store_blob_writer (f->store, small_digest, -1, &offset, NULL, &err);
     assert_non_null (w);
     assert_int_equal (wr_blob_writer_write (w, "ti", 2, &err), 0);
     assert_int_equal (wr_blob_writer_write (w, "ny", 2, &err), 0);
@@ -400,7 +402,7 @@ test_writer_short_blob_kept_for_resume (void **state)
     char digest[WR_DIGEST_MAX_LEN + 1];
     wr_sha256_digest ("0123456789", 10, digest);
     int64_t offset = -1;
-    wr_blob_writer_t *w = wr_store_blob_writer (f->store, digest, 10, &offset, &err);
+    wr_blob_writer_t *w = wr_store_blob_writer (f->store, digest, 10, &offset, NULL, &err);
     assert_non_null (w);
     assert_int_equal (wr_blob_writer_write (w, "01234", 5, &err), 0);
     assert_int_equal (wr_blob_writer_commit (w, &err), -1);
@@ -412,7 +414,7 @@ test_writer_short_blob_kept_for_resume (void **state)
     wr_store_close (f->store);
     f->store = wr_store_open (f->root, &err);
     assert_non_null (f->store);
-    w = wr_store_blob_writer (f->store, digest, 10, &offset, &err);
+    w = wr_store_blob_writer (f->store, digest, 10, &offset, NULL, &err);
     assert_non_null (w);
     assert_int_equal (offset, 5);
     assert_int_equal (wr_blob_writer_write (w, "56789", 5, &err), 0);
@@ -437,13 +439,13 @@ test_writer_restart_and_long_partial (void **state)
     /* Left by an earlier attempt: longer than the blob, so not kept. */
     write_file (partial, "0123456789", 10);
     int64_t offset = -1;
-    wr_blob_writer_t *w = wr_store_blob_writer (f->store, digest, 6, &offset, &err);
+    wr_blob_writer_t *w = wr_store_blob_writer (f->store, digest, 6, &offset, NULL, &err);
     assert_non_null (w);
     assert_int_equal (offset, 0);
     assert_int_equal (wr_blob_writer_write (w, "abc", 3, &err), 0);
     wr_blob_writer_free (w);
 
-    w = wr_store_blob_writer (f->store, digest, 6, &offset, &err);
+    w = wr_store_blob_writer (f->store, digest, 6, &offset, NULL, &err);
     assert_non_null (w);
     assert_int_equal (offset, 3);
     /* The server ignored the range: start again from byte 0. */
@@ -476,7 +478,7 @@ test_has_blob_not_fooled (void **state)
     assert_true (wr_store_has_blob (f->store, digest));
     assert_false (wr_store_has_blob_size (f->store, digest, 7));
     int64_t offset = -1;
-    wr_blob_writer_t *w = wr_store_blob_writer (f->store, digest, 7, &offset, &err);
+    wr_blob_writer_t *w = wr_store_blob_writer (f->store, digest, 7, &offset, NULL, &err);
     assert_non_null (w);
     assert_false (wr_blob_writer_complete (w));
     assert_int_equal (offset, 7);
@@ -521,7 +523,7 @@ test_writer_survives_kill (void **state)
             wr_store_t *s = wr_store_open (f->root, &child_err);
             int64_t off = -1;
             wr_blob_writer_t *w =
-                s ? wr_store_blob_writer (s, digest, (int64_t) size, &off, &child_err) : NULL;
+                s ? wr_store_blob_writer (s, digest, (int64_t) size, &off, NULL, &child_err) : NULL;
             if (w == NULL || off != 0)
                 _exit (2);
             for (size_t done = 0; done < stops[round]; done += 4096) {
@@ -548,7 +550,7 @@ test_writer_survives_kill (void **state)
 
         int64_t offset = -1;
         wr_blob_writer_t *w =
-            wr_store_blob_writer (f->store, digest, (int64_t) size, &offset, &err);
+            wr_store_blob_writer (f->store, digest, (int64_t) size, &offset, NULL, &err);
         assert_non_null (w);
         assert_int_equal (offset, (int64_t) stops[round]);
         assert_int_equal (wr_blob_writer_write (w, data + offset, size - (size_t) offset, &err), 0);
@@ -589,7 +591,8 @@ test_corrupt_partial_detected_at_commit (void **state)
     }
 
     int64_t offset = -1;
-    wr_blob_writer_t *w = wr_store_blob_writer (f->store, digest, (int64_t) size, &offset, &err);
+    wr_blob_writer_t *w =
+        wr_store_blob_writer (f->store, digest, (int64_t) size, &offset, NULL, &err);
     assert_non_null (w);
     assert_int_equal (offset, (int64_t) size / 2);
     assert_int_equal (wr_blob_writer_write (w, data + offset, size - (size_t) offset, &err), 0);
@@ -605,7 +608,7 @@ test_corrupt_partial_detected_at_commit (void **state)
     assert_int_equal (count_entries (blobs), 0);
 
     /* The same download again, from the start, succeeds. */
-    w = wr_store_blob_writer (f->store, digest, (int64_t) size, &offset, &err);
+    w = wr_store_blob_writer (f->store, digest, (int64_t) size, &offset, NULL, &err);
     assert_non_null (w);
     assert_int_equal (offset, 0);
     assert_int_equal (wr_blob_writer_write (w, data, size, &err), 0);
@@ -637,7 +640,7 @@ test_concurrent_writers_wait (void **state)
         wr_store_t *s = wr_store_open (f->root, &child_err);
         int64_t off = -1;
         wr_blob_writer_t *w =
-            s ? wr_store_blob_writer (s, digest, (int64_t) size, &off, &child_err) : NULL;
+            s ? wr_store_blob_writer (s, digest, (int64_t) size, &off, NULL, &child_err) : NULL;
         if (w == NULL || wr_blob_writer_write (w, data, size / 2, &child_err) < 0)
             _exit (2);
         if (write (pipe_fds[1], "x", 1) != 1)
@@ -655,7 +658,8 @@ test_concurrent_writers_wait (void **state)
     int64_t start = now_ms ();
     int64_t offset = -1;
     /* Waits for the child's writer, then finds its blob. */
-    wr_blob_writer_t *w = wr_store_blob_writer (f->store, digest, (int64_t) size, &offset, &err);
+    wr_blob_writer_t *w =
+        wr_store_blob_writer (f->store, digest, (int64_t) size, &offset, NULL, &err);
     assert_non_null (w);
     assert_true (now_ms () - start >= 250);
     assert_true (wr_blob_writer_complete (w));
@@ -710,6 +714,90 @@ test_concurrent_first_opens (void **state)
         assert_non_null (s);
         wr_store_close (s);
     }
+}
+
+/* The wait for another process's writer of the same blob stops when the
+ * waiter's token does: a deadline that passes gives an error saying so
+ * (kind unavailable, ETIMEDOUT), and a cancellation requested from another
+ * thread gives a cancelled error; neither takes the blob from its writer. */
+typedef struct {
+    wr_cancel_t *cancel;
+} canceller_t;
+
+static void *
+cancel_soon (void *data)
+{
+    canceller_t *c = data;
+    usleep (200000);
+    wr_cancel_request (c->cancel);
+    return NULL;
+}
+
+static void
+test_waiting_writer_stops_when_cancelled (void **state)
+{
+    fixture_t *f = *state;
+    const size_t size = 100000;
+    cleanup_free char *data = make_content (size, 5);
+    char digest[WR_DIGEST_MAX_LEN + 1];
+    wr_sha256_digest (data, size, digest);
+
+    int pipe_fds[2];
+    assert_int_equal (pipe (pipe_fds), 0);
+    pid_t pid = fork ();
+    assert_true (pid >= 0);
+    if (pid == 0) {
+        close (pipe_fds[0]);
+        wr_error_t child_err = NULL;
+        wr_store_t *s = wr_store_open (f->root, &child_err);
+        int64_t off = -1;
+        wr_blob_writer_t *w =
+            s ? wr_store_blob_writer (s, digest, (int64_t) size, &off, NULL, &child_err) : NULL;
+        if (w == NULL || wr_blob_writer_write (w, data, size / 2, &child_err) < 0)
+            _exit (2);
+        if (write (pipe_fds[1], "x", 1) != 1)
+            _exit (3);
+        sleep (10); /* holds the writer; killed by the parent */
+        _exit (0);
+    }
+    close (pipe_fds[1]);
+    char c;
+    assert_int_equal (read (pipe_fds[0], &c, 1), 1);
+    close (pipe_fds[0]);
+
+    wr_error_t err = NULL;
+    wr_cancel_t *deadline = wr_cancel_new (NULL, 300, "pull deadline", &err);
+    assert_non_null (deadline);
+    int64_t offset = -1, start = now_ms ();
+    assert_null (wr_store_blob_writer (f->store, digest, (int64_t) size, &offset, deadline, &err));
+    assert_true (now_ms () - start < 2000);
+    assert_non_null (err);
+    assert_int_equal (wr_error_kind (err), WR_ERROR_UNAVAILABLE);
+    assert_int_equal (err->errno_value, ETIMEDOUT);
+    assert_non_null (strstr (err->message, "the pull deadline of"));
+    assert_non_null (strstr (err->message, digest));
+    wr_error_free (&err);
+    wr_cancel_free (deadline);
+
+    canceller_t canceller = { wr_cancel_new (NULL, 0, NULL, &err) };
+    assert_non_null (canceller.cancel);
+    pthread_t thread;
+    assert_int_equal (pthread_create (&thread, NULL, cancel_soon, &canceller), 0);
+    start = now_ms ();
+    assert_null (
+        wr_store_blob_writer (f->store, digest, (int64_t) size, &offset, canceller.cancel, &err));
+    assert_true (now_ms () - start < 2000);
+    assert_int_equal (wr_error_kind (err), WR_ERROR_CANCELLED);
+    wr_error_free (&err);
+    pthread_join (thread, NULL);
+    wr_cancel_free (canceller.cancel);
+
+    /* The writer's partial is still there, still its own. */
+    cleanup_free char *partial = path_in (f, "ingest/%s.partial", wr_digest_hex (digest));
+    assert_true (exists (partial));
+    kill (pid, SIGKILL);
+    int status = 0;
+    assert_int_equal (waitpid (pid, &status, 0), pid);
 }
 
 /* ---- images ---- */
@@ -873,7 +961,7 @@ test_prune (void **state)
     char busy_digest[WR_DIGEST_MAX_LEN + 1];
     wr_sha256_digest ("busy", 4, busy_digest);
     int64_t offset = -1;
-    wr_blob_writer_t *busy = wr_store_blob_writer (f->store, busy_digest, 4, &offset, &err);
+    wr_blob_writer_t *busy = wr_store_blob_writer (f->store, busy_digest, 4, &offset, NULL, &err);
     assert_non_null (busy);
     assert_int_equal (wr_blob_writer_write (busy, "bu", 2, &err), 0);
     cleanup_free char *busy_partial = path_in (f, "ingest/%s.partial", wr_digest_hex (busy_digest));
@@ -1109,6 +1197,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_corrupt_partial_detected_at_commit, setup, teardown),
         cmocka_unit_test_setup_teardown (test_concurrent_writers_wait, setup, teardown),
         cmocka_unit_test_setup_teardown (test_concurrent_first_opens, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_waiting_writer_stops_when_cancelled, setup, teardown),
         cmocka_unit_test_setup_teardown (test_image_records, setup, teardown),
         cmocka_unit_test_setup_teardown (test_prune, setup, teardown),
         cmocka_unit_test_setup_teardown (test_prune_deep_root, setup, teardown),
