@@ -722,13 +722,15 @@ test_ten_pulls_at_once_one_trickling (void **state)
                               wr_digest_hex (images[N_PULLS - 1].layer_digest[0]));
     wr_error_free (&slow->err);
 
+    /* The server first: it waits for its connections (the slow one's is
+     * still sending), and they read the images' bytes. */
+    fake_stop (srv);
     for (size_t i = 0; i < N_PULLS; i++) {
         free (jobs[i].reference);
         image_clear (&images[i]);
     }
     wr_registry_free (registry);
     wr_store_close (store);
-    fake_stop (srv);
     cleanup_free char *cmd = xasprintf ("rm -rf '%s'", dir);
     assert_int_equal (system (cmd), 0);
 }
