@@ -101,15 +101,17 @@ wait_changed (wr_api_events_t *events, int timeout_ms, const struct timespec *de
     return pthread_cond_timedwait (&events->changed, &events->lock, deadline) != ETIMEDOUT;
 }
 
+/* Queues LEN bytes of TEXT, and a newline after them when NEWLINE. */
 static int
-send_line (wr_api_events_t *events, const char *text, int timeout_ms, wr_error_t *err)
+send_chunk (wr_api_events_t *events, const char *text, size_t len, bool newline, int timeout_ms,
+            wr_error_t *err)
 {
-    size_t len = strlen (text);
     event_line_t *line = xmalloc (sizeof *line + len + 2);
     memcpy (line->text, text, len);
-    line->text[len] = '\n';
-    line->text[len + 1] = '\0';
-    line->len = len + 1;
+    line->len = len;
+    if (newline)
+        line->text[line->len++] = '\n';
+    line->text[line->len] = '\0';
     line->next = NULL;
 
     struct timespec deadline = deadline_of (timeout_ms < 0 ? 0 : timeout_ms);
@@ -149,7 +151,7 @@ wr_api_events_send (wr_api_events_t *events, json_object *event, int timeout_ms,
     cleanup_free char *text = xstrdup (json_object_to_json_string_ext (
         event, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put (event);
-    return send_line (events, text, timeout_ms, err);
+    return send_chunk (events, text, strlen (text), true, timeout_ms, err);
 }
 
 int
@@ -161,7 +163,23 @@ wr_api_events_send_error (wr_api_events_t *events, const wr_error_t error, int t
                                                  error != NULL ? error->message : "internal error");
     /* wr_api_error_body ends with a newline; the line gets its own. */
     body[strcspn (body, "\n")] = '\0';
-    return send_line (events, body, timeout_ms, err);
+    return send_chunk (events, body, strlen (body), true, timeout_ms, err);
+}
+
+int
+wr_api_events_send_bytes (wr_api_events_t *events, const void *buf, size_t len, int timeout_ms,
+                          wr_error_t *err)
+{
+    /* In pieces of at most a quarter of the queue, so that a large write
+     * still moves while the reader drains. */
+    size_t piece = events->max_queued / 4 > 0 ? events->max_queued / 4 : 1;
+    for (size_t done = 0; done < len;) {
+        size_t n = len - done < piece ? len - done : piece;
+        if (send_chunk (events, (const char *) buf + done, n, false, timeout_ms, err) < 0)
+            return -1;
+        done += n;
+    }
+    return 0;
 }
 
 void

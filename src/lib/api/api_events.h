@@ -44,6 +44,11 @@ int wr_api_events_send (wr_api_events_t *events, json_object *event, int timeout
  * that the work failed after its 200 went out. */
 int wr_api_events_send_error (wr_api_events_t *events, const wr_error_t error, int timeout_ms,
                               wr_error_t *err);
+/* Queues LEN raw bytes of BUF (no newline added), for streams of bytes:
+ * a download, a process's output, a request's body on its way to a
+ * handler.  Waits like wr_api_events_send. */
+int wr_api_events_send_bytes (wr_api_events_t *events, const void *buf, size_t len, int timeout_ms,
+                              wr_error_t *err);
 /* The producer is done: the reader gets what is queued, then the end. */
 void wr_api_events_close (wr_api_events_t *events);
 

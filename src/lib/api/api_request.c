@@ -1,5 +1,7 @@
 #include "api_request.h"
 
+#include "api_events.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -154,4 +156,33 @@ wr_api_request_json (const wr_api_request_t *req, const wr_api_field_t *fields, 
     if (fields != NULL && wr_api_json_check_fields (obj, fields, "request body", "", err) < 0)
         return NULL;
     return steal_pointer (&obj);
+}
+
+/* How long a streamed body may pause before its reader gives up. */
+#define BODY_IDLE_MS 60000
+
+ssize_t
+wr_api_request_body_read (const wr_api_request_t *req, void *buf, size_t max, size_t *offset,
+                          wr_error_t *err)
+{
+    if (req->body_stream == NULL) {
+        size_t left = req->body_len - *offset;
+        size_t n = left < max ? left : max;
+        memcpy (buf, req->body + *offset, n);
+        *offset += n;
+        return (ssize_t) n;
+    }
+    ssize_t n = wr_api_events_read (req->body_stream, buf, max, BODY_IDLE_MS);
+    if (n > 0) {
+        *offset += (size_t) n;
+        return n;
+    }
+    if (n < 0 && !wr_api_events_cancelled (req->body_stream))
+        return 0;
+    if (n < 0)
+        return wr_error_set_kind (err, WR_ERROR_UNAVAILABLE, 0,
+                                  "request body: the client went away after %zu bytes", *offset);
+    return wr_error_set_kind (err, WR_ERROR_UNAVAILABLE, 0,
+                              "request body: the client sent nothing for %d s after %zu bytes",
+                              BODY_IDLE_MS / 1000, *offset);
 }

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "error.h"
 #include "log.h"
@@ -46,7 +47,18 @@ typedef struct {
     const wr_log_t *log;
     wr_api_lookup_fn lookup;
     void *conn;
+    /* A route with WR_API_ROUTE_STREAM_BODY: the body as it arrives (BODY
+     * is then ""); NULL otherwise. */
+    struct wr_api_events_s *body_stream;
 } wr_api_request_t;
+
+/* Reads up to MAX bytes of the body into BUF: from BODY_STREAM as the
+ * client sends it (waiting up to 60 s for more), or from BODY at *OFFSET
+ * (the caller's cursor, from 0; advanced by what is read).  Returns
+ * the number of bytes, 0 at the body's end, -1 with *ERR (kind
+ * unavailable) when the client sent nothing for 60 s or went away. */
+ssize_t wr_api_request_body_read (const wr_api_request_t *req, void *buf, size_t max,
+                                  size_t *offset, wr_error_t *err);
 
 /* Parameter NAME of the route's pattern, or NULL. */
 const char *wr_api_request_param (const wr_api_request_t *req, const char *name);

@@ -96,10 +96,36 @@ wr_api_response_events (wr_api_response_t *resp, wr_api_events_t *events)
 }
 
 void
+wr_api_response_bytes (wr_api_response_t *resp, unsigned status, const char *content_type,
+                       wr_api_events_t *events)
+{
+    wr_api_response_clear (resp);
+    resp->status = status;
+    resp->content_type = content_type;
+    resp->events = events;
+}
+
+void
+wr_api_response_add_header (wr_api_response_t *resp, const char *name, const char *value)
+{
+    for (size_t i = 0; i < WR_API_RESPONSE_MAX_HEADERS; i++) {
+        if (resp->header_names[i] == NULL) {
+            resp->header_names[i] = xstrdup (name);
+            resp->header_values[i] = xstrdup (value);
+            return;
+        }
+    }
+}
+
+void
 wr_api_response_clear (wr_api_response_t *resp)
 {
     free (resp->body);
     free (resp->allow);
+    for (size_t i = 0; i < WR_API_RESPONSE_MAX_HEADERS; i++) {
+        free (resp->header_names[i]);
+        free (resp->header_values[i]);
+    }
     if (resp->events != NULL)
         wr_api_events_unref (resp->events);
     memset (resp, 0, sizeof *resp);

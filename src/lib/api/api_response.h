@@ -24,6 +24,10 @@ typedef struct {
     wr_api_events_t *events; /* owned reference */
     /* The Allow header of a 405, owned; NULL for none. */
     char *allow;
+    /* More headers (X-Warren-Offset, ...): names and values owned. */
+#define WR_API_RESPONSE_MAX_HEADERS 4
+    char *header_names[WR_API_RESPONSE_MAX_HEADERS];
+    char *header_values[WR_API_RESPONSE_MAX_HEADERS];
 } wr_api_response_t;
 
 /* The status code of an error kind: invalid 400, not_found 404, exists 409,
@@ -45,6 +49,16 @@ void wr_api_response_error_status (wr_api_response_t *resp, unsigned status, con
 /* Sets RESP to a stream of newline-delimited JSON events read from EVENTS
  * (a reference taken), status 200, "application/x-ndjson". */
 void wr_api_response_events (wr_api_response_t *resp, wr_api_events_t *events);
+
+/* Sets RESP to STATUS and a stream of raw bytes read from EVENTS (a
+ * reference taken; its producer sends with wr_api_events_send_bytes) as
+ * CONTENT_TYPE (a static string): a download, a process's output. */
+void wr_api_response_bytes (wr_api_response_t *resp, unsigned status, const char *content_type,
+                            wr_api_events_t *events);
+
+/* Adds a header NAME: VALUE (copied) to RESP; at most
+ * WR_API_RESPONSE_MAX_HEADERS (more are dropped: a handler's fault). */
+void wr_api_response_add_header (wr_api_response_t *resp, const char *name, const char *value);
 
 /* Frees what RESP owns and leaves it empty. */
 void wr_api_response_clear (wr_api_response_t *resp);

@@ -23,6 +23,11 @@ typedef int (*wr_api_handler_fn) (wr_api_request_t *req, wr_api_response_t *resp
 enum {
     /* Answers on TCP without the bearer token (the health check). */
     WR_API_ROUTE_PUBLIC = 1 << 0,
+    /* The body is not gathered first: the handler runs on a thread of its
+     * own as soon as the request is routed and reads the body as it comes
+     * (wr_api_request_body_read), up to max_body bytes, so an upload of
+     * any size takes no more memory than the queue between them. */
+    WR_API_ROUTE_STREAM_BODY = 1 << 1,
 };
 
 typedef struct {

@@ -82,6 +82,16 @@ typedef struct {
     bool has_pending;
     wr_api_response_t pending;
     unsigned status;
+    /* A route that streams its body: the handler's thread, the queue the
+     * body goes through, and what the handler answered. */
+    bool streaming;
+    pthread_t handler_thread;
+    wr_api_events_t *body_pipe;
+    wr_api_request_t stream_request;
+    wr_api_response_t stream_resp;
+    wr_error_t stream_err;
+    int stream_rc;
+    size_t streamed;
 } request_t;
 
 /* ---- event streams ---- */
@@ -180,6 +190,8 @@ queue (struct MHD_Connection *conn, request_t *req, wr_api_response_t *resp)
     MHD_add_response_header (response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (resp->allow != NULL)
         MHD_add_response_header (response, MHD_HTTP_HEADER_ALLOW, resp->allow);
+    for (size_t i = 0; i < WR_API_RESPONSE_MAX_HEADERS && resp->header_names[i] != NULL; i++)
+        MHD_add_response_header (response, resp->header_names[i], resp->header_values[i]);
     if (resp->status == 401)
         MHD_add_response_header (response, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
                                  "Bearer realm=\"warrend\"");
@@ -206,16 +218,10 @@ queue_error (struct MHD_Connection *conn, request_t *req, unsigned status, const
     return queue (conn, req, &resp);
 }
 
-static enum MHD_Result
-answer_route (struct MHD_Connection *conn, request_t *req)
+static wr_api_request_t
+request_of (request_t *req, struct MHD_Connection *conn)
 {
-    if (req->too_large) {
-        cleanup_free char *message =
-            xasprintf ("request body: more than %zu bytes is too large for %s %s", req->max_body,
-                       req->route->method, req->route->pattern);
-        return queue_error (conn, req, 413, "limit", message, NULL);
-    }
-    wr_api_request_t request = {
+    return (wr_api_request_t){
         .method = req->method,
         .path = req->path,
         .id = req->id,
@@ -225,11 +231,18 @@ answer_route (struct MHD_Connection *conn, request_t *req)
         .log = &req->log,
         .lookup = lookup_value,
         .conn = conn,
+        .body_stream = req->body_pipe,
     };
-    wr_api_response_t resp = { 0 };
-    cleanup_error wr_error_t err = NULL;
-    void *data = wr_api_router_data (req->listener->server->options.router);
-    if (req->route->handler (&request, &resp, data, &err) < 0) {
+}
+
+/* Queues what a handler answered: RC and ERR as it returned them. */
+static enum MHD_Result
+answer_with (struct MHD_Connection *conn, request_t *req, wr_api_response_t *answer, int rc,
+             wr_error_t err)
+{
+    wr_api_response_t resp = *answer;
+    memset (answer, 0, sizeof *answer);
+    if (rc < 0) {
         wr_api_response_clear (&resp);
         wr_api_response_error (&resp, err);
         if (resp.status >= 500)
@@ -240,6 +253,88 @@ answer_route (struct MHD_Connection *conn, request_t *req)
         wr_api_response_error_status (&resp, 500, "internal", "the handler gave no answer");
     }
     return queue (conn, req, &resp);
+}
+
+static enum MHD_Result
+too_large (struct MHD_Connection *conn, request_t *req)
+{
+    cleanup_free char *message =
+        xasprintf ("request body: more than %zu bytes is too large for %s %s", req->max_body,
+                   req->route->method, req->route->pattern);
+    return queue_error (conn, req, 413, "limit", message, NULL);
+}
+
+static enum MHD_Result
+answer_route (struct MHD_Connection *conn, request_t *req)
+{
+    if (req->too_large)
+        return too_large (conn, req);
+    wr_api_request_t request = request_of (req, conn);
+    wr_api_response_t resp = { 0 };
+    cleanup_error wr_error_t err = NULL;
+    void *data = wr_api_router_data (req->listener->server->options.router);
+    int rc = req->route->handler (&request, &resp, data, &err);
+    return answer_with (conn, req, &resp, rc, err);
+}
+
+/* ---- streamed bodies ---- */
+
+/* The queue between MHD's connection thread, which gets the body, and the
+ * handler's thread, which reads it. */
+#define BODY_PIPE_BYTES (4 * 1024 * 1024)
+
+static void *
+stream_handler_thread (void *data)
+{
+    request_t *req = data;
+    void *route_data = wr_api_router_data (req->listener->server->options.router);
+    req->stream_rc =
+        req->route->handler (&req->stream_request, &req->stream_resp, route_data, &req->stream_err);
+    /* What the handler did not read is dropped from now on. */
+    wr_api_events_cancel (req->body_pipe);
+    return NULL;
+}
+
+static void
+stream_start (struct MHD_Connection *conn, request_t *req)
+{
+    req->body_pipe = wr_api_events_new (BODY_PIPE_BYTES);
+    req->stream_request = request_of (req, conn);
+    req->streaming = true;
+    if (pthread_create (&req->handler_thread, NULL, stream_handler_thread, req) != 0) {
+        req->streaming = false;
+        wr_api_events_unref (req->body_pipe);
+        req->body_pipe = NULL;
+    }
+}
+
+static void
+stream_body (request_t *req, const char *data, size_t len)
+{
+    if (len > req->max_body - req->streamed) {
+        req->too_large = true;
+        wr_api_events_cancel (req->body_pipe);
+        return;
+    }
+    req->streamed += len;
+    cleanup_error wr_error_t err = NULL;
+    /* Blocks while the handler is behind: the client is slowed, memory is
+     * not.  Fails once the handler stopped reading; the rest is dropped. */
+    (void) wr_api_events_send_bytes (req->body_pipe, data, len, -1, &err);
+}
+
+static enum MHD_Result
+stream_finish (struct MHD_Connection *conn, request_t *req)
+{
+    wr_api_events_close (req->body_pipe);
+    pthread_join (req->handler_thread, NULL);
+    req->streaming = false;
+    cleanup_error wr_error_t err = steal_pointer (&req->stream_err);
+    if (req->too_large) {
+        wr_api_response_clear (&req->stream_resp);
+        return too_large (conn, req);
+    }
+    return answer_with (conn, req, &req->stream_resp, req->stream_rc, err);
 }
 
 /* The first call for a request: routing, the token, the announced size. */
@@ -349,6 +444,20 @@ on_request (void *cls, struct MHD_Connection *conn, const char *url, const char 
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (req->route->flags & WR_API_ROUTE_STREAM_BODY) {
+        if (!req->streaming && !req->too_large)
+            stream_start (conn, req);
+        if (!req->streaming)
+            return queue_error (conn, req, 500, "internal", "cannot start a thread for the request",
+                                NULL);
+        if (*upload_data_size > 0) {
+            if (!req->too_large)
+                stream_body (req, upload_data, *upload_data_size);
+            *upload_data_size = 0;
+            return MHD_YES;
+        }
+        return stream_finish (conn, req);
+    }
     if (*upload_data_size > 0) {
         take_body (req, upload_data, *upload_data_size);
         *upload_data_size = 0;
@@ -378,6 +487,15 @@ on_completed (void *cls, struct MHD_Connection *conn, void **con_cls,
                toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "request" : "request not completed",
                "listener", req->listener->name, "method", method, "path", path, "status",
                req->answered ? status : "none", "took", took, NULL);
+    if (req->streaming) {
+        /* The client went away mid-body: the handler's reads fail now. */
+        wr_api_events_cancel (req->body_pipe);
+        pthread_join (req->handler_thread, NULL);
+        wr_api_response_clear (&req->stream_resp);
+        wr_error_free (&req->stream_err);
+    }
+    if (req->body_pipe != NULL)
+        wr_api_events_unref (req->body_pipe);
     wr_api_response_clear (&req->pending);
     wr_api_params_clear (&req->params);
     free (req->body);

@@ -165,7 +165,78 @@ get_stream (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_error
     return 0;
 }
 
+/* Reads the streamed body, answering its length and a checksum (the sum of
+ * its bytes, each times its position mod 251 plus one). */
+static int
+put_upload (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_error_t *err)
+{
+    assert_non_null (req->body_stream);
+    static _Thread_local char buf[65536];
+    size_t offset = 0;
+    uint64_t sum = 0;
+    for (;;) {
+        size_t before = offset;
+        ssize_t n = wr_api_request_body_read (req, buf, sizeof buf, &offset, err);
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            break;
+        for (ssize_t i = 0; i < n; i++)
+            sum += (uint64_t) (unsigned char) buf[i] * ((before + (size_t) i) % 251 + 1);
+    }
+    json_object *body = json_object_new_object ();
+    json_object_object_add (body, "bytes", json_object_new_int64 ((int64_t) offset));
+    json_object_object_add (body, "sum", json_object_new_int64 ((int64_t) sum));
+    wr_api_response_json (resp, 200, body);
+    return 0;
+}
+
+typedef struct {
+    wr_api_events_t *events;
+    size_t bytes;
+} bytes_job_t;
+
+static void *
+produce_bytes (void *data)
+{
+    bytes_job_t *job = data;
+    char buf[10000];
+    for (size_t done = 0; done < job->bytes;) {
+        size_t n = job->bytes - done < sizeof buf ? job->bytes - done : sizeof buf;
+        for (size_t i = 0; i < n; i++)
+            buf[i] = (char) ((done + i) % 253);
+        cleanup_error wr_error_t err = NULL;
+        if (wr_api_events_send_bytes (job->events, buf, n, 5000, &err) < 0)
+            break;
+        done += n;
+    }
+    wr_api_events_close (job->events);
+    wr_api_events_unref (job->events);
+    free (job);
+    return NULL;
+}
+
+/* Answers ?bytes=N raw bytes (byte i is i mod 253), with X-Test-Offset. */
+static int
+get_bytes (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_error_t *err)
+{
+    bytes_job_t *job = xzalloc (sizeof *job);
+    job->bytes = (size_t) strtoull (wr_api_request_query (req, "bytes"), NULL, 10);
+    wr_api_events_t *events = wr_api_events_new (0);
+    job->events = wr_api_events_ref (events);
+    pthread_t thread;
+    if (pthread_create (&thread, NULL, produce_bytes, job) != 0)
+        abort ();
+    pthread_detach (thread);
+    wr_api_response_bytes (resp, 200, "application/octet-stream", events);
+    wr_api_response_add_header (resp, "X-Test-Offset", "17");
+    return 0;
+}
+
 static const wr_api_route_t routes[] = {
+    { "PUT", "/t/upload", put_upload, WR_API_ROUTE_STREAM_BODY, (size_t) 1 << 30, NULL },
+    { "PUT", "/t/upload-small", put_upload, WR_API_ROUTE_STREAM_BODY, 1000, NULL },
+    { "GET", "/t/bytes", get_bytes, 0, 0, NULL },
     { "GET", "/v1/health", get_health, WR_API_ROUTE_PUBLIC, 0, NULL },
     { "POST", "/t/echo", post_echo, 0, 0, NULL },
     { "GET", "/t/items/{id}", get_item, 0, 0, NULL },
@@ -194,6 +265,7 @@ typedef struct {
     char *allow;
     char *content_type;
     char *request_id;
+    char *test_offset; /* X-Test-Offset */
     /* With a stream: stop reading after this many lines (0: never). */
     int stop_after_lines;
 } answer_t;
@@ -205,6 +277,7 @@ answer_clear (answer_t *a)
     free (a->allow);
     free (a->content_type);
     free (a->request_id);
+    free (a->test_offset);
     memset (a, 0, sizeof *a);
 }
 
@@ -253,6 +326,8 @@ on_header (char *data, size_t size, size_t n, void *userdata)
         a->content_type = v;
     else if ((v = header_value (data, len, "X-Request-Id")) != NULL)
         a->request_id = v;
+    else if ((v = header_value (data, len, "X-Test-Offset")) != NULL)
+        a->test_offset = v;
     return len;
 }
 
@@ -651,6 +726,64 @@ test_stream_client_goes_away (void **state)
     check_serving ();
 }
 
+static uint64_t
+checksum (const char *data, size_t len)
+{
+    uint64_t sum = 0;
+    for (size_t i = 0; i < len; i++)
+        sum += (uint64_t) (unsigned char) data[i] * (i % 251 + 1);
+    return sum;
+}
+
+static void
+test_streamed_upload (void **state)
+{
+    /* 64 MiB through a 4 MiB queue: the handler reads it as it comes. */
+    size_t len = (size_t) 64 << 20;
+    char *data = xmalloc (len);
+    for (size_t i = 0; i < len; i++)
+        data[i] = (char) (i * 7 + i / 4096);
+    for (int chunked = 0; chunked < 2; chunked++) {
+        answer_t a = { 0 };
+        CURLcode rc = request_full (VIA_UNIX, "PUT", "/t/upload", data, len, chunked, NULL, &a);
+        assert_int_equal (rc, CURLE_OK);
+        assert_int_equal (a.status, 200);
+        cleanup_json_reader json_object *obj = json_tokener_parse (a.body);
+        assert_non_null (obj);
+        assert_int_equal (json_object_get_int64 (json_object_object_get (obj, "bytes")),
+                          (int64_t) len);
+        assert_true ((uint64_t) json_object_get_int64 (json_object_object_get (obj, "sum")) ==
+                     checksum (data, len));
+        answer_clear (&a);
+    }
+    /* Over the route's limit, announced or chunked: 413. */
+    for (int chunked = 0; chunked < 2; chunked++) {
+        answer_t a = { 0 };
+        request_full (VIA_UNIX, "PUT", "/t/upload-small", data, 5000, chunked, NULL, &a);
+        check_error (&a, 413, "limit", "too large");
+        answer_clear (&a);
+    }
+    free (data);
+    check_serving ();
+}
+
+static void
+test_byte_stream (void **state)
+{
+    answer_t a = { 0 };
+    request (VIA_UNIX, "GET", "/t/bytes?bytes=3000017", NULL, NULL, &a);
+    assert_int_equal (a.status, 200);
+    assert_string_equal (a.content_type, "application/octet-stream");
+    assert_non_null (a.test_offset);
+    assert_string_equal (a.test_offset, "17");
+    assert_int_equal (a.len, 3000017);
+    for (size_t i = 0; i < a.len; i++)
+        if ((unsigned char) a.body[i] != i % 253)
+            fail_msg ("byte %zu is %u", i, (unsigned char) a.body[i]);
+    answer_clear (&a);
+    check_serving ();
+}
+
 static void
 test_socket_refused_and_stale (void **state)
 {
@@ -751,6 +884,8 @@ main (void)
         cmocka_unit_test (test_keep_alive_after_errors),
         cmocka_unit_test (test_bad_bodies),
         cmocka_unit_test (test_huge_bodies),
+        cmocka_unit_test (test_streamed_upload),
+        cmocka_unit_test (test_byte_stream),
         cmocka_unit_test (test_tcp_token),
         cmocka_unit_test (test_event_stream),
         cmocka_unit_test (test_stream_client_goes_away),
