@@ -23,7 +23,6 @@
 #define BUSY_TIMEOUT_MS 30000
 #define FILTER_LABELS_MAX 64
 
-
 static const char *const state_names[] = {
     "creating", "starting", "running", "stopping", "stopped", "failed",
 };
@@ -62,8 +61,8 @@ static const char *const migrations[] = {
     "CREATE INDEX sandboxes_by_created ON sandboxes(created_ms);"
     "CREATE INDEX sandboxes_by_expiry ON sandboxes(state, expires_ms);",
 };
-_Static_assert (sizeof migrations / sizeof migrations[0] == WR_SANDBOX_DB_SCHEMA_VERSION + 1,
-                "one migration per schema version");
+_Static_assert(sizeof migrations / sizeof migrations[0] == WR_SANDBOX_DB_SCHEMA_VERSION + 1,
+               "one migration per schema version");
 
 const char *
 wr_sandbox_state_name (wr_sandbox_state_t state)
@@ -208,7 +207,8 @@ migrate (wr_sandbox_db_t *db, wr_error_t *err)
                               target - 1);
                 goto rollback;
             }
-            if (exec_sql (db, migrations[target], "migrate", err) < 0 || exec_sql (db, set, NULL, err) < 0) {
+            if (exec_sql (db, migrations[target], "migrate", err) < 0 ||
+                exec_sql (db, set, NULL, err) < 0) {
                 wr_error_prefix (err, "migrate to schema version %d", target);
                 goto rollback;
             }
@@ -371,13 +371,15 @@ insert_locked (wr_sandbox_db_t *db, const char *id, void *data, wr_error_t *err)
             return wr_sandbox_db_error (db, err, "look up the name");
     }
     cleanup_stmt sqlite3_stmt *ins = NULL, *lab = NULL;
-    if (wr_sandbox_db_prepare (db,
-                 "INSERT INTO sandboxes (id, name, labels, spec, keep_warm_seconds, image_ref, "
-                 "manifest_digest, root_id, state, reason, created_ms, last_activity_ms, "
-                 "expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'creating', NULL, ?, ?, ?)",
-                 &ins, err) < 0 ||
-        wr_sandbox_db_prepare (db, "INSERT INTO sandbox_labels (sandbox_id, key, value) VALUES (?, ?, ?)", &lab,
-                 err) < 0)
+    if (wr_sandbox_db_prepare (
+            db,
+            "INSERT INTO sandboxes (id, name, labels, spec, keep_warm_seconds, image_ref, "
+            "manifest_digest, root_id, state, reason, created_ms, last_activity_ms, "
+            "expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'creating', NULL, ?, ?, ?)",
+            &ins, err) < 0 ||
+        wr_sandbox_db_prepare (
+            db, "INSERT INTO sandbox_labels (sandbox_id, key, value) VALUES (?, ?, ?)", &lab, err) <
+            0)
         return -1;
     cleanup_free char *labels = labels_json (r->labels, r->n_labels);
     sqlite3_bind_text (ins, 1, id, -1, SQLITE_STATIC);
@@ -438,9 +440,9 @@ wr_sandbox_db_insert (wr_sandbox_db_t *db, wr_sandbox_record_t *record, wr_error
     }
 }
 
-#define RECORD_COLUMNS                                                                            \
-    "id, name, labels, spec, keep_warm_seconds, image_ref, manifest_digest, root_id, state, "    \
-    "reason, created_ms, started_ms, ended_ms, last_activity_ms, expires_ms, runsc_id, "         \
+#define RECORD_COLUMNS                                                                             \
+    "id, name, labels, spec, keep_warm_seconds, image_ref, manifest_digest, root_id, state, "      \
+    "reason, created_ms, started_ms, ended_ms, last_activity_ms, expires_ms, runsc_id, "           \
     "bundle_dir, netns, cgroup, agent_dir"
 
 static char *
@@ -455,11 +457,12 @@ labels_from_json (const char *text, wr_sandbox_record_t *r)
 {
     json_object *o = text != NULL ? json_tokener_parse (text) : NULL;
     if (o != NULL && json_object_is_type (o, json_type_object)) {
-        json_object_object_foreach (o, key, value) {
+        json_object_object_foreach (o, key, value)
+        {
             r->labels = xrealloc (r->labels, (r->n_labels + 1) * sizeof *r->labels);
             r->labels[r->n_labels].key = xstrdup (key);
-            r->labels[r->n_labels].value = xstrdup (value != NULL ? json_object_get_string (value)
-                                                                  : "");
+            r->labels[r->n_labels].value =
+                xstrdup (value != NULL ? json_object_get_string (value) : "");
             r->n_labels++;
         }
     }
@@ -520,8 +523,8 @@ get_by (wr_sandbox_db_t *db, const char *column, const char *value, wr_sandbox_r
         wr_error_t *err)
 {
     memset (record, 0, sizeof *record);
-    cleanup_free char *sql = xasprintf ("SELECT " RECORD_COLUMNS " FROM sandboxes WHERE %s = ?",
-                                        column);
+    cleanup_free char *sql =
+        xasprintf ("SELECT " RECORD_COLUMNS " FROM sandboxes WHERE %s = ?", column);
     wr_sandbox_record_t *list = NULL;
     size_t n = 0;
     pthread_mutex_lock (&db->lock);
@@ -595,8 +598,7 @@ wr_sandbox_db_list (wr_sandbox_db_t *db, const wr_sandbox_filter_t *filter,
     if (r == 0) {
         int column = 1;
         if (f->has_state)
-            sqlite3_bind_text (stmt, column++, wr_sandbox_state_name (f->state), -1,
-                               SQLITE_STATIC);
+            sqlite3_bind_text (stmt, column++, wr_sandbox_state_name (f->state), -1, SQLITE_STATIC);
         if (f->name != NULL)
             sqlite3_bind_text (stmt, column++, f->name, -1, SQLITE_STATIC);
         for (size_t i = 0; i < f->n_labels; i++) {
@@ -619,10 +621,11 @@ wr_sandbox_db_list_expired (wr_sandbox_db_t *db, int64_t now_ms, wr_sandbox_reco
     *count = 0;
     pthread_mutex_lock (&db->lock);
     cleanup_stmt sqlite3_stmt *stmt = NULL;
-    int r = wr_sandbox_db_prepare (db,
-                     "SELECT " RECORD_COLUMNS " FROM sandboxes WHERE state = 'running' AND "
-                     "expires_ms IS NOT NULL AND expires_ms <= ? ORDER BY created_ms, rowid",
-                     &stmt, err);
+    int r = wr_sandbox_db_prepare (
+        db,
+        "SELECT " RECORD_COLUMNS " FROM sandboxes WHERE state = 'running' AND "
+        "expires_ms IS NOT NULL AND expires_ms <= ? ORDER BY created_ms, rowid",
+        &stmt, err);
     if (r == 0) {
         sqlite3_bind_int64 (stmt, 1, wr_sandbox_now_ms (now_ms));
         r = collect (db, stmt, records, count, err);

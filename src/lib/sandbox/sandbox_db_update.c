@@ -29,8 +29,7 @@ read_current (wr_sandbox_db_t *db, const char *id, current_t *cur, wr_error_t *e
         return wr_error_set_kind (err, WR_ERROR_NOT_FOUND, 0, "no such sandbox");
     if (step != SQLITE_ROW)
         return wr_sandbox_db_error (db, err, "read");
-    if (wr_sandbox_state_parse ((const char *) sqlite3_column_text (stmt, 0), &cur->state, err) <
-        0)
+    if (wr_sandbox_state_parse ((const char *) sqlite3_column_text (stmt, 0), &cur->state, err) < 0)
         return wr_error_prefix (err, "`%s`", db->path);
     cur->created_ms = sqlite3_column_int64 (stmt, 1);
     cur->last_activity_ms = sqlite3_column_int64 (stmt, 2);
@@ -80,8 +79,7 @@ set_state_locked (wr_sandbox_db_t *db, const char *id, void *data, wr_error_t *e
         return -1;
     if (!wr_sandbox_transition_valid (cur.state, c->to))
         return wr_error_set_kind (err, WR_ERROR_INVALID, 0, "cannot go from %s to %s",
-                                  wr_sandbox_state_name (cur.state),
-                                  wr_sandbox_state_name (c->to));
+                                  wr_sandbox_state_name (cur.state), wr_sandbox_state_name (c->to));
     cleanup_stmt sqlite3_stmt *stmt = NULL;
     if (wr_sandbox_db_prepare (db, "UPDATE sandboxes SET state = ?2, reason = ?3 WHERE id = ?1",
                                &stmt, err) < 0)
@@ -107,8 +105,9 @@ set_state_locked (wr_sandbox_db_t *db, const char *id, void *data, wr_error_t *e
     }
     if (ended (c->to)) {
         int64_t v[] = { c->now_ms };
-        return update (db, id, "UPDATE sandboxes SET ended_ms = ?2, expires_ms = NULL WHERE id = ?1",
-                       1, v, err);
+        return update (db, id,
+                       "UPDATE sandboxes SET ended_ms = ?2, expires_ms = NULL WHERE id = ?1", 1, v,
+                       err);
     }
     return 0;
 }
@@ -166,8 +165,8 @@ wr_sandbox_db_set_image (wr_sandbox_db_t *db, const char *id, const char *manife
 }
 
 int
-wr_sandbox_db_set_resources (wr_sandbox_db_t *db, const char *id,
-                             const wr_sandbox_resources_t *res, wr_error_t *err)
+wr_sandbox_db_set_resources (wr_sandbox_db_t *db, const char *id, const wr_sandbox_resources_t *res,
+                             wr_error_t *err)
 {
     static const char *const columns[] = { "runsc_id", "bundle_dir", "netns", "cgroup",
                                            "agent_dir" };
@@ -191,8 +190,7 @@ expiry_locked (wr_sandbox_db_t *db, const char *id, void *data, wr_error_t *err)
         return -1;
     if (e->now_ms == 0) {
         if (ended (cur.state))
-            return wr_error_set_kind (err, WR_ERROR_INVALID, 0,
-                                      "is %s: its lifetime cannot change",
+            return wr_error_set_kind (err, WR_ERROR_INVALID, 0, "is %s: its lifetime cannot change",
                                       wr_sandbox_state_name (cur.state));
         cur.keep_warm_seconds = e->keep_warm_seconds;
     } else {

@@ -75,7 +75,8 @@ static int
 check_known (json_object *obj, const char *const *known, const char *name, const char *path,
              wr_error_t *err)
 {
-    json_object_object_foreach (obj, key, value) {
+    json_object_object_foreach (obj, key, value)
+    {
         (void) value;
         bool found = false;
         for (size_t i = 0; known[i] != NULL && !found; i++)
@@ -131,7 +132,8 @@ string_map (json_object *value, const char *name, const char *path, size_t max_e
         return -1;
     if ((size_t) json_object_object_length (value) > max_entries)
         return wr_json_error (err, name, path, "more than %zu entries", max_entries);
-    json_object_object_foreach (value, key, member) {
+    json_object_object_foreach (value, key, member)
+    {
         cleanup_free char *quoted = wr_quote (key, 64);
         cleanup_free char *child = wr_json_path_key (path, quoted);
         if (!key_ok (key))
@@ -176,7 +178,8 @@ parse_run (json_object *value, const char *name, const char *path, wr_build_step
         wr_strv_add (&step->commands, s);
     } else {
         if (!json_object_is_type (value, json_type_array))
-            return wr_json_error (err, name, path, "must be a string or an array of strings, not %s",
+            return wr_json_error (err, name, path,
+                                  "must be a string or an array of strings, not %s",
                                   wr_json_type_phrase (json_object_get_type (value)));
         if (json_object_array_length (value) > COMMANDS_MAX)
             return wr_json_error (err, name, path, "more than %d commands", COMMANDS_MAX);
@@ -190,9 +193,8 @@ parse_run (json_object *value, const char *name, const char *path, wr_build_step
         size_t len = strlen (step->commands[i]);
         if (len == 0 || len > COMMAND_MAX) {
             cleanup_free char *child = wr_json_path_index (path, i);
-            return wr_json_error (err, name, child, len == 0 ? "empty command"
-                                                             : "longer than %d bytes",
-                                  COMMAND_MAX);
+            return wr_json_error (err, name, child,
+                                  len == 0 ? "empty command" : "longer than %d bytes", COMMAND_MAX);
         }
     }
     return 0;
@@ -207,7 +209,8 @@ parse_step (json_object *value, const char *name, const char *path, wr_build_ste
     if (json_object_object_length (value) != 1)
         return wr_json_error (err, name, path,
                               "a step is an object with one of run, env, with_docker");
-    json_object_object_foreach (value, key, member) {
+    json_object_object_foreach (value, key, member)
+    {
         cleanup_free char *child = wr_json_path_key (path, key);
         if (member == NULL)
             return wr_json_error (err, name, child, "must not be null");
@@ -281,8 +284,8 @@ parse_image (json_object *value, const char *name, wr_sandbox_image_t *image, wr
         for (size_t i = 0; i < n; i++) {
             cleanup_free char *child = wr_json_path_index ("image.steps", i);
             image->n_steps++;
-            if (parse_step (json_object_array_get_idx (member, i), name, child,
-                            &image->steps[i], err) < 0)
+            if (parse_step (json_object_array_get_idx (member, i), name, child, &image->steps[i],
+                            err) < 0)
                 return -1;
         }
     }
@@ -322,8 +325,8 @@ wr_sandbox_memory_parse (const char *text, int64_t *out, wr_error_t *err)
     cleanup_free char *quoted = wr_quote (text, 64);
     const char *p = text;
     if (!isdigit ((unsigned char) *p))
-        return wr_error_set (err, 0, "size `%s`: not a number of bytes, nor a number and a unit (512Mi)",
-                             quoted);
+        return wr_error_set (
+            err, 0, "size `%s`: not a number of bytes, nor a number and a unit (512Mi)", quoted);
     uint64_t n = 0;
     for (; isdigit ((unsigned char) *p); p++) {
         if (n > (UINT64_C (1) << 62) / 10)
@@ -408,15 +411,13 @@ wr_sandbox_name_valid (const char *name, wr_error_t *err)
     cleanup_free char *quoted = wr_quote (name, 64);
     size_t n = strlen (name);
     if (n == 0 || n > WR_SANDBOX_NAME_MAX) {
-        wr_error_set (err, 0, "name `%s`: must be 1 to %d characters", quoted,
-                      WR_SANDBOX_NAME_MAX);
+        wr_error_set (err, 0, "name `%s`: must be 1 to %d characters", quoted, WR_SANDBOX_NAME_MAX);
         return false;
     }
     for (const char *p = name; *p != '\0'; p++) {
         if (!(islower ((unsigned char) *p) || isdigit ((unsigned char) *p) ||
               strchr ("-_.", *p) != NULL)) {
-            wr_error_set (err, 0, "name `%s`: only a-z, 0-9, `-`, `_` and `.` are allowed",
-                          quoted);
+            wr_error_set (err, 0, "name `%s`: only a-z, 0-9, `-`, `_` and `.` are allowed", quoted);
             return false;
         }
     }
@@ -436,8 +437,9 @@ parse_fields (json_object *obj, const limits_t *l, const char *name, wr_sandbox_
               wr_error_t *err)
 {
     static const char *const known[] = {
-        "image",   "cpu",  "memory", "docker_enabled",    "env",        "workdir",
-        "name",    "labels", "keep_warm_seconds", "pids_limit", NULL,
+        "image",   "cpu",  "memory", "docker_enabled",    "env",
+        "workdir", "name", "labels", "keep_warm_seconds", "pids_limit",
+        NULL,
     };
     if (check_known (obj, known, name, "", err) < 0)
         return -1;
@@ -459,8 +461,8 @@ parse_fields (json_object *obj, const limits_t *l, const char *name, wr_sandbox_
         spec->docker_enabled = json_object_get_boolean (v);
     }
     if (wr_json_member (obj, "env", false, name, "", &v, err) > 0 &&
-        string_map (v, name, "env", ENV_MAX, env_name_valid, "a valid variable name",
-                    ENV_VALUE_MAX, add_env, &spec->env, err) < 0)
+        string_map (v, name, "env", ENV_MAX, env_name_valid, "a valid variable name", ENV_VALUE_MAX,
+                    add_env, &spec->env, err) < 0)
         return -1;
     if (wr_json_member (obj, "workdir", false, name, "", &v, err) > 0 &&
         parse_workdir (v, name, &spec->workdir, err) < 0)
@@ -549,7 +551,8 @@ image_object (const wr_sandbox_image_t *image)
     if (image->n_steps == 0 && image->dockerfile == NULL)
         return json_object_new_string (image->ref != NULL ? image->ref : "");
     json_object *o = json_object_new_object ();
-    json_object_object_add (o, "ref", json_object_new_string (image->ref != NULL ? image->ref : ""));
+    json_object_object_add (o, "ref",
+                            json_object_new_string (image->ref != NULL ? image->ref : ""));
     if (image->n_steps > 0) {
         json_object *steps = json_object_new_array ();
         for (size_t i = 0; i < image->n_steps; i++) {
@@ -592,7 +595,8 @@ wr_sandbox_spec_to_object (const wr_sandbox_spec_t *spec)
         json_object_object_add (labels, spec->labels[i].key,
                                 json_object_new_string (spec->labels[i].value));
     json_object_object_add (o, "labels", labels);
-    json_object_object_add (o, "keep_warm_seconds", json_object_new_int64 (spec->keep_warm_seconds));
+    json_object_object_add (o, "keep_warm_seconds",
+                            json_object_new_int64 (spec->keep_warm_seconds));
     if (spec->pids_limit > 0)
         json_object_object_add (o, "pids_limit", json_object_new_int64 (spec->pids_limit));
     return o;
@@ -602,8 +606,8 @@ char *
 wr_sandbox_spec_to_json (const wr_sandbox_spec_t *spec)
 {
     json_object *o = wr_sandbox_spec_to_object (spec);
-    char *text = xstrdup (
-        json_object_to_json_string_ext (o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    char *text = xstrdup (json_object_to_json_string_ext (o, JSON_C_TO_STRING_PLAIN |
+                                                                 JSON_C_TO_STRING_NOSLASHESCAPE));
     json_object_put (o);
     return text;
 }

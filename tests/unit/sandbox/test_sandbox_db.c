@@ -130,7 +130,8 @@ test_migrations (void **state)
         sqlite3 *s = NULL;
         assert_int_equal (sqlite3_open (f->path, &s), SQLITE_OK);
         sqlite3_stmt *stmt = NULL;
-        assert_int_equal (sqlite3_prepare_v2 (s, "PRAGMA journal_mode", -1, &stmt, NULL), SQLITE_OK);
+        assert_int_equal (sqlite3_prepare_v2 (s, "PRAGMA journal_mode", -1, &stmt, NULL),
+                          SQLITE_OK);
         assert_int_equal (sqlite3_step (stmt), SQLITE_ROW);
         assert_string_equal ((const char *) sqlite3_column_text (stmt, 0), "wal");
         sqlite3_finalize (stmt);
@@ -196,8 +197,10 @@ test_records_and_names (void **state)
     wr_sandbox_record_clear (&r);
 
     /* A taken name: EXISTS, naming the name and its holder. */
-    wr_sandbox_record_t dup = { .name = (char *) "web", .spec_json = (char *) "{}",
-                                .image_ref = (char *) "x", .keep_warm_seconds = 600 };
+    wr_sandbox_record_t dup = { .name = (char *) "web",
+                                .spec_json = (char *) "{}",
+                                .image_ref = (char *) "x",
+                                .keep_warm_seconds = 600 };
     cleanup_error wr_error_t taken = NULL;
     assert_int_equal (wr_sandbox_db_insert (db, &dup, &taken), -1);
     assert_int_equal (wr_error_kind (taken), WR_ERROR_EXISTS);
@@ -207,8 +210,10 @@ test_records_and_names (void **state)
     assert_null (dup.id);
 
     /* An id given by the caller, and a taken one. */
-    wr_sandbox_record_t mine = { .id = (char *) "sb-00000000000000aa", .spec_json = (char *) "{}",
-                                 .image_ref = (char *) "x", .keep_warm_seconds = 1 };
+    wr_sandbox_record_t mine = { .id = (char *) "sb-00000000000000aa",
+                                 .spec_json = (char *) "{}",
+                                 .image_ref = (char *) "x",
+                                 .keep_warm_seconds = 1 };
     assert_int_equal (wr_sandbox_db_insert (db, &mine, &err), 0);
     cleanup_error wr_error_t again = NULL;
     assert_int_equal (wr_sandbox_db_insert (db, &mine, &again), -1);
@@ -284,8 +289,9 @@ test_list_filters (void **state)
                                      { (char *) "team", (char *) "ml" } };
     wr_sandbox_filter_t contradiction = { .labels = nothing, .n_labels = 2 };
     expect_ids (db, &contradiction, 0);
-    wr_sandbox_filter_t mixed = { .has_state = true, .state = WR_SANDBOX_CREATING,
-                                  .labels = infra_web, .n_labels = 1 };
+    wr_sandbox_filter_t mixed = {
+        .has_state = true, .state = WR_SANDBOX_CREATING, .labels = infra_web, .n_labels = 1
+    };
     expect_ids (db, &mixed, 1, a);
     wr_sandbox_db_close (db);
 }
@@ -298,12 +304,9 @@ test_transitions (void **state)
     /* The full table, checked against the rule written out by hand. */
     static const bool allowed[6][6] = {
         /* to: creating starting running stopping stopped failed */
-        [WR_SANDBOX_CREATING] = { 0, 1, 0, 0, 1, 1 },
-        [WR_SANDBOX_STARTING] = { 0, 0, 1, 0, 0, 1 },
-        [WR_SANDBOX_RUNNING] = { 0, 0, 0, 1, 0, 1 },
-        [WR_SANDBOX_STOPPING] = { 0, 0, 0, 0, 1, 1 },
-        [WR_SANDBOX_STOPPED] = { 0, 0, 0, 0, 0, 0 },
-        [WR_SANDBOX_FAILED] = { 0, 0, 0, 0, 0, 0 },
+        [WR_SANDBOX_CREATING] = { 0, 1, 0, 0, 1, 1 }, [WR_SANDBOX_STARTING] = { 0, 0, 1, 0, 0, 1 },
+        [WR_SANDBOX_RUNNING] = { 0, 0, 0, 1, 0, 1 },  [WR_SANDBOX_STOPPING] = { 0, 0, 0, 0, 1, 1 },
+        [WR_SANDBOX_STOPPED] = { 0, 0, 0, 0, 0, 0 },  [WR_SANDBOX_FAILED] = { 0, 0, 0, 0, 0, 0 },
     };
     for (int from = 0; from < 6; from++)
         for (int to = 0; to < 6; to++)
@@ -317,8 +320,8 @@ test_transitions (void **state)
             cleanup_free char *id = add (db, NULL, T0, 600, NULL, 0);
             wr_error_t err = NULL;
             if (from == WR_SANDBOX_FAILED) {
-                assert_int_equal (wr_sandbox_db_set_state (db, id, WR_SANDBOX_FAILED, "x", T0, &err),
-                                  0);
+                assert_int_equal (
+                    wr_sandbox_db_set_state (db, id, WR_SANDBOX_FAILED, "x", T0, &err), 0);
             } else {
                 for (int i = 0; i < from; i++)
                     assert_int_equal (wr_sandbox_db_set_state (db, id, path[i], NULL, T0, &err), 0);
@@ -349,8 +352,10 @@ test_transitions (void **state)
     /* Times: started when running, ended when stopped, no expiry after. */
     cleanup_free char *id = add (db, NULL, T0, 600, NULL, 0);
     wr_error_t err = NULL;
-    assert_int_equal (wr_sandbox_db_set_state (db, id, WR_SANDBOX_STARTING, NULL, T0 + 1000, &err), 0);
-    assert_int_equal (wr_sandbox_db_set_state (db, id, WR_SANDBOX_RUNNING, NULL, T0 + 2000, &err), 0);
+    assert_int_equal (wr_sandbox_db_set_state (db, id, WR_SANDBOX_STARTING, NULL, T0 + 1000, &err),
+                      0);
+    assert_int_equal (wr_sandbox_db_set_state (db, id, WR_SANDBOX_RUNNING, NULL, T0 + 2000, &err),
+                      0);
     wr_sandbox_record_t rec;
     assert_int_equal (wr_sandbox_db_get (db, id, &rec, &err), 0);
     assert_int_equal (rec.started_ms, T0 + 2000);
@@ -358,9 +363,8 @@ test_transitions (void **state)
     assert_int_equal (rec.expires_ms, T0 + 2000 + 600000);
     assert_null (rec.reason);
     wr_sandbox_record_clear (&rec);
-    assert_int_equal (wr_sandbox_db_set_state (db, id, WR_SANDBOX_FAILED, "out of memory", T0 + 3000,
-                                               &err),
-                      0);
+    assert_int_equal (
+        wr_sandbox_db_set_state (db, id, WR_SANDBOX_FAILED, "out of memory", T0 + 3000, &err), 0);
     assert_int_equal (wr_sandbox_db_get (db, id, &rec, &err), 0);
     assert_int_equal (rec.state, WR_SANDBOX_FAILED);
     assert_string_equal (rec.reason, "out of memory");
@@ -369,9 +373,9 @@ test_transitions (void **state)
     wr_sandbox_record_clear (&rec);
 
     cleanup_error wr_error_t missing = NULL;
-    assert_int_equal (wr_sandbox_db_set_state (db, "sb-0000000000000000", WR_SANDBOX_FAILED, NULL,
-                                               0, &missing),
-                      -1);
+    assert_int_equal (
+        wr_sandbox_db_set_state (db, "sb-0000000000000000", WR_SANDBOX_FAILED, NULL, 0, &missing),
+        -1);
     assert_int_equal (wr_error_kind (missing), WR_ERROR_NOT_FOUND);
     assert_string_equal (missing->message, "sandbox `sb-0000000000000000`: no such sandbox");
 
@@ -449,12 +453,13 @@ test_expiry (void **state)
     assert_int_equal (n, 1);
     assert_string_equal (list[0].id, warm);
     wr_sandbox_records_free (list, n);
-    assert_int_equal (wr_sandbox_db_set_state (db, warm, WR_SANDBOX_STOPPING, NULL, T0 + 1, &err), 0);
+    assert_int_equal (wr_sandbox_db_set_state (db, warm, WR_SANDBOX_STOPPING, NULL, T0 + 1, &err),
+                      0);
     assert_int_equal (wr_sandbox_db_list_expired (db, T0 + 999999999, &list, &n, &err), 0);
     assert_int_equal (n, 0);
-    assert_int_equal (wr_sandbox_db_set_state (db, warm, WR_SANDBOX_STOPPED, "lifetime expired",
-                                               T0 + 2, &err),
-                      0);
+    assert_int_equal (
+        wr_sandbox_db_set_state (db, warm, WR_SANDBOX_STOPPED, "lifetime expired", T0 + 2, &err),
+        0);
     cleanup_error wr_error_t ended = NULL;
     assert_int_equal (wr_sandbox_db_set_expiry (db, warm, 60, &ended), -1);
     assert_non_null (strstr (ended->message, "is stopped: its lifetime cannot change"));
@@ -490,8 +495,10 @@ test_resources_and_image (void **state)
     wr_error_t err = NULL;
     wr_sandbox_resources_t res = { .netns = (char *) "warren-1", .cgroup = (char *) "/warren/sb" };
     assert_int_equal (wr_sandbox_db_set_resources (db, id, &res, &err), 0);
-    wr_sandbox_resources_t more = { .runsc_id = (char *) "c1", .bundle_dir = (char *) "/b",
-                                    .agent_dir = (char *) "/a", .netns = (char *) "" };
+    wr_sandbox_resources_t more = { .runsc_id = (char *) "c1",
+                                    .bundle_dir = (char *) "/b",
+                                    .agent_dir = (char *) "/a",
+                                    .netns = (char *) "" };
     assert_int_equal (wr_sandbox_db_set_resources (db, id, &more, &err), 0);
     assert_int_equal (wr_sandbox_db_set_image (db, id, "sha256:00", NULL, &err), 0);
     assert_int_equal (wr_sandbox_db_set_image (db, id, NULL, "root1", &err), 0);
@@ -537,7 +544,8 @@ test_processes_open_at_once (void **state)
                     fprintf (stderr, "%s\n", err->message);
                     _exit (1);
                 }
-                wr_sandbox_record_t r = { .spec_json = (char *) "{}", .image_ref = (char *) "x",
+                wr_sandbox_record_t r = { .spec_json = (char *) "{}",
+                                          .image_ref = (char *) "x",
                                           .keep_warm_seconds = 600 };
                 int rc = wr_sandbox_db_insert (db, &r, &err);
                 if (rc < 0)
@@ -572,8 +580,10 @@ worker (void *data)
     worker_t *w = data;
     for (int i = 0; i < 50; i++) {
         cleanup_free char *name = xasprintf ("t%d-%d", w->index, i);
-        wr_sandbox_record_t r = { .name = name, .spec_json = (char *) "{}",
-                                  .image_ref = (char *) "x", .keep_warm_seconds = 600 };
+        wr_sandbox_record_t r = { .name = name,
+                                  .spec_json = (char *) "{}",
+                                  .image_ref = (char *) "x",
+                                  .keep_warm_seconds = 600 };
         wr_error_t err = NULL;
         if (wr_sandbox_db_insert (w->db, &r, &err) < 0 ||
             wr_sandbox_db_set_state (w->db, r.id, WR_SANDBOX_STARTING, NULL, 0, &err) < 0 ||
@@ -582,8 +592,10 @@ worker (void *data)
             w->failures++;
         }
         /* The name every thread fights over: exactly one wins. */
-        wr_sandbox_record_t shared = { .name = (char *) "shared", .spec_json = (char *) "{}",
-                                       .image_ref = (char *) "x", .keep_warm_seconds = 600 };
+        wr_sandbox_record_t shared = { .name = (char *) "shared",
+                                       .spec_json = (char *) "{}",
+                                       .image_ref = (char *) "x",
+                                       .keep_warm_seconds = 600 };
         if (wr_sandbox_db_insert (w->db, &shared, &err) < 0) {
             if (wr_error_kind (err) != WR_ERROR_EXISTS)
                 w->failures++;
@@ -603,7 +615,7 @@ test_threads_share_a_handle (void **state)
     pthread_t threads[4];
     worker_t workers[4];
     for (int i = 0; i < 4; i++) {
-        workers[i] = (worker_t) { db, i, 0 };
+        workers[i] = (worker_t){ db, i, 0 };
         assert_int_equal (pthread_create (&threads[i], NULL, worker, &workers[i]), 0);
     }
     for (int i = 0; i < 4; i++) {

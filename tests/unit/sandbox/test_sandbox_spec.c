@@ -141,8 +141,9 @@ test_image_with_steps (void **state)
     assert_int_equal (spec.image.steps[3].kind, WR_BUILD_WITH_DOCKER);
     wr_sandbox_spec_clear (&spec);
 
-    parse_ok ("{\"image\": {\"ref\": \"debian:12\", \"dockerfile\": \"FROM debian:12\\nRUN true\\n\"}}",
-              &spec);
+    parse_ok (
+        "{\"image\": {\"ref\": \"debian:12\", \"dockerfile\": \"FROM debian:12\\nRUN true\\n\"}}",
+        &spec);
     assert_string_equal (spec.image.dockerfile, "FROM debian:12\nRUN true\n");
     assert_int_equal (spec.image.n_steps, 0);
     wr_sandbox_spec_clear (&spec);
@@ -176,8 +177,9 @@ test_errors (void **state)
              "a step is an object with one of");
     refused ("{\"image\": {\"ref\": \"busybox\", \"steps\": [{\"frobnicate\": 1}]}}",
              "image.steps[0]: unknown step `frobnicate`");
-    refused ("{\"image\": {\"ref\": \"busybox\", \"steps\": [{\"run\": \"true\"}, {\"run\": \"\"}]}}",
-             "image.steps[1].run[0]: empty command");
+    refused (
+        "{\"image\": {\"ref\": \"busybox\", \"steps\": [{\"run\": \"true\"}, {\"run\": \"\"}]}}",
+        "image.steps[1].run[0]: empty command");
     refused ("{\"image\": {\"ref\": \"busybox\", \"steps\": [{\"run\": []}]}}",
              "image.steps[0].run: no command");
     refused ("{\"image\": {\"ref\": \"busybox\", \"steps\": [{\"run\": 3}]}}",
@@ -192,24 +194,29 @@ test_errors (void **state)
              "image.steps[0].with_docker: must be true");
     refused ("{\"image\": {\"ref\": \"busybox\", \"steps\": [{\"copy\": {\"src\": \"/etc\"}}]}}",
              "image.steps[0].copy: not offered through the API");
-    refused ("{\"image\": {\"ref\": \"b\", \"steps\": [{\"run\": \"x\"}], \"dockerfile\": \"FROM b\"}}",
-             "image: give steps or a dockerfile, not both");
-    refused ("{\"image\": {\"ref\": \"busybox\", \"dockerfile\": \"\"}}", "image.dockerfile: empty");
+    refused (
+        "{\"image\": {\"ref\": \"b\", \"steps\": [{\"run\": \"x\"}], \"dockerfile\": \"FROM b\"}}",
+        "image: give steps or a dockerfile, not both");
+    refused ("{\"image\": {\"ref\": \"busybox\", \"dockerfile\": \"\"}}",
+             "image.dockerfile: empty");
     /* cpu */
-    refused ("{\"image\": \"busybox\", \"cpu\": \"1\"}", "sandbox spec: cpu: must be a number, not a string");
+    refused ("{\"image\": \"busybox\", \"cpu\": \"1\"}",
+             "sandbox spec: cpu: must be a number, not a string");
     refused ("{\"image\": \"busybox\", \"cpu\": 0}", "cpu: 0 is out of range (0.01 to 64 CPUs)");
     refused ("{\"image\": \"busybox\", \"cpu\": -1}", "cpu: -1 is out of range");
     refused ("{\"image\": \"busybox\", \"cpu\": 65}", "cpu: 65 is out of range");
     refused ("{\"image\": \"busybox\", \"cpu\": NaN}", "cpu: ");
-    wr_sandbox_spec_limits_t small = { .max_cpu = 2, .max_memory = 4 * GIB, .max_pids = 100,
-                                       .max_keep_warm_seconds = 3600 };
+    wr_sandbox_spec_limits_t small = {
+        .max_cpu = 2, .max_memory = 4 * GIB, .max_pids = 100, .max_keep_warm_seconds = 3600
+    };
     refused_kind ("{\"image\": \"busybox\", \"cpu\": 2.5}", &small, WR_ERROR_INVALID,
                   "cpu: 2.5 is out of range (0.01 to 2 CPUs)");
     /* memory */
     refused ("{\"image\": \"busybox\", \"memory\": true}",
              "memory: must be an integer (bytes) or a string (\"512Mi\"), not a boolean");
     refused ("{\"image\": \"busybox\", \"memory\": 1.5}", "not a fractional number");
-    refused ("{\"image\": \"busybox\", \"memory\": \"lots\"}", "memory: size `lots`: not a number of bytes");
+    refused ("{\"image\": \"busybox\", \"memory\": \"lots\"}",
+             "memory: size `lots`: not a number of bytes");
     refused ("{\"image\": \"busybox\", \"memory\": \"512Q\"}", "memory: size `512Q`: unknown unit");
     refused ("{\"image\": \"busybox\", \"memory\": \"512Mix\"}", "unknown unit");
     refused ("{\"image\": \"busybox\", \"memory\": \"99999999999999999999\"}", "is too large");
@@ -222,43 +229,62 @@ test_errors (void **state)
     refused ("{\"image\": \"busybox\", \"docker_enabled\": 1}",
              "docker_enabled: must be a boolean, not an integer");
     /* env */
-    refused ("{\"image\": \"busybox\", \"env\": [\"A=1\"]}", "env: must be an object, not an array");
-    refused ("{\"image\": \"busybox\", \"env\": {\"A\": 1}}", "env.A: must be a string, not an integer");
-    refused ("{\"image\": \"busybox\", \"env\": {\"A\": null}}", "env.A: must be a string, not null");
-    refused ("{\"image\": \"busybox\", \"env\": {\"A-B\": \"1\"}}", "env: `A-B` is not a valid variable name");
-    refused ("{\"image\": \"busybox\", \"env\": {\"\": \"1\"}}", "env: `` is not a valid variable name");
-    refused ("{\"image\": \"busybox\", \"env\": {\"A\": \"a\\u0000b\"}}", "env.A: must not contain a NUL");
+    refused ("{\"image\": \"busybox\", \"env\": [\"A=1\"]}",
+             "env: must be an object, not an array");
+    refused ("{\"image\": \"busybox\", \"env\": {\"A\": 1}}",
+             "env.A: must be a string, not an integer");
+    refused ("{\"image\": \"busybox\", \"env\": {\"A\": null}}",
+             "env.A: must be a string, not null");
+    refused ("{\"image\": \"busybox\", \"env\": {\"A-B\": \"1\"}}",
+             "env: `A-B` is not a valid variable name");
+    refused ("{\"image\": \"busybox\", \"env\": {\"\": \"1\"}}",
+             "env: `` is not a valid variable name");
+    refused ("{\"image\": \"busybox\", \"env\": {\"A\": \"a\\u0000b\"}}",
+             "env.A: must not contain a NUL");
     /* workdir */
-    refused ("{\"image\": \"busybox\", \"workdir\": \"srv\"}", "workdir: `srv` is not an absolute path");
-    refused ("{\"image\": \"busybox\", \"workdir\": \"/a/../b\"}", "workdir: `/a/../b` has a `..` component");
+    refused ("{\"image\": \"busybox\", \"workdir\": \"srv\"}",
+             "workdir: `srv` is not an absolute path");
+    refused ("{\"image\": \"busybox\", \"workdir\": \"/a/../b\"}",
+             "workdir: `/a/../b` has a `..` component");
     refused ("{\"image\": \"busybox\", \"workdir\": \"/a/..\"}", "has a `..` component");
     refused ("{\"image\": \"busybox\", \"workdir\": \"/a\\nb\"}", "has control characters");
-    refused ("{\"image\": \"busybox\", \"workdir\": 7}", "workdir: must be a string, not an integer");
+    refused ("{\"image\": \"busybox\", \"workdir\": 7}",
+             "workdir: must be a string, not an integer");
     /* name */
-    refused ("{\"image\": \"busybox\", \"name\": \"\"}", "sandbox spec: name ``: must be 1 to 63 characters");
+    refused ("{\"image\": \"busybox\", \"name\": \"\"}",
+             "sandbox spec: name ``: must be 1 to 63 characters");
     refused ("{\"image\": \"busybox\", \"name\": \"Web\"}", "name `Web`: only a-z, 0-9");
     refused ("{\"image\": \"busybox\", \"name\": \"a b\"}", "only a-z, 0-9");
-    refused ("{\"image\": \"busybox\", \"name\": \"-x\"}", "name `-x`: must start with a letter or a digit");
-    refused ("{\"image\": \"busybox\", \"name\": \"sb-0123456789abcdef\"}", "has the form of a sandbox id");
-    refused ("{\"image\": \"busybox\", \"name\": \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
+    refused ("{\"image\": \"busybox\", \"name\": \"-x\"}",
+             "name `-x`: must start with a letter or a digit");
+    refused ("{\"image\": \"busybox\", \"name\": \"sb-0123456789abcdef\"}",
+             "has the form of a sandbox id");
+    refused ("{\"image\": \"busybox\", \"name\": "
+             "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
              "must be 1 to 63 characters");
     /* labels */
-    refused ("{\"image\": \"busybox\", \"labels\": {\"a=b\": \"c\"}}", "labels: `a=b` is not a valid label key");
-    refused ("{\"image\": \"busybox\", \"labels\": {\"a\": 1}}", "labels.a: must be a string, not an integer");
+    refused ("{\"image\": \"busybox\", \"labels\": {\"a=b\": \"c\"}}",
+             "labels: `a=b` is not a valid label key");
+    refused ("{\"image\": \"busybox\", \"labels\": {\"a\": 1}}",
+             "labels.a: must be a string, not an integer");
     refused ("{\"image\": \"busybox\", \"labels\": {\"a\": \"x\\ty\"}}",
              "labels: the value of `a` has control characters");
     /* keep_warm_seconds */
     refused ("{\"image\": \"busybox\", \"keep_warm_seconds\": 0}",
              "keep_warm_seconds: 0 is out of range (-1 for never, or 1 to 2592000 seconds)");
-    refused ("{\"image\": \"busybox\", \"keep_warm_seconds\": -2}", "keep_warm_seconds: -2 is out of range");
+    refused ("{\"image\": \"busybox\", \"keep_warm_seconds\": -2}",
+             "keep_warm_seconds: -2 is out of range");
     refused ("{\"image\": \"busybox\", \"keep_warm_seconds\": 1.5}",
              "keep_warm_seconds: must be an integer, not a fractional number");
-    refused ("{\"image\": \"busybox\", \"keep_warm_seconds\": 99999999999999999999}", "integer too large");
+    refused ("{\"image\": \"busybox\", \"keep_warm_seconds\": 99999999999999999999}",
+             "integer too large");
     refused_kind ("{\"image\": \"busybox\", \"keep_warm_seconds\": 3601}", &small, WR_ERROR_INVALID,
                   "1 to 3600 seconds");
     /* pids_limit */
-    refused ("{\"image\": \"busybox\", \"pids_limit\": 0}", "pids_limit: 0 is out of range (1 to 1048576)");
-    refused ("{\"image\": \"busybox\", \"pids_limit\": \"9\"}", "pids_limit: must be an integer, not a string");
+    refused ("{\"image\": \"busybox\", \"pids_limit\": 0}",
+             "pids_limit: 0 is out of range (1 to 1048576)");
+    refused ("{\"image\": \"busybox\", \"pids_limit\": \"9\"}",
+             "pids_limit: must be an integer, not a string");
     refused_kind ("{\"image\": \"busybox\", \"pids_limit\": 101}", &small, WR_ERROR_INVALID,
                   "(1 to 100)");
 }
@@ -319,10 +345,17 @@ test_memory_units (void **state)
         const char *text;
         int64_t bytes;
     } cases[] = {
-        { "1048576", 1048576 },  { "512Mi", 512 * MIB },     { "512m", 512 * MIB },
-        { "512M", 512 * MIB },   { "512MiB", 512 * MIB },    { "1Gi", GIB },
-        { "1g", GIB },           { "2GB", 2 * GIB },         { "64k", 65536 },
-        { "1Ti", GIB * 1024 },   { "0", 0 },
+        { "1048576", 1048576 },
+        { "512Mi", 512 * MIB },
+        { "512m", 512 * MIB },
+        { "512M", 512 * MIB },
+        { "512MiB", 512 * MIB },
+        { "1Gi", GIB },
+        { "1g", GIB },
+        { "2GB", 2 * GIB },
+        { "64k", 65536 },
+        { "1Ti", GIB * 1024 },
+        { "0", 0 },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int64_t v = -1;
@@ -395,9 +428,9 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test (test_defaults),     cmocka_unit_test (test_every_field),
+        cmocka_unit_test (test_defaults),         cmocka_unit_test (test_every_field),
         cmocka_unit_test (test_image_with_steps), cmocka_unit_test (test_errors),
-        cmocka_unit_test (test_bounds),       cmocka_unit_test (test_memory_units),
+        cmocka_unit_test (test_bounds),           cmocka_unit_test (test_memory_units),
         cmocka_unit_test (test_to_json),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
