@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent_main.h"
 #include "cleanup.h"
 #include "daemon_json.h"
 #include "docker_prepare.h"
@@ -441,7 +442,7 @@ main (int argc, char **argv)
         return 0;
     }
     set_log_level ();
-    if (!args.docker && args.command == NULL) {
+    if (!args.docker && args.command == NULL && args.agent_socket == NULL) {
         wr_log (WR_LOG_ERROR,
                 "no command given (usage: warren-init [--docker] [--] COMMAND "
                 "[ARG...])",
@@ -454,7 +455,8 @@ main (int argc, char **argv)
         wr_log (WR_LOG_ERROR, err->message, NULL);
         return INIT_EXIT_FAILURE;
     }
-    int code = args.docker ? run_docker (&reaper, args.command, init_start)
+    int code = args.agent_socket ? agent_main (&args, &reaper)
+               : args.docker     ? run_docker (&reaper, args.command, init_start)
                            : run_command (&reaper, args.command);
     reaper_close (&reaper);
     return code;
