@@ -75,7 +75,11 @@ agent_main (const init_args_t *args, reaper_t *reaper)
     agent_docker_stop (&agent);
     agent_process_kill_all (&agent);
     reaper->on_exit = NULL;
-    /* Worker threads may still hold the lock's users; the process ends
-     * here, so the state is left to the exit. */
+    /* Worker threads still running hold only their streams (cancelled
+     * now); the process ends right after this. */
+    pthread_mutex_lock (&agent.lock);
+    agent_process_free_all (&agent);
+    pthread_mutex_unlock (&agent.lock);
+    close (agent.wake_fd);
     return code;
 }
