@@ -69,8 +69,7 @@ ac_send (ac_t *c, uint32_t stream, wr_agent_message_t *msg, bool end)
 {
     wr_agent_buf_t buf = { 0 };
     int r = wr_agent_message_encode (&buf, c->version ? c->version : 1, stream,
-                                     end ? WR_AGENT_FLAG_END : 0, WR_AGENT_SIDE_HOST, msg,
-                                     &c->err);
+                                     end ? WR_AGENT_FLAG_END : 0, WR_AGENT_SIDE_HOST, msg, &c->err);
     if (r == 0)
         r = ac_write (c, buf.data, buf.len);
     wr_agent_buf_clear (&buf);

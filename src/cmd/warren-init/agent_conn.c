@@ -376,9 +376,8 @@ handle_message (agent_conn_t *conn, const wr_agent_frame_t *frame, wr_error_t *e
     }
     if (frame->stream % 2 == 1 && s == NULL && frame->stream > conn->max_stream) {
         /* A new stream must open with a request. */
-        if (type == WR_AGENT_MSG_ERROR || type == WR_AGENT_MSG_OK ||
-            type == WR_AGENT_MSG_CANCEL || type == WR_AGENT_MSG_WINDOW ||
-            type == WR_AGENT_MSG_PONG) {
+        if (type == WR_AGENT_MSG_ERROR || type == WR_AGENT_MSG_OK || type == WR_AGENT_MSG_CANCEL ||
+            type == WR_AGENT_MSG_WINDOW || type == WR_AGENT_MSG_PONG) {
             wr_agent_message_free (msg);
             return wr_error_set_kind (err, WR_ERROR_INVALID, 0,
                                       "warrend's %s message on stream %u, which is not open",
@@ -656,8 +655,8 @@ agent_run (agent_t *agent)
             accept_conn (agent);
         conns_sweep (agent);
     }
-    int code = agent->main_pid > 0 && agent->main_exited ? exit_code_from_status (agent->main_status)
-                                                         : 0;
+    int code =
+        agent->main_pid > 0 && agent->main_exited ? exit_code_from_status (agent->main_status) : 0;
     for (agent_conn_t *c = agent->conns; c; c = c->next)
         conn_close (c);
     conns_sweep (agent);

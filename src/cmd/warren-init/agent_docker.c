@@ -97,8 +97,7 @@ agent_docker_on_exit (agent_t *agent, pid_t pid, int status)
 }
 
 size_t
-agent_docker_poll_fds (agent_t *agent, struct pollfd *fds, size_t cap, long long now,
-                       int *timeout)
+agent_docker_poll_fds (agent_t *agent, struct pollfd *fds, size_t cap, long long now, int *timeout)
 {
     (void) now;
     struct agent_docker *d = agent->docker;

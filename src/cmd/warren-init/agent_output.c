@@ -78,8 +78,7 @@ agent_output_append (agent_output_t *out, const void *data, size_t n, wr_error_t
 }
 
 ssize_t
-agent_output_read (const agent_output_t *out, uint64_t offset, void *buf, size_t n,
-                   wr_error_t *err)
+agent_output_read (const agent_output_t *out, uint64_t offset, void *buf, size_t n, wr_error_t *err)
 {
     if (offset > out->total)
         return wr_error_set_kind (err, WR_ERROR_INVALID, 0,

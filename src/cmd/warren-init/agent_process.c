@@ -232,16 +232,15 @@ agent_process_exec (agent_t *agent, agent_stream_t *s)
         char path[4200];
         spill_path (agent, p, i ? "stderr" : "stdout", path, sizeof path);
         if (agent_output_init (&p->output[i], path, 0, &err) < 0) {
-            wr_log (WR_LOG_WARN, "agent: output kept in memory only", "error", err->message,
-                    NULL);
+            wr_log (WR_LOG_WARN, "agent: output kept in memory only", "error", err->message, NULL);
             wr_error_free (&err);
             agent_output_init (&p->output[i], NULL, 0, NULL);
         }
     }
     if (process_start (agent, p, &ex, &err) < 0) {
         wr_error_kind_t kind = err->errno_value == ENOENT ? WR_ERROR_NOT_FOUND
-                               : err->errno_value      ? wr_error_kind_of_errno (err->errno_value)
-                                                       : wr_error_kind (err);
+                               : err->errno_value ? wr_error_kind_of_errno (err->errno_value)
+                                                  : wr_error_kind (err);
         wr_error_retag (&err, kind);
         agent_send (s, wr_agent_error_new (err), true);
         process_free (p);

@@ -68,8 +68,8 @@ read_out (agent_process_t *p, int i)
         }
         cleanup_error wr_error_t err = NULL;
         if (agent_output_append (&p->output[i], buf, (size_t) n, &err) < 0)
-            wr_log (WR_LOG_WARN, "agent: process output", "process", p->id, "error",
-                    err->message, NULL);
+            wr_log (WR_LOG_WARN, "agent: process output", "process", p->id, "error", err->message,
+                    NULL);
     }
 }
 
@@ -84,8 +84,7 @@ stdin_pending (agent_t *agent, const agent_process_t *p)
 }
 
 size_t
-agent_process_poll_fds (agent_t *agent, struct pollfd *fds, size_t cap, long long now,
-                        int *timeout)
+agent_process_poll_fds (agent_t *agent, struct pollfd *fds, size_t cap, long long now, int *timeout)
 {
     size_t n = 0;
     for (agent_process_t *p = agent->processes; p; p = p->next) {

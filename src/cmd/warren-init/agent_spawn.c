@@ -131,8 +131,7 @@ put_fd (int from, int to)
     return dup2 (from, to) < 0 ? -1 : 0;
 }
 
-static void __attribute__ ((noreturn))
-child (const agent_spawn_t *spawn, int error_pipe)
+static void __attribute__ ((noreturn)) child (const agent_spawn_t *spawn, int error_pipe)
 {
     if (spawn->tty_path) {
         if (setsid () < 0)

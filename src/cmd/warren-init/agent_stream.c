@@ -75,8 +75,8 @@ agent_reply_data (agent_reply_t *reply, const void *buf, size_t n, bool end, wr_
     agent_stream_t *s = reply->stream;
     int r = 0;
     do {
-        while (!gone (s) && !(agent_stream_can_send (s) || (n == 0 && s->conn->out.len <
-                                                                           AGENT_OUT_HIGH)))
+        while (!gone (s) &&
+               !(agent_stream_can_send (s) || (n == 0 && s->conn->out.len < AGENT_OUT_HIGH)))
             pthread_cond_wait (&agent->cond, &agent->lock);
         if (gone (s)) {
             r = gone_error (s, err);

@@ -13,8 +13,7 @@
 /* --NAME VALUE or --NAME=VALUE: 1 and *VALUE set, 0 when ARG is another
  * option, -1 when the value is missing. */
 static int
-option_value (int argc, char **argv, int *i, const char *name, const char **value,
-              wr_error_t *err)
+option_value (int argc, char **argv, int *i, const char *name, const char **value, wr_error_t *err)
 {
     size_t len = strlen (name);
     const char *arg = argv[*i];
@@ -67,7 +66,8 @@ init_args_parse (int argc, char **argv, init_args_t *args, wr_error_t *err)
         else
             return wr_error_set (err, 0,
                                  "unknown option `%s` (usage: warren-init [--docker] "
-                                 "[--agent-socket PATH] [--] COMMAND [ARG...]; put `--` before a command that starts "
+                                 "[--agent-socket PATH] [--] COMMAND [ARG...]; put `--` before a "
+                                 "command that starts "
                                  "with `-`)",
                                  arg);
     }

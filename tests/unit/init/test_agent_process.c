@@ -330,8 +330,11 @@ test_protocol_errors (void **state)
 
     connect_ok (&c);
     const char *bad = "{\"type\": \"exec\", \"argv\": [\"true\"], \"bogus\": 1}";
-    wr_agent_frame_t frame = { .version = 1, .type = WR_AGENT_FRAME_MESSAGE, .flags = 1,
-                               .stream = 1, .length = (uint32_t) strlen (bad),
+    wr_agent_frame_t frame = { .version = 1,
+                               .type = WR_AGENT_FRAME_MESSAGE,
+                               .flags = 1,
+                               .stream = 1,
+                               .length = (uint32_t) strlen (bad),
                                .payload = (const uint8_t *) bad };
     wr_agent_buf_t buf = { 0 };
     assert_int_equal (wr_agent_frame_encode (&buf, &frame, NULL), 0);
