@@ -1,11 +1,13 @@
 /* warren-init: PID 1 of a warren sandbox.
  *
- *   warren-init [--docker] [--] COMMAND [ARG...]
+ *   warren-init [--docker] [--agent-socket PATH] [--] [COMMAND [ARG...]]
  *
  * It runs COMMAND, reaps every zombie, passes signals on to COMMAND and
  * exits with its status.  With --docker it first prepares the sandbox for
  * dockerd, starts it and waits until it answers (see usage() for the
- * environment variables that tune this).  It is linked statically: the
+ * environment variables that tune this).  With --agent-socket it is also
+ * the agent of docs/agent-protocol.md (agent_main.c).  It is linked
+ * statically: the
  * image it runs in may have any libc, or none. */
 #include <errno.h>
 #include <signal.h>
@@ -16,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent_main.h"
 #include "cleanup.h"
 #include "daemon_json.h"
 #include "docker_prepare.h"
@@ -31,7 +34,7 @@
 static void
 usage (FILE *out)
 {
-    fputs ("usage: warren-init [--docker] [--] COMMAND [ARG...]\n"
+    fputs ("usage: warren-init [--docker] [--agent-socket PATH] [--] [COMMAND [ARG...]]\n"
            "\n"
            "Runs COMMAND as the child of PID 1 in a sandbox: reaps every zombie, passes\n"
            "signals on to COMMAND, and exits with its status (128+N when signal N killed\n"
@@ -45,6 +48,13 @@ usage (FILE *out)
            "             dockerd is the main process.  When COMMAND is dockerd itself (or\n"
            "             dockerd-entrypoint.sh, as in docker:dind), the sandbox is prepared\n"
            "             and COMMAND runs instead of a second dockerd.\n"
+           "  --agent-socket PATH\n"
+           "             serve the agent protocol (docs/agent-protocol.md) on a unix socket\n"
+           "             at PATH (mode 0600).  Without COMMAND it serves until SIGTERM;\n"
+           "             with COMMAND, until COMMAND exits.  SIGUSR2 makes it listen again\n"
+           "             after checkpoint.prepare closed the socket.\n"
+           "  --agent-root DIR       the root of file requests (/)\n"
+           "  --agent-spill-dir DIR  where processes' output is spilled (/run/warren-agent)\n"
            "  --help     show this text\n"
            "  --version  show the version\n"
            "\n"
@@ -441,7 +451,7 @@ main (int argc, char **argv)
         return 0;
     }
     set_log_level ();
-    if (!args.docker && args.command == NULL) {
+    if (!args.docker && args.command == NULL && args.agent_socket == NULL) {
         wr_log (WR_LOG_ERROR,
                 "no command given (usage: warren-init [--docker] [--] COMMAND "
                 "[ARG...])",
@@ -454,8 +464,9 @@ main (int argc, char **argv)
         wr_log (WR_LOG_ERROR, err->message, NULL);
         return INIT_EXIT_FAILURE;
     }
-    int code = args.docker ? run_docker (&reaper, args.command, init_start)
-                           : run_command (&reaper, args.command);
+    int code = args.agent_socket ? agent_main (&args, &reaper)
+               : args.docker     ? run_docker (&reaper, args.command, init_start)
+                                 : run_command (&reaper, args.command);
     reaper_close (&reaper);
     return code;
 }

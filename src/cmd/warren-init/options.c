@@ -10,10 +10,36 @@
 #include "cleanup.h"
 #include "xalloc.h"
 
+/* --NAME VALUE or --NAME=VALUE: 1 and *VALUE set, 0 when ARG is another
+ * option, -1 when the value is missing. */
+static int
+option_value (int argc, char **argv, int *i, const char *name, const char **value, wr_error_t *err)
+{
+    size_t len = strlen (name);
+    const char *arg = argv[*i];
+    if (strncmp (arg, name, len) != 0)
+        return 0;
+    if (arg[len] == '=') {
+        *value = arg + len + 1;
+    } else if (arg[len] == '\0') {
+        if (*i + 1 >= argc)
+            return wr_error_set (err, 0, "%s needs a value", name);
+        *value = argv[++*i];
+    } else {
+        return 0;
+    }
+    if (**value == '\0')
+        return wr_error_set (err, 0, "%s needs a value", name);
+    return 1;
+}
+
 int
 init_args_parse (int argc, char **argv, init_args_t *args, wr_error_t *err)
 {
     memset (args, 0, sizeof *args);
+    args->agent_root = "/";
+    args->agent_spill_dir = "/run/warren-agent";
+    int r;
     int i = 1;
     for (; i < argc; i++) {
         const char *arg = argv[i];
@@ -23,6 +49,14 @@ init_args_parse (int argc, char **argv, init_args_t *args, wr_error_t *err)
         }
         if (arg[0] != '-' || arg[1] == '\0')
             break;
+        if ((r = option_value (argc, argv, &i, "--agent-socket", &args->agent_socket, err)) != 0 ||
+            (r = option_value (argc, argv, &i, "--agent-root", &args->agent_root, err)) != 0 ||
+            (r = option_value (argc, argv, &i, "--agent-spill-dir", &args->agent_spill_dir, err)) !=
+                0) {
+            if (r < 0)
+                return -1;
+            continue;
+        }
         if (strcmp (arg, "--docker") == 0)
             args->docker = true;
         else if (strcmp (arg, "--help") == 0 || strcmp (arg, "-h") == 0)
@@ -31,8 +65,9 @@ init_args_parse (int argc, char **argv, init_args_t *args, wr_error_t *err)
             args->version = true;
         else
             return wr_error_set (err, 0,
-                                 "unknown option `%s` (usage: warren-init [--docker] [--] "
-                                 "COMMAND [ARG...]; put `--` before a command that starts "
+                                 "unknown option `%s` (usage: warren-init [--docker] "
+                                 "[--agent-socket PATH] [--] COMMAND [ARG...]; put `--` before a "
+                                 "command that starts "
                                  "with `-`)",
                                  arg);
     }

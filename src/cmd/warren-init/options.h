@@ -20,9 +20,13 @@ typedef struct {
     bool help; /* --help: print usage and exit 0 */
     bool version; /* --version */
     char **command; /* points into argv; NULL when no command was given */
+    const char *agent_socket; /* --agent-socket PATH: serve the agent protocol there */
+    const char *agent_root; /* --agent-root DIR: the root of file requests ("/") */
+    const char *agent_spill_dir; /* --agent-spill-dir DIR (/run/warren-agent) */
 } init_args_t;
 
-/* Parses `warren-init [--docker] [--] CMD ARGS...`.  Options stop at the
+/* Parses `warren-init [--docker] [--agent-socket PATH] [--agent-root DIR]
+ * [--agent-spill-dir DIR] [--] CMD ARGS...` (a value also as --opt=VALUE).  Options stop at the
  * first argument that does not start with '-' or after "--". */
 int init_args_parse (int argc, char **argv, init_args_t *args, wr_error_t *err);
 

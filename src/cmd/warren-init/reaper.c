@@ -194,6 +194,8 @@ reap_all (reaper_t *reaper)
             continue;
         if (pid <= 0)
             return;
+        if (reaper->on_exit)
+            reaper->on_exit (pid, status, reaper->on_exit_data);
         for (size_t i = 0; i < reaper->n_watched; i++) {
             if (reaper->watched[i].pid == pid && !reaper->watched[i].exited) {
                 reaper->watched[i].exited = true;

@@ -24,6 +24,9 @@ typedef struct {
     sigset_t saved_mask; /* restored in children before exec */
     reaper_child_t watched[REAPER_MAX_WATCHED];
     size_t n_watched;
+    /* Called with every child reaped (the agent's processes), or NULL. */
+    void (*on_exit) (pid_t pid, int status, void *data);
+    void *on_exit_data;
 } reaper_t;
 
 /* Blocks all signals, opens the signalfd and, when not PID 1, becomes a

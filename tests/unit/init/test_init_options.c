@@ -27,6 +27,30 @@ test_args_docker_and_command (void **state)
 }
 
 static void
+test_args_agent (void **state)
+{
+    (void) state;
+    init_args_t args;
+    char *argv[] = { "warren-init",       "--agent-socket", "/run/agent/agent.sock",
+                     "--agent-root=/srv", "--docker",       NULL };
+    assert_int_equal (init_args_parse (5, argv, &args, NULL), 0);
+    assert_string_equal (args.agent_socket, "/run/agent/agent.sock");
+    assert_string_equal (args.agent_root, "/srv");
+    assert_string_equal (args.agent_spill_dir, "/run/warren-agent");
+    assert_true (args.docker);
+    assert_null (args.command);
+    /* A missing value is an error naming the option. */
+    char *argv2[] = { "warren-init", "--agent-socket", NULL };
+    cleanup_error wr_error_t err = NULL;
+    assert_int_equal (init_args_parse (2, argv2, &args, &err), -1);
+    assert_non_null (strstr (err->message, "--agent-socket"));
+    /* Without the option: no agent. */
+    char *argv3[] = { "warren-init", "true", NULL };
+    assert_int_equal (init_args_parse (2, argv3, &args, NULL), 0);
+    assert_null (args.agent_socket);
+}
+
+static void
 test_args_options_stop_at_command (void **state)
 {
     /* "--docker" after the command belongs to the command. */
@@ -261,6 +285,7 @@ main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_args_docker_and_command),
+        cmocka_unit_test (test_args_agent),
         cmocka_unit_test (test_args_options_stop_at_command),
         cmocka_unit_test (test_args_double_dash_allows_dash_command),
         cmocka_unit_test (test_args_no_command),
