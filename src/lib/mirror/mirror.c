@@ -74,7 +74,7 @@ fd_write (void *data, const void *buf, size_t len)
 wr_mirror_conn_t
 wr_mirror_conn_fd (int fd)
 {
-    return (wr_mirror_conn_t) { .read = fd_read, .write = fd_write, .data = (void *) (intptr_t) fd };
+    return (wr_mirror_conn_t){ .read = fd_read, .write = fd_write, .data = (void *) (intptr_t) fd };
 }
 
 /* ---- the mirror ---- */
@@ -100,7 +100,8 @@ wr_mirror_new (const wr_mirror_options_t *options, wr_error_t *err)
                                                                 : DEFAULT_MANIFEST_DEADLINE_MS;
     m->blob_deadline_ms =
         options->blob_deadline_ms > 0 ? options->blob_deadline_ms : DEFAULT_BLOB_DEADLINE_MS;
-    m->known = wr_mirror_known_new (options->max_known > 0 ? options->max_known : DEFAULT_MAX_KNOWN);
+    m->known =
+        wr_mirror_known_new (options->max_known > 0 ? options->max_known : DEFAULT_MAX_KNOWN);
     return m;
 }
 
@@ -117,7 +118,7 @@ wr_mirror_free (wr_mirror_t *m)
 void
 wr_mirror_stats (wr_mirror_t *m, wr_mirror_stats_t *s)
 {
-    *s = (wr_mirror_stats_t) {
+    *s = (wr_mirror_stats_t){
         .connections = atomic_load (&m->connections),
         .requests = atomic_load (&m->requests),
         .manifests_upstream = atomic_load (&m->manifests_upstream),
@@ -163,16 +164,26 @@ static const char *
 reason (int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 414: return "URI Too Long";
-    case 431: return "Request Header Fields Too Large";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Internal Server Error";
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 414:
+        return "URI Too Long";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return "Internal Server Error";
     }
 }
 
@@ -180,11 +191,11 @@ reason (int status)
 static int
 send_head (conn_t *c, int status, int64_t length, const char *extra, bool close)
 {
-    cleanup_free char *head = xasprintf (
-        "HTTP/1.1 %d %s\r\nContent-Length: %" PRId64
-        "\r\nDocker-Distribution-API-Version: registry/2.0\r\n%s%s\r\n",
-        status, reason (status), length, extra != NULL ? extra : "",
-        close ? "Connection: close\r\n" : "");
+    cleanup_free char *head =
+        xasprintf ("HTTP/1.1 %d %s\r\nContent-Length: %" PRId64
+                   "\r\nDocker-Distribution-API-Version: registry/2.0\r\n%s%s\r\n",
+                   status, reason (status), length, extra != NULL ? extra : "",
+                   close ? "Connection: close\r\n" : "");
     c->status = status;
     if (status >= 400 && status < 500)
         atomic_fetch_add (&c->m->client_errors, 1);
@@ -239,12 +250,16 @@ send_upstream_error (conn_t *c, const char *not_found_code, const char *what, wr
 {
     cleanup_free char *message = xasprintf ("%s: %s", what, e != NULL ? e->message : "failed");
     switch (wr_error_kind (e)) {
-    case WR_ERROR_NOT_FOUND: return send_error (c, 404, not_found_code, message, false);
+    case WR_ERROR_NOT_FOUND:
+        return send_error (c, 404, not_found_code, message, false);
     case WR_ERROR_UNAVAILABLE:
-    case WR_ERROR_CANCELLED: return send_error (c, 503, "UNAVAILABLE", message, false);
+    case WR_ERROR_CANCELLED:
+        return send_error (c, 503, "UNAVAILABLE", message, false);
     case WR_ERROR_INVALID:
-    case WR_ERROR_LIMIT: return send_error (c, 502, "UNKNOWN", message, false);
-    default: return send_error (c, 500, "UNKNOWN", message, false);
+    case WR_ERROR_LIMIT:
+        return send_error (c, 502, "UNKNOWN", message, false);
+    default:
+        return send_error (c, 500, "UNKNOWN", message, false);
     }
 }
 
@@ -278,7 +293,7 @@ document_media_type (const char *body, size_t len, const char *name)
     if (type != NULL)
         return type;
     return xstrdup (json_object_object_get_ex (doc, "manifests", NULL) ? WR_MEDIA_OCI_INDEX
-                                                                        : WR_MEDIA_OCI_MANIFEST);
+                                                                       : WR_MEDIA_OCI_MANIFEST);
 }
 
 /* Remembers what the manifest DIGEST of NAME, from upstream, references. */
@@ -325,16 +340,16 @@ serve_manifest (conn_t *c, const wr_mirror_route_t *route)
     wr_mirror_t *m = c->m;
     cleanup_free char *body = NULL, *type = NULL, *digest = NULL;
     size_t len = 0;
-    cleanup_free char *what = xasprintf ("manifest %s of %s/%s", route->reference, m->upstream,
-                                         route->name);
+    cleanup_free char *what =
+        xasprintf ("manifest %s of %s/%s", route->reference, m->upstream, route->name);
     int64_t known_size = -1;
 
     if (route->by_digest &&
         wr_mirror_known_get (m->known, route->name, route->reference, &known_size, &type) &&
         wr_store_has_blob_size (m->store, route->reference, known_size)) {
         wr_error_t e = NULL;
-        if (wr_store_read_blob (m->store, route->reference, WR_MANIFEST_MAX_SIZE, &body, &len, &e) ==
-            0) {
+        if (wr_store_read_blob (m->store, route->reference, WR_MANIFEST_MAX_SIZE, &body, &len,
+                                &e) == 0) {
             digest = xstrdup (route->reference);
             atomic_fetch_add (&m->manifests_from_store, 1);
         } else {
@@ -380,9 +395,8 @@ serve_manifest (conn_t *c, const wr_mirror_route_t *route)
             xasprintf ("%s is a %s (%s), which the request does not accept", what, type, digest);
         return send_error (c, 404, "MANIFEST_UNKNOWN", msg, false);
     }
-    cleanup_free char *extra =
-        xasprintf ("Content-Type: %s\r\nDocker-Content-Digest: %s\r\nEtag: \"%s\"\r\n", type,
-                   digest, digest);
+    cleanup_free char *extra = xasprintf (
+        "Content-Type: %s\r\nDocker-Content-Digest: %s\r\nEtag: \"%s\"\r\n", type, digest, digest);
     if (strcmp (c->req->method, "GET") == 0)
         atomic_fetch_add (&m->bytes_served, len);
     return send_answer (c, 200, extra, body, len, false);
@@ -452,8 +466,7 @@ serve_blob (conn_t *c, const wr_mirror_route_t *route)
     wr_mirror_t *m = c->m;
     int64_t size = -1;
     const char *digest = route->reference;
-    cleanup_free char *what =
-        xasprintf ("blob %s of %s/%s", digest, m->upstream, route->name);
+    cleanup_free char *what = xasprintf ("blob %s of %s/%s", digest, m->upstream, route->name);
 
     if (!wr_mirror_known_get (m->known, route->name, digest, &size, NULL)) {
         cleanup_free char *msg = xasprintf (
@@ -478,8 +491,11 @@ serve_blob (conn_t *c, const wr_mirror_route_t *route)
         blob_tee_t state;
         atomic_init (&state.wrote, false);
         atomic_init (&state.ok, false);
-        wr_blob_tee_t tee = { .digest = digest, .write = tee_write, .end = tee_end, .data = &state };
-        cleanup_cancel wr_cancel_t *token = deadline (c, m->blob_deadline_ms, "mirror's blob deadline");
+        wr_blob_tee_t tee = {
+            .digest = digest, .write = tee_write, .end = tee_end, .data = &state
+        };
+        cleanup_cancel wr_cancel_t *token =
+            deadline (c, m->blob_deadline_ms, "mirror's blob deadline");
         wr_registry_call_t call = { .cancel = token, .log = c->log };
         cleanup_error wr_error_t e = NULL;
         int64_t start = wr_monotonic_ms ();
@@ -530,8 +546,12 @@ handle (conn_t *c, const wr_mirror_request_t *req, bool *close)
     case WR_MIRROR_ROUTE_BASE:
         r = send_answer (c, 200, "Content-Type: application/json\r\n", "{}", 2, *close);
         break;
-    case WR_MIRROR_ROUTE_MANIFEST: r = serve_manifest (c, &route); break;
-    default: r = serve_blob (c, &route); break;
+    case WR_MIRROR_ROUTE_MANIFEST:
+        r = serve_manifest (c, &route);
+        break;
+    default:
+        r = serve_blob (c, &route);
+        break;
     }
     wr_mirror_route_clear (&route);
     return r;

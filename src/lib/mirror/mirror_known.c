@@ -88,8 +88,8 @@ unlink_entry (wr_mirror_known_t *k, entry_t *e)
 }
 
 void
-wr_mirror_known_put (wr_mirror_known_t *k, const char *repository, const char *digest,
-                     int64_t size, const char *media_type)
+wr_mirror_known_put (wr_mirror_known_t *k, const char *repository, const char *digest, int64_t size,
+                     const char *media_type)
 {
     char *key = xasprintf ("%s@%s", repository, digest);
     uint64_t hash = wr_fnv1a_64 (key);

@@ -24,10 +24,11 @@ refuse (int *status, int code, wr_error_t *err, const char *what, const char *te
     cleanup_free char *quoted = text != NULL ? wr_quote_len (text, len, 80) : NULL;
     *status = code;
     if (quoted != NULL)
-        return wr_error_set_kind (err, code == 431 || code == 414 ? WR_ERROR_LIMIT : WR_ERROR_INVALID,
-                                  0, "%s: `%s`", what, quoted);
-    return wr_error_set_kind (err, code == 431 || code == 414 ? WR_ERROR_LIMIT : WR_ERROR_INVALID, 0,
-                              "%s", what);
+        return wr_error_set_kind (err,
+                                  code == 431 || code == 414 ? WR_ERROR_LIMIT : WR_ERROR_INVALID, 0,
+                                  "%s: `%s`", what, quoted);
+    return wr_error_set_kind (err, code == 431 || code == 414 ? WR_ERROR_LIMIT : WR_ERROR_INVALID,
+                              0, "%s", what);
 }
 
 static int
@@ -60,8 +61,8 @@ parse_request_line (const char *line, size_t len, wr_mirror_request_t *req, int 
         return refuse (status, 400, err, "the request target is not a path", target, tlen);
     for (size_t i = 0; i < tlen; i++)
         if (target[i] <= ' ' || (unsigned char) target[i] >= 0x7f)
-            return refuse (status, 400, err, "the request target holds a byte it may not",
-                           target, tlen);
+            return refuse (status, 400, err, "the request target holds a byte it may not", target,
+                           tlen);
     memcpy (req->method, line, mlen);
     req->method[mlen] = '\0';
     size_t plen = strcspn (target, "?# ");
@@ -98,8 +99,8 @@ typedef struct {
 } head_state_t;
 
 static int
-parse_header (const char *line, size_t len, wr_mirror_request_t *req, head_state_t *st,
-              int *status, wr_error_t *err)
+parse_header (const char *line, size_t len, wr_mirror_request_t *req, head_state_t *st, int *status,
+              wr_error_t *err)
 {
     if (line[0] == ' ' || line[0] == '\t')
         return refuse (status, 400, err, "a folded header line", line, len);
@@ -138,8 +139,8 @@ parse_header (const char *line, size_t len, wr_mirror_request_t *req, head_state
     } else if (nlen == 17 && strncasecmp (line, "Transfer-Encoding", nlen) == 0) {
         req->has_body = true;
     } else if (nlen == 6 && strncasecmp (line, "Accept", nlen) == 0 && value[0] != '\0') {
-        char *joined = req->accept != NULL ? xasprintf ("%s, %s", req->accept, value)
-                                           : xstrdup (value);
+        char *joined =
+            req->accept != NULL ? xasprintf ("%s, %s", req->accept, value) : xstrdup (value);
         free (req->accept);
         req->accept = joined;
         if (strlen (req->accept) > WR_MIRROR_MAX_HEAD)
@@ -176,8 +177,8 @@ wr_mirror_request_parse (const char *buf, size_t len, wr_mirror_request_t *req, 
             if (avail > WR_MIRROR_MAX_LINE || pos + avail > WR_MIRROR_MAX_HEAD) {
                 wr_mirror_request_clear (req);
                 if (first)
-                    return refuse (status, 414, err, "the request line is longer than 8 KiB",
-                                   NULL, 0);
+                    return refuse (status, 414, err, "the request line is longer than 8 KiB", NULL,
+                                   0);
                 return refuse (status, 431, err,
                                pos + avail > WR_MIRROR_MAX_HEAD
                                    ? "the request's head is larger than 32 KiB"
@@ -339,8 +340,7 @@ wr_mirror_route_parse (const char *path, wr_mirror_route_t *route, int *status, 
     cleanup_free char *name = xstrndup (rest, (size_t) (kind_start - 1 - rest));
     const char *reference = last + 1;
     if (!wr_mirror_name_valid (name))
-        return route_error (status, code, 400, "NAME_INVALID", err, "not a repository name",
-                            name);
+        return route_error (status, code, 400, "NAME_INVALID", err, "not a repository name", name);
     bool by_digest = strchr (reference, ':') != NULL;
     if (kind == WR_MIRROR_ROUTE_BLOB || by_digest) {
         wr_error_t derr = NULL;

@@ -50,9 +50,8 @@ make_image (void)
               "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"config\":{\"mediaType\":\"%s\","
               "\"digest\":\"%s\",\"size\":%zu},\"layers\":[{\"mediaType\":\"%s\",\"digest\":"
               "\"%s\",\"size\":%zu}]}",
-              WR_MEDIA_DOCKER_MANIFEST, WR_MEDIA_DOCKER_CONFIG, config_digest,
-              strlen (config_body), WR_MEDIA_DOCKER_LAYER_TAR_GZIP, layer_digest,
-              strlen (layer_body));
+              WR_MEDIA_DOCKER_MANIFEST, WR_MEDIA_DOCKER_CONFIG, config_digest, strlen (config_body),
+              WR_MEDIA_DOCKER_LAYER_TAR_GZIP, layer_digest, strlen (layer_body));
     wr_sha256_digest (manifest_body, strlen (manifest_body), manifest_digest);
     snprintf (index_body, sizeof index_body,
               "{\"schemaVersion\":2,\"mediaType\":\"%s\",\"manifests\":[{\"mediaType\":\"%s\","
@@ -151,7 +150,7 @@ start (bool threaded, int64_t blob_deadline_ms)
     wr_error_t err = NULL;
     f->store = wr_store_open (f->dir, &err);
     assert_non_null (f->store);
-    root_log = (wr_log_t) { .write = log_line, .data = f };
+    root_log = (wr_log_t){ .write = log_line, .data = f };
     wr_store_set_log (f->store, &root_log);
     cleanup_free char *url = xasprintf ("http://127.0.0.1:%d", f->srv->port);
     wr_registry_options_t ropts = { .docker_io_mirror = url, .log = &root_log };
@@ -216,7 +215,7 @@ connect_sandbox (fixture_t *f, const char *id)
     snprintf (s->id, sizeof s->id, "%s", id);
     s->fields[0] = "sandbox";
     s->fields[1] = s->id;
-    s->log = (wr_log_t) { .parent = &root_log, .fields = s->fields };
+    s->log = (wr_log_t){ .parent = &root_log, .fields = s->fields };
     assert_int_equal (pthread_create (&s->thread, NULL, serve_thread, s), 0);
     return s;
 }
@@ -664,7 +663,8 @@ test_hostile_requests (void **state)
         hostile (f, bad_paths[i][0], strlen (bad_paths[i][0]), status, bad_paths[i][1], false);
     }
     /* Methods: 405 with Allow; a body closes the connection. */
-    const char *post = "POST /v2/library/x/blobs/uploads/ HTTP/1.1\r\nContent-Length: 4\r\n\r\nabcd";
+    const char *post =
+        "POST /v2/library/x/blobs/uploads/ HTTP/1.1\r\nContent-Length: 4\r\n\r\nabcd";
     hostile (f, post, strlen (post), 405, "UNSUPPORTED", true);
     const char *del = "DELETE /v2/library/x/manifests/latest HTTP/1.1\r\n\r\n";
     hostile (f, del, strlen (del), 405, "UNSUPPORTED", false);

@@ -62,24 +62,25 @@ test_parse (void **state)
     }
 
     /* Keep-alive: HTTP/1.1 unless close; HTTP/1.0 only when asked. */
-    assert_int_equal (parse ("HEAD /v2/ HTTP/1.1\r\nConnection: keep-alive, Close\r\n\r\n", &req,
-                             &n, &status),
-                      1);
+    assert_int_equal (
+        parse ("HEAD /v2/ HTTP/1.1\r\nConnection: keep-alive, Close\r\n\r\n", &req, &n, &status),
+        1);
     assert_false (req.keep_alive);
     wr_mirror_request_clear (&req);
     assert_int_equal (parse ("GET /v2/ HTTP/1.0\r\n\r\n", &req, &n, &status), 1);
     assert_false (req.keep_alive);
     wr_mirror_request_clear (&req);
-    assert_int_equal (parse ("GET /v2/ HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", &req, &n,
-                             &status),
-                      1);
+    assert_int_equal (
+        parse ("GET /v2/ HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", &req, &n, &status), 1);
     assert_true (req.keep_alive);
     wr_mirror_request_clear (&req);
     /* Bodies are noticed, Content-Length: 0 is none. */
-    assert_int_equal (parse ("POST /x HTTP/1.1\r\nContent-Length: 0\r\n\r\n", &req, &n, &status), 1);
+    assert_int_equal (parse ("POST /x HTTP/1.1\r\nContent-Length: 0\r\n\r\n", &req, &n, &status),
+                      1);
     assert_false (req.has_body);
     wr_mirror_request_clear (&req);
-    assert_int_equal (parse ("PUT /x HTTP/1.1\r\nContent-Length: 12\r\n\r\n", &req, &n, &status), 1);
+    assert_int_equal (parse ("PUT /x HTTP/1.1\r\nContent-Length: 12\r\n\r\n", &req, &n, &status),
+                      1);
     assert_true (req.has_body);
     wr_mirror_request_clear (&req);
     /* A few empty lines before a request are skipped. */
@@ -124,15 +125,14 @@ test_refused (void **state)
     expect_refused ("GET /v2/ HTTP/1.1\nX: y\r\n\r\n", 25, 400);
 
     /* Limits: a line, the head, the header count. */
-    size_t big = WR_MIRROR_MAX_LINE + 100;
-    char *line = xmalloc (big + 1);
+    static char line[WR_MIRROR_MAX_LINE + 101];
+    size_t big = sizeof line - 1;
     memcpy (line, "GET /", 5);
     memset (line + 5, 'a', big - 5);
     line[big] = '\0';
     expect_refused (line, big, 414);
     memcpy (line, "GET / HTTP/1.1\r\nX: ", 19);
     expect_refused (line, big, 431);
-    free (line);
     char *head = xmalloc (WR_MIRROR_MAX_HEAD + 2048);
     strcpy (head, "GET / HTTP/1.1\r\n");
     for (int i = 0; strlen (head) < WR_MIRROR_MAX_HEAD + 100; i++)
