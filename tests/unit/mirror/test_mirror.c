@@ -256,11 +256,11 @@ send_text (sandbox_t *s, const char *text, size_t len)
     }
 }
 
-/* The value of header NAME in R's head, or NULL (a static buffer). */
+/* The value of header NAME in R's head, or NULL (a buffer of the thread). */
 static const char *
 header (const response_t *r, const char *name)
 {
-    static char value[1024];
+    static _Thread_local char value[1024];
     size_t nlen = strlen (name);
     for (const char *line = strstr (r->head, "\r\n"); line != NULL; line = strstr (line, "\r\n")) {
         line += 2;
