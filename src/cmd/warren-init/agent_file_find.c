@@ -252,11 +252,11 @@ find_visit (void *ctx, int dir_fd, const char *name, const char *shown, wr_error
 }
 
 int
-agent_file_find (int root_fd, const wr_agent_message_t *req, agent_reply_t *reply,
-                 wr_error_t *err)
+agent_file_find (int root_fd, const wr_agent_message_t *req, agent_reply_t *reply, wr_error_t *err)
 {
     const char *path = wr_agent_message_string (req, "path");
-    find_t f = { .reply = reply, .max = (size_t) wr_agent_message_int (req, "max_matches", 1000000) };
+    find_t f = { .reply = reply,
+                 .max = (size_t) wr_agent_message_int (req, "max_matches", 1000000) };
     if (compile (&f.re, req, "find", err) < 0)
         return -1;
     f.matches = json_object_new_array ();
@@ -315,6 +315,8 @@ static int
 replace_visit (void *ctx, int dir_fd, const char *name, const char *shown, wr_error_t *err)
 {
     replace_t *rp = ctx;
+    if (agent_reply_cancelled (rp->reply))
+        return agent_path_fail (err, ECANCELED, "replace in", shown);
     cleanup_close int fd = openat (dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return 0;

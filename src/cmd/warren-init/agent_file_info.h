@@ -36,6 +36,6 @@ void agent_files_reply_error (agent_reply_t *reply, const wr_error_t error);
 #define AGENT_BATCH_BYTES (640u * 1024u)
 #define AGENT_BATCH_ITEMS 16384u
 /* How much JSON a string of LEN bytes may take at most (\u00XX escapes). */
-#define AGENT_JSON_COST(len) ((len) * 6u + 16u)
+#define AGENT_JSON_COST(len) ((len) *6u + 16u)
 
 #endif

@@ -31,8 +31,7 @@ info_message (const char *path, const struct stat *st)
 }
 
 int
-agent_file_read (int root_fd, const wr_agent_message_t *req, agent_reply_t *reply,
-                 wr_error_t *err)
+agent_file_read (int root_fd, const wr_agent_message_t *req, agent_reply_t *reply, wr_error_t *err)
 {
     const char *path = wr_agent_message_string (req, "path");
     uint64_t offset = (uint64_t) wr_agent_message_int (req, "offset", 0);
@@ -115,8 +114,7 @@ copy_body (agent_reply_t *reply, int fd, int64_t size, const char *path, wr_erro
 }
 
 int
-agent_file_write (int root_fd, const wr_agent_message_t *req, agent_reply_t *reply,
-                  wr_error_t *err)
+agent_file_write (int root_fd, const wr_agent_message_t *req, agent_reply_t *reply, wr_error_t *err)
 {
     const char *path = wr_agent_message_string (req, "path");
     bool has_mode = wr_agent_message_has (req, "mode");
@@ -141,8 +139,7 @@ agent_file_write (int root_fd, const wr_agent_message_t *req, agent_reply_t *rep
     if (exists && S_ISDIR (old.st_mode))
         return agent_path_fail (err, EISDIR, "write", path);
     if (exists && !S_ISREG (old.st_mode))
-        return wr_error_set_kind (err, WR_ERROR_INVALID, 0, "write `%s`: not a regular file",
-                                  path);
+        return wr_error_set_kind (err, WR_ERROR_INVALID, 0, "write `%s`: not a regular file", path);
 
     cleanup_close int fd = -1;
     cleanup_free char *tmp = NULL;
@@ -150,8 +147,8 @@ agent_file_write (int root_fd, const wr_agent_message_t *req, agent_reply_t *rep
     bool created = false;
     if (append) {
         /* Written in place; on failure cut back to what it was. */
-        fd = openat (p.dir_fd, p.name, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-                     0600);
+        fd =
+            openat (p.dir_fd, p.name, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
         struct stat st;
         if (fd < 0 || fstat (fd, &st) < 0)
             return agent_path_fail (err, errno, "write", path);

@@ -73,7 +73,7 @@ read_names (int fd, size_t *count)
     closedir (dir);
     names[n] = NULL;
     if (saved != 0) {
-        cleanup_strv char **drop = names;
+        free_names (names);
         errno = saved;
         return NULL;
     }
@@ -83,8 +83,7 @@ read_names (int fd, size_t *count)
 }
 
 int
-agent_file_list (int root_fd, const wr_agent_message_t *req, agent_reply_t *reply,
-                 wr_error_t *err)
+agent_file_list (int root_fd, const wr_agent_message_t *req, agent_reply_t *reply, wr_error_t *err)
 {
     const char *path = wr_agent_message_string (req, "path");
     bool recursive = wr_agent_message_bool (req, "recursive", false);

@@ -38,8 +38,8 @@ agent_temp_open (int dir_fd, const char *name, char **tmp)
                 ((uint64_t) getpid () << 40);
         }
         char *candidate = xasprintf (".warren-%016llx.tmp", (unsigned long long) r);
-        int fd = openat (dir_fd, candidate, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                         0600);
+        int fd =
+            openat (dir_fd, candidate, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd >= 0) {
             *tmp = candidate;
             return fd;
@@ -169,7 +169,7 @@ agent_remove_tree (int dir_fd, const char *name, const char *path, agent_reply_t
         agent_path_fail (err, errno, "remove", path);
         goto out;
     }
-    levels[depth++] = (level_t) { xstrdup (name), st.st_dev, st.st_ino };
+    levels[depth++] = (level_t){ xstrdup (name), st.st_dev, st.st_ino };
     for (unsigned long steps = 0;; steps++) {
         if ((steps & 63) == 0 && reply != NULL && agent_reply_cancelled (reply)) {
             agent_path_fail (err, ECANCELED, "remove", path);
@@ -194,7 +194,7 @@ agent_remove_tree (int dir_fd, const char *name, const char *path, agent_reply_t
                 cap *= 2;
                 levels = xrealloc (levels, cap * sizeof *levels);
             }
-            levels[depth++] = (level_t) { subdir, st.st_dev, st.st_ino };
+            levels[depth++] = (level_t){ subdir, st.st_dev, st.st_ino };
             continue;
         }
         if (depth == 1)
@@ -266,8 +266,7 @@ file_rename (int root_fd, const wr_agent_message_t *req, agent_reply_t *reply, w
     if (agent_path_resolve (root_fd, from, 0, "rename", &src, err) < 0 ||
         agent_path_resolve (root_fd, to, 0, "rename to", &dst, err) < 0)
         return -1;
-    if (renameat2 (src.dir_fd, src.name, dst.dir_fd, dst.name, replace ? 0 : RENAME_NOREPLACE) ==
-        0)
+    if (renameat2 (src.dir_fd, src.name, dst.dir_fd, dst.name, replace ? 0 : RENAME_NOREPLACE) == 0)
         return reply_ok (reply, err);
     if (errno == EEXIST || errno == ENOTEMPTY)
         return agent_path_fail (err, errno, "rename to", to);

@@ -408,7 +408,8 @@ test_write_read_stat (void **state)
     assert_string_equal (r.data, "hello world\n");
     reply_clear (&r);
     reply_init (&r);
-    serve (&r, WR_AGENT_MSG_FILE_READ, "{\"path\": \"a//b/./hello.txt\", \"offset\": 6, \"length\": 5}");
+    serve (&r, WR_AGENT_MSG_FILE_READ,
+           "{\"path\": \"a//b/./hello.txt\", \"offset\": 6, \"length\": 5}");
     assert_int_equal (r.error_kind, -1);
     assert_string_equal (r.data, "world");
     reply_clear (&r);
@@ -829,7 +830,8 @@ test_find (void **state)
 
     agent_reply_t r;
     reply_init (&r);
-    serve (&r, WR_AGENT_MSG_FILE_FIND, "{\"path\": \"/src\", \"pattern\": \"foo \\\\(([0-9])\\\\)\"}");
+    serve (&r, WR_AGENT_MSG_FILE_FIND,
+           "{\"path\": \"/src\", \"pattern\": \"foo \\\\(([0-9])\\\\)\"}");
     expect_ok (&r, "file.matches");
     json_object *m = json_object_object_get (message (&r, 0), "matches");
     assert_int_equal (json_object_array_length (m), 2);
@@ -843,8 +845,9 @@ test_find (void **state)
 
     /* ignore_case, a glob, the binary file skipped. */
     reply_init (&r);
-    serve (&r, WR_AGENT_MSG_FILE_FIND,
-           "{\"path\": \"/src\", \"pattern\": \"^.*foo\", \"ignore_case\": true, \"glob\": \"*.h\"}");
+    serve (
+        &r, WR_AGENT_MSG_FILE_FIND,
+        "{\"path\": \"/src\", \"pattern\": \"^.*foo\", \"ignore_case\": true, \"glob\": \"*.h\"}");
     expect_ok (&r, "file.matches");
     m = json_object_object_get (message (&r, 0), "matches");
     assert_int_equal (json_object_array_length (m), 2);
@@ -963,8 +966,9 @@ test_confinement (void **state)
     cleanup_free char *loop = in_root ("loop");
     assert_int_equal (symlink ("loop", loop), 0);
 
-    const char *inside[] = { "../../etc/passwd", "/../../../etc/passwd", "/to-etc/passwd",
-                             "/up/etc/passwd",   "/up/up/up/etc/passwd", "etc/../../etc/passwd",
+    const char *inside[] = { "../../etc/passwd",      "/../../../etc/passwd",
+                             "/to-etc/passwd",        "/up/etc/passwd",
+                             "/up/up/up/etc/passwd",  "etc/../../etc/passwd",
                              "/etc/way-up/etc/passwd" };
     for (size_t i = 0; i < sizeof inside / sizeof *inside; i++) {
         agent_reply_t r;
@@ -1004,8 +1008,8 @@ test_confinement (void **state)
         reply_init (&r);
         serve (&r, WR_AGENT_MSG_FILE_CHOWN, chown_json);
         reply_clear (&r);
-        cleanup_free char *rename_json =
-            xasprintf ("{\"from\": \"/etc/passwd\", \"to\": \"%s/x\", \"replace\": true}", outside[i]);
+        cleanup_free char *rename_json = xasprintf (
+            "{\"from\": \"/etc/passwd\", \"to\": \"%s/x\", \"replace\": true}", outside[i]);
         reply_init (&r);
         serve (&r, WR_AGENT_MSG_FILE_RENAME, rename_json);
         reply_clear (&r);
@@ -1065,8 +1069,9 @@ test_resolve (void **state)
         unsigned flags;
         const char *name;
     } cases[] = {
-        { "/", 0, "." },           { "/..", 0, "." },          { "/r/abs", 0, "abs" },
-        { "/r/abs", AGENT_PATH_FOLLOW, "r" }, { "/r/abs/", 0, "r" }, { "r/abs/abs/x", 0, "x" },
+        { "/", 0, "." },        { "/..", 0, "." },
+        { "/r/abs", 0, "abs" }, { "/r/abs", AGENT_PATH_FOLLOW, "r" },
+        { "/r/abs/", 0, "r" },  { "r/abs/abs/x", 0, "x" },
         { "/r/..", 0, "." },
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
