@@ -128,13 +128,27 @@ main (int argc, char **argv)
     int c;
     while ((c = getopt_long (argc, argv, "+", longopts, NULL)) != -1) {
         switch (c) {
-        case 'r': root = optarg; break;
-        case 'n': netns_dir = optarg; break;
-        case 'c': cgroup_parent = optarg; break;
-        case 's': store_dir = optarg; break;
-        case 'b': runsc = optarg; break;
-        case 'i': init = optarg; break;
-        default: fputs (usage, stderr); return 2;
+        case 'r':
+            root = optarg;
+            break;
+        case 'n':
+            netns_dir = optarg;
+            break;
+        case 'c':
+            cgroup_parent = optarg;
+            break;
+        case 's':
+            store_dir = optarg;
+            break;
+        case 'b':
+            runsc = optarg;
+            break;
+        case 'i':
+            init = optarg;
+            break;
+        default:
+            fputs (usage, stderr);
+            return 2;
         }
     }
     if (root == NULL || netns_dir == NULL || cgroup_parent == NULL || optind >= argc) {

@@ -86,8 +86,8 @@ make_sandbox_spec (wr_spec_t *spec, const wr_sandbox_bundle_options_t *o, wr_err
         wr_spec_add_mount (spec, &agent_mount, err) < 0)
         return -1;
 
-    if (o->cpu > 0 && wr_spec_set_cpu_quota (spec, wr_sandbox_cpu_quota (o->cpu),
-                                             WR_SANDBOX_CPU_PERIOD, err) < 0)
+    if (o->cpu > 0 &&
+        wr_spec_set_cpu_quota (spec, wr_sandbox_cpu_quota (o->cpu), WR_SANDBOX_CPU_PERIOD, err) < 0)
         return -1;
     if (o->memory_bytes > 0 && wr_spec_set_memory_limit (spec, o->memory_bytes, err) < 0)
         return -1;
@@ -107,7 +107,8 @@ make_sandbox_spec (wr_spec_t *spec, const wr_sandbox_bundle_options_t *o, wr_err
         json_object_object_del (linux_, "cgroupsPath");
 
     if (wr_spec_set_annotation (spec, WR_SANDBOX_ANNOTATION_ID, o->id, err) < 0 ||
-        (o->name != NULL && wr_spec_set_annotation (spec, WR_SANDBOX_ANNOTATION_NAME, o->name, err) < 0) ||
+        (o->name != NULL &&
+         wr_spec_set_annotation (spec, WR_SANDBOX_ANNOTATION_NAME, o->name, err) < 0) ||
         wr_spec_set_annotation (spec, WR_PROFILE_ANNOTATION, profile->name, err) < 0)
         return -1;
     return 0;

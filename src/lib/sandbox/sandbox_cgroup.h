@@ -35,7 +35,7 @@ char **wr_cgroup_children (const char *parent, wr_error_t *err);
 /* The first line of FILE of cgroup PATH in CONTROLLER's hierarchy as an
  * integer ("max" is INT64_MAX), or of the line starting KEY + ' ' when
  * KEY is not NULL (memory.stat, pids.events, memory.oom_control). */
-int wr_cgroup_read_int (const char *controller, const char *path, const char *file,
-                        const char *key, int64_t *value, wr_error_t *err);
+int wr_cgroup_read_int (const char *controller, const char *path, const char *file, const char *key,
+                        int64_t *value, wr_error_t *err);
 
 #endif

@@ -19,13 +19,13 @@ wr_sandbox_host_pids_limit (int64_t pids)
  * wr_cgroup_read_int; FALLBACK when neither has it. */
 static int
 read_either (const char *controller, const char *path, const char *file, const char *v2_file,
-             const char *key, const char *v2_key, int64_t fallback, int64_t *value,
-             wr_error_t *err)
+             const char *key, const char *v2_key, int64_t fallback, int64_t *value, wr_error_t *err)
 {
     wr_error_t first = NULL;
     if (wr_cgroup_read_int (controller, path, file, key, value, &first) == 0)
         return 0;
-    if (v2_file != NULL && wr_cgroup_read_int (controller, path, v2_file, v2_key, value, NULL) == 0) {
+    if (v2_file != NULL &&
+        wr_cgroup_read_int (controller, path, v2_file, v2_key, value, NULL) == 0) {
         wr_error_free (&first);
         return 0;
     }
@@ -40,24 +40,24 @@ read_either (const char *controller, const char *path, const char *file, const c
 int
 wr_sandbox_limits_read (const char *path, wr_sandbox_limits_t *l, wr_error_t *err)
 {
-    if (read_either ("memory", path, "memory.limit_in_bytes", "memory.max", NULL, NULL,
-                     INT64_MIN, &l->memory_limit, err) < 0 ||
+    if (read_either ("memory", path, "memory.limit_in_bytes", "memory.max", NULL, NULL, INT64_MIN,
+                     &l->memory_limit, err) < 0 ||
         read_either ("memory", path, "memory.max_usage_in_bytes", NULL, NULL, NULL, -1,
                      &l->memory_max_usage, err) < 0 ||
-        read_either ("memory", path, "memory.oom_control", "memory.events", "oom_kill",
-                     "oom_kill", -1, &l->oom_kills, err) < 0 ||
+        read_either ("memory", path, "memory.oom_control", "memory.events", "oom_kill", "oom_kill",
+                     -1, &l->oom_kills, err) < 0 ||
         read_either ("pids", path, "pids.max", NULL, NULL, NULL, INT64_MIN, &l->pids_max, err) <
             0 ||
         read_either ("pids", path, "pids.current", NULL, NULL, NULL, INT64_MIN, &l->pids_current,
                      err) < 0 ||
-        read_either ("pids", path, "pids.events", NULL, "max", NULL, 0, &l->pids_limit_hits,
-                     err) < 0)
+        read_either ("pids", path, "pids.events", NULL, "max", NULL, 0, &l->pids_limit_hits, err) <
+            0)
         return -1;
     /* cgroup v2 puts both in cpu.max ("max 100000"); v1 has two files. */
     if (read_either ("cpu", path, "cpu.cfs_quota_us", NULL, NULL, NULL, -1, &l->cpu_quota, err) <
             0 ||
-        read_either ("cpu", path, "cpu.cfs_period_us", NULL, NULL, NULL, -1, &l->cpu_period,
-                     err) < 0)
+        read_either ("cpu", path, "cpu.cfs_period_us", NULL, NULL, NULL, -1, &l->cpu_period, err) <
+            0)
         return -1;
     return 0;
 }

@@ -52,8 +52,7 @@ static const char *const child_steps[] = {
 };
 
 /* The child: only async-signal-safe calls (warrend has threads). */
-static void __attribute__ ((noreturn))
-child_make_netns (const char *path, int report_fd)
+static void __attribute__ ((noreturn)) child_make_netns (const char *path, int report_fd)
 {
     child_failure_t failure = { 0, 0 };
     struct ifreq ifr;

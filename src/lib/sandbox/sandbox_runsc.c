@@ -62,8 +62,10 @@ wr_sandbox_check_id (const char *id, wr_error_t *err)
 {
     size_t n = id ? strlen (id) : 0;
     if (n == 0 || n > 64 || id[0] == '.' || id[0] == '-')
-        return wr_error_set (err, 0, "sandbox id `%s` must be 1 to 64 characters, not starting "
-                             "with '.' or '-'", id ? id : "");
+        return wr_error_set (err, 0,
+                             "sandbox id `%s` must be 1 to 64 characters, not starting "
+                             "with '.' or '-'",
+                             id ? id : "");
     for (size_t i = 0; i < n; i++) {
         char c = id[i];
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -258,9 +260,9 @@ last_words (const char *text)
 static bool
 says_gone (const char *output)
 {
-    return output != NULL && (strstr (output, "file does not exist") != NULL ||
-                              strstr (output, "does not exist") != NULL ||
-                              strstr (output, "not found") != NULL);
+    return output != NULL &&
+           (strstr (output, "file does not exist") != NULL ||
+            strstr (output, "does not exist") != NULL || strstr (output, "not found") != NULL);
 }
 
 /* `runsc --root=R COMMAND ARGS...` for the short commands. */
@@ -281,8 +283,8 @@ wr_sandbox_state_parse (const char *text, size_t len, const char *id, wr_sandbox
                         pid_t *pid, wr_error_t *err)
 {
     static const char name[] = "runsc state";
-    cleanup_json_reader json_object *o = wr_json_parse_object (text, len, 1 << 16, "a state", name,
-                                                               err);
+    cleanup_json_reader json_object *o =
+        wr_json_parse_object (text, len, 1 << 16, "a state", name, err);
     if (o == NULL)
         return -1;
     cleanup_free char *got_id = NULL, *status = NULL;
@@ -523,8 +525,10 @@ wr_sandbox_launch (const wr_sandbox_host_t *host, wr_store_t *store,
         return -1;
     if (host->root == NULL || host->root[0] != '/' || host->netns_dir == NULL ||
         host->netns_dir[0] != '/')
-        return wr_error_set (err, 0, "sandbox `%s`: the state root and the network namespace "
-                             "directory must be absolute paths", options->id);
+        return wr_error_set (err, 0,
+                             "sandbox `%s`: the state root and the network namespace "
+                             "directory must be absolute paths",
+                             options->id);
     if (wr_backend_probe (host->runsc, err) < 0)
         return wr_error_prefix (err, "sandbox `%s`", options->id);
     wr_sandbox_launched_t l = {

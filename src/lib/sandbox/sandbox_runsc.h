@@ -90,8 +90,8 @@ char **wr_sandbox_runsc_argv (const wr_sandbox_host_t *host, wr_error_t *err);
  * last words. */
 int wr_sandbox_launch (const wr_sandbox_host_t *host, wr_store_t *store,
                        const wr_image_record_t *record, const wr_image_config_t *config,
-                       const wr_sandbox_bundle_options_t *options,
-                       wr_sandbox_launched_t *launched, wr_error_t *err);
+                       const wr_sandbox_bundle_options_t *options, wr_sandbox_launched_t *launched,
+                       wr_error_t *err);
 
 /* The container's state from `runsc state` (its JSON parsed strictly: an
  * object with string id and status and integer pid); GONE when runsc has
@@ -117,7 +117,7 @@ int wr_sandbox_runsc_run (const wr_sandbox_host_t *host, char *const *argv, bool
 
 /* Parses `runsc state` output (exposed for the unit test and the fuzz
  * target). */
-int wr_sandbox_state_parse (const char *text, size_t len, const char *id,
-                            wr_sandbox_state_t *state, pid_t *pid, wr_error_t *err);
+int wr_sandbox_state_parse (const char *text, size_t len, const char *id, wr_sandbox_state_t *state,
+                            pid_t *pid, wr_error_t *err);
 
 #endif
