@@ -15,14 +15,14 @@ int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
-    wr_sandbox_state_t state = WR_SANDBOX_STATE_GONE;
+    wr_runsc_state_t state = WR_RUNSC_STATE_GONE;
     pid_t pid = -5;
     wr_error_t err = NULL;
-    int r = wr_sandbox_state_parse ((const char *) data, size, size % 2 ? "s1" : NULL, &state,
-                                    &pid, &err);
+    int r = wr_runsc_state_parse ((const char *) data, size, size % 2 ? "s1" : NULL, &state, &pid,
+                                  &err);
     if (r == 0) {
-        if (err != NULL || state == WR_SANDBOX_STATE_GONE || pid < 0 ||
-            strcmp (wr_sandbox_state_name (state), "unknown") == 0)
+        if (err != NULL || state == WR_RUNSC_STATE_GONE || pid < 0 ||
+            strcmp (wr_runsc_state_name (state), "unknown") == 0)
             abort ();
     } else if (err == NULL || strstr (err->message, "runsc state") == NULL) {
         abort ();

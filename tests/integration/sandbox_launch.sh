@@ -20,8 +20,14 @@ setup() {
     [ -x "$TOOL" ] || t_fail "sandbox-launch not built: $TOOL"
     [ -x "$WARREN" ] || t_fail "warren not built: $WARREN"
     t_images busybox
-    ROOT=$T_CASE_DIR/root
-    NETNS_DIR=$T_CASE_DIR/netns
+    # Short: the agent's socket, ROOT/sandboxes/ID/agent/agent.sock, must
+    # fit a unix socket address (108 bytes).
+    mkdir -p "$T_TMP_ROOT"
+    local short
+    short=$(mktemp -d "$T_TMP_ROOT/sl.XXXXXX")
+    t_defer rm -rf "$short"
+    ROOT=$short/r
+    NETNS_DIR=$short/ns
     CGROUP_PARENT=/warren-test-$$-$RANDOM
     SL=("$TOOL" --root "$ROOT" --netns-dir "$NETNS_DIR" --cgroup-parent "$CGROUP_PARENT"
         --runsc "$RUNSC" --init "$WARREN_INIT")
@@ -229,7 +235,30 @@ case_net_raw_only_with_docker() {
     assert_contains "$(inside plain1 ping -c 1 -W 1 127.0.0.1)" "permission denied" "ping in a plain sandbox"
 }
 
+# The default process: warren-init's agent mode, its socket in the host's
+# agent directory (--host-uds=create), answering agent-call.
+case_agent() {
+    setup
+    local call=$WARREN_BUILD_DIR/tests/tools/agent-call
+    [ -x "$call" ] || t_fail "agent-call not built: $call"
+    t_defer "${SL[@]}" destroy ag1
+    t_capture out 60 "${SL[@]}" launch ag1 "$WARREN_BUSYBOX_IMAGE" --memory 134217728
+    assert_status 0 "$T_STATUS" "launch with the agent"
+    local sock=$ROOT/sandboxes/ag1/agent/agent.sock i
+    for i in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+    [ -S "$sock" ] || t_fail "no agent socket at $sock: $(cat "$ROOT/sandboxes/ag1/init.log")"
+    assert_contains "$(tr '\0' ' ' < "$ROOT/sandboxes/ag1/bundle/config.json" | jq -r '.process.args | join(" ")')" \
+        "/.warren/init --agent-socket /.warren/agent/agent.sock" "the process"
+    t_capture out 30 "$call" "$sock" /bin/sh -c 'echo hi from $(hostname); grep -c : /proc/net/dev'
+    assert_status 0 "$T_STATUS" "agent-call"
+    assert_contains "$out" "hi from warren" "the agent ran the command"
+    t_capture out 60 "${SL[@]}" destroy ag1
+    assert_status 0 "$T_STATUS" "destroy"
+    assert_nothing_left "destroy of a sandbox with its agent"
+}
+
 t_case "a sandbox runs warren-init with loopback only, and destroy leaves nothing" case_loopback_only
+t_case "the agent in warren-init answers on its socket in the host's agent directory" case_agent
 t_case "cpu, memory and pids limits reach the host; a fork bomb stops at the pids limit" case_limits
 t_case "destroy after kill -9 of the sandbox's runsc processes" case_kill_9
 t_case "destroy is idempotent, works on partial state, and a failed launch leaves nothing" case_destroy_partial_and_twice

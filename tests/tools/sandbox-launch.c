@@ -174,11 +174,11 @@ main (int argc, char **argv)
     if (strcmp (cmd, "launch") == 0)
         return cmd_launch (&host, store_dir ? store_dir : default_store, init, n, args);
     if (strcmp (cmd, "state") == 0 && n == 1) {
-        wr_sandbox_state_t state;
+        wr_runsc_state_t state;
         pid_t pid = 0;
-        if (wr_sandbox_state (&host, args[0], &state, &pid, &err) < 0)
+        if (wr_sandbox_runsc_state (&host, args[0], &state, &pid, &err) < 0)
             return fail (&err);
-        printf ("%s\n", wr_sandbox_state_name (state));
+        printf ("%s\n", wr_runsc_state_name (state));
         return 0;
     }
     if (strcmp (cmd, "exec") == 0 && n >= 3 && strcmp (args[1], "--") == 0) {

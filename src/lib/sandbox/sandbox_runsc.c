@@ -44,13 +44,13 @@ wr_sandbox_launched_clear (wr_sandbox_launched_t *l)
 }
 
 static const char *const state_names[] = {
-    [WR_SANDBOX_STATE_GONE] = "gone",       [WR_SANDBOX_STATE_CREATING] = "creating",
-    [WR_SANDBOX_STATE_CREATED] = "created", [WR_SANDBOX_STATE_RUNNING] = "running",
-    [WR_SANDBOX_STATE_PAUSED] = "paused",   [WR_SANDBOX_STATE_STOPPED] = "stopped",
+    [WR_RUNSC_STATE_GONE] = "gone",       [WR_RUNSC_STATE_CREATING] = "creating",
+    [WR_RUNSC_STATE_CREATED] = "created", [WR_RUNSC_STATE_RUNNING] = "running",
+    [WR_RUNSC_STATE_PAUSED] = "paused",   [WR_RUNSC_STATE_STOPPED] = "stopped",
 };
 
 const char *
-wr_sandbox_state_name (wr_sandbox_state_t state)
+wr_runsc_state_name (wr_runsc_state_t state)
 {
     if ((size_t) state >= sizeof state_names / sizeof state_names[0])
         return "unknown";
@@ -279,8 +279,8 @@ runsc_simple (const wr_sandbox_host_t *host, const char *const *args, char **out
 }
 
 int
-wr_sandbox_state_parse (const char *text, size_t len, const char *id, wr_sandbox_state_t *state,
-                        pid_t *pid, wr_error_t *err)
+wr_runsc_state_parse (const char *text, size_t len, const char *id, wr_runsc_state_t *state,
+                      pid_t *pid, wr_error_t *err)
 {
     static const char name[] = "runsc state";
     cleanup_json_reader json_object *o =
@@ -301,7 +301,7 @@ wr_sandbox_state_parse (const char *text, size_t len, const char *id, wr_sandbox
         return wr_json_error (err, name, "pid", "is out of range");
     for (size_t i = 1; i < sizeof state_names / sizeof state_names[0]; i++) {
         if (strcmp (status, state_names[i]) == 0) {
-            *state = (wr_sandbox_state_t) i;
+            *state = (wr_runsc_state_t) i;
             if (pid != NULL)
                 *pid = pid64 > 0 ? (pid_t) pid64 : 0;
             return 0;
@@ -326,8 +326,8 @@ process_exited (pid_t pid)
 }
 
 int
-wr_sandbox_state (const wr_sandbox_host_t *host, const char *id, wr_sandbox_state_t *state,
-                  pid_t *pid, wr_error_t *err)
+wr_sandbox_runsc_state (const wr_sandbox_host_t *host, const char *id, wr_runsc_state_t *state,
+                        pid_t *pid, wr_error_t *err)
 {
     if (wr_sandbox_check_id (id, err) < 0)
         return -1;
@@ -338,7 +338,7 @@ wr_sandbox_state (const wr_sandbox_host_t *host, const char *id, wr_sandbox_stat
         return wr_error_prefix (err, "state of sandbox `%s`", id);
     if (!WIFEXITED (status) || WEXITSTATUS (status) != 0) {
         if (says_gone (out)) {
-            *state = WR_SANDBOX_STATE_GONE;
+            *state = WR_RUNSC_STATE_GONE;
             if (pid != NULL)
                 *pid = 0;
             return 0;
@@ -347,12 +347,12 @@ wr_sandbox_state (const wr_sandbox_host_t *host, const char *id, wr_sandbox_stat
         return wr_error_set (err, 0, "state of sandbox `%s`: runsc: %s", id, words);
     }
     pid_t got_pid = 0;
-    if (wr_sandbox_state_parse (out, strlen (out), id, state, &got_pid, err) < 0)
+    if (wr_runsc_state_parse (out, strlen (out), id, state, &got_pid, err) < 0)
         return wr_error_prefix (err, "state of sandbox `%s`", id);
     /* runsc says running while the killed sandbox process is a zombie
      * that its reaper (PID 1, or a subreaper) has not waited for yet. */
-    if (*state != WR_SANDBOX_STATE_STOPPED && got_pid > 0 && process_exited (got_pid))
-        *state = WR_SANDBOX_STATE_STOPPED;
+    if (*state != WR_RUNSC_STATE_STOPPED && got_pid > 0 && process_exited (got_pid))
+        *state = WR_RUNSC_STATE_STOPPED;
     if (pid != NULL)
         *pid = got_pid;
     return 0;
@@ -501,13 +501,13 @@ launch_steps (const wr_sandbox_host_t *host, wr_store_t *store, const wr_image_r
         return wr_error_set (err, 0, "runsc start failed (exit %d): %s", WEXITSTATUS (status),
                              words);
     }
-    wr_sandbox_state_t state = WR_SANDBOX_STATE_GONE;
-    if (wr_sandbox_state (host, id, &state, &l->pid, err) < 0)
+    wr_runsc_state_t state = WR_RUNSC_STATE_GONE;
+    if (wr_sandbox_runsc_state (host, id, &state, &l->pid, err) < 0)
         return -1;
-    if (state != WR_SANDBOX_STATE_RUNNING) {
+    if (state != WR_RUNSC_STATE_RUNNING) {
         cleanup_free char *words = runsc_log_words (l->dir);
         return wr_error_set (err, 0, "the sandbox is %s right after its start: %s",
-                             wr_sandbox_state_name (state), words ? words : "see runsc.log");
+                             wr_runsc_state_name (state), words ? words : "see runsc.log");
     }
     wr_log_to (host->log, WR_LOG_DEBUG, "sandbox started", "sandbox", id, "rmem_workaround",
                rmem ? "yes" : "no", "docker", options->docker_enabled ? "yes" : "no", NULL);

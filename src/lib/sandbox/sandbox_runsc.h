@@ -55,16 +55,16 @@ typedef struct {
 void wr_sandbox_launched_clear (wr_sandbox_launched_t *launched);
 
 typedef enum {
-    WR_SANDBOX_STATE_GONE, /* runsc knows no such container */
-    WR_SANDBOX_STATE_CREATING,
-    WR_SANDBOX_STATE_CREATED,
-    WR_SANDBOX_STATE_RUNNING,
-    WR_SANDBOX_STATE_PAUSED,
-    WR_SANDBOX_STATE_STOPPED,
-} wr_sandbox_state_t;
+    WR_RUNSC_STATE_GONE, /* runsc knows no such container */
+    WR_RUNSC_STATE_CREATING,
+    WR_RUNSC_STATE_CREATED,
+    WR_RUNSC_STATE_RUNNING,
+    WR_RUNSC_STATE_PAUSED,
+    WR_RUNSC_STATE_STOPPED,
+} wr_runsc_state_t;
 
 /* "gone", "creating", "created", "running", "paused", "stopped". */
-const char *wr_sandbox_state_name (wr_sandbox_state_t state);
+const char *wr_runsc_state_name (wr_runsc_state_t state);
 
 /* Whether ID can name a sandbox: 1 to 64 of [A-Za-z0-9_.-], not starting
  * with '.' or '-'. */
@@ -96,8 +96,8 @@ int wr_sandbox_launch (const wr_sandbox_host_t *host, wr_store_t *store,
 /* The container's state from `runsc state` (its JSON parsed strictly: an
  * object with string id and status and integer pid); GONE when runsc has
  * no such container.  *PID (when not NULL) gets its pid, or 0. */
-int wr_sandbox_state (const wr_sandbox_host_t *host, const char *id, wr_sandbox_state_t *state,
-                      pid_t *pid, wr_error_t *err);
+int wr_sandbox_runsc_state (const wr_sandbox_host_t *host, const char *id, wr_runsc_state_t *state,
+                            pid_t *pid, wr_error_t *err);
 
 /* `runsc kill ID SIGNAL` (--all: every process in it).  A container that is
  * gone is an error of kind not_found. */
@@ -117,7 +117,7 @@ int wr_sandbox_runsc_run (const wr_sandbox_host_t *host, char *const *argv, bool
 
 /* Parses `runsc state` output (exposed for the unit test and the fuzz
  * target). */
-int wr_sandbox_state_parse (const char *text, size_t len, const char *id, wr_sandbox_state_t *state,
-                            pid_t *pid, wr_error_t *err);
+int wr_runsc_state_parse (const char *text, size_t len, const char *id, wr_runsc_state_t *state,
+                          pid_t *pid, wr_error_t *err);
 
 #endif

@@ -30,15 +30,15 @@ test_state_parse (void **state)
     (void) state;
     static const char running[] = "{\"ociVersion\":\"1.0.2-dev\",\"id\":\"s1\",\"status\":"
                                   "\"running\",\"pid\":1234,\"bundle\":\"/b\"}";
-    wr_sandbox_state_t s = WR_SANDBOX_STATE_GONE;
+    wr_runsc_state_t s = WR_RUNSC_STATE_GONE;
     pid_t pid = 0;
     wr_error_t err = NULL;
-    assert_int_equal (wr_sandbox_state_parse (running, strlen (running), "s1", &s, &pid, &err), 0);
-    assert_int_equal (s, WR_SANDBOX_STATE_RUNNING);
+    assert_int_equal (wr_runsc_state_parse (running, strlen (running), "s1", &s, &pid, &err), 0);
+    assert_int_equal (s, WR_RUNSC_STATE_RUNNING);
     assert_int_equal (pid, 1234);
     static const char stopped[] = "{\"id\":\"s1\",\"status\":\"stopped\",\"pid\":-1}";
-    assert_int_equal (wr_sandbox_state_parse (stopped, strlen (stopped), "s1", &s, &pid, &err), 0);
-    assert_int_equal (s, WR_SANDBOX_STATE_STOPPED);
+    assert_int_equal (wr_runsc_state_parse (stopped, strlen (stopped), "s1", &s, &pid, &err), 0);
+    assert_int_equal (s, WR_RUNSC_STATE_STOPPED);
     assert_int_equal (pid, 0);
 
     const char *bad[] = {
@@ -56,13 +56,12 @@ test_state_parse (void **state)
         NULL,
     };
     for (size_t i = 0; bad[i] != NULL; i++) {
-        assert_int_equal (wr_sandbox_state_parse (bad[i], strlen (bad[i]), "s1", &s, &pid, &err),
-                          -1);
+        assert_int_equal (wr_runsc_state_parse (bad[i], strlen (bad[i]), "s1", &s, &pid, &err), -1);
         assert_non_null (strstr (err->message, "runsc state"));
         wr_error_free (&err);
     }
-    assert_string_equal (wr_sandbox_state_name (WR_SANDBOX_STATE_GONE), "gone");
-    assert_string_equal (wr_sandbox_state_name (WR_SANDBOX_STATE_PAUSED), "paused");
+    assert_string_equal (wr_runsc_state_name (WR_RUNSC_STATE_GONE), "gone");
+    assert_string_equal (wr_runsc_state_name (WR_RUNSC_STATE_PAUSED), "paused");
 }
 
 static void
@@ -143,17 +142,17 @@ test_commands_on_a_missing_container (void **state)
     cleanup_free char *root_flag = xasprintf ("--root=%s/runsc", dir);
     assert_string_equal (argv[1], root_flag);
 
-    wr_sandbox_state_t s = WR_SANDBOX_STATE_RUNNING;
+    wr_runsc_state_t s = WR_RUNSC_STATE_RUNNING;
     pid_t pid = 7;
-    assert_int_equal (wr_sandbox_state (&host, "nope", &s, &pid, &err), 0);
-    assert_int_equal (s, WR_SANDBOX_STATE_GONE);
+    assert_int_equal (wr_sandbox_runsc_state (&host, "nope", &s, &pid, &err), 0);
+    assert_int_equal (s, WR_RUNSC_STATE_GONE);
     assert_int_equal (pid, 0);
     assert_int_equal (wr_sandbox_delete (&host, "nope", &err), 0);
     assert_int_equal (wr_sandbox_kill (&host, "nope", 9, false, &err), -1);
     assert_int_equal (wr_error_kind (err), WR_ERROR_NOT_FOUND);
     assert_non_null (strstr (err->message, "nope"));
     wr_error_free (&err);
-    assert_int_equal (wr_sandbox_state (&host, "../x", &s, &pid, &err), -1);
+    assert_int_equal (wr_sandbox_runsc_state (&host, "../x", &s, &pid, &err), -1);
     wr_error_free (&err);
     wr_remove_tree_at (AT_FDCWD, dir, NULL);
 }
