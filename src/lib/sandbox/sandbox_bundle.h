@@ -35,7 +35,7 @@ typedef struct {
     const char *id; /* the sandbox's id (annotation, hostname when none) */
     const char *name; /* its name, or NULL */
     /* The process: NULL is the agent (wr_sandbox_agent_args); a test may
-     * give `/.warren/init -- sleep 3600` until the agent lands. */
+     * give `/.warren/init -- sleep 3600` (warren-init as a plain PID 1). */
     const char *const *args;
     const char *const *env; /* NAME=VALUE after the image's, or NULL */
     const char *cwd; /* NULL: the image's WorkingDir, else "/" */
