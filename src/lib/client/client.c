@@ -68,8 +68,7 @@ wr_client_new (const wr_client_options_t *options, wr_error_t *err)
     }
     if (options->token != NULL && !token_ok (options->token)) {
         wr_error_set_kind (err, WR_ERROR_INVALID, 0,
-                           "the token for warrend at %s: not printable ASCII without spaces",
-                           host);
+                           "the token for warrend at %s: not printable ASCII without spaces", host);
         return NULL;
     }
     wr_client_t *c = xzalloc (sizeof *c);
@@ -80,8 +79,8 @@ wr_client_new (const wr_client_options_t *options, wr_error_t *err)
         size_t len = strlen (host);
         while (len > 0 && host[len - 1] == '/')
             len--;
-        if (rest[0] == '\0' || rest[0] == '/' || strchr (rest, '?') != NULL
-            || strchr (rest, '#') != NULL || strchr (rest, ' ') != NULL) {
+        if (rest[0] == '\0' || rest[0] == '/' || strchr (rest, '?') != NULL ||
+            strchr (rest, '#') != NULL || strchr (rest, ' ') != NULL) {
             wr_error_set_kind (err, WR_ERROR_INVALID, 0,
                                "warrend's address `%s`: expected http://HOST:PORT", host);
             wr_client_free (c);
@@ -98,11 +97,11 @@ wr_client_new (const wr_client_options_t *options, wr_error_t *err)
     } else {
         path = strncmp (host, "unix://", 7) == 0 ? host + 7
                : strncmp (host, "unix:", 5) == 0 ? host + 5
-                                                  : host;
+                                                 : host;
         if (path[0] == '\0' || strlen (path) >= sizeof ((struct sockaddr_un *) 0)->sun_path) {
-            wr_error_set_kind (err, WR_ERROR_INVALID, 0,
-                               "warrend's socket `%s`: %s", host,
-                               path[0] == '\0' ? "an empty path" : "longer than a socket path may be");
+            wr_error_set_kind (err, WR_ERROR_INVALID, 0, "warrend's socket `%s`: %s", host,
+                               path[0] == '\0' ? "an empty path"
+                                               : "longer than a socket path may be");
             wr_client_free (c);
             return NULL;
         }
@@ -113,8 +112,8 @@ wr_client_new (const wr_client_options_t *options, wr_error_t *err)
         c->auth_header = xasprintf ("Authorization: Bearer %s", options->token);
     c->user_agent = xstrdup (options->user_agent != NULL ? options->user_agent
                                                          : "warren-client/" WARREN_VERSION);
-    c->connect_timeout_ms = options->connect_timeout_ms > 0 ? (long) options->connect_timeout_ms
-                                                            : 10000;
+    c->connect_timeout_ms =
+        options->connect_timeout_ms > 0 ? (long) options->connect_timeout_ms : 10000;
     c->timeout_ms = options->timeout_ms > 0 ? (long) options->timeout_ms : 120000;
     c->stall_timeout_ms = options->stall_timeout_ms > 0 ? (long) options->stall_timeout_ms : 0;
     return c;
@@ -149,8 +148,8 @@ escape_into (char **out, size_t *len, const char *s)
     *out = xrealloc (*out, *len + n * 3 + 1);
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char) s[i];
-        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')
-            || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+            ch == '-' || ch == '_' || ch == '.' || ch == '~') {
             (*out)[(*len)++] = (char) ch;
         } else {
             (*out)[(*len)++] = '%';
@@ -242,7 +241,8 @@ write_cb (char *ptr, size_t size, size_t nmemb, void *data)
     if (ok && t->call->sink != NULL) {
         if (t->call->sink (t->call->sink_data, ptr, n, &t->sink_err) < 0) {
             if (t->sink_err == NULL)
-                wr_error_set_kind (&t->sink_err, WR_ERROR_INTERNAL, 0, "the answer's reader failed");
+                wr_error_set_kind (&t->sink_err, WR_ERROR_INTERNAL, 0,
+                                   "the answer's reader failed");
             return 0;
         }
         return n;
@@ -344,8 +344,8 @@ read_cb (char *buffer, size_t size, size_t nitems, void *data)
 }
 
 static int
-transport_error (wr_client_t *c, transfer_t *t, CURLcode code, const char *errbuf,
-                 const char *what, wr_error_t *err)
+transport_error (wr_client_t *c, transfer_t *t, CURLcode code, const char *errbuf, const char *what,
+                 wr_error_t *err)
 {
     const char *detail = errbuf[0] != '\0' ? errbuf : curl_easy_strerror (code);
     long os_errno = 0;
@@ -391,7 +391,7 @@ transport_error (wr_client_t *c, transfer_t *t, CURLcode code, const char *errbu
 int
 client_call (wr_client_t *c, const client_call_t *call, client_answer_t *answer, wr_error_t *err)
 {
-    *answer = (client_answer_t) { 0 };
+    *answer = (client_answer_t){ 0 };
     cleanup_free char *what = xasprintf ("%s %s", call->method, call->path);
     cleanup_free char *url = call->query != NULL && call->query[0] != '\0'
                                  ? xasprintf ("%s%s?%s", c->base, call->path, call->query)
@@ -402,8 +402,8 @@ client_call (wr_client_t *c, const client_call_t *call, client_answer_t *answer,
     transfer_t t = { .call = call, .curl = curl };
     char errbuf[CURL_ERROR_SIZE] = "";
     struct curl_slist *headers = NULL;
-    cleanup_free char *accept = xasprintf ("Accept: %s", call->accept != NULL ? call->accept
-                                                                              : "application/json");
+    cleanup_free char *accept =
+        xasprintf ("Accept: %s", call->accept != NULL ? call->accept : "application/json");
     headers = curl_slist_append (headers, accept);
     headers = curl_slist_append (headers, "Expect:");
     if (c->auth_header != NULL)
@@ -412,15 +412,15 @@ client_call (wr_client_t *c, const client_call_t *call, client_answer_t *answer,
     bool is_get = strcmp (call->method, "GET") == 0;
     bool is_put = strcmp (call->method, "PUT") == 0;
     if (call->json != NULL) {
-        json_text = xstrdup (json_object_to_json_string_ext (call->json, JSON_C_TO_STRING_PLAIN
-                                                                             | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_text = xstrdup (json_object_to_json_string_ext (
+            call->json, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
         headers = curl_slist_append (headers, "Content-Type: application/json");
         curl_easy_setopt (curl, CURLOPT_POSTFIELDS, json_text);
         curl_easy_setopt (curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) strlen (json_text));
     } else if (call->raw != NULL || call->body_fd >= 0) {
         headers = curl_slist_append (headers, "Content-Type: application/octet-stream");
-        curl_off_t size = call->body_fd >= 0 ? (curl_off_t) call->body_size
-                                             : (curl_off_t) call->raw_len;
+        curl_off_t size =
+            call->body_fd >= 0 ? (curl_off_t) call->body_size : (curl_off_t) call->raw_len;
         curl_easy_setopt (curl, CURLOPT_READFUNCTION, read_cb);
         curl_easy_setopt (curl, CURLOPT_READDATA, &t);
         if (is_put) {
@@ -468,8 +468,8 @@ client_call (wr_client_t *c, const client_call_t *call, client_answer_t *answer,
         ret = wr_error_propagate (err, &t.sink_err);
     } else if (code == CURLE_WRITE_ERROR && t.too_big) {
         ret = wr_error_set_kind (err, WR_ERROR_LIMIT, 0,
-                                 "warrend at %s: the answer to %s is larger than %u bytes",
-                                 c->host, what, WR_CLIENT_MAX_JSON);
+                                 "warrend at %s: the answer to %s is larger than %u bytes", c->host,
+                                 what, WR_CLIENT_MAX_JSON);
     } else if (code != CURLE_OK) {
         ret = transport_error (c, &t, code, errbuf, what, err);
     } else if (status < 200 || status >= 300) {
@@ -544,8 +544,8 @@ wr_client_version (wr_client_t *client, json_object **version, wr_error_t *err)
         return -1;
     const char *v = NULL;
     json_object *apis = NULL;
-    if (wr_client_get_string (o, "version", true, "warrend's version", &v, err) < 0
-        || wr_client_get_array (o, "api_versions", false, "warrend's version", &apis, err) < 0) {
+    if (wr_client_get_string (o, "version", true, "warrend's version", &v, err) < 0 ||
+        wr_client_get_array (o, "api_versions", false, "warrend's version", &apis, err) < 0) {
         json_object_put (o);
         return -1;
     }

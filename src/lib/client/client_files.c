@@ -15,17 +15,17 @@
 int
 wr_client_file_info_read (json_object *info, wr_client_file_info_t *out, wr_error_t *err)
 {
-    *out = (wr_client_file_info_t) { .uid = -1, .gid = -1 };
+    *out = (wr_client_file_info_t){ .uid = -1, .gid = -1 };
     const char *what = "warrend's FileInfo";
     if (wr_json_expect (info, json_type_object, what, "", err) < 0)
         return -1;
-    if (wr_client_get_string (info, "path", true, what, &out->path, err) < 0
-        || wr_client_get_string (info, "file_type", true, what, &out->file_type, err) < 0
-        || wr_client_get_int (info, "size", false, what, &out->size, err) < 0
-        || wr_client_get_int (info, "mode", false, what, &out->mode, err) < 0
-        || wr_client_get_int (info, "uid", false, what, &out->uid, err) < 0
-        || wr_client_get_int (info, "gid", false, what, &out->gid, err) < 0
-        || wr_client_get_int (info, "mtime_ms", false, what, &out->mtime_ms, err) < 0)
+    if (wr_client_get_string (info, "path", true, what, &out->path, err) < 0 ||
+        wr_client_get_string (info, "file_type", true, what, &out->file_type, err) < 0 ||
+        wr_client_get_int (info, "size", false, what, &out->size, err) < 0 ||
+        wr_client_get_int (info, "mode", false, what, &out->mode, err) < 0 ||
+        wr_client_get_int (info, "uid", false, what, &out->uid, err) < 0 ||
+        wr_client_get_int (info, "gid", false, what, &out->gid, err) < 0 ||
+        wr_client_get_int (info, "mtime_ms", false, what, &out->mtime_ms, err) < 0)
         return -1;
     if (out->mode < 0 || out->mode > 07777 || out->size < 0)
         return wr_error_set_kind (err, WR_ERROR_INTERNAL, 0,
@@ -193,8 +193,8 @@ wr_client_file_list (wr_client_t *client, const char *sandbox, const char *path,
         return -1;
     json_object *list = NULL;
     bool cut = false;
-    if (wr_client_get_array (o, "entries", true, "warrend's file list", &list, err) < 0
-        || wr_client_get_bool (o, "truncated", false, "warrend's file list", &cut, err) < 0)
+    if (wr_client_get_array (o, "entries", true, "warrend's file list", &list, err) < 0 ||
+        wr_client_get_bool (o, "truncated", false, "warrend's file list", &cut, err) < 0)
         return -1;
     for (size_t i = 0; i < json_object_array_length (list); i++) {
         wr_client_file_info_t view;
@@ -239,8 +239,8 @@ wr_client_file_mkdir (wr_client_t *client, const char *sandbox, const char *path
 }
 
 int
-wr_client_file_remove (wr_client_t *client, const char *sandbox, const char *path,
-                       bool recursive, wr_error_t *err)
+wr_client_file_remove (wr_client_t *client, const char *sandbox, const char *path, bool recursive,
+                       wr_error_t *err)
 {
     json_object *body = body_with_path (path);
     json_object_object_add (body, "recursive", json_object_new_boolean (recursive));
@@ -263,8 +263,8 @@ wr_client_file_chmod (wr_client_t *client, const char *sandbox, const char *path
                       wr_error_t *err)
 {
     if (mode < 0 || mode > 07777)
-        return wr_error_set_kind (err, WR_ERROR_INVALID, 0, "chmod %s: mode %o out of range",
-                                  path, (unsigned) mode);
+        return wr_error_set_kind (err, WR_ERROR_INVALID, 0, "chmod %s: mode %o out of range", path,
+                                  (unsigned) mode);
     json_object *body = body_with_path (path);
     json_object_object_add (body, "mode", json_object_new_int (mode));
     return files_post (client, sandbox, "chmod", body, NULL, err);
@@ -302,18 +302,18 @@ wr_client_file_find (wr_client_t *client, const char *sandbox, const char *path,
     const char *what = "warrend's matches";
     json_object *list = NULL;
     bool cut = false;
-    if (wr_client_get_array (o, "matches", true, what, &list, err) < 0
-        || wr_client_get_bool (o, "truncated", false, what, &cut, err) < 0)
+    if (wr_client_get_array (o, "matches", true, what, &list, err) < 0 ||
+        wr_client_get_bool (o, "truncated", false, what, &cut, err) < 0)
         return -1;
     for (size_t i = 0; i < json_object_array_length (list); i++) {
         json_object *m = json_object_array_get_idx (list, i);
         const char *p = NULL, *text = NULL;
         int64_t line = 0, column = 0;
-        if (wr_json_expect (m, json_type_object, what, "matches[]", err) < 0
-            || wr_client_get_string (m, "path", true, what, &p, err) < 0
-            || wr_client_get_int (m, "line", true, what, &line, err) < 0
-            || wr_client_get_int (m, "column", false, what, &column, err) < 0
-            || wr_client_get_string (m, "text", false, what, &text, err) < 0)
+        if (wr_json_expect (m, json_type_object, what, "matches[]", err) < 0 ||
+            wr_client_get_string (m, "path", true, what, &p, err) < 0 ||
+            wr_client_get_int (m, "line", true, what, &line, err) < 0 ||
+            wr_client_get_int (m, "column", false, what, &column, err) < 0 ||
+            wr_client_get_string (m, "text", false, what, &text, err) < 0)
             return wr_error_prefix (err, "matches[%zu]", i);
     }
     if (truncated != NULL)
@@ -339,8 +339,8 @@ wr_client_file_replace (wr_client_t *client, const char *sandbox, const char *pa
         return -1;
     int64_t f = 0, r = 0;
     const char *what = "warrend's replace";
-    if (wr_client_get_int (o, "files", true, what, &f, err) < 0
-        || wr_client_get_int (o, "replacements", true, what, &r, err) < 0)
+    if (wr_client_get_int (o, "files", true, what, &f, err) < 0 ||
+        wr_client_get_int (o, "replacements", true, what, &r, err) < 0)
         return -1;
     if (files != NULL)
         *files = f;

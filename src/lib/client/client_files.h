@@ -53,9 +53,8 @@ int wr_client_file_stat (wr_client_t *client, const char *sandbox, const char *p
                          bool follow_symlinks, json_object **info, wr_error_t *err);
 /* GET .../files/list: *ENTRIES, an array of FileInfo (caller puts);
  * LIMIT 0: warrend's default.  TRUNCATED may be NULL. */
-int wr_client_file_list (wr_client_t *client, const char *sandbox, const char *path,
-                         bool recursive, int64_t limit, json_object **entries, bool *truncated,
-                         wr_error_t *err);
+int wr_client_file_list (wr_client_t *client, const char *sandbox, const char *path, bool recursive,
+                         int64_t limit, json_object **entries, bool *truncated, wr_error_t *err);
 /* MODE -1: the default. */
 int wr_client_file_mkdir (wr_client_t *client, const char *sandbox, const char *path, int mode,
                           bool parents, wr_error_t *err);

@@ -56,7 +56,7 @@ void client_query_addf (char **query, const char *key, const char *fmt, ...)
 
 /* A call that answers an object: *OUT, or NULL when OUT is NULL (the
  * answer is dropped). */
-int client_json_call (wr_client_t *client, const char *method, const char *path,
-                      const char *query, json_object *body, json_object **out, wr_error_t *err);
+int client_json_call (wr_client_t *client, const char *method, const char *path, const char *query,
+                      json_object *body, json_object **out, wr_error_t *err);
 
 #endif

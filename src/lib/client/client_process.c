@@ -11,24 +11,24 @@
 int
 wr_client_process_read (json_object *process, wr_client_process_t *out, wr_error_t *err)
 {
-    *out = (wr_client_process_t) { .exit_code = -1 };
+    *out = (wr_client_process_t){ .exit_code = -1 };
     const char *what = "warrend's Process";
     if (wr_json_expect (process, json_type_object, what, "", err) < 0)
         return -1;
-    if (wr_client_get_string (process, "pid", true, what, &out->pid, err) < 0
-        || wr_client_get_string (process, "state", true, what, &out->state, err) < 0
-        || wr_client_get_int (process, "os_pid", false, what, &out->os_pid, err) < 0
-        || wr_client_get_int (process, "started_ms", false, what, &out->started_ms, err) < 0
-        || wr_client_get_int (process, "ended_ms", false, what, &out->ended_ms, err) < 0
-        || wr_client_get_bool (process, "core_dumped", false, what, &out->core_dumped, err) < 0)
+    if (wr_client_get_string (process, "pid", true, what, &out->pid, err) < 0 ||
+        wr_client_get_string (process, "state", true, what, &out->state, err) < 0 ||
+        wr_client_get_int (process, "os_pid", false, what, &out->os_pid, err) < 0 ||
+        wr_client_get_int (process, "started_ms", false, what, &out->started_ms, err) < 0 ||
+        wr_client_get_int (process, "ended_ms", false, what, &out->ended_ms, err) < 0 ||
+        wr_client_get_bool (process, "core_dumped", false, what, &out->core_dumped, err) < 0)
         return -1;
     bool exited = strcmp (out->state, "exited") == 0;
     bool signaled = strcmp (out->state, "signaled") == 0;
-    if (wr_client_get_int (process, "exit_code", exited, what, &out->exit_code, err) < 0
-        || wr_client_get_int (process, "signal", signaled, what, &out->signal, err) < 0)
+    if (wr_client_get_int (process, "exit_code", exited, what, &out->exit_code, err) < 0 ||
+        wr_client_get_int (process, "signal", signaled, what, &out->signal, err) < 0)
         return -1;
-    if ((exited && (out->exit_code < 0 || out->exit_code > 255))
-        || (signaled && (out->signal < 1 || out->signal > 127)))
+    if ((exited && (out->exit_code < 0 || out->exit_code > 255)) ||
+        (signaled && (out->signal < 1 || out->signal > 127)))
         return wr_error_set_kind (err, WR_ERROR_INTERNAL, 0,
                                   "%s %s: an exit code or signal out of range", what, out->pid);
     return 0;
@@ -88,8 +88,10 @@ wr_client_process_exec (wr_client_t *client, const char *sandbox, const wr_clien
         json_object_object_add (body, "stdin", json_object_new_boolean (true));
     if (exec->tty) {
         json_object *tty = json_object_new_object ();
-        json_object_object_add (tty, "rows", json_object_new_int (exec->tty_rows > 0 ? exec->tty_rows : 24));
-        json_object_object_add (tty, "cols", json_object_new_int (exec->tty_cols > 0 ? exec->tty_cols : 80));
+        json_object_object_add (tty, "rows",
+                                json_object_new_int (exec->tty_rows > 0 ? exec->tty_rows : 24));
+        json_object_object_add (tty, "cols",
+                                json_object_new_int (exec->tty_cols > 0 ? exec->tty_cols : 80));
         json_object_object_add (body, "tty", tty);
     }
     cleanup_free char *path = client_path ("/v1/sandboxes/", sandbox, "/processes", NULL);
@@ -135,10 +137,14 @@ static int
 process_post (wr_client_t *client, const char *sandbox, const char *pid, const char *tail,
               json_object *body, bool long_running, json_object **out, wr_error_t *err)
 {
-    cleanup_free char *path = client_path ("/v1/sandboxes/", sandbox, "/processes/", pid, tail,
-                                           NULL);
+    cleanup_free char *path =
+        client_path ("/v1/sandboxes/", sandbox, "/processes/", pid, tail, NULL);
     client_call_t call = {
-        .method = "POST", .path = path, .json = body, .body_fd = -1, .long_running = long_running,
+        .method = "POST",
+        .path = path,
+        .json = body,
+        .body_fd = -1,
+        .long_running = long_running,
     };
     client_answer_t answer;
     if (client_call (client, &call, &answer, err) < 0)
@@ -173,8 +179,7 @@ wr_client_process_signal (wr_client_t *client, const char *sandbox, const char *
 }
 
 int
-wr_client_process_kill (wr_client_t *client, const char *sandbox, const char *pid,
-                        wr_error_t *err)
+wr_client_process_kill (wr_client_t *client, const char *sandbox, const char *pid, wr_error_t *err)
 {
     return process_post (client, sandbox, pid, "/kill", NULL, false, NULL, err);
 }
@@ -230,9 +235,9 @@ output_line (void *data, json_object *line, wr_error_t *err)
     if (strcmp (event, "output") == 0) {
         const char *stream = NULL, *text = NULL;
         int64_t offset = 0;
-        if (wr_client_get_string (line, "stream", true, what, &stream, err) < 0
-            || wr_client_get_int (line, "offset", true, what, &offset, err) < 0
-            || wr_client_get_string (line, "data", true, what, &text, err) < 0)
+        if (wr_client_get_string (line, "stream", true, what, &stream, err) < 0 ||
+            wr_client_get_int (line, "offset", true, what, &offset, err) < 0 ||
+            wr_client_get_string (line, "data", true, what, &text, err) < 0)
             return -1;
         wr_client_stream_t s = strcmp (stream, "stdout") == 0   ? WR_CLIENT_STDOUT
                                : strcmp (stream, "stderr") == 0 ? WR_CLIENT_STDERR
@@ -256,11 +261,11 @@ output_line (void *data, json_object *line, wr_error_t *err)
         int64_t so = o->next[1], eo = o->next[2];
         const char *state = NULL;
         int64_t code = -1, sig = 0;
-        if (wr_client_get_int (line, "stdout_offset", false, what, &so, err) < 0
-            || wr_client_get_int (line, "stderr_offset", false, what, &eo, err) < 0
-            || wr_client_get_string (line, "state", false, what, &state, err) < 0
-            || wr_client_get_int (line, "exit_code", false, what, &code, err) < 0
-            || wr_client_get_int (line, "signal", false, what, &sig, err) < 0)
+        if (wr_client_get_int (line, "stdout_offset", false, what, &so, err) < 0 ||
+            wr_client_get_int (line, "stderr_offset", false, what, &eo, err) < 0 ||
+            wr_client_get_string (line, "state", false, what, &state, err) < 0 ||
+            wr_client_get_int (line, "exit_code", false, what, &code, err) < 0 ||
+            wr_client_get_int (line, "signal", false, what, &sig, err) < 0)
             return -1;
         o->next[1] = so;
         o->next[2] = eo;
@@ -291,7 +296,7 @@ wr_client_process_output (wr_client_t *client, const char *sandbox, const char *
         options = &defaults;
     wr_client_stream_t streams = options->streams != 0 ? options->streams : WR_CLIENT_BOTH;
     if (end != NULL)
-        *end = (wr_client_output_end_t) { .exit_code = -1 };
+        *end = (wr_client_output_end_t){ .exit_code = -1 };
     output_t o = { .on_data = on_data, .data = data, .end = end, .header_offset = -1 };
     o.single = streams == WR_CLIENT_BOTH ? 0 : streams;
     o.next[1] = options->stdout_offset;
@@ -307,8 +312,8 @@ wr_client_process_output (wr_client_t *client, const char *sandbox, const char *
         client_query_addf (&query, "stderr_offset", "%lld", (long long) options->stderr_offset);
     if (options->follow)
         client_query_add (&query, "follow", "true");
-    cleanup_free char *path = client_path ("/v1/sandboxes/", sandbox, "/processes/", pid,
-                                           "/output", NULL);
+    cleanup_free char *path =
+        client_path ("/v1/sandboxes/", sandbox, "/processes/", pid, "/output", NULL);
     cleanup_free char *what = xasprintf ("the output of process %s in sandbox %s", pid, sandbox);
     wr_client_lines_init (&o.lines, what, output_line, &o);
     client_call_t call = {
@@ -345,8 +350,8 @@ int
 wr_client_process_stdin (wr_client_t *client, const char *sandbox, const char *pid,
                          const void *bytes, size_t len, bool close, wr_error_t *err)
 {
-    cleanup_free char *path = client_path ("/v1/sandboxes/", sandbox, "/processes/", pid,
-                                           "/stdin", NULL);
+    cleanup_free char *path =
+        client_path ("/v1/sandboxes/", sandbox, "/processes/", pid, "/stdin", NULL);
     client_call_t call = {
         .method = "POST",
         .path = path,

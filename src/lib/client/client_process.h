@@ -51,8 +51,8 @@ int wr_client_process_list (wr_client_t *client, const char *sandbox, json_objec
 int wr_client_process_wait (wr_client_t *client, const char *sandbox, const char *pid,
                             int64_t timeout_ms, json_object **process, wr_error_t *err);
 /* POST .../signal {"signal": SIGNAL, "group": GROUP}. */
-int wr_client_process_signal (wr_client_t *client, const char *sandbox, const char *pid,
-                              int signal, bool group, wr_error_t *err);
+int wr_client_process_signal (wr_client_t *client, const char *sandbox, const char *pid, int signal,
+                              bool group, wr_error_t *err);
 /* POST .../kill: SIGKILL to its process group. */
 int wr_client_process_kill (wr_client_t *client, const char *sandbox, const char *pid,
                             wr_error_t *err);
@@ -93,8 +93,8 @@ typedef struct {
  * when given the caller frees END->state. */
 int wr_client_process_output (wr_client_t *client, const char *sandbox, const char *pid,
                               const wr_client_output_options_t *options,
-                              wr_client_output_fn on_data, void *data,
-                              wr_client_output_end_t *end, wr_error_t *err);
+                              wr_client_output_fn on_data, void *data, wr_client_output_end_t *end,
+                              wr_error_t *err);
 
 /* POST .../processes/{pid}/stdin: LEN bytes of BYTES written to its stdin;
  * CLOSE closes it after. */

@@ -75,12 +75,13 @@ static int
 error_object (json_object *obj, wr_error_t *err)
 {
     json_object *e = NULL, *kind = NULL, *message = NULL;
-    if (!json_object_is_type (obj, json_type_object) || !json_object_object_get_ex (obj, "error", &e)
-        || !json_object_is_type (e, json_type_object)
-        || !json_object_object_get_ex (e, "kind", &kind)
-        || !json_object_is_type (kind, json_type_string)
-        || !json_object_object_get_ex (e, "message", &message)
-        || !json_object_is_type (message, json_type_string))
+    if (!json_object_is_type (obj, json_type_object) ||
+        !json_object_object_get_ex (obj, "error", &e) ||
+        !json_object_is_type (e, json_type_object) ||
+        !json_object_object_get_ex (e, "kind", &kind) ||
+        !json_object_is_type (kind, json_type_string) ||
+        !json_object_object_get_ex (e, "message", &message) ||
+        !json_object_is_type (message, json_type_string))
         return 0;
     wr_error_kind_t k;
     if (wr_client_kind_from_name (json_object_get_string (kind), &k) < 0)
@@ -93,8 +94,7 @@ error_object (json_object *obj, wr_error_t *err)
 }
 
 int
-wr_client_reply_error (long status, const char *body, size_t len, const char *what,
-                       wr_error_t *err)
+wr_client_reply_error (long status, const char *body, size_t len, const char *what, wr_error_t *err)
 {
     wr_error_t parse_err = NULL;
     json_object *obj = wr_json_parse_object (body, len, WR_CLIENT_MAX_ERROR_BODY, "an error body",
@@ -119,8 +119,7 @@ wr_client_reply_stream_error (json_object *line, wr_error_t *err)
 }
 
 json_object *
-wr_client_reply_object (const char *body, size_t len, size_t max, const char *what,
-                        wr_error_t *err)
+wr_client_reply_object (const char *body, size_t len, size_t max, const char *what, wr_error_t *err)
 {
     return wr_json_parse_object (body, len, max, "an answer", what, err);
 }
@@ -128,7 +127,7 @@ wr_client_reply_object (const char *body, size_t len, size_t max, const char *wh
 void
 wr_client_lines_init (wr_client_lines_t *lines, const char *what, wr_client_line_fn fn, void *data)
 {
-    *lines = (wr_client_lines_t) { .fn = fn, .data = data, .what = what };
+    *lines = (wr_client_lines_t){ .fn = fn, .data = data, .what = what };
 }
 
 static int
@@ -155,9 +154,8 @@ wr_client_lines_feed (wr_client_lines_t *lines, const char *bytes, size_t len, w
         const char *nl = memchr (bytes, '\n', len);
         size_t take = nl != NULL ? (size_t) (nl - bytes) : len;
         if (lines->len + take > WR_CLIENT_MAX_LINE)
-            return wr_error_set_kind (err, WR_ERROR_LIMIT, 0,
-                                      "%s: line %zu: longer than %u bytes", lines->what,
-                                      lines->lines + 1, WR_CLIENT_MAX_LINE);
+            return wr_error_set_kind (err, WR_ERROR_LIMIT, 0, "%s: line %zu: longer than %u bytes",
+                                      lines->what, lines->lines + 1, WR_CLIENT_MAX_LINE);
         if (nl != NULL && lines->len == 0) {
             if (one_line (lines, bytes, take, err) < 0)
                 return -1;
@@ -216,8 +214,7 @@ b64_value (unsigned char c)
 }
 
 int
-wr_client_base64_decode (const char *text, size_t len, char **out, size_t *out_len,
-                         wr_error_t *err)
+wr_client_base64_decode (const char *text, size_t len, char **out, size_t *out_len, wr_error_t *err)
 {
     if (len % 4 != 0)
         return wr_error_set_kind (err, WR_ERROR_INVALID, 0,
@@ -241,8 +238,8 @@ wr_client_base64_decode (const char *text, size_t len, char **out, size_t *out_l
                                           "base64: a bad character at %zu", i + (size_t) j);
             }
         }
-        uint32_t word = (uint32_t) v[0] << 18 | (uint32_t) v[1] << 12 | (uint32_t) v[2] << 6
-                        | (uint32_t) v[3];
+        uint32_t word =
+            (uint32_t) v[0] << 18 | (uint32_t) v[1] << 12 | (uint32_t) v[2] << 6 | (uint32_t) v[3];
         buf[n++] = (char) (word >> 16);
         if (pad < 2)
             buf[n++] = (char) (word >> 8 & 0xff);
@@ -267,8 +264,8 @@ wr_client_get_string (json_object *obj, const char *key, bool required, const ch
 }
 
 int
-wr_client_get_int (json_object *obj, const char *key, bool required, const char *what,
-                   int64_t *out, wr_error_t *err)
+wr_client_get_int (json_object *obj, const char *key, bool required, const char *what, int64_t *out,
+                   wr_error_t *err)
 {
     json_object *v = NULL;
     int found = wr_json_member (obj, key, required, what, "", &v, err);

@@ -20,8 +20,8 @@ add_pairs (json_object *spec, const char *key, const char *const *pairs, wr_erro
         const char *eq = strchr (pairs[i], '=');
         if (eq == NULL || eq == pairs[i]) {
             cleanup_free char *quoted = wr_quote (pairs[i], 200);
-            return wr_error_set_kind (err, WR_ERROR_INVALID, 0,
-                                      "%s `%s`: expected KEY=VALUE", key, quoted);
+            return wr_error_set_kind (err, WR_ERROR_INVALID, 0, "%s `%s`: expected KEY=VALUE", key,
+                                      quoted);
         }
         cleanup_free char *name = xstrndup (pairs[i], (size_t) (eq - pairs[i]));
         json_object_object_add (obj, name, json_object_new_string (eq + 1));
@@ -74,27 +74,26 @@ get_double (json_object *obj, const char *key, const char *what, double *out, wr
 int
 wr_client_sandbox_read (json_object *sandbox, wr_client_sandbox_t *out, wr_error_t *err)
 {
-    *out = (wr_client_sandbox_t) { 0 };
+    *out = (wr_client_sandbox_t){ 0 };
     const char *what = "warrend's Sandbox";
     if (wr_json_expect (sandbox, json_type_object, what, "", err) < 0)
         return -1;
-    if (wr_client_get_string (sandbox, "id", true, what, &out->id, err) < 0
-        || wr_client_get_string (sandbox, "state", true, what, &out->state, err) < 0
-        || wr_client_get_string (sandbox, "name", false, what, &out->name, err) < 0
-        || wr_client_get_string (sandbox, "reason", false, what, &out->reason, err) < 0
-        || wr_client_get_string (sandbox, "image", false, what, &out->image, err) < 0
-        || wr_client_get_string (sandbox, "docker_socket", false, what, &out->docker_socket, err)
-               < 0
-        || wr_client_get_string (sandbox, "workdir", false, what, &out->workdir, err) < 0
-        || wr_client_get_bool (sandbox, "docker_enabled", false, what, &out->docker_enabled, err)
-               < 0
-        || wr_client_get_int (sandbox, "memory", false, what, &out->memory, err) < 0
-        || wr_client_get_int (sandbox, "keep_warm_seconds", false, what, &out->keep_warm_seconds,
-                              err)
-               < 0
-        || wr_client_get_int (sandbox, "created_ms", false, what, &out->created_ms, err) < 0
-        || wr_client_get_int (sandbox, "expires_ms", false, what, &out->expires_ms, err) < 0
-        || get_double (sandbox, "cpu", what, &out->cpu, err) < 0)
+    if (wr_client_get_string (sandbox, "id", true, what, &out->id, err) < 0 ||
+        wr_client_get_string (sandbox, "state", true, what, &out->state, err) < 0 ||
+        wr_client_get_string (sandbox, "name", false, what, &out->name, err) < 0 ||
+        wr_client_get_string (sandbox, "reason", false, what, &out->reason, err) < 0 ||
+        wr_client_get_string (sandbox, "image", false, what, &out->image, err) < 0 ||
+        wr_client_get_string (sandbox, "docker_socket", false, what, &out->docker_socket, err) <
+            0 ||
+        wr_client_get_string (sandbox, "workdir", false, what, &out->workdir, err) < 0 ||
+        wr_client_get_bool (sandbox, "docker_enabled", false, what, &out->docker_enabled, err) <
+            0 ||
+        wr_client_get_int (sandbox, "memory", false, what, &out->memory, err) < 0 ||
+        wr_client_get_int (sandbox, "keep_warm_seconds", false, what, &out->keep_warm_seconds,
+                           err) < 0 ||
+        wr_client_get_int (sandbox, "created_ms", false, what, &out->created_ms, err) < 0 ||
+        wr_client_get_int (sandbox, "expires_ms", false, what, &out->expires_ms, err) < 0 ||
+        get_double (sandbox, "cpu", what, &out->cpu, err) < 0)
         return -1;
     return 0;
 }
@@ -183,7 +182,10 @@ wr_client_sandbox_create (wr_client_t *client, json_object *spec, wr_client_even
 {
     if (on_event == NULL) {
         client_call_t call = {
-            .method = "POST", .path = "/v1/sandboxes", .json = spec, .body_fd = -1,
+            .method = "POST",
+            .path = "/v1/sandboxes",
+            .json = spec,
+            .body_fd = -1,
             .long_running = true,
         };
         client_answer_t answer;
@@ -210,8 +212,7 @@ wr_client_sandbox_create (wr_client_t *client, json_object *spec, wr_client_even
 }
 
 int
-wr_client_sandbox_get (wr_client_t *client, const char *id, json_object **sandbox,
-                       wr_error_t *err)
+wr_client_sandbox_get (wr_client_t *client, const char *id, json_object **sandbox, wr_error_t *err)
 {
     cleanup_free char *path = client_path ("/v1/sandboxes/", id, NULL);
     json_object *o = NULL;

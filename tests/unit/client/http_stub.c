@@ -103,8 +103,8 @@ test_header (const test_request_t *req, const char *name, char *out, size_t size
         const char *end = strstr (line, "\r\n");
         if (end == NULL)
             break;
-        if ((size_t) (end - line) > nlen && strncasecmp (line, name, nlen) == 0
-            && line[nlen] == ':') {
+        if ((size_t) (end - line) > nlen && strncasecmp (line, name, nlen) == 0 &&
+            line[nlen] == ':') {
             const char *v = line + nlen + 1;
             while (*v == ' ')
                 v++;
@@ -202,8 +202,7 @@ read_request (conn_t *c, test_request_t *req)
             return -1;
         if (line[0] == '\0')
             break;
-        hlen += (size_t) snprintf (req->headers + hlen, sizeof req->headers - hlen, "%s\r\n",
-                                   line);
+        hlen += (size_t) snprintf (req->headers + hlen, sizeof req->headers - hlen, "%s\r\n", line);
         if (strncasecmp (line, "Content-Length:", 15) == 0)
             length = atoll (line + 15);
         if (strncasecmp (line, "Transfer-Encoding:", 18) == 0 && strstr (line, "chunked"))
@@ -264,8 +263,8 @@ test_server_start (test_server_t *s)
     s->listen_fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_un addr = { .sun_family = AF_UNIX };
     snprintf (addr.sun_path, sizeof addr.sun_path, "%s", s->path);
-    if (bind (s->listen_fd, (struct sockaddr *) &addr, sizeof addr) < 0
-        || listen (s->listen_fd, 64) < 0)
+    if (bind (s->listen_fd, (struct sockaddr *) &addr, sizeof addr) < 0 ||
+        listen (s->listen_fd, 64) < 0)
         abort ();
     pthread_create (&s->thread, NULL, serve, s);
 }

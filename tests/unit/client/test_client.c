@@ -33,11 +33,11 @@
 static test_server_t server;
 static wr_client_t *client;
 
-static const char sandbox_json[]
-    = "{\"id\":\"sb-3f9c2a1b7d4e8f60\",\"name\":\"ci-42\",\"labels\":{\"team\":\"ml\"},"
-      "\"state\":\"running\",\"reason\":null,\"image\":\"127.0.0.1:5000/test/debian:v1\","
-      "\"cpu\":1.0,\"memory\":1073741824,\"docker_enabled\":true,\"keep_warm_seconds\":600,"
-      "\"created_ms\":1796250000000,\"docker_socket\":\"/run/warren/sandboxes/sb-3f/docker.sock\"}";
+static const char sandbox_json[] =
+    "{\"id\":\"sb-3f9c2a1b7d4e8f60\",\"name\":\"ci-42\",\"labels\":{\"team\":\"ml\"},"
+    "\"state\":\"running\",\"reason\":null,\"image\":\"127.0.0.1:5000/test/debian:v1\","
+    "\"cpu\":1.0,\"memory\":1073741824,\"docker_enabled\":true,\"keep_warm_seconds\":600,"
+    "\"created_ms\":1796250000000,\"docker_socket\":\"/run/warren/sandboxes/sb-3f/docker.sock\"}";
 
 static int
 setup (void **state)
@@ -433,11 +433,11 @@ test_create_events (void **state)
     assert_string_equal (last.method, "POST");
     assert_string_equal (last.target, "/v1/sandboxes");
     assert_header ("Accept", "application/x-ndjson");
-    cleanup_json_reader json_object *sent
-        = wr_json_parse_object (last.body, last.body_len, 65536, "body", "body", &err);
+    cleanup_json_reader json_object *sent =
+        wr_json_parse_object (last.body, last.body_len, 65536, "body", "body", &err);
     assert_non_null (sent);
-    assert_string_equal (json_object_to_json_string_ext (sent, JSON_C_TO_STRING_PLAIN
-                                                                   | JSON_C_TO_STRING_NOSLASHESCAPE),
+    assert_string_equal (json_object_to_json_string_ext (sent, JSON_C_TO_STRING_PLAIN |
+                                                                   JSON_C_TO_STRING_NOSLASHESCAPE),
                          "{\"image\":\"127.0.0.1:5000/test/debian:v1\",\"cpu\":1.5,\"memory\":"
                          "536870912,\"docker_enabled\":true,\"name\":\"ci-42\","
                          "\"keep_warm_seconds\":0,\"env\":{\"CI\":\"1\",\"EMPTY\":\"\"}}");
@@ -452,10 +452,10 @@ static void
 answer_create_fails (int fd, const test_request_t *req)
 {
     test_chunked_start (fd, 200, "application/x-ndjson", NULL);
-    const char lines[]
-        = "{\"event\":\"docker.waiting\",\"timeout_ms\":30000,\"message\":\"Waiting\"}\n"
-          "{\"error\":{\"kind\":\"unavailable\",\"message\":\"docker daemon failed: exit status "
-          "1\\nlast lines\"}}\n";
+    const char lines[] =
+        "{\"event\":\"docker.waiting\",\"timeout_ms\":30000,\"message\":\"Waiting\"}\n"
+        "{\"error\":{\"kind\":\"unavailable\",\"message\":\"docker daemon failed: exit status "
+        "1\\nlast lines\"}}\n";
     test_chunk (fd, lines, sizeof lines - 1);
     test_chunked_end (fd);
 }
@@ -629,7 +629,8 @@ static void
 answer_output_bad_base64 (int fd, const test_request_t *req)
 {
     test_chunked_start (fd, 200, "application/x-ndjson", NULL);
-    const char line[] = "{\"event\":\"output\",\"stream\":\"stdout\",\"offset\":0,\"data\":\"a$==\"}\n";
+    const char line[] =
+        "{\"event\":\"output\",\"stream\":\"stdout\",\"offset\":0,\"data\":\"a$==\"}\n";
     test_chunk (fd, line, sizeof line - 1);
     test_chunked_end (fd);
 }
@@ -660,7 +661,7 @@ test_output (void **state)
 
     test_server_set (&server, answer_output_raw);
     collected_t r = { .first_offset = -1 };
-    opts = (wr_client_output_options_t) { .streams = WR_CLIENT_STDERR, .stderr_offset = 100 };
+    opts = (wr_client_output_options_t){ .streams = WR_CLIENT_STDERR, .stderr_offset = 100 };
     assert_int_equal (
         wr_client_process_output (client, "sb-1", "p7", &opts, collect, &r, &end, &err), 0);
     assert_int_equal (r.first_offset, 100);
@@ -764,9 +765,8 @@ test_download_upload_50mb (void **state)
     test_server_set (&server, answer_file_info);
     wr_client_upload_t opts = { .mode = 0640, .uid = 1000, .gid = -1, .parents = true };
     cleanup_json_reader json_object *info = NULL;
-    assert_int_equal (wr_client_file_upload_path (client, "sb-1", "/srv/big", path, &opts, &info,
-                                                  &err),
-                      0);
+    assert_int_equal (
+        wr_client_file_upload_path (client, "sb-1", "/srv/big", path, &opts, &info, &err), 0);
     fetch_last ();
     assert_string_equal (last.method, "PUT");
     assert_string_equal (last.target,

@@ -16,7 +16,7 @@
 static void
 test_error_kinds (void **state)
 {
-    static const char *names[] = { "internal", "not_found", "exists", "invalid",
+    static const char *names[] = { "internal", "not_found",   "exists",   "invalid",
                                    "limit",    "unavailable", "cancelled" };
     for (size_t i = 0; i < 7; i++) {
         wr_error_kind_t kind;
@@ -103,8 +103,9 @@ test_base64 (void **state)
 {
     struct {
         const char *in, *out;
-    } good[] = { { "", "" }, { "YQ==", "a" }, { "YWI=", "ab" }, { "YWJj", "abc" },
-                 { "aGVsbG8K", "hello\n" } };
+    } good[] = {
+        { "", "" }, { "YQ==", "a" }, { "YWI=", "ab" }, { "YWJj", "abc" }, { "aGVsbG8K", "hello\n" }
+    };
     for (size_t i = 0; i < 5; i++) {
         cleanup_free char *out = NULL;
         size_t n = 0;
@@ -158,10 +159,8 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test (test_error_kinds),
-        cmocka_unit_test (test_lines_every_split),
-        cmocka_unit_test (test_lines_too_long),
-        cmocka_unit_test (test_base64),
+        cmocka_unit_test (test_error_kinds),    cmocka_unit_test (test_lines_every_split),
+        cmocka_unit_test (test_lines_too_long), cmocka_unit_test (test_base64),
         cmocka_unit_test (test_members),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
