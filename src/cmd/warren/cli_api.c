@@ -17,39 +17,39 @@
 #define WARREN_VERSION "unknown"
 #endif
 
-const char cli_api_usage[]
-    = "Sandboxes (through warrend, see docs/cli.md):\n"
-      "  run [OPTIONS] IMAGE -- CMD...   create a sandbox, run CMD in it, remove it; exits "
-      "with CMD's status\n"
-      "  create [OPTIONS] IMAGE          create a sandbox and print its id\n"
-      "  exec [-i] ID -- CMD...          run CMD in a sandbox; exits with its status\n"
-      "  ls [--state S] [--label K=V]    list sandboxes\n"
-      "  inspect ID                      print a sandbox as JSON\n"
-      "  rm ID...                        stop and remove sandboxes\n"
-      "  ps ID                           list a sandbox's processes\n"
-      "  logs [-f] ID PID                print a process's output\n"
-      "  cp SRC DST                      copy a file in or out (one side is ID:PATH)\n"
-      "  docker-socket ID                print the path of a sandbox's Docker socket\n"
-      "  docker ID ARGS...               run the docker CLI against a sandbox's dockerd\n"
-      "\n"
-      "Options of run and create:\n"
-      "  --docker           Docker in the sandbox (its own dockerd)\n"
-      "  --cpu N            CPUs (e.g. 0.5, 2)\n"
-      "  --memory SIZE      memory, e.g. 512M or 2G\n"
-      "  --env K=V          an environment variable (repeatable)\n"
-      "  --label K=V        a label (repeatable)\n"
-      "  --name NAME        a name, usable instead of the id\n"
-      "  --workdir DIR      the working directory\n"
-      "  --keep-warm SECS   idle lifetime (-1: never expires)\n"
-      "  --keep / --rm      run: keep the sandbox afterwards, or remove it (the default)\n"
-      "  --json             JSON on stdout (every sandbox command takes it)\n"
-      "\n"
-      "Where warrend is:\n"
-      "  --host ADDR        its socket path or http://HOST:PORT (default $WARREN_HOST, else\n"
-      "                     ROOT/run/warrend.sock with --root or $WARREN_ROOT, else\n"
-      "                     /run/warren/warrend.sock)\n"
-      "  --token-file FILE  the bearer token for TCP (default $WARREN_TOKEN_FILE, or the\n"
-      "                     token in $WARREN_TOKEN)\n";
+const char cli_api_usage[] =
+    "Sandboxes (through warrend, see docs/cli.md):\n"
+    "  run [OPTIONS] IMAGE -- CMD...   create a sandbox, run CMD in it, remove it; exits "
+    "with CMD's status\n"
+    "  create [OPTIONS] IMAGE          create a sandbox and print its id\n"
+    "  exec [-i] ID -- CMD...          run CMD in a sandbox; exits with its status\n"
+    "  ls [--state S] [--label K=V]    list sandboxes\n"
+    "  inspect ID                      print a sandbox as JSON\n"
+    "  rm ID...                        stop and remove sandboxes\n"
+    "  ps ID                           list a sandbox's processes\n"
+    "  logs [-f] ID PID                print a process's output\n"
+    "  cp SRC DST                      copy a file in or out (one side is ID:PATH)\n"
+    "  docker-socket ID                print the path of a sandbox's Docker socket\n"
+    "  docker ID ARGS...               run the docker CLI against a sandbox's dockerd\n"
+    "\n"
+    "Options of run and create:\n"
+    "  --docker           Docker in the sandbox (its own dockerd)\n"
+    "  --cpu N            CPUs (e.g. 0.5, 2)\n"
+    "  --memory SIZE      memory, e.g. 512M or 2G\n"
+    "  --env K=V          an environment variable (repeatable)\n"
+    "  --label K=V        a label (repeatable)\n"
+    "  --name NAME        a name, usable instead of the id\n"
+    "  --workdir DIR      the working directory\n"
+    "  --keep-warm SECS   idle lifetime (-1: never expires)\n"
+    "  --keep / --rm      run: keep the sandbox afterwards, or remove it (the default)\n"
+    "  --json             JSON on stdout (every sandbox command takes it)\n"
+    "\n"
+    "Where warrend is:\n"
+    "  --host ADDR        its socket path or http://HOST:PORT (default $WARREN_HOST, else\n"
+    "                     ROOT/run/warrend.sock with --root or $WARREN_ROOT, else\n"
+    "                     /run/warren/warrend.sock)\n"
+    "  --token-file FILE  the bearer token for TCP (default $WARREN_TOKEN_FILE, or the\n"
+    "                     token in $WARREN_TOKEN)\n";
 
 int
 cli_usage_error (const char *fmt, ...)
@@ -87,8 +87,8 @@ read_token (const char *path, wr_error_t *err)
     ssize_t n;
     while (len < sizeof buf - 1 && (n = read (fd, buf + len, sizeof buf - 1 - len)) > 0)
         len += (size_t) n;
-    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' '
-                       || buf[len - 1] == '\t'))
+    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' ' ||
+                       buf[len - 1] == '\t'))
         len--;
     buf[len] = '\0';
     if (len == 0 || len > 4096) {
@@ -127,8 +127,8 @@ cli_client (const cli_api_t *api)
 void
 cli_print_json (json_object *o)
 {
-    puts (json_object_to_json_string_ext (o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED
-                                                 | JSON_C_TO_STRING_NOSLASHESCAPE));
+    puts (json_object_to_json_string_ext (o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                                 JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
 int64_t
@@ -199,11 +199,11 @@ int
 cli_print_event (void *data, json_object *event, wr_error_t *err)
 {
     json_object *message = NULL, *name = NULL;
-    if (!json_object_object_get_ex (event, "event", &name)
-        || strcmp (json_object_get_string (name), "sandbox") == 0)
+    if (!json_object_object_get_ex (event, "event", &name) ||
+        strcmp (json_object_get_string (name), "sandbox") == 0)
         return 0;
-    if (json_object_object_get_ex (event, "message", &message)
-        && json_object_is_type (message, json_type_string)) {
+    if (json_object_object_get_ex (event, "message", &message) &&
+        json_object_is_type (message, json_type_string)) {
         /* Hostile bytes stay off the terminal. */
         cleanup_free char *text = xstrdup (json_object_get_string (message));
         for (char *p = text; *p != '\0'; p++)

@@ -43,8 +43,8 @@ upload (wr_client_t *client, const char *local, const char *id, const char *path
         bool json)
 {
     cleanup_error wr_error_t err = NULL;
-    cleanup_close int fd = strcmp (local, "-") == 0 ? dup (STDIN_FILENO)
-                                                    : open (local, O_RDONLY | O_CLOEXEC);
+    cleanup_close int fd =
+        strcmp (local, "-") == 0 ? dup (STDIN_FILENO) : open (local, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         wr_error_set (&err, errno, "cp: %s", local);
         return cli_api_fail (&err, 1);
@@ -55,8 +55,10 @@ upload (wr_client_t *client, const char *local, const char *id, const char *path
         return cli_api_fail (&err, 1);
     }
     if (S_ISDIR (st.st_mode)) {
-        fprintf (stderr, "warren: cp: %s is a directory: cp copies one file (pipe a tar "
-                         "through `warren exec -i ID -- tar x`)\n", local);
+        fprintf (stderr,
+                 "warren: cp: %s is a directory: cp copies one file (pipe a tar "
+                 "through `warren exec -i ID -- tar x`)\n",
+                 local);
         return 1;
     }
     cleanup_free char *target = NULL;
@@ -68,9 +70,9 @@ upload (wr_client_t *client, const char *local, const char *id, const char *path
         cleanup_json_reader json_object *info = NULL;
         wr_client_file_info_t v;
         cleanup_error wr_error_t stat_err = NULL;
-        if (wr_client_file_stat (client, id, path, true, &info, &stat_err) == 0
-            && wr_client_file_info_read (info, &v, &stat_err) == 0
-            && strcmp (v.file_type, "directory") == 0) {
+        if (wr_client_file_stat (client, id, path, true, &info, &stat_err) == 0 &&
+            wr_client_file_info_read (info, &v, &stat_err) == 0 &&
+            strcmp (v.file_type, "directory") == 0) {
             cleanup_free char *name = base_name (local);
             target = xasprintf ("%s/%s", path, name);
         } else {
@@ -97,12 +99,11 @@ download (wr_client_t *client, const char *id, const char *path, const char *loc
     cleanup_error wr_error_t err = NULL;
     cleanup_json_reader json_object *info = NULL;
     wr_client_file_info_t v;
-    if (wr_client_file_stat (client, id, path, true, &info, &err) < 0
-        || wr_client_file_info_read (info, &v, &err) < 0)
+    if (wr_client_file_stat (client, id, path, true, &info, &err) < 0 ||
+        wr_client_file_info_read (info, &v, &err) < 0)
         return cli_api_fail (&err, 1);
     if (strcmp (v.file_type, "file") != 0) {
-        fprintf (stderr, "warren: cp: %s:%s is a %s: cp copies one file\n", id, path,
-                 v.file_type);
+        fprintf (stderr, "warren: cp: %s:%s is a %s: cp copies one file\n", id, path, v.file_type);
         return 1;
     }
     bool to_stdout = strcmp (local, "-") == 0;

@@ -82,8 +82,7 @@ forward_stdin (void *data)
             continue;
         cleanup_error wr_error_t err = NULL;
         if (wr_client_process_stdin (t->client, t->sandbox, t->pid, buf, n > 0 ? (size_t) n : 0,
-                                     n <= 0, &err)
-            < 0) {
+                                     n <= 0, &err) < 0) {
             if (err->kind != WR_ERROR_NOT_FOUND)
                 fprintf (stderr, "warren: stdin: %s\n", err->message);
             return NULL;
@@ -117,10 +116,8 @@ forward_signals (void *data)
         }
         cleanup_error wr_error_t err = NULL;
         pthread_mutex_lock (&forward_lock);
-        if (forwarding
-            && wr_client_process_signal (forward_target.client, forward_target.sandbox,
-                                         forward_target.pid, sig, true, &err)
-                   < 0)
+        if (forwarding && wr_client_process_signal (forward_target.client, forward_target.sandbox,
+                                                    forward_target.pid, sig, true, &err) < 0)
             fprintf (stderr, "warren: forwarding signal %d: %s\n", sig, err->message);
         pthread_mutex_unlock (&forward_lock);
     }
@@ -136,8 +133,8 @@ exit_status (json_object *process, bool json)
     if (json) {
         json_object *o = json_object_new_object ();
         json_object_object_add (o, "process", json_object_get (process));
-        puts (json_object_to_json_string_ext (o, JSON_C_TO_STRING_PLAIN
-                                                     | JSON_C_TO_STRING_NOSLASHESCAPE));
+        puts (json_object_to_json_string_ext (o, JSON_C_TO_STRING_PLAIN |
+                                                     JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put (o);
     }
     if (strcmp (p.state, "exited") == 0)
@@ -151,8 +148,8 @@ exit_status (json_object *process, bool json)
 static int follow (wr_client_t *client, const char *sandbox, const char *pid, bool json);
 
 int
-cli_run_process (wr_client_t *client, const char *sandbox, char **argv, char **env,
-                 const char *cwd, const char *user, bool stdin_open, bool json)
+cli_run_process (wr_client_t *client, const char *sandbox, char **argv, char **env, const char *cwd,
+                 const char *user, bool stdin_open, bool json)
 {
     wr_client_exec_t exec = {
         .argv = (const char *const *) argv,
@@ -212,8 +209,8 @@ follow (wr_client_t *client, const char *sandbox, const char *pid, bool json)
     print_t printer = { .json = json };
     wr_client_output_options_t opts = { .streams = WR_CLIENT_BOTH, .follow = true };
     wr_client_output_end_t end;
-    if (wr_client_process_output (client, sandbox, pid, &opts, print_output, &printer, &end, &err)
-        < 0)
+    if (wr_client_process_output (client, sandbox, pid, &opts, print_output, &printer, &end, &err) <
+        0)
         return cli_api_fail (&err, CLI_EXIT_WARREN);
     free (end.state);
     json_object *ended = NULL;
@@ -318,8 +315,8 @@ cli_cmd_logs (const cli_api_t *api, int argc, char **argv)
     wr_client_output_options_t opts = { .streams = WR_CLIENT_BOTH, .follow = follow };
     cleanup_error wr_error_t err = NULL;
     wr_client_output_end_t end;
-    int ret = wr_client_process_output (client, argv[optind], argv[optind + 1], &opts,
-                                        print_output, &printer, &end, &err);
+    int ret = wr_client_process_output (client, argv[optind], argv[optind + 1], &opts, print_output,
+                                        &printer, &end, &err);
     wr_client_free (client);
     if (ret < 0)
         return cli_api_fail (&err, 1);
@@ -377,8 +374,8 @@ cli_cmd_ps (const cli_api_t *api, int argc, char **argv)
         cli_format_age_ms (p.started_ms, age, sizeof age);
         cleanup_strv char **words = NULL;
         json_object *argv_json = NULL;
-        if (json_object_object_get_ex (o, "argv", &argv_json)
-            && json_object_is_type (argv_json, json_type_array))
+        if (json_object_object_get_ex (o, "argv", &argv_json) &&
+            json_object_is_type (argv_json, json_type_array))
             for (size_t j = 0; j < json_object_array_length (argv_json); j++) {
                 json_object *w = json_object_array_get_idx (argv_json, j);
                 if (json_object_is_type (w, json_type_string))

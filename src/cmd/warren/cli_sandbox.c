@@ -79,8 +79,8 @@ parse_create (int argc, char **argv, bool run, create_opts_t *o, int *status)
         case OPT_MEMORY:
             o->spec.memory = cli_parse_bytes (optarg);
             if (o->spec.memory <= 0) {
-                *status = cli_usage_error ("--memory `%s`: expected bytes, e.g. 512M or 2G",
-                                           optarg);
+                *status =
+                    cli_usage_error ("--memory `%s`: expected bytes, e.g. 512M or 2G", optarg);
                 return -1;
             }
             break;
@@ -104,8 +104,8 @@ parse_create (int argc, char **argv, bool run, create_opts_t *o, int *status)
             char *end = NULL;
             long long n = strtoll (optarg, &end, 10);
             if (end == optarg || *end != '\0' || n < -1) {
-                *status = cli_usage_error ("--keep-warm `%s`: expected seconds (-1: never)",
-                                           optarg);
+                *status =
+                    cli_usage_error ("--keep-warm `%s`: expected seconds (-1: never)", optarg);
                 return -1;
             }
             o->spec.keep_warm_set = true;

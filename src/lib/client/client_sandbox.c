@@ -71,6 +71,17 @@ get_double (json_object *obj, const char *key, const char *what, double *out, wr
     return 0;
 }
 
+/* Bytes, or the spec's "2Gi" as it was written (left 0 here). */
+static int
+memory (json_object *sandbox, const char *what, int64_t *out, wr_error_t *err)
+{
+    json_object *v = NULL;
+    if (json_object_object_get_ex (sandbox, "memory", &v) &&
+        json_object_is_type (v, json_type_string))
+        return 0;
+    return wr_client_get_int (sandbox, "memory", false, what, out, err);
+}
+
 int
 wr_client_sandbox_read (json_object *sandbox, wr_client_sandbox_t *out, wr_error_t *err)
 {
@@ -88,7 +99,7 @@ wr_client_sandbox_read (json_object *sandbox, wr_client_sandbox_t *out, wr_error
         wr_client_get_string (sandbox, "workdir", false, what, &out->workdir, err) < 0 ||
         wr_client_get_bool (sandbox, "docker_enabled", false, what, &out->docker_enabled, err) <
             0 ||
-        wr_client_get_int (sandbox, "memory", false, what, &out->memory, err) < 0 ||
+        memory (sandbox, what, &out->memory, err) < 0 ||
         wr_client_get_int (sandbox, "keep_warm_seconds", false, what, &out->keep_warm_seconds,
                            err) < 0 ||
         wr_client_get_int (sandbox, "created_ms", false, what, &out->created_ms, err) < 0 ||
