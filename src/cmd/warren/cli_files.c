@@ -38,6 +38,15 @@ base_name (const char *path)
     return xstrdup (basename (copy));
 }
 
+/* DIR/NAME, without doubling DIR's trailing '/'. */
+static char *
+join (const char *dir, const char *name)
+{
+    size_t len = strlen (dir);
+    return len > 0 && dir[len - 1] == '/' ? xasprintf ("%s%s", dir, name)
+                                          : xasprintf ("%s/%s", dir, name);
+}
+
 static int
 upload (wr_client_t *client, const char *local, const char *id, const char *path, bool parents,
         bool json)
@@ -74,7 +83,7 @@ upload (wr_client_t *client, const char *local, const char *id, const char *path
             wr_client_file_info_read (info, &v, &stat_err) == 0 &&
             strcmp (v.file_type, "directory") == 0) {
             cleanup_free char *name = base_name (local);
-            target = xasprintf ("%s/%s", path, name);
+            target = join (path, name);
         } else {
             target = xstrdup (path);
         }
@@ -112,7 +121,7 @@ download (wr_client_t *client, const char *id, const char *path, const char *loc
     if (!to_stdout && stat (local, &st) == 0 && S_ISDIR (st.st_mode)) {
         cleanup_free char *name = base_name (path);
         free (target);
-        target = xasprintf ("%s/%s", local, name);
+        target = join (local, name);
     }
     /* Written beside the target and renamed over it once whole. */
     cleanup_free char *tmp = to_stdout ? NULL : xasprintf ("%s.warren-cp-XXXXXX", target);

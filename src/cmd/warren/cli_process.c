@@ -201,18 +201,31 @@ cli_run_process (wr_client_t *client, const char *sandbox, char **argv, char **e
     return status;
 }
 
-/* The output of PID as it comes, then its end. */
+/* The output of PID as it comes, then its end.  A stream that breaks
+ * (warrend restarted, a proxy's timeout) is read again from where it
+ * stopped: the output is kept, so nothing is lost or shown twice. */
 static int
 follow (wr_client_t *client, const char *sandbox, const char *pid, bool json)
 {
     cleanup_error wr_error_t err = NULL;
     print_t printer = { .json = json };
     wr_client_output_options_t opts = { .streams = WR_CLIENT_BOTH, .follow = true };
-    wr_client_output_end_t end;
-    if (wr_client_process_output (client, sandbox, pid, &opts, print_output, &printer, &end, &err) <
-        0)
-        return cli_api_fail (&err, CLI_EXIT_WARREN);
-    free (end.state);
+    for (int attempt = 0;; attempt++) {
+        wr_client_output_end_t end;
+        int ret = wr_client_process_output (client, sandbox, pid, &opts, print_output, &printer,
+                                            &end, &err);
+        free (end.state);
+        if (ret == 0)
+            break;
+        if (wr_error_kind (err) != WR_ERROR_UNAVAILABLE || attempt >= 5)
+            return cli_api_fail (&err, CLI_EXIT_WARREN);
+        fprintf (stderr, "warren: %s; reading the output again from where it stopped\n",
+                 err->message);
+        wr_error_free (&err);
+        opts.stdout_offset = end.stdout_offset;
+        opts.stderr_offset = end.stderr_offset;
+        sleep (1);
+    }
     json_object *ended = NULL;
     if (wr_client_process_wait (client, sandbox, pid, -1, &ended, &err) < 0)
         return cli_api_fail (&err, CLI_EXIT_WARREN);

@@ -38,7 +38,7 @@ typedef struct {
     const char *token;
     /* Connecting (default 10 s) and each call's whole time (default
      * 120 s).  Calls that stream or wait (create, wait, output, uploads
-     * and downloads, the Docker events) have no overall limit: only a
+     * and downloads, the Docker events, delete) have no overall limit: only a
      * stalled connection (no byte for STALL_TIMEOUT_MS, default 0: none)
      * ends them. */
     int64_t connect_timeout_ms;

@@ -275,11 +275,13 @@ int
 wr_client_sandbox_delete (wr_client_t *client, const char *id, json_object **sandbox,
                           wr_error_t *err)
 {
+    /* Stopping runsc and a dockerd may take longer than a plain call. */
     cleanup_free char *path = client_path ("/v1/sandboxes/", id, NULL);
-    json_object *o = NULL;
-    if (client_json_call (client, "DELETE", path, NULL, NULL, &o, err) < 0)
+    client_call_t call = { .method = "DELETE", .path = path, .body_fd = -1, .long_running = true };
+    client_answer_t answer;
+    if (client_call (client, &call, &answer, err) < 0)
         return -1;
-    return checked_sandbox (o, sandbox, err);
+    return checked_sandbox (steal_pointer (&answer.json), sandbox, err);
 }
 
 int
