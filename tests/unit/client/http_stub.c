@@ -7,6 +7,8 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <unistd.h>
 
 uint64_t
@@ -270,12 +272,32 @@ test_server_start (test_server_t *s)
 }
 
 void
+test_server_start_tcp (test_server_t *s)
+{
+    memset (s, 0, sizeof *s);
+    snprintf (s->dir, sizeof s->dir, "/tmp/warren-test-client-XXXXXX");
+    if (mkdtemp (s->dir) == NULL)
+        abort ();
+    pthread_mutex_init (&s->lock, NULL);
+    s->listen_fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+    socklen_t len = sizeof addr;
+    if (bind (s->listen_fd, (struct sockaddr *) &addr, sizeof addr) < 0 ||
+        listen (s->listen_fd, 64) < 0 ||
+        getsockname (s->listen_fd, (struct sockaddr *) &addr, &len) < 0)
+        abort ();
+    s->port = ntohs (addr.sin_port);
+    pthread_create (&s->thread, NULL, serve, s);
+}
+
+void
 test_server_stop (test_server_t *s)
 {
     shutdown (s->listen_fd, SHUT_RDWR);
     pthread_join (s->thread, NULL);
     close (s->listen_fd);
-    unlink (s->path);
+    if (s->path[0] != '\0')
+        unlink (s->path);
     rmdir (s->dir);
     pthread_mutex_destroy (&s->lock);
 }

@@ -32,9 +32,12 @@ typedef struct {
     test_handler_fn handler;
     test_request_t last;
     int requests;
+    int port; /* TCP only */
 } test_server_t;
 
 void test_server_start (test_server_t *s);
+/* The same on 127.0.0.1 (a free port, in PORT). */
+void test_server_start_tcp (test_server_t *s);
 void test_server_stop (test_server_t *s);
 void test_server_set (test_server_t *s, test_handler_fn handler);
 /* A copy of the last request. */

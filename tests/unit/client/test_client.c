@@ -873,6 +873,76 @@ test_file_calls (void **state)
     assert_null (info);
 }
 
+/* ---- TCP with a token, timeouts, the Docker events ---- */
+
+static void
+test_tcp_with_token (void **state)
+{
+    test_server_t tcp;
+    test_server_start_tcp (&tcp);
+    test_server_set (&tcp, answer_health);
+    char url[64];
+    snprintf (url, sizeof url, "http://127.0.0.1:%d/", tcp.port);
+    wr_client_options_t opts = { .host = url, .token = "tok-0123456789abcdef" };
+    cleanup_error wr_error_t err = NULL;
+    wr_client_t *c = wr_client_new (&opts, &err);
+    assert_non_null (c);
+    cleanup_json_reader json_object *h = NULL;
+    assert_int_equal (wr_client_health (c, &h, &err), 0);
+    test_server_last (&tcp, &last);
+    assert_string_equal (last.target, "/v1/health");
+    assert_header ("Authorization", "Bearer tok-0123456789abcdef");
+    char host[64];
+    snprintf (host, sizeof host, "127.0.0.1:%d", tcp.port);
+    assert_header ("Host", host);
+    wr_client_free (c);
+    test_server_stop (&tcp);
+}
+
+static void
+answer_slowly (int fd, const test_request_t *req)
+{
+    usleep (1500 * 1000);
+    test_answer (fd, 200, "application/json", sandbox_json);
+}
+
+static void
+test_timeout (void **state)
+{
+    wr_client_options_t opts = { .host = server.path, .timeout_ms = 300 };
+    cleanup_error wr_error_t err = NULL;
+    wr_client_t *c = wr_client_new (&opts, &err);
+    test_server_set (&server, answer_slowly);
+    assert_int_equal (wr_client_sandbox_get (c, "x", NULL, &err), -1);
+    assert_int_equal (err->kind, WR_ERROR_UNAVAILABLE);
+    assert_non_null (strstr (err->message, "did not answer GET /v1/sandboxes/x in time"));
+    wr_client_free (c);
+    usleep (1300 * 1000); /* the server's thread ends its answer */
+}
+
+static void
+answer_docker_events (int fd, const test_request_t *req)
+{
+    test_chunked_start (fd, 200, "application/x-ndjson", NULL);
+    const char lines[] = "{\"event\":\"docker.ready\",\"took_ms\":0,\"message\":\"ready\"}\n";
+    test_chunk (fd, lines, sizeof lines - 1);
+    test_chunked_end (fd);
+}
+
+static void
+test_docker_events (void **state)
+{
+    test_server_set (&server, answer_docker_events);
+    cleanup_strv char **names = NULL;
+    cleanup_error wr_error_t err = NULL;
+    assert_int_equal (wr_client_sandbox_docker (client, "sb 1", record_event, &names, &err), 0);
+    assert_int_equal (wr_strv_length (names), 1);
+    assert_string_equal (names[0], "docker.ready");
+    fetch_last ();
+    assert_string_equal (last.target, "/v1/sandboxes/sb%201/docker");
+    assert_header ("Accept", "application/x-ndjson");
+}
+
 /* ---- many threads, one client ---- */
 
 static void *
@@ -921,6 +991,9 @@ main (void)
         cmocka_unit_test (test_download_upload_50mb),
         cmocka_unit_test (test_download_cut),
         cmocka_unit_test (test_file_calls),
+        cmocka_unit_test (test_tcp_with_token),
+        cmocka_unit_test (test_timeout),
+        cmocka_unit_test (test_docker_events),
         cmocka_unit_test (test_threads),
     };
     return cmocka_run_group_tests (tests, setup, teardown);
