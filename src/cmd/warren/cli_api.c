@@ -213,3 +213,20 @@ cli_print_event (void *data, json_object *event, wr_error_t *err)
     }
     return 0;
 }
+
+/* TEXT from warrend for the terminal: control bytes as '?' (a copy in a
+ * rotating buffer, enough for one line of the table). */
+const char *
+cli_safe (const char *text)
+{
+    static char bufs[6][512];
+    static int next;
+    if (text == NULL)
+        return "-";
+    char *out = bufs[next++ % 6];
+    snprintf (out, sizeof bufs[0], "%s", text);
+    for (char *p = out; *p != '\0'; p++)
+        if ((unsigned char) *p < 0x20 || *p == 0x7f)
+            *p = '?';
+    return out;
+}

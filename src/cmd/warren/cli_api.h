@@ -35,6 +35,10 @@ int cli_api_fail (wr_error_t *err, int status);
 
 int cli_usage_error (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
 
+/* TEXT from warrend made safe for a terminal: control bytes as '?', NULL
+ * as "-" (in one of six rotating static buffers of 512 bytes). */
+const char *cli_safe (const char *text);
+
 /* O pretty-printed on stdout. */
 void cli_print_json (json_object *o);
 

@@ -179,7 +179,7 @@ cli_cmd_create (const cli_api_t *api, int argc, char **argv)
     if (o.json)
         cli_print_json (sandbox);
     else
-        puts (view.id);
+        puts (cli_safe (view.id));
     json_object_put (sandbox);
     return 0;
 }
@@ -322,11 +322,11 @@ cli_cmd_ls (const cli_api_t *api, int argc, char **argv)
         wr_client_sandbox_read (json_object_array_get_idx (list, i), &v, &err);
         char age[32];
         cli_format_age_ms (v.created_ms, age, sizeof age);
-        printf ("%-20s  %-*s  %-8s  %-*s  %-6s  %s\n", v.id, name_w, v.name != NULL ? v.name : "-",
-                v.state, image_w, v.image != NULL ? v.image : "-", v.docker_enabled ? "yes" : "no",
+        printf ("%-20s  %-*s  %-8s  %-*s  %-6s  %s\n", cli_safe (v.id), name_w, cli_safe (v.name),
+                cli_safe (v.state), image_w, cli_safe (v.image), v.docker_enabled ? "yes" : "no",
                 age);
         if (v.reason != NULL)
-            printf ("%-20s  (%s)\n", "", v.reason);
+            printf ("%-20s  (%s)\n", "", cli_safe (v.reason));
     }
     json_object_put (list);
     return 0;
@@ -380,7 +380,7 @@ cli_cmd_rm (const cli_api_t *api, int argc, char **argv)
         wr_client_sandbox_t v;
         wr_client_sandbox_read (sandbox, &v, &err);
         if (!json)
-            printf ("removed %s\n", v.id);
+            printf ("removed %s\n", cli_safe (v.id));
         json_object_array_add (removed, sandbox);
     }
     if (json)
