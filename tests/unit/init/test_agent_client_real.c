@@ -193,6 +193,75 @@ test_stdin (void **state)
     free (id);
 }
 
+#define FILE_SIZE (5u * 1024u * 1024u + 17u)
+
+/* 5 MB up with file.write and back with file.read, both paced by windows,
+ * and file.stat of it. */
+static void
+test_file_round_trip (void **state)
+{
+    (void) state;
+    uint8_t *buf = xmalloc (FILE_SIZE);
+    for (size_t i = 0; i < FILE_SIZE; i++)
+        buf[i] = (uint8_t) (i * 13 + i / 1000);
+    wr_agent_message_t *req = wr_agent_message_new (WR_AGENT_MSG_FILE_WRITE);
+    wr_agent_message_set_string (req, "path", "/up/big.bin");
+    wr_agent_message_set_int (req, "mode", 0600);
+    wr_agent_message_set_int (req, "size", FILE_SIZE);
+    wr_agent_message_set_bool (req, "parents", true);
+    cleanup_error wr_error_t err = NULL;
+    wr_agent_call_t *call = wr_agent_call_open (client, req, true, NULL, &err);
+    wr_agent_message_free (req);
+    assert_non_null (call);
+    for (size_t off = 0; off < FILE_SIZE; off += 700000) {
+        size_t n = FILE_SIZE - off < 700000 ? FILE_SIZE - off : 700000;
+        if (wr_agent_call_send (call, buf + off, n, off + n == FILE_SIZE, 20000, &err) < 0)
+            fail_msg ("send: %s", err->message);
+    }
+    wr_agent_item_t item;
+    if (wr_agent_call_next (call, 20000, &item, &err) != 1)
+        fail_msg ("file.write: %s", err ? err->message : "no answer");
+    if (item.message == NULL || item.message->type != WR_AGENT_MSG_FILE_INFO)
+        fail_msg ("file.write: %s",
+                  item.message ? json_object_to_json_string (item.message->json) : "data");
+    assert_int_equal (wr_agent_message_int (item.message, "size", 0), FILE_SIZE);
+    assert_int_equal (wr_agent_message_int (item.message, "mode", 0), 0600);
+    wr_agent_item_clear (&item);
+    wr_agent_call_free (call);
+
+    req = wr_agent_message_new (WR_AGENT_MSG_FILE_READ);
+    wr_agent_message_set_string (req, "path", "/up/big.bin");
+    call = wr_agent_call_open (client, req, false, NULL, &err);
+    wr_agent_message_free (req);
+    assert_int_equal (wr_agent_call_next (call, 20000, &item, &err), 1);
+    assert_non_null (item.message);
+    assert_int_equal (item.message->type, WR_AGENT_MSG_FILE_INFO);
+    wr_agent_item_clear (&item);
+    uint64_t off = 0;
+    int r;
+    while ((r = wr_agent_call_next (call, 20000, &item, &err)) == 1) {
+        assert_null (item.message);
+        assert_int_equal (item.offset, off);
+        assert_true (off + item.len <= FILE_SIZE);
+        if (memcmp (item.data, buf + off, item.len) != 0)
+            fail_msg ("bytes at %llu differ", (unsigned long long) off);
+        off += item.len;
+        wr_agent_item_clear (&item);
+    }
+    if (r < 0)
+        fail_msg ("file.read: %s", err->message);
+    assert_int_equal (off, FILE_SIZE);
+    wr_agent_call_free (call);
+    free (buf);
+
+    req = wr_agent_message_new (WR_AGENT_MSG_FILE_STAT);
+    wr_agent_message_set_string (req, "path", "/up/nothing");
+    wr_agent_message_t *reply = NULL;
+    assert_int_equal (wr_agent_client_request (client, req, 10000, &reply, &err), -1);
+    wr_agent_message_free (req);
+    assert_int_equal (err->kind, WR_ERROR_NOT_FOUND);
+}
+
 static void
 test_errors_and_ping (void **state)
 {
@@ -231,8 +300,8 @@ exec_many (void *arg)
         wr_agent_message_set_string (wait, "process_id",
                                      wr_agent_message_string (started, "process_id"));
         cleanup_agent_message wr_agent_message_t *done = NULL;
-        if (wr_agent_client_request (client, wait, 20000, &done, NULL) < 0
-            || wr_agent_message_int (done, "exit_code", -1) != 0)
+        if (wr_agent_client_request (client, wait, 20000, &done, NULL) < 0 ||
+            wr_agent_message_int (done, "exit_code", -1) != 0)
             (*failures)++;
         wr_agent_message_free (wait);
     }
@@ -264,7 +333,7 @@ main (int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_exec_and_output), cmocka_unit_test (test_big_output),
         cmocka_unit_test (test_stdin),           cmocka_unit_test (test_errors_and_ping),
-        cmocka_unit_test (test_eight_threads),
+        cmocka_unit_test (test_eight_threads),   cmocka_unit_test (test_file_round_trip),
     };
     return cmocka_run_group_tests (tests, setup, teardown);
 }
