@@ -8,8 +8,13 @@
 
 #include "api_router.h"
 
+typedef struct wr_sandbox_manager_s wr_sandbox_manager_t;
+
 typedef struct {
     const char *version; /* warrend's version, in /v1/health and /v1/version */
+    /* The sandboxes behind the sandbox, process and file routes; NULL:
+     * they answer 503 (a warrend without a sandbox service). */
+    wr_sandbox_manager_t *sandboxes;
 } wr_api_v1_t;
 
 /* The table, N entries; handlers take a wr_api_v1_t as their data. */
