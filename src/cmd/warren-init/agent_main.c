@@ -34,11 +34,11 @@ agent_main (const init_args_t *args, reaper_t *reaper)
 {
     hold_std_fds ();
     agent_t agent = { .listen_fd = -1, .relay_fd = -1, .main_pid = -1, .reaper = reaper };
-    agent.options = (agent_options_t){ .socket_path = args->agent_socket,
-                                       .root = args->agent_root,
-                                       .spill_dir = args->agent_spill_dir,
-                                       .registry_mirror_port =
-                                           args->docker ? args->registry_mirror_port : 0 };
+    agent.options =
+        (agent_options_t){ .socket_path = args->agent_socket,
+                           .root = args->agent_root,
+                           .spill_dir = args->agent_spill_dir,
+                           .registry_mirror_port = args->docker ? args->registry_mirror_port : 0 };
     pthread_mutex_init (&agent.lock, NULL);
     pthread_cond_init (&agent.cond, NULL);
     agent.wake_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);

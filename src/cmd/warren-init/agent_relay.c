@@ -69,8 +69,10 @@ agent_relay_accept (agent_t *agent)
             return;
         agent_conn_t *conn = newest_conn (agent);
         if (conn == NULL || conn->last_relay >= UINT32_MAX - 2) {
-            wr_log (WR_LOG_WARN, "agent: a registry mirror connection, but warrend is not "
-                                 "connected: closed", NULL);
+            wr_log (WR_LOG_WARN,
+                    "agent: a registry mirror connection, but warrend is not "
+                    "connected: closed",
+                    NULL);
             close (fd);
             continue;
         }

@@ -90,10 +90,14 @@ static const struct {
     const char *key;
     daemon_json_kind_t kind;
 } daemon_json_keys[] = {
-    { "hosts", DAEMON_JSON_STRING_ARRAY }, { "bridge", DAEMON_JSON_STRING },
-    { "bip", DAEMON_JSON_STRING },         { "iptables", DAEMON_JSON_BOOLEAN },
-    { "ip6tables", DAEMON_JSON_BOOLEAN },  { "ip-forward", DAEMON_JSON_BOOLEAN },
-    { "data-root", DAEMON_JSON_STRING },   { "graph", DAEMON_JSON_STRING },
+    { "hosts", DAEMON_JSON_STRING_ARRAY },
+    { "bridge", DAEMON_JSON_STRING },
+    { "bip", DAEMON_JSON_STRING },
+    { "iptables", DAEMON_JSON_BOOLEAN },
+    { "ip6tables", DAEMON_JSON_BOOLEAN },
+    { "ip-forward", DAEMON_JSON_BOOLEAN },
+    { "data-root", DAEMON_JSON_STRING },
+    { "graph", DAEMON_JSON_STRING },
     { "registry-mirrors", DAEMON_JSON_STRING_ARRAY },
 };
 

@@ -173,9 +173,9 @@ test_plan_registry_mirror (void **state)
     make_config (&config, NETWORK_SANDBOX, NULL);
     config.registry_mirror = "http://127.0.0.1:5999";
     cleanup_error wr_error_t err = NULL;
-    assert_int_equal (dockerd_plan_make (&config, "dockerd", "{\"registry-mirrors\": \"x\"}", 0,
-                                         &plan, &err),
-                      -1);
+    assert_int_equal (
+        dockerd_plan_make (&config, "dockerd", "{\"registry-mirrors\": \"x\"}", 0, &plan, &err),
+        -1);
     assert_non_null (strstr (err->message, "registry-mirrors"));
     dockerd_plan_free (&plan);
     docker_config_free (&config);
