@@ -147,8 +147,7 @@ wr_agent_call_open (wr_agent_client_t *client, const wr_agent_message_t *request
         wr_error_set_kind (err, WR_ERROR_LIMIT, 0, "the agent at `%s`: out of stream ids",
                            client->path);
     } else if (wr_agent_client_queue_message_locked (client, id, body ? 0 : WR_AGENT_FLAG_END,
-                                                     request, err)
-               == 0) {
+                                                     request, err) == 0) {
         client->next_stream += 2;
         call = wr_agent_call_new_locked (client, id, request->type, false);
         call->our_end = !body;
@@ -235,8 +234,8 @@ wr_agent_call_send_message (wr_agent_call_t *call, const wr_agent_message_t *msg
     if (call->our_end)
         r = ended_error (call, "warrend's half", err);
     else
-        r = wr_agent_client_queue_message_locked (client, call->stream,
-                                                  end ? WR_AGENT_FLAG_END : 0, msg, err);
+        r = wr_agent_client_queue_message_locked (client, call->stream, end ? WR_AGENT_FLAG_END : 0,
+                                                  msg, err);
     if (r == 0 && end)
         call->our_end = true;
     pthread_mutex_unlock (&client->lock);
@@ -318,8 +317,8 @@ wr_agent_call_cancel (wr_agent_call_t *call, int64_t timeout_ms, wr_error_t *err
         drop_items_locked (call);
         if (call->agent_end)
             break;
-        if ((r = wait_once (call, &call->cond, deadline, timeout_ms, "end after a cancel", err))
-            < 0)
+        if ((r = wait_once (call, &call->cond, deadline, timeout_ms, "end after a cancel", err)) <
+            0)
             break;
     }
     if (r == 0)

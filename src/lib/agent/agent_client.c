@@ -167,8 +167,8 @@ static void
 write_out_locked (wr_agent_client_t *client)
 {
     while (client->out.len > 0) {
-        ssize_t n = send (client->fd, client->out.data, client->out.len,
-                          MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t n =
+            send (client->fd, client->out.data, client->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -311,8 +311,8 @@ handshake (wr_agent_client_t *client, const char *software, int64_t deadline, in
         if (left <= 0)
             return timeout_error (client->path, timeout_ms, "no hello", err);
         struct pollfd p = { .fd = client->fd,
-                            .events = (short) ((theirs == NULL ? POLLIN : 0)
-                                               | (buf.len > 0 ? POLLOUT : 0)) };
+                            .events = (short) ((theirs == NULL ? POLLIN : 0) |
+                                               (buf.len > 0 ? POLLOUT : 0)) };
         if (poll (&p, 1, (int) left) < 0 && errno != EINTR)
             return wr_error_set (err, errno, "poll");
         if (p.revents & POLLOUT) {
@@ -335,11 +335,11 @@ handshake (wr_agent_client_t *client, const char *software, int64_t deadline, in
                                           client->path);
             wr_agent_frame_t frame;
             int r = 0;
-            if (n > 0 && (wr_agent_decoder_feed (client->dec, client->rbuf, (size_t) n, err) < 0
-                          || (r = wr_agent_decoder_next (client->dec, &frame, err)) < 0))
+            if (n > 0 && (wr_agent_decoder_feed (client->dec, client->rbuf, (size_t) n, err) < 0 ||
+                          (r = wr_agent_decoder_next (client->dec, &frame, err)) < 0))
                 return wr_error_prefix (err, "the agent at `%s`: its hello", client->path);
-            if (r == 1
-                && (theirs = wr_agent_message_decode (&frame, WR_AGENT_SIDE_AGENT, err)) == NULL)
+            if (r == 1 &&
+                (theirs = wr_agent_message_decode (&frame, WR_AGENT_SIDE_AGENT, err)) == NULL)
                 return wr_error_prefix (err, "the agent at `%s`", client->path);
         }
     }
@@ -348,16 +348,16 @@ handshake (wr_agent_client_t *client, const char *software, int64_t deadline, in
         /* Tell the agent, as it would tell warrend; best effort. */
         cleanup_agent_message wr_agent_message_t *e = wr_agent_error_new (why);
         if (wr_agent_message_encode (&buf, WR_AGENT_HELLO_VERSION, 0, WR_AGENT_FLAG_END,
-                                     WR_AGENT_SIDE_HOST, e, NULL) == 0
-            && send (client->fd, buf.data, buf.len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+                                     WR_AGENT_SIDE_HOST, e, NULL) == 0 &&
+            send (client->fd, buf.data, buf.len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
         }
         wr_error_prefix (&why, "the agent at `%s`", client->path);
         return wr_error_propagate (err, &why);
     }
     if (wr_agent_decoder_set_version (client->dec, client->version, err) < 0)
         return -1;
-    client->peer_window = (uint32_t) wr_agent_message_int (theirs, "window",
-                                                           WR_AGENT_DEFAULT_WINDOW);
+    client->peer_window =
+        (uint32_t) wr_agent_message_int (theirs, "window", WR_AGENT_DEFAULT_WINDOW);
     const char *sw = wr_agent_message_string (theirs, "software");
     client->peer_software = xstrdup (sw != NULL ? sw : "");
     return 0;
@@ -372,8 +372,8 @@ connect_socket (wr_agent_client_t *client, int64_t deadline, int64_t timeout_ms,
             return 0;
         int e = errno;
         if (e != ENOENT && e != ECONNREFUSED && e != EAGAIN)
-            return wr_error_set_kind (err, WR_ERROR_UNAVAILABLE, e,
-                                      "the agent at `%s`: connect", client->path);
+            return wr_error_set_kind (err, WR_ERROR_UNAVAILABLE, e, "the agent at `%s`: connect",
+                                      client->path);
         int64_t left = deadline - wr_monotonic_ms ();
         if (left <= 0)
             return wr_error_set_kind (err, WR_ERROR_UNAVAILABLE, ETIMEDOUT,
@@ -402,25 +402,19 @@ start_thread (wr_agent_client_t *client, wr_error_t *err)
     return 0;
 }
 
-int
-wr_agent_client_connect (const char *socket_path, const wr_agent_client_options_t *opts,
-                         wr_agent_client_t **out, wr_error_t *err)
+/* A client named NAME (the socket's path) with its options checked. */
+static wr_agent_client_t *
+client_new (const char *name, const wr_agent_client_options_t *opts, wr_error_t *err)
 {
-    static const wr_agent_client_options_t none = { 0 };
-    if (opts == NULL)
-        opts = &none;
-    *out = NULL;
-    if (strlen (socket_path) >= sizeof ((struct sockaddr_un *) 0)->sun_path)
-        return wr_error_set_kind (err, WR_ERROR_INVALID, 0,
-                                  "the agent at `%s`: the socket's path is too long", socket_path);
     uint32_t window = opts->window ? opts->window : WR_AGENT_DEFAULT_WINDOW;
-    if (window < 65536 || window > INT32_MAX)
-        return wr_error_set_kind (err, WR_ERROR_INVALID, 0,
-                                  "the agent at `%s`: a window of %u bytes is not 65536 to "
-                                  "2^31-1",
-                                  socket_path, window);
+    if (window < 65536 || window > INT32_MAX) {
+        wr_error_set_kind (err, WR_ERROR_INVALID, 0,
+                           "the agent at `%s`: a window of %u bytes is not 65536 to 2^31-1", name,
+                           window);
+        return NULL;
+    }
     cleanup_agent_client wr_agent_client_t *client = xzalloc (sizeof *client);
-    client->path = xstrdup (socket_path);
+    client->path = xstrdup (name);
     client->log = opts->log;
     client->accept = opts->accept;
     client->accept_data = opts->accept_data;
@@ -436,24 +430,77 @@ wr_agent_client_connect (const char *socket_path, const wr_agent_client_options_
     pthread_condattr_destroy (&attr);
     client->dec = wr_agent_decoder_new (WR_AGENT_SIDE_AGENT);
     client->rbuf = xmalloc (WR_AGENT_READ_SIZE);
-    if (pipe2 (client->wake, O_CLOEXEC | O_NONBLOCK) < 0)
-        return wr_error_set (err, errno, "the agent at `%s`: pipe", socket_path);
+    if (pipe2 (client->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
+        wr_error_set (err, errno, "the agent at `%s`: pipe", name);
+        return NULL;
+    }
+    return steal_pointer (&client);
+}
 
-    int64_t timeout = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms
-                                                   : DEFAULT_CONNECT_TIMEOUT_MS;
-    int64_t deadline = wr_monotonic_ms () + timeout;
-    if (connect_socket (client, deadline, timeout, err) < 0
-        || handshake (client, opts->software != NULL ? opts->software : "warrend", deadline,
-                      timeout, err)
-               < 0
-        || start_thread (client, err) < 0)
+/* The handshake on CLIENT's socket, then its thread. */
+static int
+client_start (wr_agent_client_t **clientp, const wr_agent_client_options_t *opts, int64_t deadline,
+              int64_t timeout, wr_agent_client_t **out, wr_error_t *err)
+{
+    wr_agent_client_t *client = *clientp;
+    if (handshake (client, opts->software != NULL ? opts->software : "warrend", deadline, timeout,
+                   err) < 0 ||
+        start_thread (client, err) < 0)
         return -1;
     char version[16];
     snprintf (version, sizeof version, "%u", client->version);
-    wr_log_to (client->log, WR_LOG_DEBUG, "agent connected", "socket", socket_path, "version",
+    wr_log_to (client->log, WR_LOG_DEBUG, "agent connected", "socket", client->path, "version",
                version, "software", client->peer_software, NULL);
-    *out = steal_pointer (&client);
+    *out = steal_pointer (clientp);
     return 0;
+}
+
+static int64_t
+connect_timeout (const wr_agent_client_options_t *opts)
+{
+    return opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
+}
+
+int
+wr_agent_client_connect (const char *socket_path, const wr_agent_client_options_t *opts,
+                         wr_agent_client_t **out, wr_error_t *err)
+{
+    static const wr_agent_client_options_t none = { 0 };
+    if (opts == NULL)
+        opts = &none;
+    *out = NULL;
+    if (strlen (socket_path) >= sizeof ((struct sockaddr_un *) 0)->sun_path)
+        return wr_error_set_kind (err, WR_ERROR_INVALID, 0,
+                                  "the agent at `%s`: the socket's path is too long", socket_path);
+    cleanup_agent_client wr_agent_client_t *client = client_new (socket_path, opts, err);
+    if (client == NULL)
+        return -1;
+    int64_t timeout = connect_timeout (opts);
+    int64_t deadline = wr_monotonic_ms () + timeout;
+    if (connect_socket (client, deadline, timeout, err) < 0)
+        return -1;
+    return client_start (&client, opts, deadline, timeout, out, err);
+}
+
+int
+wr_agent_client_open (int fd, const char *name, const wr_agent_client_options_t *opts,
+                      wr_agent_client_t **out, wr_error_t *err)
+{
+    static const wr_agent_client_options_t none = { 0 };
+    if (opts == NULL)
+        opts = &none;
+    *out = NULL;
+    cleanup_agent_client wr_agent_client_t *client = client_new (name, opts, err);
+    if (client == NULL) {
+        close (fd);
+        return -1;
+    }
+    client->fd = fd;
+    int flags = fcntl (fd, F_GETFL);
+    if (flags < 0 || fcntl (fd, F_SETFL, flags | O_NONBLOCK) < 0)
+        return wr_error_set (err, errno, "the agent at `%s`: make the socket non-blocking", name);
+    int64_t timeout = connect_timeout (opts);
+    return client_start (&client, opts, wr_monotonic_ms () + timeout, timeout, out, err);
 }
 
 void

@@ -67,6 +67,11 @@ typedef struct {
  * agent on stream 0). */
 int wr_agent_client_connect (const char *socket_path, const wr_agent_client_options_t *opts,
                              wr_agent_client_t **out, wr_error_t *err);
+/* The same over FD, a connected stream socket (taken: closed by the client,
+ * or here on failure), named NAME in errors and logs: for a socket warrend
+ * got otherwise, and for tests and fuzzing over a socketpair. */
+int wr_agent_client_open (int fd, const char *name, const wr_agent_client_options_t *opts,
+                          wr_agent_client_t **out, wr_error_t *err);
 /* Closes the connection (when not yet closed): every waiting call wakes and
  * fails, later calls fail at once; joins the client's thread.  Safe from
  * any thread but the client's own (an accept callback), and more than

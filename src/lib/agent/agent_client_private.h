@@ -88,9 +88,8 @@ void wr_agent_client_fail_locked (wr_agent_client_t *client, wr_error_t *why);
 /* Sets *ERR from the client's failure (kind unavailable); -1. */
 int wr_agent_client_failed_error (const wr_agent_client_t *client, wr_error_t *err);
 /* Appends a frame to the outgoing buffer and wakes the thread. */
-int wr_agent_client_queue_message_locked (wr_agent_client_t *client, uint32_t stream,
-                                          uint8_t flags, const wr_agent_message_t *msg,
-                                          wr_error_t *err);
+int wr_agent_client_queue_message_locked (wr_agent_client_t *client, uint32_t stream, uint8_t flags,
+                                          const wr_agent_message_t *msg, wr_error_t *err);
 int wr_agent_client_queue_data_locked (wr_agent_client_t *client, uint32_t stream, uint8_t flags,
                                        uint64_t offset, const void *data, size_t len,
                                        wr_error_t *err);
@@ -108,8 +107,7 @@ wr_agent_call_t *wr_agent_call_new_locked (wr_agent_client_t *client, uint32_t s
 void wr_agent_call_destroy_locked (wr_agent_call_t *call);
 /* Queues ITEM (taken); MESSAGE_BYTES: the payload of a message, counted
  * against WR_AGENT_CALL_MESSAGES_MAX. */
-void wr_agent_call_push_locked (wr_agent_call_t *call, wr_agent_item_t *item,
-                                size_t message_bytes);
+void wr_agent_call_push_locked (wr_agent_call_t *call, wr_agent_item_t *item, size_t message_bytes);
 /* The caller took (or the client dropped) N bytes of CALL's data: grants
  * the agent more window once half of it was taken. */
 void wr_agent_call_consumed_locked (wr_agent_call_t *call, size_t n);

@@ -49,8 +49,8 @@ reply_fits (wr_agent_msg_type_t request, wr_agent_msg_type_t reply, bool *many)
         return reply == WR_AGENT_MSG_FILE_REPLACED;
     case WR_AGENT_MSG_DOCKER_WATCH:
         *many = reply == WR_AGENT_MSG_DOCKER_WAITING;
-        return reply == WR_AGENT_MSG_DOCKER_WAITING || reply == WR_AGENT_MSG_DOCKER_READY
-               || reply == WR_AGENT_MSG_DOCKER_FAILED;
+        return reply == WR_AGENT_MSG_DOCKER_WAITING || reply == WR_AGENT_MSG_DOCKER_READY ||
+               reply == WR_AGENT_MSG_DOCKER_FAILED;
     case WR_AGENT_MSG_PING:
         return reply == WR_AGENT_MSG_PONG;
     case WR_AGENT_MSG_PROCESS_SIGNAL:
@@ -131,10 +131,9 @@ data_frame (wr_agent_call_t *call, const wr_agent_frame_t *frame, wr_error_t *er
     if (call->orphan) {
         wr_agent_call_consumed_locked (call, frame->length);
     } else {
-        wr_agent_item_t item = { .channel = ch,
-                                 .offset = frame->offset,
-                                 .len = frame->length,
-                                 .end = end };
+        wr_agent_item_t item = {
+            .channel = ch, .offset = frame->offset, .len = frame->length, .end = end
+        };
         if (frame->length > 0) {
             item.data = xmalloc (frame->length);
             memcpy (item.data, frame->payload, frame->length);
@@ -149,8 +148,8 @@ data_frame (wr_agent_call_t *call, const wr_agent_frame_t *frame, wr_error_t *er
 static int
 message_frame (wr_agent_call_t *call, const wr_agent_frame_t *frame, wr_error_t *err)
 {
-    cleanup_agent_message wr_agent_message_t *msg
-        = wr_agent_message_decode (frame, WR_AGENT_SIDE_AGENT, err);
+    cleanup_agent_message wr_agent_message_t *msg =
+        wr_agent_message_decode (frame, WR_AGENT_SIDE_AGENT, err);
     if (msg == NULL)
         return -1;
     bool end = (frame->flags & WR_AGENT_FLAG_END) != 0;
@@ -179,8 +178,7 @@ message_frame (wr_agent_call_t *call, const wr_agent_frame_t *frame, wr_error_t 
                                       wr_agent_msg_type_name (msg->type), call->stream,
                                       wr_agent_msg_type_name (call->request));
         if (call->answered && !many)
-            return wr_error_set_kind (err, WR_ERROR_INVALID, 0,
-                                      "a second %s message on stream %u",
+            return wr_error_set_kind (err, WR_ERROR_INVALID, 0, "a second %s message on stream %u",
                                       wr_agent_msg_type_name (msg->type), call->stream);
         call->answered = true;
         break;
@@ -213,15 +211,14 @@ agent_request (wr_agent_client_t *client, const wr_agent_frame_t *frame, wr_erro
 {
     uint32_t id = frame->stream;
     if (id <= client->last_agent_stream)
-        return wr_error_set_kind (err, WR_ERROR_INVALID, 0, "a %s frame on stream %u, which %s",
-                                  frame_what (frame), id,
-                                  id == client->last_agent_stream ? "has ended"
-                                                                  : "is below the agent's last");
+        return wr_error_set_kind (
+            err, WR_ERROR_INVALID, 0, "a %s frame on stream %u, which %s", frame_what (frame), id,
+            id == client->last_agent_stream ? "has ended" : "is below the agent's last");
     if (frame->type != WR_AGENT_FRAME_MESSAGE)
         return wr_error_set_kind (err, WR_ERROR_INVALID, 0,
                                   "data on stream %u, which the agent never opened", id);
-    cleanup_agent_message wr_agent_message_t *msg
-        = wr_agent_message_decode (frame, WR_AGENT_SIDE_AGENT, err);
+    cleanup_agent_message wr_agent_message_t *msg =
+        wr_agent_message_decode (frame, WR_AGENT_SIDE_AGENT, err);
     if (msg == NULL)
         return -1;
     if (msg->type != WR_AGENT_MSG_PING && msg->type != WR_AGENT_MSG_RELAY_OPEN)
@@ -272,8 +269,8 @@ wr_agent_stream_frame_locked (wr_agent_client_t *client, const wr_agent_frame_t 
     if (id == 0) {
         /* The decoder lets only messages through here, the schemas only an
          * error (a hello was the first frame). */
-        cleanup_agent_message wr_agent_message_t *msg
-            = wr_agent_message_decode (frame, WR_AGENT_SIDE_AGENT, err);
+        cleanup_agent_message wr_agent_message_t *msg =
+            wr_agent_message_decode (frame, WR_AGENT_SIDE_AGENT, err);
         if (msg == NULL)
             return -1;
         if (msg->type != WR_AGENT_MSG_ERROR)
@@ -290,8 +287,7 @@ wr_agent_stream_frame_locked (wr_agent_client_t *client, const wr_agent_frame_t 
             return agent_request (client, frame, err);
         return wr_error_set_kind (err, WR_ERROR_INVALID, 0, "a %s frame on stream %u, which %s",
                                   frame_what (frame), id,
-                                  id < client->next_stream ? "has ended"
-                                                           : "warrend never opened");
+                                  id < client->next_stream ? "has ended" : "warrend never opened");
     }
     if (call->agent_end)
         return wr_error_set_kind (err, WR_ERROR_INVALID, 0,
@@ -299,8 +295,8 @@ wr_agent_stream_frame_locked (wr_agent_client_t *client, const wr_agent_frame_t 
                                   frame_what (frame), id);
     if (frame->type == WR_AGENT_FRAME_DATA)
         return data_frame (call, frame, err);
-    if (!call->orphan && call->head != NULL
-        && call->queued_messages + frame->length > WR_AGENT_CALL_MESSAGES_MAX)
+    if (!call->orphan && call->head != NULL &&
+        call->queued_messages + frame->length > WR_AGENT_CALL_MESSAGES_MAX)
         return 0; /* wait for its caller to take some */
     return message_frame (call, frame, err);
 }

@@ -91,9 +91,8 @@ fake_data (fake_t *f, uint32_t stream, uint8_t flags, uint8_t channel, uint64_t 
            const void *data, size_t len)
 {
     cleanup_agent_buf wr_agent_buf_t buf = { 0 };
-    assert_int_equal (wr_agent_data_encode (&buf, 1, stream, flags, channel, offset, data, len,
-                                            NULL),
-                      0);
+    assert_int_equal (
+        wr_agent_data_encode (&buf, 1, stream, flags, channel, offset, data, len, NULL), 0);
     fake_write (f, buf.data, buf.len);
 }
 
@@ -111,8 +110,8 @@ fake_next (fake_t *f, wr_agent_frame_t *frame, wr_agent_message_t **msg)
             return 0;
         }
         if (r == 1) {
-            if (frame->type == WR_AGENT_FRAME_MESSAGE
-                && (*msg = wr_agent_message_decode (frame, WR_AGENT_SIDE_HOST, &err)) == NULL) {
+            if (frame->type == WR_AGENT_FRAME_MESSAGE &&
+                (*msg = wr_agent_message_decode (frame, WR_AGENT_SIDE_HOST, &err)) == NULL) {
                 fake_fail (f, "message: %s", err->message);
                 return 0;
             }
@@ -150,8 +149,9 @@ static void
 fake_hello (fake_t *f)
 {
     char json[256];
-    int n = snprintf (json, sizeof json, "{\"type\":\"hello\",\"versions\":%s,\"software\":\"fake\"",
-                      f->versions ? f->versions : "[1]");
+    int n =
+        snprintf (json, sizeof json, "{\"type\":\"hello\",\"versions\":%s,\"software\":\"fake\"",
+                  f->versions ? f->versions : "[1]");
     if (f->agent_window)
         n += snprintf (json + n, sizeof json - (size_t) n, ",\"window\":%lld",
                        (long long) f->agent_window);
@@ -177,8 +177,8 @@ fake_thread (void *arg)
     struct sockaddr_un addr = { .sun_family = AF_UNIX };
     snprintf (addr.sun_path, sizeof addr.sun_path, "%s", f->path);
     f->listen_fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (bind (f->listen_fd, (struct sockaddr *) &addr, sizeof addr) < 0
-        || listen (f->listen_fd, 4) < 0) {
+    if (bind (f->listen_fd, (struct sockaddr *) &addr, sizeof addr) < 0 ||
+        listen (f->listen_fd, 4) < 0) {
         fake_fail (f, "listen: %s", strerror (errno));
         return NULL;
     }
@@ -188,8 +188,15 @@ fake_thread (void *arg)
         return NULL;
     }
     fake_hello (f);
-    if (f->script != NULL && f->failure[0] == '\0')
+    if (f->failure[0] == '\0' && f->script != NULL) {
         f->script (f);
+    } else {
+        /* Until the client hangs up. */
+        wr_agent_frame_t frame;
+        wr_agent_message_t *msg;
+        while (fake_next (f, &frame, &msg))
+            wr_agent_message_free (msg);
+    }
     close (f->fd);
     f->fd = -1;
     return NULL;
@@ -328,8 +335,8 @@ mismatch_script (fake_t *f)
     wr_agent_frame_t frame;
     wr_agent_message_t *msg;
     if (fake_next (f, &frame, &msg) && msg != NULL) {
-        if (msg->type == WR_AGENT_MSG_ERROR && frame.stream == 0
-            && (frame.flags & WR_AGENT_FLAG_END))
+        if (msg->type == WR_AGENT_MSG_ERROR && frame.stream == 0 &&
+            (frame.flags & WR_AGENT_FLAG_END))
             snprintf (f->seen, sizeof f->seen, "%s", wr_agent_message_string (msg, "message"));
         wr_agent_message_free (msg);
     }
@@ -397,8 +404,8 @@ worker (void *arg)
     worker_t *w = arg;
     for (int i = 0; i < 200; i++) {
         cleanup_agent_message wr_agent_message_t *req = exec_msg ("x");
-        cleanup_agent_call wr_agent_call_t *call
-            = wr_agent_call_open (w->client, req, false, NULL, NULL);
+        cleanup_agent_call wr_agent_call_t *call =
+            wr_agent_call_open (w->client, req, false, NULL, NULL);
         if (call == NULL) {
             snprintf (w->failure, sizeof w->failure, "open failed");
             return NULL;
@@ -413,8 +420,8 @@ worker (void *arg)
         snprintf (want, sizeof want, "p%u", wr_agent_call_stream (call));
         const char *got = wr_agent_message_string (item.message, "process_id");
         if (got == NULL || strcmp (got, want) != 0 || !item.end)
-            snprintf (w->failure, sizeof w->failure, "stream %u got %s", wr_agent_call_stream (call),
-                      got ? got : "(none)");
+            snprintf (w->failure, sizeof w->failure, "stream %u got %s",
+                      wr_agent_call_stream (call), got ? got : "(none)");
         wr_agent_item_clear (&item);
         if (wr_agent_call_next (call, 0, &item, NULL) != 0)
             snprintf (w->failure, sizeof w->failure, "an item after END");
@@ -801,7 +808,7 @@ test_agent_closes (void **state)
     waiter_t w[3];
     pthread_t t[3];
     for (int i = 0; i < 3; i++) {
-        w[i] = (waiter_t) { 0 };
+        w[i] = (waiter_t){ 0 };
         w[i].call = wr_agent_call_open (client, req, false, NULL, NULL);
         assert_non_null (w[i].call);
         assert_int_equal (pthread_create (&t[i], NULL, waiter, &w[i]), 0);
@@ -980,8 +987,8 @@ relay_script (fake_t *f)
     size_t len = 0;
     while (fake_next (f, &frame, &msg)) {
         if (msg != NULL) {
-            len += (size_t) snprintf (f->seen + len, sizeof f->seen - len, "%u:%s%s ",
-                                      frame.stream, wr_agent_msg_type_name (msg->type),
+            len += (size_t) snprintf (f->seen + len, sizeof f->seen - len, "%u:%s%s ", frame.stream,
+                                      wr_agent_msg_type_name (msg->type),
                                       frame.flags & WR_AGENT_FLAG_END ? "E" : "");
             wr_agent_message_free (msg);
         } else {
@@ -1008,8 +1015,7 @@ static wr_agent_call_t *relay_call;
 static int relay_offers;
 
 static int
-accept_relay (void *data, wr_agent_call_t *call, const wr_agent_message_t *request,
-              wr_error_t *err)
+accept_relay (void *data, wr_agent_call_t *call, const wr_agent_message_t *request, wr_error_t *err)
 {
     (void) data;
     assert_int_equal (request->type, WR_AGENT_MSG_RELAY_OPEN);
@@ -1064,11 +1070,11 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test (test_handshake),      cmocka_unit_test (test_version_mismatch),
-        cmocka_unit_test (test_request_reply),  cmocka_unit_test (test_eight_threads),
-        cmocka_unit_test (test_streamed_read),  cmocka_unit_test (test_upload),
-        cmocka_unit_test (test_cancel),         cmocka_unit_test (test_agent_closes),
-        cmocka_unit_test (test_hostile),        cmocka_unit_test (test_connect_retries),
+        cmocka_unit_test (test_handshake),        cmocka_unit_test (test_version_mismatch),
+        cmocka_unit_test (test_request_reply),    cmocka_unit_test (test_eight_threads),
+        cmocka_unit_test (test_streamed_read),    cmocka_unit_test (test_upload),
+        cmocka_unit_test (test_cancel),           cmocka_unit_test (test_agent_closes),
+        cmocka_unit_test (test_hostile),          cmocka_unit_test (test_connect_retries),
         cmocka_unit_test (test_connect_deadline), cmocka_unit_test (test_relay),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
