@@ -31,8 +31,8 @@ typedef struct {
 
 /* Sets up H (zeroed counts) with N_BOUNDS upper bounds (at most
  * WR_HISTOGRAM_MAX_BUCKETS; more are dropped). */
-void wr_histogram_init (wr_histogram_t *h, const char *name, const char *help,
-                        const double *bounds, size_t n_bounds);
+void wr_histogram_init (wr_histogram_t *h, const char *name, const char *help, const double *bounds,
+                        size_t n_bounds);
 /* Records one observation of SECONDS (negative ones count as 0). */
 void wr_histogram_observe (wr_histogram_t *h, double seconds);
 uint64_t wr_histogram_count (const wr_histogram_t *h);
@@ -44,7 +44,7 @@ void wr_histogram_write (const wr_histogram_t *h, char **text);
 /* Appends a gauge (or counter, with TYPE "counter") NAME with one sample
  * per label value: NAME{LABEL="VALUES[i]"} COUNTS[i]. */
 void wr_metric_write_labelled (char **text, const char *name, const char *type, const char *help,
-                               const char *label, const char *const *values,
-                               const uint64_t *counts, size_t n);
+                               const char *label, const char *const *values, const uint64_t *counts,
+                               size_t n);
 
 #endif

@@ -350,7 +350,8 @@ wr_registry_get_manifest_call (wr_registry_t *registry, const wr_registry_call_t
     int rc = wr_session_send_retrying (&s, &request, headers, &response, err);
     if (rc == 0 && response.status != 200) {
         cleanup_free char *what = wr_http_describe (&response);
-        rc = wr_error_set (err, 0, "GET %s: %s", url, what);
+        rc = wr_error_set_kind (err, wr_http_status_kind (response.status), 0, "GET %s: %s", url,
+                                what);
     }
     wr_registry_give_handle (registry, s.curl);
     if (rc < 0) {

@@ -255,7 +255,7 @@ again:;
         cleanup_free char *what = wr_http_describe (&response);
         wr_http_response_clear (&response);
         wr_blob_writer_free (writer);
-        return wr_error_set (err, 0, "GET %s: %s", url, what);
+        return wr_error_set_kind (err, wr_http_status_kind (status), 0, "GET %s: %s", url, what);
     }
 
     if (wr_blob_writer_commit (writer, err) < 0) {

@@ -516,6 +516,16 @@ wr_http_perform (CURL *curl, const wr_http_request_t *request, wr_http_response_
     return wr_error_set (err, 0, "%s %s: %s", method, request->url, why);
 }
 
+wr_error_kind_t
+wr_http_status_kind (long status)
+{
+    if (status == 404)
+        return WR_ERROR_NOT_FOUND;
+    if (wr_http_status_is_transient (status))
+        return WR_ERROR_UNAVAILABLE;
+    return WR_ERROR_INVALID;
+}
+
 bool
 wr_http_status_is_transient (long status)
 {

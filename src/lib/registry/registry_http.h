@@ -100,6 +100,11 @@ int wr_http_perform (CURL *curl, const wr_http_request_t *request, wr_http_respo
 const char *wr_http_method (const wr_http_request_t *request);
 void wr_http_response_clear (wr_http_response_t *response);
 
+/* The kind of an error answer: 404 NOT_FOUND (the manifest or blob, or
+ * its repository, is not there), one worth retrying UNAVAILABLE (the
+ * registry does not answer as it should: the mirror for sandboxes answers
+ * 503), any other INVALID. */
+wr_error_kind_t wr_http_status_kind (long status);
 /* True for answers worth retrying: 408, 429, 500, 502, 503, 504. */
 bool wr_http_status_is_transient (long status);
 /* True for transport errors worth retrying (connection, timeout, reset). */

@@ -47,8 +47,8 @@ wr_sandbox_record_json (const wr_sandbox_record_t *record, const char *docker_so
     json_object_object_add (o, "reason", string_or_null (record->reason));
     json_object_object_add (o, "image", string_or_null (record->image_ref));
     json_object_object_add (o, "image_digest", string_or_null (record->manifest_digest));
-    static const char *const copied[] = { "cpu", "memory", "pids_limit", "docker_enabled", "env",
-                                          "workdir" };
+    static const char *const copied[] = { "cpu", "memory", "pids_limit", "docker_enabled",
+                                          "env", "workdir" };
     for (size_t i = 0; i < sizeof copied / sizeof copied[0]; i++)
         json_object_object_add (o, copied[i], spec_member (spec, copied[i]));
     json_object_object_add (o, "keep_warm_seconds",

@@ -93,7 +93,8 @@ test_user_lookup (void **state)
     char path[] = "/tmp/test-agent-passwd-XXXXXX";
     int fd = mkstemp (path);
     assert_true (fd >= 0);
-    const char *text = "root:x:0:0:root:/root:/bin/sh\nbroken line\napp:x:1000:1001::/home/app:/bin/sh\n";
+    const char *text =
+        "root:x:0:0:root:/root:/bin/sh\nbroken line\napp:x:1000:1001::/home/app:/bin/sh\n";
     assert_int_equal (write (fd, text, strlen (text)), (ssize_t) strlen (text));
     close (fd);
     uid_t uid;

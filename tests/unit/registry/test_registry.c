@@ -328,6 +328,11 @@ test_describe (void **state)
     r.body_len = strlen (r.body);
     cleanup_free char *a = wr_http_describe (&r);
     assert_string_equal (a, "404 Not Found (MANIFEST_UNKNOWN: manifest unknown)");
+    /* The kinds of answers: missing, worth trying later, refused. */
+    assert_int_equal (wr_http_status_kind (404), WR_ERROR_NOT_FOUND);
+    assert_int_equal (wr_http_status_kind (503), WR_ERROR_UNAVAILABLE);
+    assert_int_equal (wr_http_status_kind (429), WR_ERROR_UNAVAILABLE);
+    assert_int_equal (wr_http_status_kind (401), WR_ERROR_INVALID);
     free (r.reason);
     r.reason = NULL; /* HTTP/2: no reason phrase */
     free (r.body);
@@ -468,6 +473,8 @@ test_manifest_anonymous (void **state)
                                              "Fake (MANIFEST_UNKNOWN: manifest unknown)",
                                              srv->port);
     assert_string_equal (err->message, want_msg);
+    /* ... and is of kind not_found, so the mirror for sandboxes answers 404. */
+    assert_int_equal (wr_error_kind (err), WR_ERROR_NOT_FOUND);
     wr_error_free (&err);
 
     /* Over WR_MANIFEST_MAX_SIZE: the transfer is cut off. */
