@@ -59,8 +59,8 @@ wr_api_query_bool (const wr_api_request_t *req, const char *name, bool dflt, boo
         return 0;
     }
     cleanup_free char *quoted = wr_quote (value, 64);
-    return wr_error_set_kind (err, WR_ERROR_INVALID, 0,
-                              "query %s: must be true or false, not `%s`", name, quoted);
+    return wr_error_set_kind (err, WR_ERROR_INVALID, 0, "query %s: must be true or false, not `%s`",
+                              name, quoted);
 }
 
 static int

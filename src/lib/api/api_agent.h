@@ -21,8 +21,7 @@
 
 /* The agent of REQ's {id}: a reference, given back with
  * wr_api_agent_release. */
-wr_agent_client_t *wr_api_agent_get (wr_api_v1_t *v1, const wr_api_request_t *req,
-                                     wr_error_t *err);
+wr_agent_client_t *wr_api_agent_get (wr_api_v1_t *v1, const wr_api_request_t *req, wr_error_t *err);
 void wr_api_agent_release (wr_api_v1_t *v1, wr_agent_client_t *agent);
 
 /* An agent reference of a request, given back when it goes out of scope
@@ -46,11 +45,10 @@ int wr_api_query_bool (const wr_api_request_t *req, const char *name, bool dflt,
 int wr_api_query_int (const wr_api_request_t *req, const char *name, int64_t min, int64_t max,
                       bool *present, int64_t *out, wr_error_t *err);
 /* Query NAME as 1 to 5 octal digits, 0 to 07777. */
-int wr_api_query_mode (const wr_api_request_t *req, const char *name, bool *present,
-                       int64_t *out, wr_error_t *err);
+int wr_api_query_mode (const wr_api_request_t *req, const char *name, bool *present, int64_t *out,
+                       wr_error_t *err);
 /* Query NAME, required and not empty. */
-const char *wr_api_query_required (const wr_api_request_t *req, const char *name,
-                                   wr_error_t *err);
+const char *wr_api_query_required (const wr_api_request_t *req, const char *name, wr_error_t *err);
 
 /* Replaces member "mode" of BODY, when a string of octal digits, with its
  * integer; checks it is 0 to 07777 ("request body: mode: ..."). */
@@ -65,8 +63,8 @@ int wr_api_agent_request (wr_agent_client_t *agent, const wr_agent_message_t *ms
 /* Sends MSG, answered by messages until END, and appends the members KEY
  * (arrays) of every one to *ITEMS (a new array); *TRUNCATED: one said
  * "truncated". */
-int wr_api_agent_collect (wr_agent_client_t *agent, const wr_agent_message_t *msg,
-                          const char *key, json_object **items, bool *truncated, wr_error_t *err);
+int wr_api_agent_collect (wr_agent_client_t *agent, const wr_agent_message_t *msg, const char *key,
+                          json_object **items, bool *truncated, wr_error_t *err);
 
 /* Pipes REQ's body into CALL (a request with a body), END on the last
  * piece.  When the agent ended the stream early, its error is the one

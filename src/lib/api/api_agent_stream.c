@@ -30,10 +30,9 @@ output_event (const wr_agent_item_t *item)
 {
     json_object *event = json_object_new_object ();
     json_object_object_add (event, "event", json_object_new_string ("output"));
-    json_object_object_add (event, "stream",
-                            json_object_new_string (item->channel == WR_AGENT_CHANNEL_STDERR
-                                                            ? "stderr"
-                                                            : "stdout"));
+    json_object_object_add (
+        event, "stream",
+        json_object_new_string (item->channel == WR_AGENT_CHANNEL_STDERR ? "stderr" : "stdout"));
     json_object_object_add (event, "offset", json_object_new_int64 ((int64_t) item->offset));
     size_t max = 4 * ((item->len + 2) / 3) + 1;
     cleanup_free char *b64 = xmalloc (max);

@@ -17,8 +17,8 @@
  * received, or NULL; its contents taken) whatever the result, and a
  * reference of EVENTS. */
 int wr_api_agent_stream_start (wr_api_v1_t *v1, wr_agent_client_t *agent, wr_agent_call_t *call,
-                               wr_agent_item_t *first, wr_api_events_t *events,
-                               bool output_events, wr_error_t *err);
+                               wr_agent_item_t *first, wr_api_events_t *events, bool output_events,
+                               wr_error_t *err);
 
 /* The first item of CALL that is not a data frame's absence: waits for it
  * and turns an error message into *ERR (the agent's kind and message). */

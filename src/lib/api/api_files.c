@@ -9,7 +9,6 @@
 #include "cleanup.h"
 #include "json_reader.h"
 
-
 /* Query booleans and integers copied into MSG when given. */
 static int
 query_bool (wr_api_request_t *req, wr_agent_message_t *msg, const char *name, wr_error_t *err)
@@ -49,8 +48,7 @@ path_message (wr_api_request_t *req, wr_agent_msg_type_t type, wr_error_t *err)
 }
 
 int
-wr_api_file_download (wr_api_request_t *req, wr_api_response_t *resp, void *data,
-                      wr_error_t *err)
+wr_api_file_download (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_error_t *err)
 {
     cleanup_agent_message wr_agent_message_t *msg = path_message (req, WR_AGENT_MSG_FILE_READ, err);
     if (msg == NULL || query_int (req, msg, "offset", 0, INT64_MAX, err) < 0 ||
@@ -179,8 +177,8 @@ body_of (wr_api_request_t *req, const wr_api_field_t *fields, wr_error_t *err)
 
 /* A body route answered 200 {} once the agent's ok came. */
 static int
-answer_ok (wr_api_request_t *req, wr_api_response_t *resp, void *data,
-           const wr_api_field_t *fields, wr_agent_msg_type_t type, wr_error_t *err)
+answer_ok (wr_api_request_t *req, wr_api_response_t *resp, void *data, const wr_api_field_t *fields,
+           wr_agent_msg_type_t type, wr_error_t *err)
 {
     cleanup_json_reader json_object *body = body_of (req, fields, err);
     if (body == NULL)
@@ -259,17 +257,15 @@ int
 wr_api_file_find (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_error_t *err)
 {
     static const wr_api_field_t fields[] = {
-        { "path", json_type_string, true },
-        { "pattern", json_type_string, true },
-        { "glob", json_type_string, false },
-        { "ignore_case", json_type_boolean, false },
-        { "max_matches", json_type_int, false },
-        { NULL, 0, false },
+        { "path", json_type_string, true },      { "pattern", json_type_string, true },
+        { "glob", json_type_string, false },     { "ignore_case", json_type_boolean, false },
+        { "max_matches", json_type_int, false }, { NULL, 0, false },
     };
     cleanup_json_reader json_object *body = body_of (req, fields, err);
     if (body == NULL)
         return -1;
-    cleanup_agent_message wr_agent_message_t *msg = wr_api_message_from (WR_AGENT_MSG_FILE_FIND, body);
+    cleanup_agent_message wr_agent_message_t *msg =
+        wr_api_message_from (WR_AGENT_MSG_FILE_FIND, body);
     return answer_collected (req, resp, data, msg, "matches", false, err);
 }
 
@@ -277,12 +273,9 @@ int
 wr_api_file_replace (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_error_t *err)
 {
     static const wr_api_field_t fields[] = {
-        { "path", json_type_string, true },
-        { "pattern", json_type_string, true },
-        { "replacement", json_type_string, true },
-        { "glob", json_type_string, false },
-        { "ignore_case", json_type_boolean, false },
-        { NULL, 0, false },
+        { "path", json_type_string, true },          { "pattern", json_type_string, true },
+        { "replacement", json_type_string, true },   { "glob", json_type_string, false },
+        { "ignore_case", json_type_boolean, false }, { NULL, 0, false },
     };
     cleanup_json_reader json_object *body = body_of (req, fields, err);
     if (body == NULL)
@@ -296,9 +289,11 @@ wr_api_file_replace (wr_api_request_t *req, wr_api_response_t *resp, void *data,
     if (wr_agent_client_request (ref.agent, msg, WR_API_AGENT_ITEM_MS, &reply, err) < 0)
         return -1;
     json_object *out = json_object_new_object ();
-    json_object_object_add (out, "files", json_object_new_int64 (wr_agent_message_int (reply, "files", 0)));
-    json_object_object_add (out, "replacements",
-                            json_object_new_int64 (wr_agent_message_int (reply, "replacements", 0)));
+    json_object_object_add (out, "files",
+                            json_object_new_int64 (wr_agent_message_int (reply, "files", 0)));
+    json_object_object_add (
+        out, "replacements",
+        json_object_new_int64 (wr_agent_message_int (reply, "replacements", 0)));
     wr_api_response_json (resp, 200, out);
     return 0;
 }

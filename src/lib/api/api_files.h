@@ -16,22 +16,16 @@ int wr_api_file_download (wr_api_request_t *req, wr_api_response_t *resp, void *
 /* A WR_API_ROUTE_STREAM_BODY route: the body is piped to the agent. */
 int wr_api_file_upload (wr_api_request_t *req, wr_api_response_t *resp, void *data,
                         wr_error_t *err);
-int wr_api_file_stat (wr_api_request_t *req, wr_api_response_t *resp, void *data,
-                      wr_error_t *err);
-int wr_api_file_list (wr_api_request_t *req, wr_api_response_t *resp, void *data,
-                      wr_error_t *err);
-int wr_api_file_mkdir (wr_api_request_t *req, wr_api_response_t *resp, void *data,
-                       wr_error_t *err);
+int wr_api_file_stat (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_error_t *err);
+int wr_api_file_list (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_error_t *err);
+int wr_api_file_mkdir (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_error_t *err);
 int wr_api_file_remove (wr_api_request_t *req, wr_api_response_t *resp, void *data,
                         wr_error_t *err);
 int wr_api_file_rename (wr_api_request_t *req, wr_api_response_t *resp, void *data,
                         wr_error_t *err);
-int wr_api_file_chmod (wr_api_request_t *req, wr_api_response_t *resp, void *data,
-                       wr_error_t *err);
-int wr_api_file_chown (wr_api_request_t *req, wr_api_response_t *resp, void *data,
-                       wr_error_t *err);
-int wr_api_file_find (wr_api_request_t *req, wr_api_response_t *resp, void *data,
-                      wr_error_t *err);
+int wr_api_file_chmod (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_error_t *err);
+int wr_api_file_chown (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_error_t *err);
+int wr_api_file_find (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_error_t *err);
 int wr_api_file_replace (wr_api_request_t *req, wr_api_response_t *resp, void *data,
                          wr_error_t *err);
 

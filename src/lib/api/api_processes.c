@@ -14,7 +14,6 @@
 #include "strv.h"
 #include "xalloc.h"
 
-
 static const char *
 process_id (wr_api_request_t *req)
 {
@@ -73,8 +72,9 @@ exec_of (json_object *body, wr_agent_exec_t *exec, wr_error_t *err)
                 return -1;
             }
             if (key[0] == '\0' || strchr (key, '=') != NULL)
-                return wr_json_error (err, NAME, path, "a variable's name must not be empty or "
-                                                       "hold `=`");
+                return wr_json_error (err, NAME, path,
+                                      "a variable's name must not be empty or "
+                                      "hold `=`");
             exec->env[n++] = xasprintf ("%s=%s", key, s);
         }
     }
@@ -115,9 +115,12 @@ int
 wr_api_process_exec (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_error_t *err)
 {
     static const wr_api_field_t fields[] = {
-        { "argv", json_type_array, true },   { "env", json_type_object, false },
-        { "cwd", json_type_string, false },  { "user", json_type_string, false },
-        { "stdin", json_type_boolean, false }, { "tty", json_type_object, false },
+        { "argv", json_type_array, true },
+        { "env", json_type_object, false },
+        { "cwd", json_type_string, false },
+        { "user", json_type_string, false },
+        { "stdin", json_type_boolean, false },
+        { "tty", json_type_object, false },
         { NULL, 0, false },
     };
     cleanup_json_reader json_object *body = wr_api_request_json (req, fields, err);
@@ -157,7 +160,8 @@ wr_api_process_list (wr_api_request_t *req, wr_api_response_t *resp, void *data,
     cleanup_agent_ref wr_api_agent_ref_t ref = { 0 };
     if (wr_api_agent_ref (data, req, &ref, err) < 0)
         return -1;
-    cleanup_agent_message wr_agent_message_t *msg = wr_agent_message_new (WR_AGENT_MSG_PROCESS_LIST);
+    cleanup_agent_message wr_agent_message_t *msg =
+        wr_agent_message_new (WR_AGENT_MSG_PROCESS_LIST);
     cleanup_agent_message wr_agent_message_t *reply = NULL;
     if (wr_api_agent_request (ref.agent, msg, &reply, err) < 0)
         return -1;
@@ -165,7 +169,8 @@ wr_api_process_list (wr_api_request_t *req, wr_api_response_t *resp, void *data,
     json_object *processes = wr_agent_message_get (reply, "processes");
     size_t n = processes != NULL ? json_object_array_length (processes) : 0;
     for (size_t i = 0; i < n; i++)
-        json_object_array_add (list, wr_api_process_json (json_object_array_get_idx (processes, i)));
+        json_object_array_add (list,
+                               wr_api_process_json (json_object_array_get_idx (processes, i)));
     json_object *out = json_object_new_object ();
     json_object_object_add (out, "processes", list);
     wr_api_response_json (resp, 200, out);
@@ -174,8 +179,8 @@ wr_api_process_list (wr_api_request_t *req, wr_api_response_t *resp, void *data,
 
 /* A request about {pid} answered by a process message. */
 static int
-answer_process (wr_api_request_t *req, wr_api_response_t *resp, void *data,
-                wr_agent_message_t *msg, wr_error_t *err)
+answer_process (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_agent_message_t *msg,
+                wr_error_t *err)
 {
     cleanup_agent_ref wr_api_agent_ref_t ref = { 0 };
     if (wr_api_agent_ref (data, req, &ref, err) < 0)
@@ -183,8 +188,8 @@ answer_process (wr_api_request_t *req, wr_api_response_t *resp, void *data,
     cleanup_agent_message wr_agent_message_t *reply = NULL;
     int64_t timeout = wr_agent_message_int (msg, "timeout_ms", -1);
     int64_t deadline = msg->type == WR_AGENT_MSG_PROCESS_WAIT
-                               ? (timeout >= 0 ? timeout + WR_API_AGENT_DEADLINE_MS : -1)
-                               : WR_API_AGENT_DEADLINE_MS;
+                           ? (timeout >= 0 ? timeout + WR_API_AGENT_DEADLINE_MS : -1)
+                           : WR_API_AGENT_DEADLINE_MS;
     if (wr_agent_client_request (ref.agent, msg, deadline, &reply, err) < 0)
         return -1;
     wr_api_response_json (resp, 200, wr_api_process_json (reply->json));
@@ -210,7 +215,8 @@ wr_api_process_wait (wr_api_request_t *req, wr_api_response_t *resp, void *data,
     cleanup_json_reader json_object *body = optional_body (req, fields, err);
     if (body == NULL)
         return -1;
-    cleanup_agent_message wr_agent_message_t *msg = wr_agent_message_new (WR_AGENT_MSG_PROCESS_WAIT);
+    cleanup_agent_message wr_agent_message_t *msg =
+        wr_agent_message_new (WR_AGENT_MSG_PROCESS_WAIT);
     wr_agent_message_set_string (msg, "process_id", process_id (req));
     json_object *timeout = json_object_object_get (body, "timeout_ms");
     if (timeout != NULL) {
@@ -223,8 +229,7 @@ wr_api_process_wait (wr_api_request_t *req, wr_api_response_t *resp, void *data,
 }
 
 int
-wr_api_process_remove (wr_api_request_t *req, wr_api_response_t *resp, void *data,
-                       wr_error_t *err)
+wr_api_process_remove (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_error_t *err)
 {
     cleanup_agent_ref wr_api_agent_ref_t ref = { 0 };
     if (wr_api_agent_ref (data, req, &ref, err) < 0)
@@ -236,8 +241,7 @@ wr_api_process_remove (wr_api_request_t *req, wr_api_response_t *resp, void *dat
 }
 
 int
-wr_api_process_signal (wr_api_request_t *req, wr_api_response_t *resp, void *data,
-                       wr_error_t *err)
+wr_api_process_signal (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_error_t *err)
 {
     static const wr_api_field_t fields[] = {
         { "signal", json_type_int, true },
@@ -270,14 +274,14 @@ wr_api_process_kill (wr_api_request_t *req, wr_api_response_t *resp, void *data,
     cleanup_agent_ref wr_api_agent_ref_t ref = { 0 };
     if (wr_api_agent_ref (data, req, &ref, err) < 0)
         return -1;
-    cleanup_agent_message wr_agent_message_t *msg = wr_agent_message_new (WR_AGENT_MSG_PROCESS_KILL);
+    cleanup_agent_message wr_agent_message_t *msg =
+        wr_agent_message_new (WR_AGENT_MSG_PROCESS_KILL);
     wr_agent_message_set_string (msg, "process_id", process_id (req));
     return answer_ok (ref.agent, msg, resp, err);
 }
 
 int
-wr_api_process_output (wr_api_request_t *req, wr_api_response_t *resp, void *data,
-                       wr_error_t *err)
+wr_api_process_output (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_error_t *err)
 {
     const char *stream = wr_api_request_query (req, "stream");
     if (stream == NULL)

@@ -187,8 +187,8 @@ test_operations (void **state)
     put ("/a/b/one.txt", "hello world\nsecond line\n");
     put ("/a/two.txt", "nothing here\n");
 
-    json_object *l = http_json ("GET", "/v1/sandboxes/sb1/files/list?path=/a&recursive=true",
-                                NULL, 200);
+    json_object *l =
+        http_json ("GET", "/v1/sandboxes/sb1/files/list?path=/a&recursive=true", NULL, 200);
     json_object *entries = json_object_object_get (l, "entries");
     assert_int_equal (json_object_array_length (entries), 3);
     assert_false (json_object_get_boolean (json_object_object_get (l, "truncated")));
@@ -254,8 +254,8 @@ test_dotdot_stays_inside (void **state)
     char *inside = get ("/canary");
     assert_string_equal (inside, "overwritten\n");
     free (inside);
-    json_object_put (http_json ("POST", "/v1/sandboxes/sb1/files/remove",
-                                "{\"path\": \"/../canary\"}", 200));
+    json_object_put (
+        http_json ("POST", "/v1/sandboxes/sb1/files/remove", "{\"path\": \"/../canary\"}", 200));
     check = fopen (canary, "r");
     assert_non_null (check);
     fclose (check);
@@ -287,8 +287,8 @@ test_errors (void **state)
                   400, "mode");
     expect_error ("POST", "/v1/sandboxes/sb1/files/mkdir", "{\"path\": \"/d\", \"mode\": 99999}",
                   400, "mode");
-    expect_error ("POST", "/v1/sandboxes/sb1/files/mkdir", "{\"path\": \"/d\", \"owner\": 1}",
-                  400, "unknown field `owner`");
+    expect_error ("POST", "/v1/sandboxes/sb1/files/mkdir", "{\"path\": \"/d\", \"owner\": 1}", 400,
+                  "unknown field `owner`");
     expect_error ("POST", "/v1/sandboxes/sb1/files/rename", "{\"from\": \"/d\", \"to\": 1}", 400,
                   "to: must be a string");
     expect_error ("POST", "/v1/sandboxes/sb1/files/chmod", "{\"path\": \"/d\"}", 400,
@@ -309,8 +309,7 @@ main (int argc, char **argv)
         cmocka_unit_test_setup_teardown (test_upload_download_100mb, fixture_setup,
                                          fixture_teardown),
         cmocka_unit_test_setup_teardown (test_operations, fixture_setup, fixture_teardown),
-        cmocka_unit_test_setup_teardown (test_dotdot_stays_inside, fixture_setup,
-                                         fixture_teardown),
+        cmocka_unit_test_setup_teardown (test_dotdot_stays_inside, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown (test_errors, fixture_setup, fixture_teardown),
     };
     int failed = cmocka_run_group_tests (tests, NULL, NULL);

@@ -271,8 +271,8 @@ test_kill_and_signal (void **state)
 }
 
 static void
-expect_error (const char *method, const char *path, const char *body, long status,
-              const char *kind, const char *needle)
+expect_error (const char *method, const char *path, const char *body, long status, const char *kind,
+              const char *needle)
 {
     json_object *e = http_json (method, path, body, status);
     json_object *error = json_object_object_get (e, "error");
@@ -311,16 +311,16 @@ test_errors (void **state)
                   "invalid", "signal: must be an integer");
     expect_error ("POST", "/v1/sandboxes/sb1/processes/p1/signal", "{\"signal\": 99}", 400,
                   "invalid", "signal");
-    expect_error ("POST", "/v1/sandboxes/sb1/processes/p1/wait", "{\"timeout\": 5}", 400,
-                  "invalid", "unknown field `timeout`");
+    expect_error ("POST", "/v1/sandboxes/sb1/processes/p1/wait", "{\"timeout\": 5}", 400, "invalid",
+                  "unknown field `timeout`");
     expect_error ("GET", "/v1/sandboxes/sb1/processes/p1/output?follow=yes", NULL, 400, "invalid",
                   "follow");
     expect_error ("GET", "/v1/sandboxes/sb1/processes/p1/output?stdout_offset=-1", NULL, 400,
                   "invalid", "stdout_offset");
     expect_error ("GET", "/v1/sandboxes/sb1/processes/p1/output?stream=all", NULL, 400, "invalid",
                   "stream");
-    expect_error ("POST", "/v1/sandboxes/sb1/processes",
-                  "{\"argv\": [\"/nonexistent/program\"]}", 404, "not_found", "the agent:");
+    expect_error ("POST", "/v1/sandboxes/sb1/processes", "{\"argv\": [\"/nonexistent/program\"]}",
+                  404, "not_found", "the agent:");
 }
 
 int

@@ -131,6 +131,21 @@ test_handlers (void **state)
         assert_non_null (strstr (resp.body, "not implemented yet"));
         wr_api_response_clear (&resp);
     }
+    /* Without an agent callback the process and file routes answer that
+     * no sandboxes are served here. */
+    wr_api_v1_t v1 = { .version = "9.8.7" };
+    cleanup_error wr_error_t err = NULL;
+    wr_api_router_t *router = wr_api_v1_router (&v1, &err);
+    assert_non_null (router);
+    const wr_api_route_t *route;
+    wr_api_request_t req = { .method = "GET", .path = "/v1/sandboxes/ab/processes", .body = "" };
+    assert_int_equal (wr_api_router_match (router, req.method, req.path, &route, &req.params, NULL),
+                      WR_API_MATCH_FOUND);
+    assert_int_equal (route->handler (&req, &resp, &v1, &err), -1);
+    assert_int_equal (wr_api_status_of_kind (wr_error_kind (err)), 503);
+    assert_string_equal (err->message, "sandbox `ab`: this warrend serves no sandboxes");
+    wr_api_params_clear (&req.params);
+    wr_api_router_free (router);
 }
 
 int
