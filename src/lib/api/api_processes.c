@@ -301,6 +301,17 @@ wr_api_process_output (wr_api_request_t *req, wr_api_response_t *resp, void *dat
     wr_api_agent_ref_t ref = { 0 };
     if (wr_api_agent_ref (data, req, &ref, err) < 0)
         return -1;
+    /* The agent sends nothing on a follow of a quiet process until it
+     * writes: whether the process exists is asked first, so that an
+     * unknown one is a 404 and a known one gets its 200 at once. */
+    cleanup_agent_message wr_agent_message_t *status =
+        wr_agent_message_new (WR_AGENT_MSG_PROCESS_STATUS);
+    wr_agent_message_set_string (status, "process_id", process_id (req));
+    cleanup_agent_message wr_agent_message_t *process = NULL;
+    if (wr_api_agent_request (ref.agent, status, &process, err) < 0) {
+        wr_api_agent_ref_clear (&ref);
+        return -1;
+    }
     cleanup_agent_message wr_agent_message_t *msg = wr_agent_message_new (WR_AGENT_MSG_OUTPUT_READ);
     wr_agent_message_set_string (msg, "process_id", process_id (req));
     wr_agent_message_set_string (msg, "stream", stream);
@@ -308,16 +319,13 @@ wr_api_process_output (wr_api_request_t *req, wr_api_response_t *resp, void *dat
     wr_agent_message_set_int (msg, "stderr_offset", err_offset);
     wr_agent_message_set_bool (msg, "follow", follow);
     wr_agent_call_t *call = wr_agent_call_open (ref.agent, msg, false, NULL, err);
-    wr_agent_item_t first;
-    if (call == NULL || wr_api_agent_first (call, &first, err) < 0) {
-        if (call != NULL)
-            wr_agent_call_free (call);
+    if (call == NULL) {
         wr_api_agent_ref_clear (&ref);
         return -1;
     }
     bool both = strcmp (stream, "both") == 0;
     wr_api_events_t *events = wr_api_events_new (0);
-    if (wr_api_agent_stream_start (data, ref.agent, call, &first, events, both, err) < 0) {
+    if (wr_api_agent_stream_start (data, ref.agent, call, NULL, events, both, err) < 0) {
         wr_api_events_unref (events);
         return -1;
     }

@@ -23,6 +23,7 @@
 #include "xalloc.h"
 
 fixture_t fx;
+wr_histogram_t exec_histogram;
 const char *warren_init_path;
 
 static pid_t agent_pid;
@@ -60,6 +61,20 @@ release_agent (void *ctx, wr_agent_client_t *agent)
 }
 
 int
+fixture_agent_refs (void)
+{
+    return atomic_load (&refs);
+}
+
+bool
+fixture_refs_released (int ms)
+{
+    for (int i = 0; i < ms / 10 && atomic_load (&refs) != 0; i++)
+        usleep (10000);
+    return atomic_load (&refs) == 0;
+}
+
+int
 fixture_setup (void **state)
 {
     (void) state;
@@ -84,7 +99,12 @@ fixture_setup (void **state)
     wr_agent_client_options_t opts = { .log = &test_log };
     if (wr_agent_client_connect (sock, &opts, &client, &err) < 0)
         fail_msg ("connect: %s", err->message);
-    v1 = (wr_api_v1_t){ .version = "test", .agent = get_agent, .release = release_agent };
+    static const double bounds[] = { 0.01, 0.1, 1 };
+    wr_histogram_init (&exec_histogram, "warren_exec_seconds", "exec round trips", bounds, 3);
+    v1 = (wr_api_v1_t){ .version = "test",
+                        .agent = get_agent,
+                        .release = release_agent,
+                        .exec_histogram = &exec_histogram };
     router = wr_api_v1_router (&v1, &err);
     assert_non_null (router);
     wr_api_server_options_t options = {
@@ -104,9 +124,7 @@ fixture_teardown (void **state)
     (void) state;
     wr_api_server_stop (server);
     /* The streams' producers give their references back as they end. */
-    for (int i = 0; i < 1000 && atomic_load (&refs) != 0; i++)
-        usleep (10000);
-    assert_int_equal (atomic_load (&refs), 0);
+    assert_true (fixture_refs_released (10000));
     wr_agent_client_free (client);
     wr_api_router_free (router);
     kill (agent_pid, SIGTERM);

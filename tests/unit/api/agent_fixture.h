@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "histogram.h"
+
 typedef struct {
     char dir[64];
     char root[128]; /* the agent's root */
@@ -18,6 +20,13 @@ typedef struct {
 
 extern fixture_t fx;
 extern const char *warren_init_path;
+
+/* The exec round trips the routes observed. */
+extern wr_histogram_t exec_histogram;
+/* The agent references the routes hold now (handlers, streams). */
+int fixture_agent_refs (void);
+/* Waits up to MS for the routes to give every reference back. */
+bool fixture_refs_released (int ms);
 
 int fixture_setup (void **state);
 int fixture_teardown (void **state);

@@ -70,6 +70,7 @@ test_exec_wait_output (void **state)
 {
     (void) state;
     char *pid = exec_process ("{\"argv\": [\"sh\", \"-c\", \"echo out; echo err >&2; exit 3\"]}");
+    assert_int_equal (wr_histogram_count (&exec_histogram), 1);
     json_object *p = wait_process (pid);
     assert_string_equal (str (p, "state"), "exited");
     assert_int_equal (num (p, "exit_code"), 3);
@@ -270,6 +271,53 @@ test_kill_and_signal (void **state)
     free (pid);
 }
 
+static size_t
+hang_up_after_data (char *p, size_t size, size_t n, void *data)
+{
+    (void) p;
+    *(size_t *) data += size * n;
+    return 0; /* curl aborts the transfer */
+}
+
+/* A follower that goes away: with output flowing (its next send fails) and
+ * with a silent process (the stream sees it cancelled): either way the
+ * agent call is cancelled and the agent given back. */
+static void
+test_follower_goes_away (void **state)
+{
+    (void) state;
+    char *chatty =
+        exec_process ("{\"argv\": [\"sh\", \"-c\", \"while true; do echo x; sleep 0.02; done\"]}");
+    char *silent = exec_process ("{\"argv\": [\"sleep\", \"100\"]}");
+    char path[256], url[512];
+    snprintf (path, sizeof path, "/v1/sandboxes/sb1/processes/%s/output?stream=both&follow=true",
+              chatty);
+    snprintf (url, sizeof url, "http://warrend%s", path);
+    CURL *curl = curl_easy_init ();
+    size_t got = 0;
+    curl_easy_setopt (curl, CURLOPT_URL, url);
+    curl_easy_setopt (curl, CURLOPT_UNIX_SOCKET_PATH, fx.api_sock);
+    curl_easy_setopt (curl, CURLOPT_WRITEFUNCTION, hang_up_after_data);
+    curl_easy_setopt (curl, CURLOPT_WRITEDATA, &got);
+    assert_int_equal (curl_easy_perform (curl), CURLE_WRITE_ERROR);
+    assert_true (got > 0);
+    curl_easy_cleanup (curl);
+    assert_true (fixture_refs_released (5000));
+
+    snprintf (path, sizeof path, "/v1/sandboxes/sb1/processes/%s/output?stream=stdout&follow=true",
+              silent);
+    snprintf (url, sizeof url, "http://warrend%s", path);
+    curl = curl_easy_init ();
+    curl_easy_setopt (curl, CURLOPT_URL, url);
+    curl_easy_setopt (curl, CURLOPT_UNIX_SOCKET_PATH, fx.api_sock);
+    curl_easy_setopt (curl, CURLOPT_TIMEOUT_MS, 300L);
+    assert_int_equal (curl_easy_perform (curl), CURLE_OPERATION_TIMEDOUT);
+    curl_easy_cleanup (curl);
+    assert_true (fixture_refs_released (5000));
+    free (chatty);
+    free (silent);
+}
+
 static void
 expect_error (const char *method, const char *path, const char *body, long status, const char *kind,
               const char *needle)
@@ -339,6 +387,7 @@ main (int argc, char **argv)
         cmocka_unit_test_setup_teardown (test_stdin_round_trip, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown (test_env_cwd, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown (test_kill_and_signal, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown (test_follower_goes_away, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown (test_errors, fixture_setup, fixture_teardown),
     };
     int failed = cmocka_run_group_tests (tests, NULL, NULL);
