@@ -64,7 +64,9 @@ exec_of (json_object *body, wr_agent_exec_t *exec, wr_error_t *err)
         exec->env = xzalloc (((size_t) json_object_object_length (value) + 1) * sizeof (char *));
         json_object_object_foreach (value, key, v)
         {
-            cleanup_free char *path = wr_json_path_key ("env", key);
+            /* The name is the client's text: quoted in messages. */
+            cleanup_free char *quoted = wr_quote (key, 64);
+            cleanup_free char *path = wr_json_path_key ("env", quoted);
             const char *s;
             if (v == NULL || wr_json_string (v, NAME, path, &s, err) < 0) {
                 if (v == NULL)
