@@ -75,8 +75,8 @@ send_hello (int fd)
                                .length = sizeof json - 1,
                                .payload = (const uint8_t *) json };
     cleanup_agent_buf wr_agent_buf_t buf = { 0 };
-    if (wr_agent_frame_encode (&buf, &frame, NULL) == 0
-        && send (fd, buf.data, buf.len, MSG_NOSIGNAL) < 0) {
+    if (wr_agent_frame_encode (&buf, &frame, NULL) == 0 &&
+        send (fd, buf.data, buf.len, MSG_NOSIGNAL) < 0) {
     }
 }
 
@@ -106,10 +106,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         abort ();
     send_hello (sv[1]);
     static const wr_log_t quiet = { .write = NULL, .level = WR_LOG_ERROR + 1 };
-    wr_agent_client_options_t opts = { .connect_timeout_ms = 2000,
-                                       .window = 65536,
-                                       .log = &quiet,
-                                       .accept = take_relay };
+    wr_agent_client_options_t opts = {
+        .connect_timeout_ms = 2000, .window = 65536, .log = &quiet, .accept = take_relay
+    };
     wr_agent_client_t *client = NULL;
     if (wr_agent_client_open (sv[0], "fuzz", &opts, &client, NULL) < 0)
         abort ();

@@ -61,11 +61,20 @@ make_tree (void)
     struct {
         const char *target, *name;
     } links[] = {
-        { "/", "to-root" },        { "..", "up" },           { "../../../..", "a/b/way-up" },
-        { "/etc", "to-etc" },      { canary, "to-canary" },  { "../canary", "next-to-root" },
-        { "loop", "loop" },        { "ping", "pong" },       { "pong", "ping" },
-        { "b/c/../..", "a/back" }, { "/a/b", "abs-b" },      { "file/x", "a/through-file" },
-        { "", "empty" },           { "../../canary", "a/b/c/canary-rel" },
+        { "/", "to-root" },
+        { "..", "up" },
+        { "../../../..", "a/b/way-up" },
+        { "/etc", "to-etc" },
+        { canary, "to-canary" },
+        { "../canary", "next-to-root" },
+        { "loop", "loop" },
+        { "ping", "pong" },
+        { "pong", "ping" },
+        { "b/c/../..", "a/back" },
+        { "/a/b", "abs-b" },
+        { "file/x", "a/through-file" },
+        { "", "empty" },
+        { "../../canary", "a/b/c/canary-rel" },
     };
     for (size_t i = 0; i < sizeof links / sizeof *links; i++)
         if (links[i].target[0] != '\0' && symlinkat (links[i].target, root_fd, links[i].name) < 0)

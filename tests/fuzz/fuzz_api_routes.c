@@ -75,8 +75,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     const char *newline = memchr (text, '\n', size);
     size_t line_len = newline != NULL ? (size_t) (newline - text) : size;
     cleanup_free char *line = xstrndup (text, line_len);
-    cleanup_free char *body = newline != NULL ? xstrndup (newline + 1, size - line_len - 1)
-                                              : xstrdup ("");
+    cleanup_free char *body =
+        newline != NULL ? xstrndup (newline + 1, size - line_len - 1) : xstrdup ("");
     size_t body_len = newline != NULL ? size - line_len - 1 : 0;
 
     char *space = strchr (line, ' ');
@@ -103,13 +103,17 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     }
     const wr_api_route_t *route = NULL;
     wr_api_request_t req = {
-        .method = method, .path = path, .body = body, .body_len = body_len,
-        .lookup = lookup, .conn = &query,
+        .method = method,
+        .path = path,
+        .body = body,
+        .body_len = body_len,
+        .lookup = lookup,
+        .conn = &query,
     };
-    if (wr_api_router_match (router, method, path, &route, &req.params, NULL) !=
-        WR_API_MATCH_FOUND)
+    if (wr_api_router_match (router, method, path, &route, &req.params, NULL) != WR_API_MATCH_FOUND)
         return 0;
-    if (strstr (route->pattern, "/processes") == NULL && strstr (route->pattern, "/files/") == NULL) {
+    if (strstr (route->pattern, "/processes") == NULL &&
+        strstr (route->pattern, "/files/") == NULL) {
         wr_api_params_clear (&req.params);
         return 0;
     }

@@ -85,10 +85,14 @@ case_errors_and_still_serving() {
     assert_contains "$out" '"kind":"invalid"'
     assert_match "$out" ' 405$'
     assert_contains "$(tr -d '\r' < "$dir/headers")" 'Allow: GET'
-    out=$(api POST /v1/sandboxes -H 'Content-Type: application/json' -d '{"image": "busybox"}')
-    assert_contains "$out" '"kind":"unavailable"'
-    assert_contains "$out" 'not implemented yet'
-    assert_match "$out" ' 501$'
+    out=$(api POST /v1/sandboxes -H 'Content-Type: application/json' -d '{"image": "busybox", "cpus": 1}')
+    assert_contains "$out" '"kind":"invalid"'
+    assert_contains "$out" 'unknown field `cpus`'
+    assert_match "$out" ' 400$'
+    out=$(api GET /v1/sandboxes/sb-0123456789abcdef)
+    assert_contains "$out" '"kind":"not_found"'
+    assert_contains "$out" 'sb-0123456789abcdef'
+    assert_match "$out" ' 404$'
     big=$dir/big.json
     head -c $((3 * 1024 * 1024)) /dev/zero | tr '\0' ' ' > "$big"
     out=$(api POST /v1/sandboxes -H 'Content-Type: application/json' --data-binary @"$big")
@@ -208,7 +212,7 @@ case_sigterm() { stop_with TERM; }
 case_sigint() { stop_with INT; }
 
 t_case "the unix socket: mode 0660, its group, health and version" case_unix_socket
-t_case "JSON errors (404, 405, 501, 413) and warrend still serving" case_errors_and_still_serving
+t_case "JSON errors (404, 405, 400, 413) and warrend still serving" case_errors_and_still_serving
 t_case "TCP: health without a token, everything else needs the right one" case_tcp_token
 t_case "refusals at start: TCP without a token, a short token, a socket in use" case_refusals_at_start
 t_case "warrend --print-routes equals docs/openapi.json's paths" case_routes_match_openapi

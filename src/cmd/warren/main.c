@@ -15,6 +15,7 @@
 #include <json-c/json.h>
 
 #include "cancel.h"
+#include "cli_api.h"
 #include "cli_cancel.h"
 #include "catalog.h"
 #include "cleanup.h"
@@ -42,7 +43,8 @@
 #define DEFAULT_ROOT "/var/lib/warren"
 
 static const char usage[] =
-    "usage: warren [--root DIR] [--log-format text|json] [--debug] COMMAND ...\n"
+    "usage: warren [--root DIR] [--host ADDR] [--token-file FILE] [--log-format text|json]\n"
+    "              [--debug] COMMAND ...\n"
     "\n"
     "Commands:\n"
     "  image pull [OPTIONS] REFERENCE   pull an image into the store and unpack its root\n"
@@ -55,6 +57,9 @@ static const char usage[] =
     "  --root DIR         state directory (default $WARREN_ROOT, else " DEFAULT_ROOT ")\n"
     "  --log-format FMT   text (default) or json\n"
     "  --debug            debug log lines\n"
+    "\n"
+    "Sandbox commands (run, create, exec, ls, inspect, rm, ps, logs, cp, docker-socket,\n"
+    "docker) talk to warrend: see warren run --help.\n"
     "\n"
     "Options of image pull:\n"
     "  --mirror URL                 registry for docker.io images (default $WARREN_DOCKER_MIRROR)\n"
@@ -546,13 +551,30 @@ int
 main (int argc, char **argv)
 {
     static const struct option options[] = {
-        { "root", required_argument, NULL, 'r' }, { "log-format", required_argument, NULL, 'f' },
-        { "debug", no_argument, NULL, 'd' },      { "help", no_argument, NULL, 'h' },
-        { "version", no_argument, NULL, 'v' },    { NULL, 0, NULL, 0 },
+        { "root", required_argument, NULL, 'r' },
+        { "log-format", required_argument, NULL, 'f' },
+        { "debug", no_argument, NULL, 'd' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'v' },
+        { "host", required_argument, NULL, 'H' },
+        { "token-file", required_argument, NULL, 't' },
+        { NULL, 0, NULL, 0 },
     };
     globals_t g = { 0 };
     const char *env_root = getenv ("WARREN_ROOT");
-    g.root = env_root != NULL && env_root[0] != '\0' ? env_root : DEFAULT_ROOT;
+    bool root_given = env_root != NULL && env_root[0] != '\0';
+    g.root = root_given ? env_root : DEFAULT_ROOT;
+    /* Where warrend is: the only place the environment is read for it. */
+    cli_api_t api = { 0 };
+    api.host = getenv ("WARREN_HOST");
+    api.token_file = getenv ("WARREN_TOKEN_FILE");
+    api.token = getenv ("WARREN_TOKEN");
+    if (api.host != NULL && api.host[0] == '\0')
+        api.host = NULL;
+    if (api.token_file != NULL && api.token_file[0] == '\0')
+        api.token_file = NULL;
+    if (api.token != NULL && api.token[0] == '\0')
+        api.token = NULL;
     int c;
     while ((c = getopt_long (argc, argv, "+h", options, NULL)) != -1) {
         switch (c) {
@@ -560,6 +582,15 @@ main (int argc, char **argv)
             if (optarg[0] == '\0')
                 return usage_error ("--root needs a directory");
             g.root = optarg;
+            root_given = true;
+            break;
+        case 'H':
+            if (optarg[0] == '\0')
+                return usage_error ("--host needs a socket path or http://HOST:PORT");
+            api.host = optarg;
+            break;
+        case 't':
+            api.token_file = optarg;
             break;
         case 'f': {
             wr_log_format_t format;
@@ -574,6 +605,8 @@ main (int argc, char **argv)
             break;
         case 'h':
             fputs (usage, stdout);
+            fputs ("\n", stdout);
+            fputs (cli_api_usage, stdout);
             return 0;
         case 'v':
             printf ("warren version %s\n", WARREN_VERSION);
@@ -590,6 +623,25 @@ main (int argc, char **argv)
     const char *cmd = argv[optind];
     if (strcmp (cmd, "image") == 0)
         return cmd_image (&g, argc - optind, argv + optind);
+    cleanup_free char *root_socket = NULL;
+    if (api.host == NULL) {
+        root_socket = root_given ? xasprintf ("%s/run/warrend.sock", g.root) : NULL;
+        api.host = root_socket != NULL ? root_socket : "/run/warren/warrend.sock";
+    }
+    static const struct {
+        const char *name;
+        int (*fn) (const cli_api_t *api, int argc, char **argv);
+    } api_commands[] = {
+        { "run", cli_cmd_run },         { "create", cli_cmd_create },
+        { "exec", cli_cmd_exec },       { "ls", cli_cmd_ls },
+        { "inspect", cli_cmd_inspect }, { "rm", cli_cmd_rm },
+        { "ps", cli_cmd_ps },           { "logs", cli_cmd_logs },
+        { "cp", cli_cmd_cp },           { "docker-socket", cli_cmd_docker_socket },
+        { "docker", cli_cmd_docker },
+    };
+    for (size_t i = 0; i < sizeof api_commands / sizeof api_commands[0]; i++)
+        if (strcmp (cmd, api_commands[i].name) == 0)
+            return api_commands[i].fn (&api, argc - optind, argv + optind);
     if (strcmp (cmd, "help") == 0) {
         fputs (usage, stdout);
         return 0;

@@ -19,8 +19,13 @@
 #include "cleanup.h"
 #include "error.h"
 #include "log.h"
+#include "service.h"
+#include "strv.h"
 #include "xalloc.h"
 
+#ifndef WARREN_LIBEXECDIR
+#define WARREN_LIBEXECDIR "/usr/local/libexec/warren"
+#endif
 #ifndef WARREN_VERSION
 #define WARREN_VERSION "unknown"
 #endif
@@ -46,6 +51,17 @@ static const char usage[] =
     "  --token-file FILE    the bearer token TCP clients must send (at least "
     "16 bytes)\n"
     "  --max-connections N  connections served at once (default 256)\n"
+    "\n"
+    "Sandboxes:\n"
+    "  --runsc PATH         runsc (default: on PATH)\n"
+    "  --init PATH          warren-init (default: next to warrend, else " WARREN_LIBEXECDIR ")\n"
+    "  --platform NAME      runsc's platform (default: runsc's own, systrap)\n"
+    "  --cgroup-parent PATH the cgroup every sandbox's goes under (default /warren)\n"
+    "  --max-lifetime SECS  the longest any sandbox lives (default: no limit)\n"
+    "  --docker-io-mirror URL  where docker.io images come from (http://127.0.0.1:5000)\n"
+    "  --insecure-registry HOST[:PORT]  a registry reached over plain HTTP (repeatable)\n"
+    "  --auth-config FILE   registry credentials (Docker's config.json)\n"
+    "\n"
     "  --log-format FMT     text (default) or json\n"
     "  --debug              debug log lines\n"
     "  --print-routes       print the API's routes (METHOD PATH) and exit\n"
@@ -168,6 +184,14 @@ enum {
     OPT_PRINT_ROUTES,
     OPT_VERSION,
     OPT_HELP,
+    OPT_RUNSC,
+    OPT_INIT,
+    OPT_PLATFORM,
+    OPT_CGROUP_PARENT,
+    OPT_MAX_LIFETIME,
+    OPT_DOCKER_IO_MIRROR,
+    OPT_INSECURE_REGISTRY,
+    OPT_AUTH_CONFIG,
 };
 
 int
@@ -185,10 +209,20 @@ main (int argc, char **argv)
         { "print-routes", no_argument, NULL, OPT_PRINT_ROUTES },
         { "version", no_argument, NULL, OPT_VERSION },
         { "help", no_argument, NULL, OPT_HELP },
+        { "runsc", required_argument, NULL, OPT_RUNSC },
+        { "init", required_argument, NULL, OPT_INIT },
+        { "platform", required_argument, NULL, OPT_PLATFORM },
+        { "cgroup-parent", required_argument, NULL, OPT_CGROUP_PARENT },
+        { "max-lifetime", required_argument, NULL, OPT_MAX_LIFETIME },
+        { "docker-io-mirror", required_argument, NULL, OPT_DOCKER_IO_MIRROR },
+        { "insecure-registry", required_argument, NULL, OPT_INSECURE_REGISTRY },
+        { "auth-config", required_argument, NULL, OPT_AUTH_CONFIG },
         { NULL, 0, NULL, 0 },
     };
     const char *root = NULL, *socket_path = NULL, *group = NULL, *listen = NULL, *token_file = NULL;
     unsigned max_connections = 0;
+    service_options_t service_options = { .libexecdir = WARREN_LIBEXECDIR };
+    cleanup_strv char **insecure = NULL;
     cleanup_error wr_error_t err = NULL;
     int opt;
     while ((opt = getopt_long (argc, argv, "h", options, NULL)) != -1) {
@@ -225,6 +259,37 @@ main (int argc, char **argv)
         }
         case OPT_DEBUG:
             wr_log_set_level (WR_LOG_DEBUG);
+            break;
+        case OPT_RUNSC:
+            service_options.runsc = optarg;
+            break;
+        case OPT_INIT:
+            service_options.init = optarg;
+            break;
+        case OPT_PLATFORM:
+            service_options.platform = optarg;
+            break;
+        case OPT_CGROUP_PARENT:
+            if (optarg[0] != '/' || strstr (optarg, "..") != NULL)
+                return usage_error ("--cgroup-parent: an absolute cgroup path: %s", optarg);
+            service_options.cgroup_parent = optarg;
+            break;
+        case OPT_MAX_LIFETIME: {
+            char *end = NULL;
+            long long n = strtoll (optarg, &end, 10);
+            if (*end != '\0' || n < 1)
+                return usage_error ("--max-lifetime: a number of seconds: %s", optarg);
+            service_options.max_lifetime_seconds = n;
+            break;
+        }
+        case OPT_DOCKER_IO_MIRROR:
+            service_options.docker_io_mirror = optarg;
+            break;
+        case OPT_INSECURE_REGISTRY:
+            wr_strv_add (&insecure, optarg);
+            break;
+        case OPT_AUTH_CONFIG:
+            service_options.auth_config = optarg;
             break;
         case OPT_PRINT_ROUTES:
             print_routes ();
@@ -303,14 +368,25 @@ main (int argc, char **argv)
     pthread_sigmask (SIG_BLOCK, &stop_signals, NULL);
     signal (SIGPIPE, SIG_IGN);
 
-    wr_api_v1_t v1 = { .version = WARREN_VERSION };
-    wr_api_router_t *router = wr_api_v1_router (&v1, &err);
-    if (router == NULL)
+    cleanup_free char *self = realpath ("/proc/self/exe", NULL);
+    service_options.root = root;
+    service_options.self_exe = self;
+    service_options.search_path = getenv ("PATH");
+    service_options.insecure_registries = insecure;
+    service_t *service = service_start (&service_options, &err);
+    if (service == NULL)
         return fail (err);
+    wr_api_v1_t v1 = { .version = WARREN_VERSION, .sandboxes = service_manager (service) };
+    wr_api_router_t *router = wr_api_v1_router (&v1, &err);
+    if (router == NULL) {
+        service_stop (service);
+        return fail (err);
+    }
     server_options.router = router;
     wr_api_server_t *server = wr_api_server_start (&server_options, &err);
     if (server == NULL) {
         wr_api_router_free (router);
+        service_stop (service);
         return fail (err);
     }
     char tcp[300] = "none";
@@ -325,6 +401,7 @@ main (int argc, char **argv)
     wr_log (WR_LOG_INFO, "warrend is stopping", "signal", strsignal (sig), NULL);
     wr_api_server_stop (server);
     wr_api_router_free (router);
+    service_stop (service);
     wr_log (WR_LOG_INFO, "warrend stopped", NULL);
     return 0;
 }

@@ -179,11 +179,14 @@ wr_agent_call_send (wr_agent_call_t *call, const void *data, size_t len, bool en
     int64_t deadline = deadline_of (timeout_ms);
     const uint8_t *p = data;
     int r = 0;
+    bool bytestream = call->agent_opened || call->request == WR_AGENT_MSG_TUNNEL_OPEN;
     pthread_mutex_lock (&client->lock);
     if (call->our_end)
         r = ended_error (call, "warrend's half", err);
     for (bool done = false; r == 0 && !done;) {
-        if (call->agent_end) {
+        /* A tunnel's or relay's directions end apart, but the agent grants no
+         * window after its END; any other request's answer ends it. */
+        if (call->agent_end && (!bytestream || (len > 0 && call->send_avail <= 0))) {
             r = wr_error_set_kind (err, WR_ERROR_UNAVAILABLE, 0,
                                    "the agent at `%s`: stream %u (%s): the agent ended it "
                                    "before its body was sent",
@@ -335,6 +338,10 @@ wr_agent_call_free (wr_agent_call_t *call)
     wr_agent_client_t *client = call->client;
     pthread_mutex_lock (&client->lock);
     if (call->agent_end) {
+        /* Its body unfinished: end warrend's half too. */
+        if (!call->our_end)
+            wr_agent_client_queue_data_locked (client, call->stream, WR_AGENT_FLAG_END,
+                                               call->send_offset, NULL, 0, NULL);
         wr_agent_call_destroy_locked (call);
     } else {
         /* The client's now: it drops what comes until the agent's END. */

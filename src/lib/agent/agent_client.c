@@ -18,6 +18,7 @@
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000
 /* A waiter with a cancellation token looks at it this often. */
 #define CANCEL_SLICE_MS 20
+#define FLUSH_MS 200
 
 static void
 monotonic_timespec (int64_t ms, struct timespec *ts)
@@ -211,6 +212,24 @@ read_in (wr_agent_client_t *client)
     pthread_mutex_unlock (&client->lock);
 }
 
+/* On close: what is queued (a cancel, an END) goes out if the agent takes
+ * it within FLUSH_MS. */
+static void
+flush_locked (wr_agent_client_t *client)
+{
+    int64_t until = wr_monotonic_ms () + FLUSH_MS;
+    while (client->out.len > 0 && client->failure == NULL) {
+        write_out_locked (client);
+        int64_t left = until - wr_monotonic_ms ();
+        if (client->out.len == 0 || left <= 0)
+            break;
+        struct pollfd p = { .fd = client->fd, .events = POLLOUT };
+        pthread_mutex_unlock (&client->lock);
+        poll (&p, 1, (int) left);
+        pthread_mutex_lock (&client->lock);
+    }
+}
+
 static void *
 client_thread (void *arg)
 {
@@ -219,6 +238,7 @@ client_thread (void *arg)
     drain_frames_locked (client); /* what came with the hello */
     for (;;) {
         if (client->closing && client->failure == NULL) {
+            flush_locked (client);
             wr_error_t why = NULL;
             wr_error_set_kind (&why, WR_ERROR_UNAVAILABLE, 0, "the connection was closed");
             wr_agent_client_fail_locked (client, &why);
@@ -513,7 +533,9 @@ wr_agent_client_close (wr_agent_client_t *client)
     bool join = client->thread_started;
     client->thread_started = false;
     wr_agent_client_wake_locked (client);
-    if (client->failure == NULL) {
+    /* The thread flushes what is queued, then fails every waiter; without
+     * one, fail here. */
+    if (!join && client->failure == NULL) {
         wr_error_t why = NULL;
         wr_error_set_kind (&why, WR_ERROR_UNAVAILABLE, 0, "the connection was closed");
         wr_agent_client_fail_locked (client, &why);

@@ -156,7 +156,10 @@ message_frame (wr_agent_call_t *call, const wr_agent_frame_t *frame, wr_error_t 
     bool many = false;
     switch (msg->type) {
     case WR_AGENT_MSG_WINDOW:
+        /* Grants past 2^62 bytes mean nothing more (and cannot overflow). */
         call->send_avail += wr_agent_message_int (msg, "bytes", 0);
+        if (call->send_avail > (INT64_C (1) << 62))
+            call->send_avail = INT64_C (1) << 62;
         pthread_cond_broadcast (&call->cond);
         if (!end)
             return 1;

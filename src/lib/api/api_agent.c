@@ -7,16 +7,19 @@
 
 #include "cleanup.h"
 #include "quote.h"
+#include "sandbox_manager.h"
 #include "xalloc.h"
 
 wr_agent_client_t *
 wr_api_agent_get (wr_api_v1_t *v1, const wr_api_request_t *req, wr_error_t *err)
 {
     const char *id = wr_api_request_param (req, "id");
+    if (v1->agent == NULL && v1->sandboxes != NULL)
+        return wr_sandbox_manager_agent (v1->sandboxes, id != NULL ? id : "", err);
     if (v1->agent == NULL) {
         cleanup_free char *quoted = wr_quote (id != NULL ? id : "", 64);
         wr_error_set_kind (err, WR_ERROR_UNAVAILABLE, 0,
-                           "sandbox `%s`: this warrend serves no sandboxes", quoted);
+                           "sandbox `%s`: this warrend runs no sandbox service", quoted);
         return NULL;
     }
     return v1->agent (v1->agent_ctx, id != NULL ? id : "", err);
@@ -25,8 +28,14 @@ wr_api_agent_get (wr_api_v1_t *v1, const wr_api_request_t *req, wr_error_t *err)
 void
 wr_api_agent_release (wr_api_v1_t *v1, wr_agent_client_t *agent)
 {
-    if (agent != NULL && v1->release != NULL)
-        v1->release (v1->agent_ctx, agent);
+    if (agent == NULL)
+        return;
+    if (v1->agent != NULL) {
+        if (v1->release != NULL)
+            v1->release (v1->agent_ctx, agent);
+    } else if (v1->sandboxes != NULL) {
+        wr_sandbox_manager_release (v1->sandboxes, agent);
+    }
 }
 
 int

@@ -4,6 +4,7 @@
 
 #include "api_files.h"
 #include "api_processes.h"
+#include "api_sandboxes.h"
 
 static int
 get_health (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_error_t *err)
@@ -30,29 +31,19 @@ get_version (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_erro
     return 0;
 }
 
-/* Sandboxes and metrics come next, behind these routes (docs/api.md says
- * what each will answer). */
-static int
-not_implemented (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_error_t *err)
-{
-    wr_api_response_error_status (resp, 501, "unavailable",
-                                  "sandboxes are not implemented yet in this warrend");
-    return 0;
-}
-
 static const wr_api_route_t routes[] = {
     { "GET", "/v1/health", get_health, WR_API_ROUTE_PUBLIC, 0,
       "whether warrend answers (no token needed)" },
     { "GET", "/v1/version", get_version, 0, 0, "warrend's version and API versions" },
-    { "GET", "/metrics", not_implemented, 0, 0, "prometheus metrics (not implemented yet)" },
-    { "GET", "/v1/sandboxes", not_implemented, 0, 0, "list sandboxes (not implemented yet)" },
-    { "POST", "/v1/sandboxes", not_implemented, 0, 0, "create a sandbox (not implemented yet)" },
-    { "GET", "/v1/sandboxes/{id}", not_implemented, 0, 0, "a sandbox (not implemented yet)" },
-    { "PATCH", "/v1/sandboxes/{id}", not_implemented, 0, 0,
+    { "GET", "/metrics", wr_api_get_metrics, 0, 0, "prometheus metrics" },
+    { "GET", "/v1/sandboxes", wr_api_list_sandboxes, 0, 0, "list sandboxes" },
+    { "POST", "/v1/sandboxes", wr_api_create_sandbox, 0, 0, "create a sandbox" },
+    { "GET", "/v1/sandboxes/{id}", wr_api_get_sandbox, 0, 0, "a sandbox" },
+    { "PATCH", "/v1/sandboxes/{id}", wr_api_update_sandbox, 0, 0,
       "change a sandbox's lifetime (not implemented yet)" },
-    { "DELETE", "/v1/sandboxes/{id}", not_implemented, 0, 0,
+    { "DELETE", "/v1/sandboxes/{id}", wr_api_delete_sandbox, 0, 0,
       "delete a sandbox (not implemented yet)" },
-    { "GET", "/v1/sandboxes/{id}/docker", not_implemented, 0, 0,
+    { "GET", "/v1/sandboxes/{id}/docker", wr_api_watch_docker, 0, 0,
       "docker readiness events (not implemented yet)" },
     { "POST", "/v1/sandboxes/{id}/processes", wr_api_process_exec, 0, 0, "start a process" },
     { "GET", "/v1/sandboxes/{id}/processes", wr_api_process_list, 0, 0, "list processes" },

@@ -10,13 +10,20 @@
 #include "api_router.h"
 #include "histogram.h"
 
+typedef struct wr_sandbox_manager_s wr_sandbox_manager_t;
+
 typedef struct {
     const char *version; /* warrend's version, in /v1/health and /v1/version */
-    /* The agent of sandbox SANDBOX_ID (an id or a name, the client's text):
-     * a reference the routes give back with RELEASE once their call on it
-     * is freed (a stream's producer thread may hold it after the handler
-     * returned).  Not found: NULL with kind not_found naming the sandbox.
-     * NULL AGENT: the process and file routes answer unavailable. */
+    /* The sandboxes behind the sandbox, process and file routes; NULL:
+     * they answer 503 (a warrend without a sandbox service). */
+    wr_sandbox_manager_t *sandboxes;
+    /* The agent of sandbox SANDBOX_ID (an id or a name, the client's text)
+     * for the process and file routes, when set (tests; else they ask
+     * SANDBOXES, wr_sandbox_manager_agent): a reference the routes give
+     * back with RELEASE once their call on it is freed (a stream's producer
+     * thread may hold it after the handler returned).  Not found: NULL with
+     * kind not_found naming the sandbox.  Neither AGENT nor SANDBOXES: they
+     * answer 503. */
     wr_agent_client_t *(*agent) (void *ctx, const char *sandbox_id, wr_error_t *err);
     void (*release) (void *ctx, wr_agent_client_t *agent);
     void *agent_ctx;

@@ -675,6 +675,63 @@ test_upload (void **state)
     fake_finish (f);
 }
 
+/* file.write refused after its first data frame. */
+static void
+refuse_upload_script (fake_t *f)
+{
+    wr_agent_frame_t frame;
+    wr_agent_message_t *msg;
+    bool refused = false;
+    while (fake_next (f, &frame, &msg)) {
+        cleanup_agent_message wr_agent_message_t *m = msg;
+        if (m != NULL)
+            continue;
+        if (!refused) {
+            cleanup_error wr_error_t e = NULL;
+            wr_error_set_kind (&e, WR_ERROR_LIMIT, ENOSPC, "write `/up`");
+            fake_send (f, frame.stream, WR_AGENT_FLAG_END, wr_agent_error_new (e));
+            refused = true;
+        }
+        if (frame.flags & WR_AGENT_FLAG_END)
+            snprintf (f->seen, sizeof f->seen, "END at %llu after %u bytes",
+                      (unsigned long long) frame.offset, frame.length);
+    }
+}
+
+static void
+test_upload_refused (void **state)
+{
+    (void) state;
+    fake_t *f = fake_start (refuse_upload_script);
+    f->agent_window = 65536;
+    fake_run (f);
+    wr_agent_client_t *client = connect_to (f, 0);
+    cleanup_agent_message wr_agent_message_t *req = path_msg (WR_AGENT_MSG_FILE_WRITE, "/up");
+    cleanup_error wr_error_t err = NULL;
+    wr_agent_call_t *call = wr_agent_call_open (client, req, true, NULL, &err);
+    static uint8_t buf[300000];
+    int r = 0;
+    for (int i = 0; i < 100 && r == 0; i++)
+        r = wr_agent_call_send (call, buf, sizeof buf, false, 5000, &err);
+    assert_int_equal (r, -1);
+    expect_error (err, WR_ERROR_UNAVAILABLE, "the agent ended it before its body was sent");
+    wr_error_free (&err);
+    wr_agent_item_t item;
+    assert_int_equal (wr_agent_call_next (call, 5000, &item, &err), 1);
+    assert_int_equal (item.message->type, WR_AGENT_MSG_ERROR);
+    cleanup_error wr_error_t agent_err = NULL;
+    wr_agent_error_from (item.message, WR_AGENT_SIDE_AGENT, &agent_err);
+    expect_error (agent_err, WR_ERROR_LIMIT, "the agent: write `/up`");
+    wr_agent_item_clear (&item);
+    /* Freed with its body unfinished: an empty END closes warrend's half. */
+    wr_agent_call_free (call);
+    assert_int_equal (wr_agent_client_check (client, NULL), 0);
+    wr_agent_client_free (client);
+    fake_join (f);
+    assert_string_equal (f->seen, "END at 65536 after 0 bytes");
+    fake_finish (f);
+}
+
 /* output.read that follows: stdout until a cancel, then the error. */
 static void
 follow_script (fake_t *f)
@@ -924,6 +981,76 @@ test_hostile (void **state)
     }
 }
 
+#define LIST_MESSAGES 60
+
+/* file.list answered with LIST_MESSAGES messages of about 100 KB: more
+ * than the client holds for a caller that does not read. */
+static void
+list_script (fake_t *f)
+{
+    wr_agent_frame_t frame;
+    wr_agent_message_t *msg;
+    if (!fake_next (f, &frame, &msg))
+        return;
+    wr_agent_message_free (msg);
+    char name[4001];
+    memset (name, 'n', 4000);
+    name[4000] = '\0';
+    for (int i = 0; i < LIST_MESSAGES; i++) {
+        json_object *entries = json_object_new_array ();
+        for (int j = 0; j < 25; j++) {
+            json_object *e = json_object_new_object ();
+            json_object_object_add (e, "path", json_object_new_string (name));
+            json_object_object_add (e, "file_type", json_object_new_string ("file"));
+            json_object_object_add (e, "size", json_object_new_int (i));
+            json_object_object_add (e, "mode", json_object_new_int (0644));
+            json_object_object_add (e, "uid", json_object_new_int (0));
+            json_object_object_add (e, "gid", json_object_new_int (0));
+            json_object_array_add (entries, e);
+        }
+        wr_agent_message_t *m = wr_agent_message_new (WR_AGENT_MSG_FILE_ENTRIES);
+        wr_agent_message_set_json (m, "entries", entries);
+        wr_agent_message_set_bool (m, "truncated", false);
+        fake_send (f, frame.stream, i == LIST_MESSAGES - 1 ? WR_AGENT_FLAG_END : 0, m);
+    }
+    f->bytes = (uint64_t) wr_monotonic_ms (); /* when the last was written */
+    serve (f);
+}
+
+static void
+test_messages_wait_for_their_reader (void **state)
+{
+    (void) state;
+    fake_t *f = fake_start (list_script);
+    fake_run (f);
+    wr_agent_client_t *client = connect_to (f, 0);
+    cleanup_agent_message wr_agent_message_t *req = path_msg (WR_AGENT_MSG_FILE_LIST, "/");
+    wr_agent_call_t *call = wr_agent_call_open (client, req, false, NULL, NULL);
+    assert_non_null (call);
+    usleep (400000);
+    int64_t reading = wr_monotonic_ms ();
+    wr_agent_item_t item;
+    cleanup_error wr_error_t err = NULL;
+    for (int i = 0; i < LIST_MESSAGES; i++) {
+        if (wr_agent_call_next (call, 10000, &item, &err) != 1)
+            fail_msg ("message %d: %s", i, err ? err->message : "the end");
+        assert_int_equal (item.message->type, WR_AGENT_MSG_FILE_ENTRIES);
+        json_object *first =
+            json_object_array_get_idx (wr_agent_message_get (item.message, "entries"), 0);
+        assert_int_equal (json_object_get_int (json_object_object_get (first, "size")), i);
+        assert_int_equal (item.end, i == LIST_MESSAGES - 1);
+        wr_agent_item_clear (&item);
+    }
+    assert_int_equal (wr_agent_call_next (call, 0, &item, &err), 0);
+    wr_agent_call_free (call);
+    wr_agent_client_free (client);
+    fake_join (f);
+    /* The client stopped reading the socket while the caller did not take
+     * its messages: the fake could not write them all before. */
+    assert_true ((int64_t) f->bytes >= reading);
+    fake_finish (f);
+}
+
 static void
 test_connect_retries (void **state)
 {
@@ -1070,12 +1197,20 @@ int
 main (void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test (test_handshake),        cmocka_unit_test (test_version_mismatch),
-        cmocka_unit_test (test_request_reply),    cmocka_unit_test (test_eight_threads),
-        cmocka_unit_test (test_streamed_read),    cmocka_unit_test (test_upload),
-        cmocka_unit_test (test_cancel),           cmocka_unit_test (test_agent_closes),
-        cmocka_unit_test (test_hostile),          cmocka_unit_test (test_connect_retries),
-        cmocka_unit_test (test_connect_deadline), cmocka_unit_test (test_relay),
+        cmocka_unit_test (test_handshake),
+        cmocka_unit_test (test_version_mismatch),
+        cmocka_unit_test (test_request_reply),
+        cmocka_unit_test (test_eight_threads),
+        cmocka_unit_test (test_streamed_read),
+        cmocka_unit_test (test_upload),
+        cmocka_unit_test (test_cancel),
+        cmocka_unit_test (test_agent_closes),
+        cmocka_unit_test (test_hostile),
+        cmocka_unit_test (test_connect_retries),
+        cmocka_unit_test (test_connect_deadline),
+        cmocka_unit_test (test_relay),
+        cmocka_unit_test (test_messages_wait_for_their_reader),
+        cmocka_unit_test (test_upload_refused),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

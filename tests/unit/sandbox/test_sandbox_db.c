@@ -237,6 +237,7 @@ test_records_and_names (void **state)
     assert_non_null (strstr (gone->message, a));
     assert_int_equal (query_int (f->path, "SELECT count(*) FROM sandbox_labels"), 0);
     cleanup_free char *reuse = add (db, "web", T0 + 3, 600, NULL, 0);
+    assert_non_null (reuse);
     wr_sandbox_db_close (db);
 }
 
@@ -663,6 +664,7 @@ test_damaged_files (void **state)
     for (int i = 0; i < 200; i++) {
         cleanup_free char *name = xasprintf ("n%d", i);
         cleanup_free char *id = add (db, name, T0 + i, 600, NULL, 0);
+        assert_non_null (id);
     }
     wr_sandbox_db_close (db); /* checkpoints the WAL into the file */
     cleanup_free char *wal = xasprintf ("%s-wal", f->path);

@@ -1,0 +1,295 @@
+/* Creating a sandbox: the record, the image, the host's part (bundle,
+ * network namespace, runsc), the agent, and Docker's readiness, with an
+ * event for each step.  A failure at any step removes what was made and
+ * leaves the record failed with the reason. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "image_pull.h"
+#include "manifest.h"
+#include "sandbox_bundle.h"
+#include "sandbox_destroy.h"
+#include "sandbox_json.h"
+#include "sandbox_manager_private.h"
+#include "xalloc.h"
+
+typedef struct {
+    wr_sandbox_manager_t *mgr;
+    wr_sandbox_event_fn on_event;
+    void *data;
+    const char *id;
+    bool creating; /* a create (whose Docker-ready time /metrics counts), not a watch */
+} creation_t;
+
+static void
+emit (creation_t *c, json_object *event)
+{
+    if (c->on_event != NULL)
+        c->on_event (event, c->data);
+    else
+        json_object_put (event);
+}
+
+static void
+emit_state (creation_t *c, const char *state)
+{
+    json_object *e = json_object_new_object ();
+    json_object_object_add (e, "event", json_object_new_string ("state"));
+    json_object_object_add (e, "state", json_object_new_string (state));
+    json_object_object_add (e, "id", json_object_new_string (c->id));
+    emit (c, e);
+}
+
+static void
+emit_message (creation_t *c, const char *event, const char *message, const char *key, int64_t value)
+{
+    json_object *e = json_object_new_object ();
+    json_object_object_add (e, "event", json_object_new_string (event));
+    if (key != NULL)
+        json_object_object_add (e, key, json_object_new_int64 (value));
+    json_object_object_add (e, "message", json_object_new_string (message));
+    emit (c, e);
+}
+
+/* ---- the image ---- */
+
+static void
+on_announce (void *data, const char *digest, int64_t total)
+{
+    creation_t *c = data;
+    json_object *e = json_object_new_object ();
+    json_object_object_add (e, "event", json_object_new_string ("pull"));
+    json_object_object_add (e, "layer", json_object_new_string (digest));
+    json_object_object_add (e, "total", json_object_new_int64 (total));
+    emit (c, e);
+}
+
+static int
+pull_image (creation_t *c, const char *reference, const wr_cancel_t *cancel,
+            wr_image_record_t *image, wr_image_config_t *config, wr_error_t *err)
+{
+    wr_sandbox_manager_t *mgr = c->mgr;
+    const char *fields[] = { "sandbox", c->id, NULL };
+    wr_log_t log = { .fields = fields, .parent = mgr->log };
+    wr_pull_options_t opts = {
+        .announce = on_announce,
+        .progress_data = c,
+        .log = &log,
+        .cancel = cancel,
+        .deadline_ms = mgr->pull_deadline_ms,
+    };
+    wr_pull_result_t result = { 0 };
+    if (wr_image_pull_ex (mgr->store, mgr->registry, reference, &opts, image, &result, err) < 0)
+        return -1;
+    cleanup_free char *text =
+        xasprintf ("%s: %zu of %zu layers fetched (%llu bytes)%s", reference, result.layers_fetched,
+                   result.layers_total, (unsigned long long) result.bytes_fetched,
+                   result.up_to_date ? ", up to date" : "");
+    emit_message (c, "pulled", text, "layers_fetched", (int64_t) result.layers_fetched);
+    cleanup_free char *data = NULL;
+    size_t len = 0;
+    if (wr_store_read_blob (mgr->store, image->config_digest, WR_CONFIG_MAX_SIZE, &data, &len,
+                            err) < 0 ||
+        wr_image_config_parse (data, len, image->name, config, err) < 0)
+        return -1;
+    return wr_sandbox_db_set_image (mgr->db, c->id, image->manifest_digest, image->root_id, err);
+}
+
+/* ---- Docker ---- */
+
+static char *
+seconds_text (int64_t ms)
+{
+    return xasprintf ("%.1fs", (double) ms / 1000.0);
+}
+
+/* Waits for the sandbox's dockerd through the agent's docker.watch. */
+static int
+wait_for_docker (creation_t *c, wr_agent_client_t *agent, const wr_cancel_t *cancel,
+                 wr_error_t *err)
+{
+    cleanup_agent_message wr_agent_message_t *watch =
+        wr_agent_message_new (WR_AGENT_MSG_DOCKER_WATCH);
+    cleanup_agent_call wr_agent_call_t *call =
+        wr_agent_call_open (agent, watch, false, cancel, err);
+    if (call == NULL)
+        return -1;
+    for (;;) {
+        wr_agent_item_t item = { 0 };
+        /* The agent has its own deadline for dockerd (and says so in
+         * docker.waiting); this one only guards against a silent agent. */
+        int r = wr_agent_call_next (call, 120000, &item, err);
+        if (r <= 0) {
+            if (r == 0)
+                wr_error_set_kind (err, WR_ERROR_UNAVAILABLE, 0,
+                                   "the agent ended the docker watch without an answer");
+            return -1;
+        }
+        if (item.message == NULL) {
+            wr_agent_item_clear (&item);
+            continue;
+        }
+        wr_agent_message_t *m = item.message;
+        int rc = 1;
+        if (m->type == WR_AGENT_MSG_DOCKER_WAITING) {
+            int64_t timeout_ms = wr_agent_message_int (m, "timeout_ms", 30000);
+            cleanup_free char *text =
+                xasprintf ("Waiting for Docker daemon to be ready (timeout: %llds)...",
+                           (long long) ((timeout_ms + 999) / 1000));
+            emit_message (c, "docker.waiting", text, "timeout_ms", timeout_ms);
+        } else if (m->type == WR_AGENT_MSG_DOCKER_READY) {
+            int64_t took = wr_agent_message_int (m, "took_ms", 0);
+            cleanup_free char *secs = seconds_text (took);
+            cleanup_free char *text = xasprintf ("Docker daemon is ready (took %s)", secs);
+            emit_message (c, "docker.ready", text, "took_ms", took);
+            if (c->creating)
+                wr_histogram_observe (&c->mgr->docker_ready_seconds, (double) took / 1000.0);
+            rc = 0;
+        } else if (m->type == WR_AGENT_MSG_DOCKER_FAILED) {
+            const char *message = wr_agent_message_string (m, "message");
+            const char *log = wr_agent_message_string (m, "log");
+            cleanup_free char *how = NULL;
+            if (wr_agent_message_has (m, "exit_code"))
+                how = xasprintf ("; it exited with status %lld",
+                                 (long long) wr_agent_message_int (m, "exit_code", 0));
+            else if (wr_agent_message_has (m, "signal"))
+                how = xasprintf ("; it was killed by signal %lld",
+                                 (long long) wr_agent_message_int (m, "signal", 0));
+            wr_error_set_kind (err, WR_ERROR_UNAVAILABLE, 0, "docker daemon failed: %s%s%s%s",
+                               message != NULL ? message : "", how != NULL ? how : "",
+                               log != NULL ? "; its last lines:\n" : "", log != NULL ? log : "");
+            rc = -1;
+        } else if (m->type == WR_AGENT_MSG_ERROR) {
+            wr_agent_error_from (m, WR_AGENT_SIDE_AGENT, err);
+            rc = -1;
+        }
+        wr_agent_item_clear (&item);
+        if (rc <= 0)
+            return rc;
+    }
+}
+
+/* ---- the whole ---- */
+
+static int
+start_sandbox (creation_t *c, const wr_sandbox_spec_t *spec, const wr_cancel_t *cancel,
+               wr_error_t *err)
+{
+    wr_sandbox_manager_t *mgr = c->mgr;
+    emit_state (c, "creating");
+    wr_image_record_t image = { 0 };
+    wr_image_config_t config = { 0 };
+    int rc = pull_image (c, spec->image.ref, cancel, &image, &config, err);
+    if (rc == 0)
+        rc = wr_sandbox_db_set_state (mgr->db, c->id, WR_SANDBOX_STARTING, NULL, 0, err);
+    wr_sandbox_launched_t launched = { 0 };
+    if (rc == 0) {
+        emit_state (c, "starting");
+        wr_sandbox_bundle_options_t bo = {
+            .id = c->id,
+            .name = spec->name,
+            .env = (const char *const *) spec->env,
+            .cwd = spec->workdir,
+            .cpu = spec->cpu,
+            .memory_bytes = spec->memory,
+            .pids_limit = spec->pids_limit,
+            .docker_enabled = spec->docker_enabled,
+            .init_host_path = mgr->init_path,
+        };
+        rc = wr_sandbox_launch (mgr->host, mgr->store, &image, &config, &bo, &launched, err);
+    }
+    wr_image_config_clear (&config);
+    wr_image_record_clear (&image);
+    if (rc < 0)
+        return -1;
+    cleanup_free char *agent_dir = xasprintf ("%s/agent", launched.dir);
+    wr_sandbox_resources_t res = {
+        .runsc_id = launched.container_id,
+        .bundle_dir = launched.dir,
+        .netns = launched.netns_path,
+        .cgroup = launched.cgroup_path,
+        .agent_dir = agent_dir,
+    };
+    rc = wr_sandbox_db_set_resources (mgr->db, c->id, &res, err);
+    if (rc == 0)
+        wr_sandbox_live_add (mgr, c->id, agent_dir, launched.pid, launched.cgroup_path,
+                             spec->docker_enabled);
+    wr_sandbox_launched_clear (&launched);
+    if (rc < 0)
+        return -1;
+    /* The sandbox must be running for the agent to be handed out. */
+    if (wr_sandbox_db_set_state (mgr->db, c->id, WR_SANDBOX_RUNNING, NULL, 0, err) < 0)
+        return -1;
+    wr_agent_client_t *agent = wr_sandbox_manager_agent (mgr, c->id, err);
+    if (agent == NULL)
+        return wr_error_prefix (err, "the sandbox's agent did not answer");
+    rc = spec->docker_enabled ? wait_for_docker (c, agent, cancel, err) : 0;
+    wr_sandbox_manager_release (mgr, agent);
+    return rc;
+}
+
+json_object *
+wr_sandbox_manager_create (wr_sandbox_manager_t *mgr, json_object *body,
+                           wr_sandbox_event_fn on_event, void *data, const wr_cancel_t *cancel,
+                           wr_error_t *err)
+{
+    int64_t started = wr_monotonic_ms ();
+    wr_sandbox_spec_t spec = { 0 };
+    if (wr_sandbox_spec_from_object (body, &mgr->limits, "request body", &spec, err) < 0)
+        return NULL;
+    if (spec.image.n_steps > 0 || spec.image.dockerfile != NULL) {
+        wr_sandbox_spec_clear (&spec);
+        wr_error_set_kind (err, WR_ERROR_INVALID, 0,
+                           "request body: image: build steps and Dockerfiles are not supported by "
+                           "this warrend yet: build the image with `warren image build` and give "
+                           "its reference");
+        return NULL;
+    }
+    cleanup_free char *spec_json = wr_sandbox_spec_to_json (&spec);
+    wr_sandbox_record_t record = {
+        .name = spec.name,
+        .labels = spec.labels,
+        .n_labels = spec.n_labels,
+        .spec_json = spec_json,
+        .keep_warm_seconds = spec.keep_warm_seconds,
+        .image_ref = spec.image.ref,
+    };
+    if (wr_sandbox_db_insert (mgr->db, &record, err) < 0) {
+        wr_sandbox_spec_clear (&spec);
+        return NULL;
+    }
+    cleanup_free char *id = record.id; /* the only field the insert allocated */
+    creation_t c = { .mgr = mgr, .on_event = on_event, .data = data, .id = id, .creating = true };
+    wr_log_to (mgr->log, WR_LOG_INFO, "creating a sandbox", "sandbox", id, "image", spec.image.ref,
+               NULL);
+    int rc = start_sandbox (&c, &spec, cancel, err);
+    wr_sandbox_spec_clear (&spec);
+    if (rc < 0) {
+        wr_log_to (mgr->log, WR_LOG_WARN, "creating the sandbox failed", "sandbox", id, "error",
+                   (*err)->message, NULL);
+        cleanup_error wr_error_t end_err = NULL;
+        if (wr_sandbox_end (mgr, id, WR_SANDBOX_FAILED, (*err)->message, &end_err) < 0)
+            wr_log_to (mgr->log, WR_LOG_ERROR, "cleaning up a failed sandbox failed", "sandbox", id,
+                       "error", end_err->message, NULL);
+        return wr_error_prefix (err, "sandbox `%s`", id), NULL;
+    }
+    wr_histogram_observe (&mgr->create_seconds, (double) (wr_monotonic_ms () - started) / 1000.0);
+    wr_log_to (mgr->log, WR_LOG_INFO, "sandbox running", "sandbox", id, NULL);
+    return wr_sandbox_manager_get (mgr, id, err);
+}
+
+int
+wr_sandbox_manager_watch_docker (wr_sandbox_manager_t *mgr, const char *id,
+                                 wr_sandbox_event_fn on_event, void *data,
+                                 const wr_cancel_t *cancel, wr_error_t *err)
+{
+    wr_agent_client_t *agent = wr_sandbox_manager_agent (mgr, id, err);
+    if (agent == NULL)
+        return -1;
+    creation_t c = { .mgr = mgr, .on_event = on_event, .data = data, .id = id };
+    int rc = wait_for_docker (&c, agent, cancel, err);
+    wr_sandbox_manager_release (mgr, agent);
+    return rc;
+}

@@ -1,0 +1,90 @@
+/* What the manager's files share (sandbox_manager.c, sandbox_create.c,
+ * sandbox_recover.c, sandbox_watch.c). */
+#ifndef WARREN_SANDBOX_MANAGER_PRIVATE_H
+#define WARREN_SANDBOX_MANAGER_PRIVATE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "agent_client.h"
+#include "histogram.h"
+#include "sandbox_db.h"
+#include "sandbox_docker_socket.h"
+#include "sandbox_manager.h"
+#include "sandbox_spec.h"
+
+/* A sandbox that runs, as the manager keeps it in memory: its agent
+ * connection (opened on first use), the process whose end means the
+ * sandbox died, and its Docker socket. */
+typedef struct live_s {
+    struct live_s *next;
+    char *id;
+    char *agent_socket;
+    wr_agent_client_t *agent; /* NULL until first used, or after it broke */
+    int agent_refs; /* references handed out by wr_sandbox_manager_agent */
+    wr_agent_client_t **retired; /* broken clients still referenced */
+    size_t n_retired;
+    int pidfd; /* the sandbox's host process (runsc's sandbox), or -1 */
+    char *cgroup;
+    wr_docker_socket_t *docker_socket;
+    bool deleting;
+    bool removing; /* wr_sandbox_live_remove is still at it: not freed by a release */
+} live_t;
+
+struct wr_sandbox_manager_s {
+    char *root;
+    wr_store_t *store;
+    wr_registry_t *registry;
+    const wr_sandbox_host_t *host;
+    char *init_path;
+    int64_t pull_deadline_ms;
+    const wr_log_t *log;
+    wr_sandbox_db_t *db;
+    wr_sandbox_spec_limits_t limits;
+
+    pthread_mutex_t lock; /* LIVE and each live_t's fields */
+    live_t *live;
+    live_t *dead; /* taken out of LIVE, but an agent of theirs is still held */
+
+    pthread_t watcher;
+    bool watching;
+    pthread_mutex_t stop_lock;
+    pthread_cond_t stop_cond;
+    bool stopping;
+
+    wr_histogram_t create_seconds;
+    wr_histogram_t docker_ready_seconds;
+    wr_histogram_t exec_seconds;
+};
+
+/* The live entry of ID (with the lock held), or NULL. */
+live_t *wr_sandbox_live_find (wr_sandbox_manager_t *mgr, const char *id);
+/* Adds a running sandbox (the lock not held).  PID: its host process (0:
+ * not known, none watched).  DOCKER: it has a Docker socket to serve. */
+void wr_sandbox_live_add (wr_sandbox_manager_t *mgr, const char *id, const char *agent_dir,
+                          pid_t pid, const char *cgroup, bool docker);
+/* Takes ID's entry out of LIVE and frees it: its agent closed (a client
+ * still referenced is freed at its release), its Docker socket removed.
+ * The lock not held. */
+void wr_sandbox_live_remove (wr_sandbox_manager_t *mgr, const char *id);
+
+/* Ends sandbox ID: marks it stopping, removes everything it owns on the
+ * host and marks it TO (stopped or failed) with REASON. */
+int wr_sandbox_end (wr_sandbox_manager_t *mgr, const char *id, wr_sandbox_state_t to,
+                    const char *reason, wr_error_t *err);
+
+/* Why a sandbox whose cgroup is CGROUP ended on its own: "out of memory"
+ * when its memory cgroup saw an OOM kill, else DEFAULT_REASON.  Caller
+ * frees. */
+char *wr_sandbox_death_reason (const char *cgroup, const char *default_reason);
+
+/* At open: sandboxes a previous warrend left (sandbox_recover.c). */
+int wr_sandbox_recover (wr_sandbox_manager_t *mgr, wr_error_t *err);
+
+/* The thread that ends expired sandboxes and notices dead ones
+ * (sandbox_watch.c). */
+int wr_sandbox_watch_start (wr_sandbox_manager_t *mgr, wr_error_t *err);
+void wr_sandbox_watch_stop (wr_sandbox_manager_t *mgr);
+
+#endif
