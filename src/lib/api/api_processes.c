@@ -11,6 +11,7 @@
 #include "cleanup.h"
 #include "json_reader.h"
 #include "quote.h"
+#include "sandbox_manager.h"
 #include "strv.h"
 #include "xalloc.h"
 
@@ -143,8 +144,11 @@ wr_api_process_exec (wr_api_request_t *req, wr_api_response_t *resp, void *data,
     cleanup_agent_message wr_agent_message_t *started = NULL;
     if (wr_api_agent_request (ref.agent, msg, &started, err) < 0)
         return -1;
+    double took = now_seconds () - start;
     if (v1->exec_histogram != NULL)
-        wr_histogram_observe (v1->exec_histogram, now_seconds () - start);
+        wr_histogram_observe (v1->exec_histogram, took);
+    else if (v1->sandboxes != NULL)
+        wr_sandbox_manager_observe_exec (v1->sandboxes, took);
     cleanup_agent_message wr_agent_message_t *status =
         wr_agent_message_new (WR_AGENT_MSG_PROCESS_STATUS);
     wr_agent_message_set_string (status, "process_id",

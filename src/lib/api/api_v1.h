@@ -28,7 +28,8 @@ typedef struct {
     void (*release) (void *ctx, wr_agent_client_t *agent);
     void *agent_ctx;
     /* Observed with each exec's round trip (exec sent to started
-     * received), when not NULL. */
+     * received), when not NULL; else SANDBOXES records it
+     * (wr_sandbox_manager_observe_exec, warren_exec_seconds). */
     wr_histogram_t *exec_histogram;
 } wr_api_v1_t;
 
