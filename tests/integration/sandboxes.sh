@@ -200,10 +200,38 @@ case_bad_input() {
     assert_eq "$(t_leftovers)" "" "what the failed create left"
 }
 
+case_isolation() {
+    setup
+    t_warrend
+    local out a b
+    a=$(last_id "$(create "{\"image\": \"$WARREN_BUSYBOX_IMAGE\"}")")
+    b=$(last_id "$(create "{\"image\": \"$WARREN_BUSYBOX_IMAGE\"}")")
+    in_sandbox "$a" sh -c 'echo secret-of-a > /tmp/secret; sleep 300 > /dev/null 2>&1 &'
+    assert_eq "$(in_sandbox "$a" cat /tmp/secret)" secret-of-a "A's own file"
+    # B sees neither A's file nor A's processes.
+    out=$(in_sandbox "$b" sh -c 'cat /tmp/secret 2>&1; ps')
+    assert_not_contains "$out" secret-of-a
+    assert_contains "$(in_sandbox "$a" ps)" "sleep 300"
+    assert_not_contains "$out" "sleep 300"
+    # Nothing of the host's is there: not warrend's socket, not its root,
+    # not another sandbox's agent directory.
+    out=$(in_sandbox "$a" sh -c "ls -d '$WD_SOCK' '$WD_ROOT' /.warren/agent/* 2>&1; cat /proc/net/unix")
+    assert_contains "$out" "$WD_SOCK: No such file or directory"
+    assert_contains "$out" "$WD_ROOT: No such file or directory"
+    assert_not_contains "$out" "$b"
+    # A plain sandbox has no raw sockets.
+    out=$(in_sandbox "$a" ping -c 1 127.0.0.1 2>&1 || true)
+    assert_match "$out" '[Pp]ermission denied|not permitted'
+    t_api DELETE "/v1/sandboxes/$a" > /dev/null
+    t_api DELETE "/v1/sandboxes/$b" > /dev/null
+    assert_eq "$(t_leftovers)" "" "what the sandboxes left"
+}
+
 t_case "a plain sandbox: events, loopback only, its memory, filters, a name, delete leaves nothing" case_plain_sandbox
 t_case "a Docker-enabled sandbox: the readiness lines, the host's docker CLI on its socket" case_docker_sandbox
 t_case "kill -9 of warrend during a create: the half-made one failed and removed, the running one adopted" case_warrend_killed
 t_case "kill -9 of a sandbox's runsc processes: failed with the reason, nothing left" case_runsc_killed
 t_case "lifetimes: keep_warm_seconds expires, -1 never does" case_lifetimes
+t_case "isolation: no sandbox sees another's files or processes, or any host socket; no raw sockets without Docker" case_isolation
 t_case "bad input: wrong types, bad values, an unknown image and id, and warrend still serving" case_bad_input
 t_done
