@@ -399,3 +399,79 @@ t_spec_set() {
     jq "$@" "$filter" "$dir/config.json" > "$dir/config.json.tmp"
     mv "$dir/config.json.tmp" "$dir/config.json"
 }
+
+# ---- warrend with sandboxes ----
+
+WARREND=${WARREND:-$WARREN_BUILD_DIR/src/cmd/warrend/warrend}
+AGENT_CALL=${AGENT_CALL:-$WARREN_BUILD_DIR/tests/tools/agent-call}
+
+# t_warrend_root: a short state directory for a warrend of this case (the
+# agent's socket, ROOT/sandboxes/ID/agent/agent.sock, must fit a unix
+# socket address), and a cgroup parent of its own.  Sets WD_ROOT, WD_CGROUP.
+t_warrend_root() {
+    mkdir -p "$T_TMP_ROOT"
+    WD_ROOT=$(mktemp -d "$T_TMP_ROOT/wd.XXXXXX")
+    WD_CGROUP=/warren-test-$$-$RANDOM
+    t_defer t_warrend_cleanup_root "$WD_ROOT" "$WD_CGROUP"
+}
+
+# t_warrend ARGS...: warrend --root WD_ROOT (with the local registry and the
+# case's cgroup parent) in the background, its log appended to
+# WD_ROOT/warrend.log; waits until it answers.  Sets WD_PID and WD_SOCK.
+t_warrend() {
+    WD_SOCK=$WD_ROOT/run/warrend.sock
+    "$WARREND" --root "$WD_ROOT" --init "$WARREN_INIT" --runsc "$RUNSC" \
+        --insecure-registry "$WARREN_REGISTRY" --docker-io-mirror "http://$WARREN_REGISTRY" \
+        --cgroup-parent "$WD_CGROUP" "$@" 2>> "$WD_ROOT/warrend.log" &
+    WD_PID=$!
+    t_defer t_warrend_stop "$WD_PID"
+    local i
+    for i in $(seq 200); do
+        if [ -S "$WD_SOCK" ] && curl -sf --unix-socket "$WD_SOCK" http://warrend/v1/health > /dev/null 2>&1; then
+            return 0
+        fi
+        kill -0 "$WD_PID" 2>/dev/null || { tail -n 30 "$WD_ROOT/warrend.log"; t_fail "warrend exited at start"; }
+        sleep 0.05
+    done
+    tail -n 30 "$WD_ROOT/warrend.log"
+    t_fail "warrend did not answer on $WD_SOCK within 10s"
+}
+
+t_warrend_stop() {
+    kill -TERM "$1" 2>/dev/null || return 0
+    for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+    kill -KILL "$1" 2>/dev/null || true
+}
+
+# Removes what sandboxes of a warrend may have left (after a failed case).
+t_warrend_cleanup_root() {
+    local root=$1 cgroup=$2 id d
+    for id in $(timeout -k 5 30 "$RUNSC" --root "$root/runsc" list -quiet 2>/dev/null); do
+        timeout -k 5 30 "$RUNSC" --root "$root/runsc" delete -force "$id" 2>/dev/null || true
+    done
+    grep -o " $root/[^ ]*" /proc/self/mountinfo 2>/dev/null | sort -r | while read -r m; do
+        umount -l "$m" 2>/dev/null || true
+    done
+    for d in /sys/fs/cgroup/*"$cgroup" /sys/fs/cgroup/*/"$cgroup"; do
+        [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+    done
+    rm -rf "$root"
+}
+
+# t_api METHOD PATH [CURL ARGS...]: prints the answer's body, then a line
+# with its status.
+t_api() {
+    local method=$1 path=$2; shift 2
+    curl -s --unix-socket "$WD_SOCK" -X "$method" -w '\n%{http_code}\n' "$@" "http://warrend$path"
+}
+
+# t_leftovers: what warrend's sandboxes hold on the host, one per line
+# (runsc containers, mounts under the root, network namespaces, cgroups,
+# sandbox directories): empty when nothing is left.
+t_leftovers() {
+    timeout -k 5 30 "$RUNSC" --root "$WD_ROOT/runsc" list -quiet 2>/dev/null | sed 's/^/container /'
+    grep -o " $WD_ROOT/[^ ]*" /proc/self/mountinfo | sed 's/^ /mount /'
+    ls "$WD_ROOT/run/netns" 2>/dev/null | sed 's/^/netns /'
+    ls -d /sys/fs/cgroup/*"$WD_CGROUP"/*/ /sys/fs/cgroup/*/"$WD_CGROUP"/*/ 2>/dev/null | sed 's/^/cgroup /'
+    ls "$WD_ROOT/sandboxes" 2>/dev/null | sed 's/^/dir /'
+}

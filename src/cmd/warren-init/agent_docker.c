@@ -226,6 +226,10 @@ void
 agent_docker_tick (agent_t *agent, agent_stream_t *s)
 {
     struct agent_docker *d = agent->docker;
+    /* Answered already (the stream lingers until the connection drops
+     * it): nothing more to say. */
+    if (s->we_ended || d == NULL)
+        return;
     if (d->state == AGENT_DOCKER_READY) {
         wr_agent_message_t *msg = wr_agent_message_new (WR_AGENT_MSG_DOCKER_READY);
         wr_agent_message_set_int (msg, "took_ms", d->took_ms);

@@ -40,6 +40,7 @@ struct wr_agent_call_s {
     wr_agent_item_node_t *head, *tail;
     size_t queued_messages; /* payload bytes of queued messages */
     bool answered; /* a first reply message arrived */
+    bool answered_once; /* a reply that comes once only (not file.entries, docker.waiting) came */
     bool agent_end; /* the agent's END arrived */
     bool end_taken; /* the caller took the item with END */
     bool our_end; /* warrend sent END */

@@ -180,10 +180,14 @@ message_frame (wr_agent_call_t *call, const wr_agent_frame_t *frame, wr_error_t 
                                       "a %s message on stream %u, which does not answer %s",
                                       wr_agent_msg_type_name (msg->type), call->stream,
                                       wr_agent_msg_type_name (call->request));
-        if (call->answered && !many)
-            return wr_error_set_kind (err, WR_ERROR_INVALID, 0, "a second %s message on stream %u",
+        /* After the one answer that comes once, nothing more (a waiting may
+         * precede a ready; entries come in batches). */
+        if (call->answered_once)
+            return wr_error_set_kind (err, WR_ERROR_INVALID, 0,
+                                      "a %s message on stream %u after its answer",
                                       wr_agent_msg_type_name (msg->type), call->stream);
         call->answered = true;
+        call->answered_once = !many;
         break;
     }
     if (!call->orphan) {

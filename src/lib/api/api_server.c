@@ -6,6 +6,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -57,6 +58,7 @@ struct stream_s {
     stream_t *next, *prev;
     wr_api_server_t *server;
     wr_api_events_t *events;
+    int fd; /* the connection's socket, -1 when unknown */
 };
 
 typedef struct {
@@ -134,6 +136,16 @@ stream_read (void *cls, uint64_t pos, char *buf, size_t max)
             return n;
         if (n < 0)
             return MHD_CONTENT_READER_END_OF_STREAM;
+        /* Nothing to send for a second: a client that hung up meanwhile
+         * would be noticed at the next write only, which a silent stream
+         * (a follow of a quiet process) may never make.  Its producer
+         * stops now. */
+        struct pollfd pfd = { .fd = stream->fd, .events = POLLRDHUP };
+        if (stream->fd >= 0 && poll (&pfd, 1, 0) == 1 &&
+            (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR))) {
+            wr_api_events_cancel (stream->events);
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        }
     }
 }
 
@@ -165,6 +177,9 @@ queue (struct MHD_Connection *conn, request_t *req, wr_api_response_t *resp)
         stream_t *stream = xzalloc (sizeof *stream);
         stream->server = req->listener->server;
         stream->events = steal_pointer (&resp->events);
+        const union MHD_ConnectionInfo *info =
+            MHD_get_connection_info (conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        stream->fd = info != NULL ? info->connect_fd : -1;
         response = MHD_create_response_from_callback (MHD_SIZE_UNKNOWN, STREAM_BLOCK_SIZE,
                                                       stream_read, stream, stream_free);
         if (response == NULL) {

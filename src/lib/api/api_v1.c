@@ -2,6 +2,8 @@
 
 #include <microhttpd.h>
 
+#include "api_files.h"
+#include "api_processes.h"
 #include "api_sandboxes.h"
 
 static int
@@ -29,20 +31,6 @@ get_version (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_erro
     return 0;
 }
 
-/* An upload's body and a stdin write are taken up to these sizes. */
-#define WR_API_MAX_UPLOAD ((size_t) 1 << 30)
-#define WR_API_MAX_STDIN ((size_t) 64 << 20)
-
-/* Sandboxes, processes and files come next, behind these routes
- * (docs/api.md says what each will answer). */
-static int
-not_implemented (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_error_t *err)
-{
-    wr_api_response_error_status (resp, 501, "unavailable",
-                                  "sandboxes are not implemented yet in this warrend");
-    return 0;
-}
-
 static const wr_api_route_t routes[] = {
     { "GET", "/v1/health", get_health, WR_API_ROUTE_PUBLIC, 0,
       "whether warrend answers (no token needed)" },
@@ -52,51 +40,40 @@ static const wr_api_route_t routes[] = {
     { "POST", "/v1/sandboxes", wr_api_create_sandbox, 0, 0, "create a sandbox" },
     { "GET", "/v1/sandboxes/{id}", wr_api_get_sandbox, 0, 0, "a sandbox" },
     { "PATCH", "/v1/sandboxes/{id}", wr_api_update_sandbox, 0, 0,
-      "change a sandbox's lifetime (not implemented yet)" },
+      "change a sandbox's lifetime" },
     { "DELETE", "/v1/sandboxes/{id}", wr_api_delete_sandbox, 0, 0,
-      "delete a sandbox (not implemented yet)" },
+      "delete a sandbox" },
     { "GET", "/v1/sandboxes/{id}/docker", wr_api_watch_docker, 0, 0,
-      "docker readiness events (not implemented yet)" },
-    { "POST", "/v1/sandboxes/{id}/processes", not_implemented, 0, 0,
-      "start a process (not implemented yet)" },
-    { "GET", "/v1/sandboxes/{id}/processes", not_implemented, 0, 0,
-      "list processes (not implemented yet)" },
-    { "GET", "/v1/sandboxes/{id}/processes/{pid}", not_implemented, 0, 0,
-      "a process (not implemented yet)" },
-    { "DELETE", "/v1/sandboxes/{id}/processes/{pid}", not_implemented, 0, 0,
-      "forget an ended process (not implemented yet)" },
-    { "POST", "/v1/sandboxes/{id}/processes/{pid}/wait", not_implemented, 0, 0,
-      "wait for a process to end (not implemented yet)" },
-    { "POST", "/v1/sandboxes/{id}/processes/{pid}/signal", not_implemented, 0, 0,
-      "send a process a signal (not implemented yet)" },
-    { "POST", "/v1/sandboxes/{id}/processes/{pid}/kill", not_implemented, 0, 0,
-      "kill a process's group (not implemented yet)" },
-    { "GET", "/v1/sandboxes/{id}/processes/{pid}/output", not_implemented, 0, 0,
-      "a process's output (not implemented yet)" },
-    { "POST", "/v1/sandboxes/{id}/processes/{pid}/stdin", not_implemented, 0, WR_API_MAX_STDIN,
-      "write to a process's stdin (not implemented yet)" },
-    { "GET", "/v1/sandboxes/{id}/files/content", not_implemented, 0, 0,
-      "download a file (not implemented yet)" },
-    { "PUT", "/v1/sandboxes/{id}/files/content", not_implemented, 0, WR_API_MAX_UPLOAD,
-      "upload a file (not implemented yet)" },
-    { "GET", "/v1/sandboxes/{id}/files/stat", not_implemented, 0, 0,
-      "a file's information (not implemented yet)" },
-    { "GET", "/v1/sandboxes/{id}/files/list", not_implemented, 0, 0,
-      "list a directory (not implemented yet)" },
-    { "POST", "/v1/sandboxes/{id}/files/mkdir", not_implemented, 0, 0,
-      "make a directory (not implemented yet)" },
-    { "POST", "/v1/sandboxes/{id}/files/remove", not_implemented, 0, 0,
-      "remove a file or directory (not implemented yet)" },
-    { "POST", "/v1/sandboxes/{id}/files/rename", not_implemented, 0, 0,
-      "rename a file (not implemented yet)" },
-    { "POST", "/v1/sandboxes/{id}/files/chmod", not_implemented, 0, 0,
-      "change a file's mode (not implemented yet)" },
-    { "POST", "/v1/sandboxes/{id}/files/chown", not_implemented, 0, 0,
-      "change a file's owner (not implemented yet)" },
-    { "POST", "/v1/sandboxes/{id}/files/find", not_implemented, 0, 0,
-      "find a pattern in files (not implemented yet)" },
-    { "POST", "/v1/sandboxes/{id}/files/replace", not_implemented, 0, 0,
-      "replace a pattern in files (not implemented yet)" },
+      "docker readiness events" },
+    { "POST", "/v1/sandboxes/{id}/processes", wr_api_process_exec, 0, 0, "start a process" },
+    { "GET", "/v1/sandboxes/{id}/processes", wr_api_process_list, 0, 0, "list processes" },
+    { "GET", "/v1/sandboxes/{id}/processes/{pid}", wr_api_process_get, 0, 0, "a process" },
+    { "DELETE", "/v1/sandboxes/{id}/processes/{pid}", wr_api_process_remove, 0, 0,
+      "forget an ended process" },
+    { "POST", "/v1/sandboxes/{id}/processes/{pid}/wait", wr_api_process_wait, 0, 0,
+      "wait for a process to end" },
+    { "POST", "/v1/sandboxes/{id}/processes/{pid}/signal", wr_api_process_signal, 0, 0,
+      "send a process a signal" },
+    { "POST", "/v1/sandboxes/{id}/processes/{pid}/kill", wr_api_process_kill, 0, 0,
+      "kill a process's group" },
+    { "GET", "/v1/sandboxes/{id}/processes/{pid}/output", wr_api_process_output, 0, 0,
+      "a process's output" },
+    { "POST", "/v1/sandboxes/{id}/processes/{pid}/stdin", wr_api_process_stdin,
+      WR_API_ROUTE_STREAM_BODY, WR_API_MAX_STDIN, "write to a process's stdin" },
+    { "GET", "/v1/sandboxes/{id}/files/content", wr_api_file_download, 0, 0, "download a file" },
+    { "PUT", "/v1/sandboxes/{id}/files/content", wr_api_file_upload, WR_API_ROUTE_STREAM_BODY,
+      WR_API_MAX_UPLOAD, "upload a file" },
+    { "GET", "/v1/sandboxes/{id}/files/stat", wr_api_file_stat, 0, 0, "a file's information" },
+    { "GET", "/v1/sandboxes/{id}/files/list", wr_api_file_list, 0, 0, "list a directory" },
+    { "POST", "/v1/sandboxes/{id}/files/mkdir", wr_api_file_mkdir, 0, 0, "make a directory" },
+    { "POST", "/v1/sandboxes/{id}/files/remove", wr_api_file_remove, 0, 0,
+      "remove a file or directory" },
+    { "POST", "/v1/sandboxes/{id}/files/rename", wr_api_file_rename, 0, 0, "rename a file" },
+    { "POST", "/v1/sandboxes/{id}/files/chmod", wr_api_file_chmod, 0, 0, "change a file's mode" },
+    { "POST", "/v1/sandboxes/{id}/files/chown", wr_api_file_chown, 0, 0, "change a file's owner" },
+    { "POST", "/v1/sandboxes/{id}/files/find", wr_api_file_find, 0, 0, "find a pattern in files" },
+    { "POST", "/v1/sandboxes/{id}/files/replace", wr_api_file_replace, 0, 0,
+      "replace a pattern in files" },
 };
 
 const wr_api_route_t *

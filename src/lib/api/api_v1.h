@@ -6,7 +6,9 @@
 
 #include <stddef.h>
 
+#include "agent_client.h"
 #include "api_router.h"
+#include "histogram.h"
 
 typedef struct wr_sandbox_manager_s wr_sandbox_manager_t;
 
@@ -15,6 +17,20 @@ typedef struct {
     /* The sandboxes behind the sandbox, process and file routes; NULL:
      * they answer 503 (a warrend without a sandbox service). */
     wr_sandbox_manager_t *sandboxes;
+    /* The agent of sandbox SANDBOX_ID (an id or a name, the client's text)
+     * for the process and file routes, when set (tests; else they ask
+     * SANDBOXES, wr_sandbox_manager_agent): a reference the routes give
+     * back with RELEASE once their call on it is freed (a stream's producer
+     * thread may hold it after the handler returned).  Not found: NULL with
+     * kind not_found naming the sandbox.  Neither AGENT nor SANDBOXES: they
+     * answer 503. */
+    wr_agent_client_t *(*agent) (void *ctx, const char *sandbox_id, wr_error_t *err);
+    void (*release) (void *ctx, wr_agent_client_t *agent);
+    void *agent_ctx;
+    /* Observed with each exec's round trip (exec sent to started
+     * received), when not NULL; else SANDBOXES records it
+     * (wr_sandbox_manager_observe_exec, warren_exec_seconds). */
+    wr_histogram_t *exec_histogram;
 } wr_api_v1_t;
 
 /* The table, N entries; handlers take a wr_api_v1_t as their data. */

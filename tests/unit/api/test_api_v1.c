@@ -143,6 +143,8 @@ test_handlers (void **state)
         { "GET", "/v1/sandboxes" },    { "POST", "/v1/sandboxes" },
         { "GET", "/v1/sandboxes/ab" }, { "DELETE", "/v1/sandboxes/ab" },
         { "GET", "/metrics" },
+        { "GET", "/v1/sandboxes/ab/processes" },
+        { "GET", "/v1/sandboxes/ab/processes/p1" },
     };
     for (size_t i = 0; i < sizeof later / sizeof later[0]; i++) {
         wr_error_t err = call_failing (later[i][0], later[i][1]);
