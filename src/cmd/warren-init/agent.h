@@ -82,6 +82,7 @@ struct agent_conn {
     agent_stream_t *streams;
     uint32_t max_stream; /* the highest id the peer opened */
     uint32_t last_relay; /* the last (even) id we opened, 0: none */
+    bool relays; /* its hello said it takes relay.open */
     bool closing; /* a protocol error: flush the error, then close */
     long long close_deadline_ms;
     int refs; /* the loop, and the streams of workers still running */

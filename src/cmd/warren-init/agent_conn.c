@@ -312,6 +312,7 @@ handle_hello (agent_conn_t *conn, const wr_agent_frame_t *frame, wr_error_t *err
         return -1;
     conn->version = version;
     conn->peer_window = wr_agent_message_int (hello, "window", AGENT_WINDOW);
+    conn->relays = wr_agent_message_bool (hello, "relays", false);
     return 0;
 }
 

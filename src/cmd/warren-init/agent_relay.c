@@ -49,13 +49,14 @@ agent_relay_unlisten (agent_t *agent)
     agent->relay_fd = -1;
 }
 
-/* The connection a relay goes to: the newest one that is up (connections
- * are added at the head of the list). */
+/* The connection a relay goes to: the newest one that is up and whose
+ * hello said it takes relays (connections are added at the head of the
+ * list; a tool such as agent-call connects too, and takes none). */
 static agent_conn_t *
 newest_conn (agent_t *agent)
 {
     for (agent_conn_t *c = agent->conns; c; c = c->next)
-        if (c->fd >= 0 && !c->closing && c->version != 0)
+        if (c->fd >= 0 && !c->closing && c->version != 0 && c->relays)
             return c;
     return NULL;
 }

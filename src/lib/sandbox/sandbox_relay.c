@@ -197,8 +197,8 @@ relay_thread (void *data)
     cleanup_error wr_error_t err = NULL;
     if (wr_mirror_serve (relays->mirror, &conn, &relays->log, relays->cancel, &err) < 0 &&
         !wr_cancel_stopped (relays->cancel))
-        wr_log_to (&relays->log, WR_LOG_DEBUG, "relay: the connection ended with an error",
-                   "error", err->message, NULL);
+        wr_log_to (&relays->log, WR_LOG_DEBUG, "relay: the connection ended with an error", "error",
+                   err->message, NULL);
     wr_sandbox_relay_stream_clear (&state);
     relay_finish (relay->call);
     wr_agent_call_free (relay->call);

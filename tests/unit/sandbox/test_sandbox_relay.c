@@ -64,6 +64,7 @@ typedef struct {
     bool got_end; /* warrend's END on the relay */
     bool second; /* open a second relay and leave it idle */
     bool idle_ended; /* ...which warrend ended when its relays closed */
+    bool hello_relays; /* warrend's hello had relays: true */
 } fake_t;
 
 static void
@@ -82,16 +83,14 @@ static void
 fake_send (fake_t *f, uint32_t stream, uint8_t flags, wr_agent_message_t *msg)
 {
     cleanup_agent_buf wr_agent_buf_t buf = { 0 };
-    assert_int_equal (wr_agent_message_encode (&buf, 1, stream, flags, WR_AGENT_SIDE_AGENT, msg,
-                                               NULL),
-                      0);
+    assert_int_equal (
+        wr_agent_message_encode (&buf, 1, stream, flags, WR_AGENT_SIDE_AGENT, msg, NULL), 0);
     wr_agent_message_free (msg);
     fake_write (f, &buf);
 }
 
 static void
-fake_data (fake_t *f, uint32_t stream, uint8_t flags, uint64_t offset, const void *data,
-           size_t len)
+fake_data (fake_t *f, uint32_t stream, uint8_t flags, uint64_t offset, const void *data, size_t len)
 {
     cleanup_agent_buf wr_agent_buf_t buf = { 0 };
     assert_int_equal (wr_agent_data_encode (&buf, 1, stream, flags, 0, offset, data, len, NULL), 0);
@@ -128,15 +127,16 @@ fake_thread (void *data)
     wr_agent_message_t *hello = wr_agent_hello_new ("fake-agent");
     wr_agent_message_set_int (hello, "window", 65536);
     cleanup_agent_buf wr_agent_buf_t buf = { 0 };
-    assert_int_equal (
-        wr_agent_message_encode (&buf, WR_AGENT_HELLO_VERSION, 0, 0, WR_AGENT_SIDE_AGENT, hello,
-                                 NULL),
-        0);
+    assert_int_equal (wr_agent_message_encode (&buf, WR_AGENT_HELLO_VERSION, 0, 0,
+                                               WR_AGENT_SIDE_AGENT, hello, NULL),
+                      0);
     wr_agent_message_free (hello);
     fake_write (f, &buf);
     wr_agent_frame_t frame;
     wr_agent_message_t *msg = NULL;
-    assert_true (fake_next (f, &frame, &msg)); /* warrend's hello */
+    assert_true (fake_next (f, &frame, &msg)); /* warrend's hello: it takes relays */
+    assert_non_null (msg);
+    f->hello_relays = wr_agent_message_bool (msg, "relays", false);
     wr_agent_message_free (msg);
     wr_agent_decoder_set_version (f->dec, 1, NULL);
 
@@ -283,12 +283,13 @@ static void
 test_v2_through_a_relay (void **state)
 {
     (void) state;
-    fixture_t *t = start ("registry-mirror",
-                          "GET /v2/ HTTP/1.1\r\nHost: 127.0.0.1:5999\r\nConnection: close\r\n\r\n",
-                          false);
+    fixture_t *t =
+        start ("registry-mirror",
+               "GET /v2/ HTTP/1.1\r\nHost: 127.0.0.1:5999\r\nConnection: close\r\n\r\n", false);
     wait_end (t);
     assert_true (t->fake.got_end);
     assert_string_equal (t->fake.answer, "ok");
+    assert_true (t->fake.hello_relays);
     t->fake.reply[t->fake.reply_len] = '\0';
     assert_true (strncmp (t->fake.reply, "HTTP/1.1 200", 12) == 0);
     assert_int_equal (wr_sandbox_relays_total (t->relays), 1);
@@ -301,11 +302,11 @@ test_blob_through_a_relay (void **state)
     (void) state;
     /* A keep-alive connection: the manifest (so the mirror knows the
      * blob), then the blob, then the close. */
-    cleanup_free char *req = xasprintf (
-        "GET /v2/library/demo/manifests/latest HTTP/1.1\r\nHost: m\r\n"
-        "Accept: application/vnd.docker.distribution.manifest.v2+json\r\n\r\n"
-        "GET /v2/library/demo/blobs/%s HTTP/1.1\r\nHost: m\r\nConnection: close\r\n\r\n",
-        layer_digest);
+    cleanup_free char *req =
+        xasprintf ("GET /v2/library/demo/manifests/latest HTTP/1.1\r\nHost: m\r\n"
+                   "Accept: application/vnd.docker.distribution.manifest.v2+json\r\n\r\n"
+                   "GET /v2/library/demo/blobs/%s HTTP/1.1\r\nHost: m\r\nConnection: close\r\n\r\n",
+                   layer_digest);
     fixture_t *t = start ("registry-mirror", req, false);
     wait_end (t);
     assert_true (t->fake.got_end);
