@@ -65,6 +65,7 @@ typedef struct {
     bool second; /* open a second relay and leave it idle */
     bool idle_ended; /* ...which warrend ended when its relays closed */
     bool hello_relays; /* warrend's hello had relays: true */
+    pthread_mutex_t *lock; /* what the fake records, for the test's thread */
 } fake_t;
 
 static void
@@ -136,7 +137,9 @@ fake_thread (void *data)
     wr_agent_message_t *msg = NULL;
     assert_true (fake_next (f, &frame, &msg)); /* warrend's hello: it takes relays */
     assert_non_null (msg);
+    pthread_mutex_lock (f->lock);
     f->hello_relays = wr_agent_message_bool (msg, "relays", false);
+    pthread_mutex_unlock (f->lock);
     wr_agent_message_free (msg);
     wr_agent_decoder_set_version (f->dec, 1, NULL);
 
@@ -162,6 +165,7 @@ fake_thread (void *data)
     size_t len = strlen (f->request), off = 0;
     bool answered = false;
     while (fake_next (f, &frame, &msg)) {
+        pthread_mutex_lock (f->lock);
         if (msg != NULL && frame.stream == 2 && !answered) {
             answered = true;
             snprintf (f->answer, sizeof f->answer, "%s", wr_agent_msg_type_name (msg->type));
@@ -200,6 +204,7 @@ fake_thread (void *data)
             if (msg == NULL)
                 fake_data (f, 4, WR_AGENT_FLAG_END, 0, NULL, 0);
         }
+        pthread_mutex_unlock (f->lock);
         wr_agent_message_free (msg);
     }
     wr_agent_decoder_free (f->dec);
@@ -216,8 +221,21 @@ typedef struct {
     wr_mirror_t *mirror;
     wr_sandbox_relays_t *relays;
     wr_agent_client_t *client;
+    pthread_mutex_t lock;
     fake_t fake;
+    fake_t seen; /* a copy of FAKE (snap) */
 } fixture_t;
+
+/* What the fake has recorded so far, copied under its lock. */
+static fake_t *
+snap (fixture_t *t)
+{
+    pthread_mutex_lock (&t->lock);
+    t->seen = t->fake;
+    pthread_mutex_unlock (&t->lock);
+    t->seen.reply[t->seen.reply_len] = '\0';
+    return &t->seen;
+}
 
 static fixture_t *
 start (const char *target, const char *request, bool second)
@@ -238,6 +256,8 @@ start (const char *target, const char *request, bool second)
     t->relays = wr_sandbox_relays_new (t->mirror, "sb-test", NULL);
     int sv[2];
     assert_int_equal (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    pthread_mutex_init (&t->lock, NULL);
+    t->fake.lock = &t->lock;
     t->fake.fd = sv[1];
     t->fake.target = target;
     t->fake.request = request;
@@ -255,7 +275,7 @@ start (const char *target, const char *request, bool second)
 static void
 wait_end (fixture_t *t)
 {
-    for (int i = 0; i < 500 && !__atomic_load_n (&t->fake.got_end, __ATOMIC_SEQ_CST); i++)
+    for (int i = 0; i < 500 && !snap (t)->got_end; i++)
         usleep (10000);
 }
 
@@ -274,6 +294,7 @@ stop (fixture_t *t)
     wr_registry_free (t->registry);
     wr_store_close (t->store);
     fake_stop (t->srv);
+    pthread_mutex_destroy (&t->lock);
     cleanup_free char *cmd = xasprintf ("rm -rf '%s'", t->dir);
     assert_int_equal (system (cmd), 0);
     free (t);
@@ -287,11 +308,10 @@ test_v2_through_a_relay (void **state)
         start ("registry-mirror",
                "GET /v2/ HTTP/1.1\r\nHost: 127.0.0.1:5999\r\nConnection: close\r\n\r\n", false);
     wait_end (t);
-    assert_true (t->fake.got_end);
-    assert_string_equal (t->fake.answer, "ok");
-    assert_true (t->fake.hello_relays);
-    t->fake.reply[t->fake.reply_len] = '\0';
-    assert_true (strncmp (t->fake.reply, "HTTP/1.1 200", 12) == 0);
+    assert_true (snap (t)->got_end);
+    assert_string_equal (snap (t)->answer, "ok");
+    assert_true (snap (t)->hello_relays);
+    assert_true (strncmp (snap (t)->reply, "HTTP/1.1 200", 12) == 0);
     assert_int_equal (wr_sandbox_relays_total (t->relays), 1);
     stop (t);
 }
@@ -309,11 +329,10 @@ test_blob_through_a_relay (void **state)
                    layer_digest);
     fixture_t *t = start ("registry-mirror", req, false);
     wait_end (t);
-    assert_true (t->fake.got_end);
-    t->fake.reply[t->fake.reply_len] = '\0';
-    assert_true (strncmp (t->fake.reply, "HTTP/1.1 200", 12) == 0);
-    assert_non_null (strstr (t->fake.reply, manifest_digest));
-    const char *second = strstr (t->fake.reply + 12, "HTTP/1.1 200");
+    assert_true (snap (t)->got_end);
+    assert_true (strncmp (snap (t)->reply, "HTTP/1.1 200", 12) == 0);
+    assert_non_null (strstr (snap (t)->reply, manifest_digest));
+    const char *second = strstr (snap (t)->reply + 12, "HTTP/1.1 200");
     assert_non_null (second);
     assert_non_null (strstr (second, layer_body));
     wr_mirror_stats_t st;
