@@ -38,7 +38,7 @@ typedef enum {
     STREAM_READER, /* output.read */
     STREAM_WAIT, /* process.wait */
     STREAM_STDIN, /* stdin */
-    STREAM_TUNNEL, /* tunnel.open */
+    STREAM_TUNNEL, /* tunnel.open, and relay.open (agent_relay.c) */
     STREAM_DOCKER, /* docker.watch */
 } stream_kind_t;
 
@@ -67,6 +67,8 @@ struct agent_stream {
     long long deadline_ms; /* WAIT: monotonic; -1 none */
     int fd; /* TUNNEL: the connection in the sandbox; -1 once closed */
     bool fd_write_shut;
+    bool relay; /* TUNNEL: opened by us with relay.open (an even id) */
+    bool relay_waiting; /* relay.open sent, warrend's ok not yet in */
 };
 
 struct agent_conn {
@@ -79,6 +81,8 @@ struct agent_conn {
     wr_agent_buf_t out;
     agent_stream_t *streams;
     uint32_t max_stream; /* the highest id the peer opened */
+    uint32_t last_relay; /* the last (even) id we opened, 0: none */
+    bool relays; /* its hello said it takes relay.open */
     bool closing; /* a protocol error: flush the error, then close */
     long long close_deadline_ms;
     int refs; /* the loop, and the streams of workers still running */
@@ -104,6 +108,7 @@ typedef struct {
     const char *socket_path;
     const char *root; /* for file requests: "/" */
     const char *spill_dir;
+    int registry_mirror_port; /* with --docker: the relay's loopback port; 0: none */
 } agent_options_t;
 
 /* Docker's readiness as the loop measures it (agent_docker.c). */
@@ -119,6 +124,7 @@ struct agent {
     pthread_cond_t cond;
     int wake_fd; /* an eventfd: a worker queued something */
     int listen_fd; /* -1 while checkpointing */
+    int relay_fd; /* the registry mirror's loopback port (agent_relay.c), or -1 */
     agent_options_t options;
     reaper_t *reaper;
     agent_conn_t *conns;
@@ -149,6 +155,11 @@ bool agent_stream_can_send (const agent_stream_t *stream);
 /* Gives the peer back N consumed body bytes of STREAM's window. */
 void agent_stream_consumed (agent_stream_t *stream, size_t n);
 void agent_wake (agent_t *agent);
+
+/* A new stream ID of CONN (its first reference is the connection's list),
+ * with REQUEST (taken; may be NULL). */
+agent_stream_t *agent_stream_open (agent_conn_t *conn, uint32_t id, wr_agent_message_t *request,
+                                   bool end);
 
 /* agent_stream.c: requests served on worker threads. */
 void agent_worker_start (agent_stream_t *stream);
@@ -194,6 +205,15 @@ size_t agent_tunnel_poll_fd (agent_stream_t *stream, struct pollfd *fd);
 void agent_tunnel_event (agent_stream_t *stream, short revents);
 void agent_tunnel_tick (agent_stream_t *stream);
 void agent_tunnel_close (agent_stream_t *stream);
+
+/* agent_relay.c: the registry mirror's port, relayed to warrend. */
+int agent_relay_listen (agent_t *agent, int port, wr_error_t *err);
+void agent_relay_unlisten (agent_t *agent);
+/* A connection on the port: relayed on a new stream of the newest
+ * connection, or closed when there is none. */
+void agent_relay_accept (agent_t *agent);
+/* Warrend's answer (ok or error) on relay stream S. */
+void agent_relay_answer (agent_stream_t *s, const wr_agent_message_t *msg, bool end);
 
 /* Realtime milliseconds since the epoch. */
 long long agent_now_ms (void);

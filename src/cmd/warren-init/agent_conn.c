@@ -217,8 +217,8 @@ conn_close (agent_conn_t *conn)
     pthread_cond_broadcast (&conn->agent->cond);
 }
 
-static agent_stream_t *
-stream_open (agent_conn_t *conn, uint32_t id, wr_agent_message_t *msg, bool end)
+agent_stream_t *
+agent_stream_open (agent_conn_t *conn, uint32_t id, wr_agent_message_t *msg, bool end)
 {
     agent_stream_t *s = xzalloc (sizeof *s);
     s->conn = conn;
@@ -240,7 +240,7 @@ static void
 handle_request (agent_conn_t *conn, uint32_t id, wr_agent_message_t *msg, bool end)
 {
     agent_t *agent = conn->agent;
-    agent_stream_t *s = stream_open (conn, id, msg, end);
+    agent_stream_t *s = agent_stream_open (conn, id, msg, end);
     switch (msg->type) {
     case WR_AGENT_MSG_PING:
         agent_send (s, wr_agent_message_new (WR_AGENT_MSG_PONG), true);
@@ -312,6 +312,7 @@ handle_hello (agent_conn_t *conn, const wr_agent_frame_t *frame, wr_error_t *err
         return -1;
     conn->version = version;
     conn->peer_window = wr_agent_message_int (hello, "window", AGENT_WINDOW);
+    conn->relays = wr_agent_message_bool (hello, "relays", false);
     return 0;
 }
 
@@ -320,7 +321,8 @@ handle_data (agent_conn_t *conn, const wr_agent_frame_t *frame, wr_error_t *err)
 {
     agent_stream_t *s = stream_find (conn, frame->stream);
     if (s == NULL) {
-        if (frame->stream % 2 == 1 && frame->stream <= conn->max_stream)
+        if (frame->stream % 2 == 1 ? frame->stream <= conn->max_stream
+                                   : frame->stream <= conn->last_relay)
             return 0; /* a stream we ended already */
         return wr_error_set_kind (err, WR_ERROR_INVALID, 0,
                                   "warrend's data frame on stream %u, which is not open",
@@ -392,13 +394,23 @@ handle_message (agent_conn_t *conn, const wr_agent_frame_t *frame, wr_error_t *e
         wr_agent_message_free (msg);
         return 0;
     }
+    if (s == NULL && frame->stream <= conn->last_relay) {
+        /* A relay we have ended. */
+        wr_agent_message_free (msg);
+        return 0;
+    }
     if (s == NULL) {
-        /* Agent-opened streams: none are opened yet (relay.open is not
-         * served), so nothing may arrive on even ids. */
+        /* Agent-opened streams are relays (agent_relay.c): nothing may
+         * arrive on an even id we have not opened. */
         wr_agent_message_free (msg);
         return wr_error_set_kind (err, WR_ERROR_INVALID, 0,
                                   "warrend's %s message on stream %u, which is not open",
                                   wr_agent_msg_type_name (type), frame->stream);
+    }
+    if (s->relay && (type == WR_AGENT_MSG_OK || type == WR_AGENT_MSG_ERROR)) {
+        agent_relay_answer (s, msg, end);
+        wr_agent_message_free (msg);
+        return 0;
     }
     switch (type) {
     case WR_AGENT_MSG_WINDOW:
@@ -600,6 +612,9 @@ agent_run (agent_t *agent)
         fds[n++] = (struct pollfd){ .fd = agent->reaper->signal_fd, .events = POLLIN };
         fds[n++] = (struct pollfd){ .fd = agent->wake_fd, .events = POLLIN };
         fds[n++] = (struct pollfd){ .fd = agent->listen_fd, .events = POLLIN };
+        size_t relay_at = n;
+        if (agent->relay_fd >= 0)
+            fds[n++] = (struct pollfd){ .fd = agent->relay_fd, .events = POLLIN };
         size_t conn_start = n;
         for (agent_conn_t *c = agent->conns; c && n < MAX_POLL; c = c->next) {
             short ev = (c->closing ? 0 : POLLIN) | (c->out.len > 0 ? POLLOUT : 0);
@@ -653,6 +668,8 @@ agent_run (agent_t *agent)
         /* Last, as it adds to the list the loops above walk. */
         if (fds[2].revents && agent->listen_fd >= 0)
             accept_conn (agent);
+        if (relay_at < conn_start && fds[relay_at].revents)
+            agent_relay_accept (agent);
         conns_sweep (agent);
     }
     int code =

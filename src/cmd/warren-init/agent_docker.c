@@ -3,9 +3,12 @@
  * the legacy iptables) and measures its readiness in the loop, with the
  * non-blocking GET /_ping of ping.h, so requests are served meanwhile. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,7 +35,28 @@ struct agent_docker {
     bool exited;
     int status;
     char *message; /* why it failed */
+    char mirror[64]; /* config.registry_mirror's text */
 };
+
+/* The merged daemon.json of the plan (dockerd_plan.h). */
+static int
+write_merged_config (const char *text, wr_error_t *err)
+{
+    const char *path = DOCKER_MERGED_CONFIG;
+    if (mkdir ("/run/warren-init", 0755) < 0 && errno != EEXIST)
+        return wr_error_set (err, errno, "create /run/warren-init");
+    int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return wr_error_set (err, errno, "create `%s`", path);
+    size_t len = strlen (text);
+    ssize_t n = write (fd, text, len);
+    int saved = errno;
+    if (close (fd) < 0 && n == (ssize_t) len)
+        return wr_error_set (err, errno, "write `%s`", path);
+    if (n != (ssize_t) len)
+        return wr_error_set (err, n < 0 ? saved : EIO, "write `%s`", path);
+    return 0;
+}
 
 static const char *
 get_env (const char *name)
@@ -49,6 +73,11 @@ agent_docker_start (agent_t *agent, wr_error_t *err)
     d->state = AGENT_DOCKER_FAILED;
     if (docker_config_load (get_env, &d->config, err) < 0)
         return -1;
+    if (agent->options.registry_mirror_port > 0) {
+        snprintf (d->mirror, sizeof d->mirror, "http://127.0.0.1:%d",
+                  agent->options.registry_mirror_port);
+        d->config.registry_mirror = d->mirror;
+    }
     if (getenv ("PATH") == NULL)
         setenv ("PATH", DOCKERD_FALLBACK_PATH, 1);
     cleanup_free char *path = find_executable ("dockerd", getenv ("PATH"));
@@ -58,7 +87,8 @@ agent_docker_start (agent_t *agent, wr_error_t *err)
     if (daemon_json_load (dockerd_config_file (d->config.extra_args), &daemon_json, err) < 0 ||
         dockerd_plan_make (&d->config, path, daemon_json, 0, &d->plan, err) < 0 ||
         docker_prepare_cgroups (d->config.cgroups, err) < 0 ||
-        docker_prepare_data_root (d->plan.data_root, d->config.tmpfs_size, err) < 0)
+        docker_prepare_data_root (d->plan.data_root, d->config.tmpfs_size, err) < 0 ||
+        (d->plan.merged_config != NULL && write_merged_config (d->plan.merged_config, err) < 0))
         return -1;
     int switched = 0;
     cleanup_error wr_error_t ipt = NULL;

@@ -33,10 +33,12 @@ int
 agent_main (const init_args_t *args, reaper_t *reaper)
 {
     hold_std_fds ();
-    agent_t agent = { .listen_fd = -1, .main_pid = -1, .reaper = reaper };
-    agent.options = (agent_options_t){ .socket_path = args->agent_socket,
-                                       .root = args->agent_root,
-                                       .spill_dir = args->agent_spill_dir };
+    agent_t agent = { .listen_fd = -1, .relay_fd = -1, .main_pid = -1, .reaper = reaper };
+    agent.options =
+        (agent_options_t){ .socket_path = args->agent_socket,
+                           .root = args->agent_root,
+                           .spill_dir = args->agent_spill_dir,
+                           .registry_mirror_port = args->docker ? args->registry_mirror_port : 0 };
     pthread_mutex_init (&agent.lock, NULL);
     pthread_cond_init (&agent.cond, NULL);
     agent.wake_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -52,6 +54,14 @@ agent_main (const init_args_t *args, reaper_t *reaper)
         return INIT_EXIT_FAILURE;
     }
     wr_log (WR_LOG_INFO, "agent: listening", "socket", args->agent_socket, NULL);
+    if (agent.options.registry_mirror_port > 0) {
+        /* Without it dockerd pulls as if there were no mirror. */
+        if (agent_relay_listen (&agent, agent.options.registry_mirror_port, &err) < 0) {
+            wr_log (WR_LOG_WARN, err->message, NULL);
+            wr_error_free (&err);
+            agent.options.registry_mirror_port = 0;
+        }
+    }
     if (args->docker && agent_docker_start (&agent, &err) < 0) {
         /* The agent still serves: docker.watch reports the failure. */
         agent_docker_fail_start (&agent, err);
@@ -71,6 +81,7 @@ agent_main (const init_args_t *args, reaper_t *reaper)
     }
     int code = agent_run (&agent);
     agent_unlisten (&agent);
+    agent_relay_unlisten (&agent);
     unlink (args->agent_socket);
     agent_docker_stop (&agent);
     agent_process_kill_all (&agent);

@@ -83,7 +83,7 @@ agent_tunnel_close (agent_stream_t *s)
 size_t
 agent_tunnel_poll_fd (agent_stream_t *s, struct pollfd *fd)
 {
-    if (s->fd < 0)
+    if (s->fd < 0 || s->relay_waiting)
         return 0;
     short ev = 0;
     if (!s->follow && agent_stream_can_send (s))

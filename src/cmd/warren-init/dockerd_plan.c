@@ -90,10 +90,15 @@ static const struct {
     const char *key;
     daemon_json_kind_t kind;
 } daemon_json_keys[] = {
-    { "hosts", DAEMON_JSON_STRING_ARRAY }, { "bridge", DAEMON_JSON_STRING },
-    { "bip", DAEMON_JSON_STRING },         { "iptables", DAEMON_JSON_BOOLEAN },
-    { "ip6tables", DAEMON_JSON_BOOLEAN },  { "ip-forward", DAEMON_JSON_BOOLEAN },
-    { "data-root", DAEMON_JSON_STRING },   { "graph", DAEMON_JSON_STRING },
+    { "hosts", DAEMON_JSON_STRING_ARRAY },
+    { "bridge", DAEMON_JSON_STRING },
+    { "bip", DAEMON_JSON_STRING },
+    { "iptables", DAEMON_JSON_BOOLEAN },
+    { "ip6tables", DAEMON_JSON_BOOLEAN },
+    { "ip-forward", DAEMON_JSON_BOOLEAN },
+    { "data-root", DAEMON_JSON_STRING },
+    { "graph", DAEMON_JSON_STRING },
+    { "registry-mirrors", DAEMON_JSON_STRING_ARRAY },
 };
 
 /* The value of option LONG_NAME (or -SHORT_NAME) at ARGS[*I], or NULL when
@@ -191,6 +196,28 @@ extra_args_set (char *const *extra, const our_flag_t *flag)
     return false;
 }
 
+/* daemon.json (JSON, with registry-mirrors) with MIRROR first among its
+ * registry-mirrors, as text. */
+static char *
+merge_mirror (json_object *json, const char *mirror)
+{
+    cleanup_json json_object *copy = NULL;
+    if (json_object_deep_copy (json, &copy, NULL) < 0)
+        return NULL;
+    json_object *theirs = NULL;
+    json_object_object_get_ex (json, "registry-mirrors", &theirs);
+    json_object *mirrors = json_object_new_array ();
+    json_object_array_add (mirrors, json_object_new_string (mirror));
+    for (size_t i = 0; theirs && i < json_object_array_length (theirs); i++) {
+        const char *m = json_object_get_string (json_object_array_get_idx (theirs, i));
+        if (m != NULL && strcmp (m, mirror) != 0)
+            json_object_array_add (mirrors, json_object_new_string (m));
+    }
+    json_object_object_add (copy, "registry-mirrors", mirrors);
+    return xstrdup (json_object_to_json_string_ext (copy, JSON_C_TO_STRING_PRETTY |
+                                                              JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
 int
 dockerd_plan_make (const docker_config_t *config, const char *dockerd_path, const char *daemon_json,
                    unsigned dropped, dockerd_plan_t *plan, wr_error_t *err)
@@ -248,12 +275,29 @@ dockerd_plan_make (const docker_config_t *config, const char *dockerd_path, cons
     if (plan->data_root == NULL)
         plan->data_root = xstrdup (DOCKER_DEFAULT_DATA_ROOT);
 
+    cleanup_free char *mirror_flag = NULL;
+    if (config->registry_mirror != NULL) {
+        /* dockerd refuses the flag next to the member, even a null one. */
+        if (daemon_json_has (json, "registry-mirrors")) {
+            plan->merged_config = merge_mirror (json, config->registry_mirror);
+            if (plan->merged_config == NULL)
+                return wr_error_set (err, 0, "copy dockerd's configuration `%s`",
+                                     plan->config_file);
+        } else {
+            mirror_flag = xasprintf ("--registry-mirror=%s", config->registry_mirror);
+        }
+    }
+
     size_t n_extra = 0;
     while (extra[n_extra])
         n_extra++;
-    plan->argv = xzalloc ((2 + N_OUR_FLAGS + n_extra) * sizeof (char *));
+    plan->argv = xzalloc ((3 + N_OUR_FLAGS + n_extra) * sizeof (char *));
     size_t n = 0;
     plan->argv[n++] = xstrdup (dockerd_path);
+    if (mirror_flag != NULL)
+        plan->argv[n++] = steal_pointer (&mirror_flag);
+    if (plan->merged_config != NULL)
+        plan->argv[n++] = xstrdup ("--config-file=" DOCKER_MERGED_CONFIG);
     for (size_t f = 0; f < N_OUR_FLAGS; f++) {
         const our_flag_t *flag = &our_flags[f];
         if (plan->dropped & flag->bit)
@@ -263,8 +307,17 @@ dockerd_plan_make (const docker_config_t *config, const char *dockerd_path, cons
             continue;
         plan->argv[n++] = xstrdup (flag->flag);
     }
-    for (size_t i = 0; i < n_extra; i++)
+    for (size_t i = 0; i < n_extra; i++) {
+        if (plan->merged_config != NULL) {
+            /* The user's --config-file is replaced by our copy of it. */
+            size_t j = i;
+            if (option_value (extra, &j, "config-file", 0) != NULL) {
+                i = j;
+                continue;
+            }
+        }
         plan->argv[n++] = xstrdup (extra[i]);
+    }
     plan->argv[n] = NULL;
     return 0;
 }
@@ -278,6 +331,7 @@ dockerd_plan_free (dockerd_plan_t *plan)
     free (plan->socket_path);
     free (plan->data_root);
     free (plan->log_path);
+    free (plan->merged_config);
     memset (plan, 0, sizeof *plan);
 }
 

@@ -14,6 +14,9 @@
 #define DOCKER_DEFAULT_SOCKET "/var/run/docker.sock"
 #define DOCKER_DEFAULT_DATA_ROOT "/var/lib/docker"
 #define DOCKER_DEFAULT_CONFIG "/etc/docker/daemon.json"
+/* The daemon.json warren-init writes when it must merge its registry mirror
+ * into the user's registry-mirrors (dockerd refuses the flag then). */
+#define DOCKER_MERGED_CONFIG "/run/warren-init/daemon.json"
 #define DOCKERD_FALLBACK_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /* Finds an executable NAME in PATH_ENV (may be NULL) and then in
@@ -33,6 +36,10 @@ typedef struct {
     char *data_root; /* gets the tmpfs */
     char *log_path;
     unsigned dropped; /* DOCKERD_FLAG_* bits not passed (conflicts, unknown) */
+    /* The text to write to DOCKER_MERGED_CONFIG before dockerd starts (it
+     * then gets --config-file with that path instead of the user's), or
+     * NULL. */
+    char *merged_config;
 } dockerd_plan_t;
 
 /* Bits for the flags warren-init adds. */
@@ -44,7 +51,12 @@ enum {
     DOCKERD_FLAG_IP_FORWARD = 1 << 4,
 };
 
-/* Works out the plan from CONFIG, the daemon.json text (NULL when there
+/* With CONFIG->registry_mirror, dockerd gets that mirror first: as
+ * --registry-mirror=URL, or, when daemon.json has registry-mirrors of its
+ * own, in a copy of daemon.json (merged_config) whose registry-mirrors
+ * start with ours.
+ *
+ * Works out the plan from CONFIG, the daemon.json text (NULL when there
  * is none; read with daemon_json_parse) and flags already known to be
  * refused (DROPPED).  A flag is not passed when daemon.json sets the same
  * option (dockerd refuses the duplicate) or WARREN_DOCKERD_ARGS gives it.

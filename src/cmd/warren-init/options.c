@@ -39,6 +39,8 @@ init_args_parse (int argc, char **argv, init_args_t *args, wr_error_t *err)
     memset (args, 0, sizeof *args);
     args->agent_root = "/";
     args->agent_spill_dir = "/run/warren-agent";
+    args->registry_mirror_port = INIT_DEFAULT_REGISTRY_MIRROR_PORT;
+    const char *port = NULL;
     int r;
     int i = 1;
     for (; i < argc; i++) {
@@ -52,9 +54,22 @@ init_args_parse (int argc, char **argv, init_args_t *args, wr_error_t *err)
         if ((r = option_value (argc, argv, &i, "--agent-socket", &args->agent_socket, err)) != 0 ||
             (r = option_value (argc, argv, &i, "--agent-root", &args->agent_root, err)) != 0 ||
             (r = option_value (argc, argv, &i, "--agent-spill-dir", &args->agent_spill_dir, err)) !=
-                0) {
+                0 ||
+            (r = option_value (argc, argv, &i, "--registry-mirror-port", &port, err)) != 0) {
             if (r < 0)
                 return -1;
+            if (port != NULL) {
+                char *end = NULL;
+                errno = 0;
+                long v = strtol (port, &end, 10);
+                if (errno != 0 || *end != '\0' || v < 0 || v > 65535)
+                    return wr_error_set (err, 0,
+                                         "--registry-mirror-port `%s`: expected a port from 1 to "
+                                         "65535, or 0 for none",
+                                         port);
+                args->registry_mirror_port = (int) v;
+                port = NULL;
+            }
             continue;
         }
         if (strcmp (arg, "--docker") == 0)

@@ -23,10 +23,15 @@ typedef struct {
     const char *agent_socket; /* --agent-socket PATH: serve the agent protocol there */
     const char *agent_root; /* --agent-root DIR: the root of file requests ("/") */
     const char *agent_spill_dir; /* --agent-spill-dir DIR (/run/warren-agent) */
+    /* --registry-mirror-port N (--docker with the agent): the loopback port
+     * of the registry mirror relayed to warrend; 0: none. */
+    int registry_mirror_port;
 } init_args_t;
 
+#define INIT_DEFAULT_REGISTRY_MIRROR_PORT 5999
+
 /* Parses `warren-init [--docker] [--agent-socket PATH] [--agent-root DIR]
- * [--agent-spill-dir DIR] [--] CMD ARGS...` (a value also as --opt=VALUE).  Options stop at the
+ * [--agent-spill-dir DIR] [--registry-mirror-port N] [--] CMD ARGS...` (a value also as --opt=VALUE).  Options stop at the
  * first argument that does not start with '-' or after "--". */
 int init_args_parse (int argc, char **argv, init_args_t *args, wr_error_t *err);
 
@@ -69,6 +74,9 @@ typedef struct {
     double stop_timeout; /* WARREN_DOCKERD_STOP_TIMEOUT, seconds */
     char **extra_args; /* WARREN_DOCKERD_ARGS split on spaces; never NULL */
     const char *log_path; /* WARREN_DOCKERD_LOG */
+    /* Not from the environment: the mirror dockerd is given first
+     * ("http://127.0.0.1:5999", the agent's relay), or NULL. */
+    const char *registry_mirror;
 } docker_config_t;
 
 #define DOCKER_DEFAULT_TMPFS_SIZE "50%"

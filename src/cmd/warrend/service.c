@@ -5,6 +5,7 @@
 
 #include "cleanup.h"
 #include "fs.h"
+#include "mirror.h"
 #include "registry.h"
 #include "runtime_backend.h"
 #include "runtime_launch.h"
@@ -20,6 +21,7 @@ struct service_s {
     char *init;
     wr_store_t *store;
     wr_registry_t *registry;
+    wr_mirror_t *mirror;
     wr_backend_t *runsc;
     wr_sandbox_host_t host;
     wr_sandbox_manager_t *manager;
@@ -54,6 +56,12 @@ service_start (const service_options_t *o, wr_error_t *err)
     s->registry = wr_registry_new (&ropts, err);
     if (s->registry == NULL)
         goto fail;
+    /* What Docker-enabled sandboxes' dockerd pulls through: docker.io's
+     * images, by the registry client (its docker.io mirror, credentials). */
+    wr_mirror_options_t miopts = { .registry = s->registry, .store = s->store };
+    s->mirror = wr_mirror_new (&miopts, err);
+    if (s->mirror == NULL)
+        goto fail;
     s->runsc =
         wr_backend_new (&wr_backend_runsc, o->runsc != NULL ? o->runsc : "runsc", s->probe_dir);
     wr_backend_set_search_path (s->runsc, o->search_path);
@@ -68,6 +76,7 @@ service_start (const service_options_t *o, wr_error_t *err)
         .root = s->root,
         .store = s->store,
         .registry = s->registry,
+        .mirror = s->mirror,
         .host = &s->host,
         .init_path = s->init,
         .max_lifetime_seconds = o->max_lifetime_seconds,
@@ -93,6 +102,7 @@ service_stop (service_t *s)
     if (s == NULL)
         return;
     wr_sandbox_manager_close (s->manager);
+    wr_mirror_free (s->mirror);
     if (s->runsc != NULL)
         wr_backend_free (s->runsc);
     if (s->registry != NULL)

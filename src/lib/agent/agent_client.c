@@ -321,6 +321,8 @@ handshake (wr_agent_client_t *client, const char *software, int64_t deadline, in
 {
     cleanup_agent_message wr_agent_message_t *hello = wr_agent_hello_new (software);
     wr_agent_message_set_int (hello, "window", client->window);
+    if (client->accept != NULL)
+        wr_agent_message_set_bool (hello, "relays", true);
     cleanup_agent_buf wr_agent_buf_t buf = { 0 };
     if (wr_agent_message_encode (&buf, WR_AGENT_HELLO_VERSION, 0, 0, WR_AGENT_SIDE_HOST, hello,
                                  err) < 0)

@@ -138,6 +138,7 @@ static const field_t hello_fields[] = {
     { "versions", F_INTS, true, 1, 32, 0, NULL, NULL },
     STR ("software", false, 256),
     INT ("window", false, 65536, INT32_MAX),
+    BOOLF ("relays"),
     END_FIELDS,
 };
 static const field_t error_fields[] = {

@@ -36,6 +36,11 @@ wr_sandbox_live_add (wr_sandbox_manager_t *mgr, const char *id, const char *agen
     l->agent_socket = xasprintf ("%s/agent.sock", agent_dir);
     l->cgroup = cgroup != NULL ? xstrdup (cgroup) : NULL;
     l->pidfd = pid > 0 ? (int) syscall (SYS_pidfd_open, pid, 0) : -1;
+    l->log_fields[0] = "sandbox";
+    l->log_fields[1] = l->id;
+    l->log = (wr_log_t){ .fields = l->log_fields, .parent = mgr->log };
+    if (docker && mgr->mirror != NULL)
+        l->relays = wr_sandbox_relays_new (mgr->mirror, id, mgr->log);
     pthread_mutex_lock (&mgr->lock);
     l->next = mgr->live;
     mgr->live = l;
@@ -57,6 +62,14 @@ wr_sandbox_live_add (wr_sandbox_manager_t *mgr, const char *id, const char *agen
 static void
 live_free (live_t *l)
 {
+    /* Relays hold calls of the clients: closed first, they end. */
+    if (l->relays != NULL) {
+        if (l->agent != NULL)
+            wr_agent_client_close (l->agent);
+        for (size_t i = 0; i < l->n_retired; i++)
+            wr_agent_client_close (l->retired[i]);
+        wr_sandbox_relays_free (l->relays);
+    }
     if (l->agent != NULL)
         wr_agent_client_free (l->agent);
     for (size_t i = 0; i < l->n_retired; i++)
@@ -127,6 +140,7 @@ wr_sandbox_manager_open (const wr_sandbox_manager_options_t *options, wr_error_t
     mgr->root = xstrdup (options->root);
     mgr->store = options->store;
     mgr->registry = options->registry;
+    mgr->mirror = options->mirror;
     mgr->host = options->host;
     mgr->init_path = xstrdup (options->init_path);
     mgr->pull_deadline_ms =
@@ -351,10 +365,12 @@ wr_sandbox_manager_agent (wr_sandbox_manager_t *mgr, const char *id, wr_error_t 
     }
     if (l->agent == NULL) {
         cleanup_free char *path = xstrdup (l->agent_socket);
+        /* The client keeps the log: L's lives as long as its clients. */
+        wr_agent_client_options_t opts = { .connect_timeout_ms = 15000,
+                                           .log = &l->log,
+                                           .accept = l->relays ? wr_sandbox_relay_accept : NULL,
+                                           .accept_data = l->relays };
         pthread_mutex_unlock (&mgr->lock);
-        const char *fields[] = { "sandbox", sid, NULL };
-        wr_log_t log = { .fields = fields, .parent = mgr->log };
-        wr_agent_client_options_t opts = { .connect_timeout_ms = 15000, .log = &log };
         wr_agent_client_t *client = NULL;
         if (wr_agent_client_connect (path, &opts, &client, err) < 0)
             return NULL;
@@ -450,5 +466,6 @@ wr_sandbox_manager_metrics (wr_sandbox_manager_t *mgr)
     wr_histogram_write (&mgr->create_seconds, &text);
     wr_histogram_write (&mgr->docker_ready_seconds, &text);
     wr_histogram_write (&mgr->exec_seconds, &text);
+    wr_sandbox_relay_metrics (mgr->mirror, &text);
     return text;
 }

@@ -20,6 +20,7 @@
 #include "cancel.h"
 #include "error.h"
 #include "log.h"
+#include "mirror.h"
 #include "registry.h"
 #include "store.h"
 #include "sandbox_db.h"
@@ -35,6 +36,10 @@ typedef struct {
      * warrend; both must outlive the manager). */
     wr_store_t *store;
     wr_registry_t *registry;
+    /* The registry mirror Docker-enabled sandboxes' dockerd pulls through
+     * (relayed by their agents: sandbox_relay.h); NULL: relays refused.
+     * Must outlive the manager. */
+    wr_mirror_t *mirror;
     /* How sandboxes run on the host (sandbox_runsc.h); its strings and
      * backend must outlive the manager. */
     const wr_sandbox_host_t *host;

@@ -12,6 +12,7 @@
 #include "sandbox_db.h"
 #include "sandbox_docker_socket.h"
 #include "sandbox_manager.h"
+#include "sandbox_relay.h"
 #include "sandbox_spec.h"
 
 /* A sandbox that runs, as the manager keeps it in memory: its agent
@@ -28,6 +29,9 @@ typedef struct live_s {
     int pidfd; /* the sandbox's host process (runsc's sandbox), or -1 */
     char *cgroup;
     wr_docker_socket_t *docker_socket;
+    wr_sandbox_relays_t *relays; /* Docker-enabled, with a mirror: its dockerd's pulls */
+    const char *log_fields[3];
+    wr_log_t log; /* its agent clients' ("sandbox", ID) */
     bool deleting;
     bool removing; /* wr_sandbox_live_remove is still at it: not freed by a release */
 } live_t;
@@ -36,6 +40,7 @@ struct wr_sandbox_manager_s {
     char *root;
     wr_store_t *store;
     wr_registry_t *registry;
+    wr_mirror_t *mirror; /* may be NULL */
     const wr_sandbox_host_t *host;
     char *init_path;
     int64_t pull_deadline_ms;

@@ -1,6 +1,6 @@
 /* What a warrend finds when it starts: the sandboxes the previous one left.
  * Those that still run are adopted (their agent is connected again on first
- * use; processes and output live in the agent, so they survive), the dead
+ * use, a Docker-enabled one's at once, for its dockerd's relays; processes and output live in the agent, so they survive), the dead
  * ones are marked failed with the reason, half-created ones are removed,
  * and whatever is on the host under warrend's names with no running
  * sandbox behind it is removed too. */
@@ -65,6 +65,16 @@ recover_one (wr_sandbox_manager_t *mgr, const wr_sandbox_record_t *r, char ***ru
         wr_strv_add (running, r->id);
         wr_log_to (mgr->log, WR_LOG_INFO, "recovery: adopted a running sandbox", "sandbox", r->id,
                    NULL);
+        if (docker_enabled (r)) {
+            /* Its dockerd's pulls are relayed on warrend's connection:
+             * there must be one before anything else asks. */
+            wr_agent_client_t *agent = wr_sandbox_manager_agent (mgr, r->id, &err);
+            if (agent != NULL)
+                wr_sandbox_manager_release (mgr, agent);
+            else
+                wr_log_to (mgr->log, WR_LOG_WARN, "recovery: cannot connect to the agent",
+                           "sandbox", r->id, "error", err->message, NULL);
+        }
         return;
     }
     cleanup_free char *why = xasprintf ("runsc died while warrend was down (runsc says: %s)",

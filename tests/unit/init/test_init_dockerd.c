@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "cleanup.h"
 #include "dockerd.h"
 #include "xalloc.h"
@@ -118,6 +120,65 @@ test_flags_dropped_after_unknown_flag (void **state)
     check_flags (NETWORK_HOST, NULL, NULL, DOCKERD_FLAG_IP6TABLES,
                  "--host=unix:///var/run/docker.sock --bridge=none --iptables=false "
                  "--ip-forward=false");
+}
+
+static void
+test_plan_registry_mirror (void **state)
+{
+    (void) state;
+    docker_config_t config;
+    dockerd_plan_t plan;
+    /* No registry-mirrors of the user's: a flag, first. */
+    make_config (&config, NETWORK_SANDBOX, "--registry-mirror=http://other:1 --debug");
+    config.registry_mirror = "http://127.0.0.1:5999";
+    assert_int_equal (dockerd_plan_make (&config, "dockerd", "{\"debug\": true}", 0, &plan, NULL),
+                      0);
+    cleanup_free char *flags = flags_of (&plan);
+    assert_string_equal (flags, "--registry-mirror=http://127.0.0.1:5999 "
+                                "--host=unix:///var/run/docker.sock --bridge=none "
+                                "--iptables=false --ip6tables=false "
+                                "--registry-mirror=http://other:1 --debug");
+    assert_null (plan.merged_config);
+    dockerd_plan_free (&plan);
+    docker_config_free (&config);
+
+    /* The user's registry-mirrors: a merged copy of daemon.json, ours
+     * first, their --config-file replaced by the copy. */
+    make_config (&config, NETWORK_SANDBOX, "--config-file /etc/d.json --debug");
+    config.registry_mirror = "http://127.0.0.1:5999";
+    assert_int_equal (dockerd_plan_make (&config, "dockerd",
+                                         "{\"registry-mirrors\": [\"https://m.example\", "
+                                         "\"http://127.0.0.1:5999\"], \"debug\": true}",
+                                         0, &plan, NULL),
+                      0);
+    cleanup_free char *flags2 = flags_of (&plan);
+    assert_string_equal (flags2, "--config-file=" DOCKER_MERGED_CONFIG
+                                 " --host=unix:///var/run/docker.sock --bridge=none "
+                                 "--iptables=false --ip6tables=false --debug");
+    assert_non_null (plan.merged_config);
+    json_object *merged = json_tokener_parse (plan.merged_config);
+    assert_non_null (merged);
+    json_object *mirrors = json_object_object_get (merged, "registry-mirrors");
+    assert_int_equal (json_object_array_length (mirrors), 2);
+    assert_string_equal (json_object_get_string (json_object_array_get_idx (mirrors, 0)),
+                         "http://127.0.0.1:5999");
+    assert_string_equal (json_object_get_string (json_object_array_get_idx (mirrors, 1)),
+                         "https://m.example");
+    assert_true (json_object_get_boolean (json_object_object_get (merged, "debug")));
+    json_object_put (merged);
+    dockerd_plan_free (&plan);
+    docker_config_free (&config);
+
+    /* Of the wrong type: an error naming the member. */
+    make_config (&config, NETWORK_SANDBOX, NULL);
+    config.registry_mirror = "http://127.0.0.1:5999";
+    cleanup_error wr_error_t err = NULL;
+    assert_int_equal (
+        dockerd_plan_make (&config, "dockerd", "{\"registry-mirrors\": \"x\"}", 0, &plan, &err),
+        -1);
+    assert_non_null (strstr (err->message, "registry-mirrors"));
+    dockerd_plan_free (&plan);
+    docker_config_free (&config);
 }
 
 static void
@@ -385,6 +446,7 @@ main (void)
         cmocka_unit_test (test_flags_extra_args),
         cmocka_unit_test (test_flags_dropped_after_unknown_flag),
         cmocka_unit_test (test_plan_socket_data_root_and_config_file),
+        cmocka_unit_test (test_plan_registry_mirror),
         cmocka_unit_test (test_plan_malformed_daemon_json),
         cmocka_unit_test (test_plan_daemon_json_errors),
         cmocka_unit_test (test_plan_daemon_json_values),

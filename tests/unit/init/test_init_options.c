@@ -6,10 +6,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "cleanup.h"
 #include "options.h"
+#include "xalloc.h"
 
 static void
 test_args_docker_and_command (void **state)
@@ -48,6 +50,29 @@ test_args_agent (void **state)
     char *argv3[] = { "warren-init", "true", NULL };
     assert_int_equal (init_args_parse (2, argv3, &args, NULL), 0);
     assert_null (args.agent_socket);
+    assert_int_equal (args.registry_mirror_port, INIT_DEFAULT_REGISTRY_MIRROR_PORT);
+}
+
+static void
+test_args_registry_mirror_port (void **state)
+{
+    (void) state;
+    init_args_t args;
+    char *argv[] = { "warren-init", "--registry-mirror-port", "6000", "--docker", NULL };
+    assert_int_equal (init_args_parse (4, argv, &args, NULL), 0);
+    assert_int_equal (args.registry_mirror_port, 6000);
+    char *argv2[] = { "warren-init", "--registry-mirror-port=0", NULL };
+    assert_int_equal (init_args_parse (2, argv2, &args, NULL), 0);
+    assert_int_equal (args.registry_mirror_port, 0);
+    const char *bad[] = { "65536", "-1", "12x", "" };
+    for (size_t i = 0; i < 4; i++) {
+        char *arg = xasprintf ("--registry-mirror-port=%s", bad[i]);
+        char *argv3[] = { "warren-init", arg, NULL };
+        cleanup_error wr_error_t err = NULL;
+        assert_int_equal (init_args_parse (2, argv3, &args, &err), -1);
+        assert_non_null (strstr (err->message, "--registry-mirror-port"));
+        free (arg);
+    }
 }
 
 static void
@@ -286,6 +311,7 @@ main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_args_docker_and_command),
         cmocka_unit_test (test_args_agent),
+        cmocka_unit_test (test_args_registry_mirror_port),
         cmocka_unit_test (test_args_options_stop_at_command),
         cmocka_unit_test (test_args_double_dash_allows_dash_command),
         cmocka_unit_test (test_args_no_command),
