@@ -1,16 +1,21 @@
-/* spawn-floor N [PROGRAM]: posix_spawn of PROGRAM (default /bin/true) and
- * waitpid for it, N times, printing each spawn+wait time in microseconds,
- * one a line.
+/* spawn-floor N [PROGRAM [fork]]: posix_spawn of PROGRAM (default
+ * /bin/true) and waitpid for it, N times, printing each spawn+wait time in
+ * microseconds, one a line.  With `fork`: fork, then execv in the child,
+ * instead of posix_spawn (glibc's posix_spawn uses clone(CLONE_VM |
+ * CLONE_VFORK), which gVisor makes much cheaper than a fork).
  *
  * Static, with nothing of warren's: bench/exec uploads it into a sandbox
  * and runs it once through the API, so that the cost of starting a process
  * inside gVisor (the floor any exec has) is measured from inside, on the
  * sandbox's own clock. */
+#include <errno.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 extern char **environ;
 
@@ -25,12 +30,13 @@ now_ns (void)
 int
 main (int argc, char **argv)
 {
-    if (argc < 2 || argc > 3) {
-        fprintf (stderr, "usage: spawn-floor N [PROGRAM]\n");
+    if (argc < 2 || argc > 4 || (argc == 4 && strcmp (argv[3], "fork") != 0)) {
+        fprintf (stderr, "usage: spawn-floor N [PROGRAM [fork]]\n");
         return 2;
     }
     long n = strtol (argv[1], NULL, 10);
     char *program = argc > 2 ? argv[2] : "/bin/true";
+    int use_fork = argc == 4;
     if (n < 1 || n > 1000000) {
         fprintf (stderr, "spawn-floor: N must be 1 to 1000000, not %s\n", argv[1]);
         return 2;
@@ -43,9 +49,19 @@ main (int argc, char **argv)
         pid_t pid;
         int status;
         long long t0 = now_ns ();
-        int rc = posix_spawn (&pid, program, NULL, NULL, child_argv, environ);
+        int rc = 0;
+        if (use_fork) {
+            pid = fork ();
+            if (pid == 0) {
+                execv (program, child_argv);
+                _exit (127);
+            }
+            rc = pid < 0 ? errno : 0;
+        } else {
+            rc = posix_spawn (&pid, program, NULL, NULL, child_argv, environ);
+        }
         if (rc != 0) {
-            fprintf (stderr, "spawn-floor: posix_spawn %s: error %d\n", program, rc);
+            fprintf (stderr, "spawn-floor: %s %s: error %d\n", use_fork ? "fork" : "posix_spawn", program, rc);
             return 1;
         }
         if (waitpid (pid, &status, 0) != pid || !WIFEXITED (status) ||
