@@ -36,7 +36,7 @@ typedef struct {
     size_t len, cap;
     const char *marker; /* create-echo: stop once this arrives */
     int marker_seen;
-    long long t0;   /* create-stream: the start, for arrival times */
+    long long t0; /* create-stream: the start, for arrival times */
     size_t printed; /* create-stream: bytes of complete lines printed */
 } buf_t;
 

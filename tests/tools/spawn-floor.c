@@ -61,11 +61,11 @@ main (int argc, char **argv)
             rc = posix_spawn (&pid, program, NULL, NULL, child_argv, environ);
         }
         if (rc != 0) {
-            fprintf (stderr, "spawn-floor: %s %s: error %d\n", use_fork ? "fork" : "posix_spawn", program, rc);
+            fprintf (stderr, "spawn-floor: %s %s: error %d\n", use_fork ? "fork" : "posix_spawn",
+                     program, rc);
             return 1;
         }
-        if (waitpid (pid, &status, 0) != pid || !WIFEXITED (status) ||
-            WEXITSTATUS (status) != 0) {
+        if (waitpid (pid, &status, 0) != pid || !WIFEXITED (status) || WEXITSTATUS (status) != 0) {
             fprintf (stderr, "spawn-floor: %s did not exit 0 (status %d)\n", program, status);
             return 1;
         }
