@@ -157,7 +157,7 @@ case_runsc_killed() {
 
 case_lifetimes() {
     setup
-    t_warrend
+    t_warrend --max-lifetime 8
     local out short endless
     out=$(create "{\"image\": \"$WARREN_BUSYBOX_IMAGE\", \"keep_warm_seconds\": 2}")
     short=$(last_id "$out")
@@ -165,14 +165,15 @@ case_lifetimes() {
     endless=$(last_id "$out")
     out=$(t_api PATCH "/v1/sandboxes/$endless" -d '{"keep_warm_seconds": -1}')
     assert_contains "$out" '"keep_warm_seconds":-1'
-    assert_contains "$out" '"expires_ms":null'
-    wait_state "$short" stopped
-    assert_contains "$(t_api GET "/v1/sandboxes/$short")" '"reason":"lifetime expired"'
-    sleep 1
-    assert_contains "$(t_api GET "/v1/sandboxes/$endless")" '"state":"running"'
     out=$(t_api PATCH "/v1/sandboxes/$endless" -d '{"keep_warm_seconds": 0}')
     assert_eq "$(tail -n 1 <<<"$out")" 400 "keep_warm_seconds 0"
-    t_api DELETE "/v1/sandboxes/$endless" > /dev/null
+    wait_state "$short" stopped
+    assert_contains "$(t_api GET "/v1/sandboxes/$short")" '"reason":"lifetime expired"'
+    # Idle for longer than the other's keep_warm, it still runs...
+    assert_contains "$(t_api GET "/v1/sandboxes/$endless")" '"state":"running"'
+    # ...until the daemon's maximum lifetime, which bounds every sandbox.
+    wait_state "$endless" stopped
+    assert_contains "$(t_api GET "/v1/sandboxes/$endless")" '"reason":"lifetime expired"'
     assert_eq "$(t_leftovers)" "" "what the sandboxes left"
 }
 
@@ -227,11 +228,124 @@ case_isolation() {
     assert_eq "$(t_leftovers)" "" "what the sandboxes left"
 }
 
+# exec ID ARGV_JSON: starts a process through the API; prints its pid.
+exec_api() {
+    local out
+    out=$(t_api POST "/v1/sandboxes/$1/processes" -d "{\"argv\": $2}")
+    [ "$(tail -n 1 <<<"$out")" = 201 ] || t_fail "exec $2: $out"
+    head -n 1 <<<"$out" | jq -r .pid
+}
+
+case_processes_and_output() {
+    setup
+    t_warrend
+    local id pid out want
+    id=$(last_id "$(create "{\"image\": \"$WARREN_BUSYBOX_IMAGE\"}")")
+    want=$(seq 1 1000000 | sha256sum)
+    pid=$(exec_api "$id" '["seq", "1", "1000000"]')
+    # Two readers at once: one following from the start, one reading all
+    # of it once the process has ended.
+    curl -s --unix-socket "$WD_SOCK" \
+        "http://warrend/v1/sandboxes/$id/processes/$pid/output?stream=stdout&follow=true" \
+        -o "$WD_ROOT/follow.out" &
+    local follower=$!
+    out=$(t_api POST "/v1/sandboxes/$id/processes/$pid/wait" -d '{"timeout_ms": 60000}')
+    assert_contains "$out" '"state":"exited","exit_code":0'
+    curl -s --unix-socket "$WD_SOCK" \
+        "http://warrend/v1/sandboxes/$id/processes/$pid/output?stream=stdout" -o "$WD_ROOT/after.out" &
+    local after=$!
+    wait "$follower" "$after"
+    assert_eq "$(sha256sum < "$WD_ROOT/follow.out")" "$want" "the follower's 1,000,000 lines"
+    assert_eq "$(sha256sum < "$WD_ROOT/after.out")" "$want" "the later reader's 1,000,000 lines"
+    # From an offset: the rest exactly.
+    local offset=$(($(seq 1 1000000 | wc -c) - 15))
+    out=$(curl -s --unix-socket "$WD_SOCK" \
+        "http://warrend/v1/sandboxes/$id/processes/$pid/output?stream=stdout&stdout_offset=$offset")
+    assert_eq "$out" "$(seq 999999 1000000)" "the output from an offset"
+    # Exit codes and signals exactly.
+    pid=$(exec_api "$id" '["sh", "-c", "echo oops >&2; exit 3"]')
+    out=$(t_api POST "/v1/sandboxes/$id/processes/$pid/wait")
+    assert_contains "$out" '"state":"exited","exit_code":3'
+    pid=$(exec_api "$id" '["sleep", "100"]')
+    t_api POST "/v1/sandboxes/$id/processes/$pid/kill" > /dev/null
+    out=$(t_api POST "/v1/sandboxes/$id/processes/$pid/wait")
+    assert_contains "$out" '"state":"signaled","signal":9'
+    out=$(t_api GET "/v1/sandboxes/$id/processes/p999")
+    assert_eq "$(tail -n 1 <<<"$out")" 404 "an unknown process"
+    t_api DELETE "/v1/sandboxes/$id" > /dev/null
+    assert_eq "$(t_leftovers)" "" "what the sandbox left"
+}
+
+case_files() {
+    setup
+    t_warrend
+    local id out canary
+    id=$(last_id "$(create "{\"image\": \"$WARREN_BUSYBOX_IMAGE\"}")")
+    head -c $((100 * 1024 * 1024)) /dev/urandom > "$WD_ROOT/big"
+    out=$(t_api PUT "/v1/sandboxes/$id/files/content?path=/srv/big&mode=0640&uid=1000&gid=1001&parents=true" \
+        --data-binary @"$WD_ROOT/big" -H 'Content-Type: application/octet-stream')
+    assert_eq "$(tail -n 1 <<<"$out")" 200 "the 100 MB upload"
+    assert_contains "$out" '"mode_octal":"0640"'
+    curl -s --unix-socket "$WD_SOCK" "http://warrend/v1/sandboxes/$id/files/content?path=/srv/big" \
+        -o "$WD_ROOT/big.back"
+    assert_eq "$(sha256sum < "$WD_ROOT/big.back")" "$(sha256sum < "$WD_ROOT/big")" "the 100 MB download"
+    out=$(in_sandbox "$id" stat -c '%a %u %g %s' /srv/big)
+    assert_eq "$out" "640 1000 1001 104857600" "mode, owner and size inside"
+    # Paths that try to leave: `..` and a symlink pointing out resolve
+    # inside the sandbox, and nothing on the host is touched.
+    canary=$(mktemp /tmp/warren-canary.XXXXXX)
+    echo host > "$canary"
+    t_defer rm -f "$canary"
+    in_sandbox "$id" ln -s / /tmp/up
+    out=$(t_api PUT "/v1/sandboxes/$id/files/content?path=/tmp/up/../..$canary" --data-binary 'sandbox')
+    assert_eq "$(tail -n 1 <<<"$out")" 200 "a write through .. and a symlink"
+    assert_eq "$(cat "$canary")" host "the host's file"
+    assert_eq "$(in_sandbox "$id" cat "$canary")" sandbox "the file the sandbox got"
+    out=$(curl -s --unix-socket "$WD_SOCK" "http://warrend/v1/sandboxes/$id/files/content?path=/../../etc/passwd")
+    assert_contains "$out" "root:x:0:0"
+    assert_eq "$out" "$(in_sandbox "$id" cat /etc/passwd)" "a read through /../.."
+    t_api DELETE "/v1/sandboxes/$id" > /dev/null
+    assert_eq "$(t_leftovers)" "" "what the sandbox left"
+}
+
+case_warrend_killed_mid_call() {
+    setup
+    t_warrend
+    local id pid out upload
+    id=$(last_id "$(create "{\"image\": \"$WARREN_BUSYBOX_IMAGE\"}")")
+    # During an exec's wait, and during a slow upload.
+    pid=$(exec_api "$id" '["sh", "-c", "sleep 3; echo done"]')
+    curl -s --unix-socket "$WD_SOCK" -X POST "http://warrend/v1/sandboxes/$id/processes/$pid/wait" > /dev/null &
+    head -c $((64 * 1024 * 1024)) /dev/zero > "$WD_ROOT/zeros"
+    curl -s --unix-socket "$WD_SOCK" --limit-rate 8M -X PUT --data-binary @"$WD_ROOT/zeros" \
+        "http://warrend/v1/sandboxes/$id/files/content?path=/tmp/upload" > /dev/null &
+    upload=$!
+    sleep 1.5
+    kill -KILL "$WD_PID"
+    wait "$WD_PID" 2>/dev/null || true
+    wait "$upload" 2>/dev/null || true
+    t_warrend
+    # The process lived on in the sandbox, and its output with it.
+    out=$(t_api POST "/v1/sandboxes/$id/processes/$pid/wait" -d '{"timeout_ms": 30000}')
+    assert_contains "$out" '"state":"exited","exit_code":0'
+    out=$(curl -s --unix-socket "$WD_SOCK" "http://warrend/v1/sandboxes/$id/processes/$pid/output?stream=stdout")
+    assert_eq "$out" done "the output of the process started before the crash"
+    # The cut upload left no file and no temporary file.
+    out=$(in_sandbox "$id" ls -a /tmp)
+    assert_not_contains "$out" upload
+    assert_not_contains "$out" ".warren-"
+    t_api DELETE "/v1/sandboxes/$id" > /dev/null
+    assert_eq "$(t_leftovers)" "" "what the sandbox left"
+}
+
 t_case "a plain sandbox: events, loopback only, its memory, filters, a name, delete leaves nothing" case_plain_sandbox
 t_case "a Docker-enabled sandbox: the readiness lines, the host's docker CLI on its socket" case_docker_sandbox
 t_case "kill -9 of warrend during a create: the half-made one failed and removed, the running one adopted" case_warrend_killed
 t_case "kill -9 of a sandbox's runsc processes: failed with the reason, nothing left" case_runsc_killed
-t_case "lifetimes: keep_warm_seconds expires, -1 never does" case_lifetimes
+t_case "lifetimes: keep_warm_seconds expires, -1 does not, the daemon's maximum bounds both" case_lifetimes
 t_case "isolation: no sandbox sees another's files or processes, or any host socket; no raw sockets without Docker" case_isolation
+t_case "processes: 1,000,000 lines read by a follower and a later reader, offsets, exit codes and signals" case_processes_and_output
+t_case "files: a 100 MB upload and download, mode and owner kept, paths that try to leave stay inside" case_files
+t_case "kill -9 of warrend during an exec's wait and an upload: the process and its output live on, no partial file" case_warrend_killed_mid_call
 t_case "bad input: wrong types, bad values, an unknown image and id, and warrend still serving" case_bad_input
 t_done

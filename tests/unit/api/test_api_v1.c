@@ -140,8 +140,10 @@ test_handlers (void **state)
 
     /* Without a sandbox service behind them, the sandbox routes say so. */
     const char *later[][2] = {
-        { "GET", "/v1/sandboxes" },    { "POST", "/v1/sandboxes" },
-        { "GET", "/v1/sandboxes/ab" }, { "DELETE", "/v1/sandboxes/ab" },
+        { "GET", "/v1/sandboxes" },
+        { "POST", "/v1/sandboxes" },
+        { "GET", "/v1/sandboxes/ab" },
+        { "DELETE", "/v1/sandboxes/ab" },
         { "GET", "/metrics" },
         { "GET", "/v1/sandboxes/ab/processes" },
         { "GET", "/v1/sandboxes/ab/processes/p1" },
