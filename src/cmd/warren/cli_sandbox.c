@@ -161,7 +161,10 @@ cli_cmd_create (const cli_api_t *api, int argc, char **argv)
     create_opts_t o = { 0 };
     int status = 0;
     int next = parse_create (argc, argv, false, &o, &status);
+    /* Freed when the command returns (clang calls them unused). */
     cleanup_strv char **env = o.env, **labels = o.labels;
+    (void) env;
+    (void) labels;
     if (next < 0)
         return status;
     if (next != argc)
@@ -190,7 +193,10 @@ cli_cmd_run (const cli_api_t *api, int argc, char **argv)
     create_opts_t o = { 0 };
     int status = 0;
     int next = parse_create (argc, argv, true, &o, &status);
+    /* Freed when the command returns (clang calls them unused). */
     cleanup_strv char **env = o.env, **labels = o.labels;
+    (void) env;
+    (void) labels;
     if (next < 0)
         return status;
     if (next < argc && strcmp (argv[next], "--") == 0)

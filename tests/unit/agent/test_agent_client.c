@@ -49,7 +49,7 @@ struct fake_s {
     bool joined;
 };
 
-static void
+__attribute__ ((format (printf, 2, 3))) static void
 fake_fail (fake_t *f, const char *fmt, ...)
 {
     if (f->failure[0] != '\0')

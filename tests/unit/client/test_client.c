@@ -586,8 +586,8 @@ answer_output_both (int fd, const test_request_t *req)
         "{\"event\":\"output\",\"stream\":\"stdout\",\"offset\":0,\"data\":\"aGVsbG8K\"}\n{\"ev",
         "ent\":\"output\",\"stream\":\"stderr\",\"offset\":0,\"data\":\"b29w\"}\n",
         "{\"event\":\"output\",\"stream\":\"stdout\",\"offset\":6,\"data\":\"YQ==\"}\n",
-        "{\"event\":\"end\",\"stdout_offset\":7,\"stderr_offset\":3,\"state\":\"exited\","
-        "\"exit_code\":3}\n",
+        ("{\"event\":\"end\",\"stdout_offset\":7,\"stderr_offset\":3,\"state\":\"exited\","
+         "\"exit_code\":3}\n"),
     };
     for (size_t i = 0; i < 4; i++) {
         test_chunk (fd, parts[i], strlen (parts[i]));
