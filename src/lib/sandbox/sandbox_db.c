@@ -1,6 +1,7 @@
 /* warrend's state in ROOT/warrend.db: opening and migrating the database,
  * and the sandboxes table.  See sandbox_db.h. */
 #include "sandbox_db.h"
+#include "sqlite_open.h"
 #include "sandbox_db_private.h"
 
 #include <errno.h>
@@ -226,26 +227,7 @@ rollback:
 static int
 open_locked (wr_sandbox_db_t *db, wr_error_t *err)
 {
-    int flags =
-        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_FULLMUTEX;
-    if (sqlite3_open_v2 (db->path, &db->sql, flags, NULL) != SQLITE_OK)
-        return wr_error_set (err, 0, "open `%s`: %s", db->path,
-                             db->sql != NULL ? sqlite3_errmsg (db->sql) : "out of memory");
-    sqlite3_busy_timeout (db->sql, BUSY_TIMEOUT_MS);
-    sqlite3_extended_result_codes (db->sql, 1);
-    /* As in the store (store_db.c): switching a new database to WAL while
-     * another process opens it too fails with SQLITE_BUSY at once, without
-     * the busy handler, so that step is tried again within the timeout. */
-    for (int waited = 0;; waited += 10) {
-        int rc = sqlite3_exec (db->sql, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
-        if (rc == SQLITE_OK)
-            break;
-        if ((rc & 0xff) != SQLITE_BUSY || waited >= BUSY_TIMEOUT_MS)
-            return wr_sandbox_db_error (db, err, "set WAL mode");
-        usleep (10000);
-    }
-    if (exec_sql (db, "PRAGMA synchronous = NORMAL", NULL, err) < 0 ||
-        exec_sql (db, "PRAGMA foreign_keys = ON", NULL, err) < 0)
+    if (wr_sqlite_open (db->path, BUSY_TIMEOUT_MS, &db->sql, err) < 0)
         return -1;
     if (check_intact (db, err) < 0)
         return -1;

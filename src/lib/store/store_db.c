@@ -10,6 +10,7 @@
 #include "cleanup.h"
 #include "digest.h"
 #include "store.h"
+#include "sqlite_open.h"
 #include "store_private.h"
 #include "xalloc.h"
 
@@ -81,28 +82,7 @@ int
 wr_store_db_open (wr_store_t *store, wr_error_t *err)
 {
     cleanup_free char *path = xasprintf ("%s/images.db", store->root);
-    int flags =
-        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_FULLMUTEX;
-    if (sqlite3_open_v2 (path, &store->db, flags, NULL) != SQLITE_OK)
-        return wr_error_set (err, 0, "open `%s`: %s", path,
-                             store->db != NULL ? sqlite3_errmsg (store->db) : "out of memory");
-    sqlite3_busy_timeout (store->db, BUSY_TIMEOUT_MS);
-    sqlite3_extended_result_codes (store->db, 1);
-    /* WAL: readers do not block the writer; NORMAL is safe with WAL (a power
-     * cut may lose the last transaction, never the database).  Switching a
-     * new database to WAL while another process opens it too can fail with
-     * SQLITE_BUSY at once (SQLite does not wait there, to avoid a deadlock
-     * between two readers upgrading), so that step is tried again. */
-    for (int64_t waited = 0;; waited += 10) {
-        int rc = sqlite3_exec (store->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
-        if (rc == SQLITE_OK)
-            break;
-        if ((rc & 0xff) != SQLITE_BUSY || waited >= BUSY_TIMEOUT_MS)
-            return wr_error_set (err, 0, "%s/images.db: set WAL mode: %s", store->root,
-                                 sqlite3_errmsg (store->db));
-        usleep (10000);
-    }
-    if (exec_sql (store, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;", err) < 0)
+    if (wr_sqlite_open (path, BUSY_TIMEOUT_MS, &store->db, err) < 0)
         return -1;
     if (exec_sql (store, "BEGIN IMMEDIATE", err) < 0)
         return -1;
