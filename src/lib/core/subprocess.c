@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -33,17 +34,78 @@ wait_child (pid_t pid, int *status)
     return r;
 }
 
+/* What the child reports through its exec pipe when it cannot go on: the
+ * step (0: exec, 1: the setup) and the errno. */
+typedef struct {
+    int step;
+    int errno_value;
+} child_failure_t;
+
+static void __attribute__ ((noreturn))
+child (char *const argv[], const wr_subprocess_options_t *o, int out_fd, int report_fd)
+{
+    child_failure_t failure = { 0, 0 };
+    int devnull = open ("/dev/null", O_RDONLY);
+    if (devnull >= 0)
+        dup2 (devnull, STDIN_FILENO);
+    dup2 (out_fd, STDOUT_FILENO);
+    dup2 (out_fd, STDERR_FILENO);
+    if (o->child_setup != NULL && (failure.errno_value = o->child_setup (o->child_data)) != 0) {
+        failure.step = 1;
+    } else {
+        execv (argv[0], argv);
+        failure.errno_value = errno;
+    }
+    if (write (report_fd, &failure, sizeof failure) < 0)
+        _exit (127);
+    _exit (127);
+}
+
+/* Waits for PID until DEADLINE (monotonic ms); false when it passed (the
+ * child is then killed and reaped). */
+static bool
+wait_until (pid_t pid, long long deadline, int *status)
+{
+    cleanup_close int pidfd = (int) syscall (SYS_pidfd_open, pid, 0);
+    for (;;) {
+        pid_t r = waitpid (pid, status, WNOHANG);
+        if (r == pid || (r < 0 && errno != EINTR))
+            return true;
+        long long left = deadline - now_ms ();
+        if (left <= 0) {
+            kill (pid, SIGKILL);
+            wait_child (pid, status);
+            return false;
+        }
+        if (pidfd >= 0) {
+            struct pollfd p = { .fd = pidfd, .events = POLLIN };
+            poll (&p, 1, (int) left);
+        } else {
+            struct timespec ts = { 0, 5 * 1000 * 1000 };
+            nanosleep (&ts, NULL);
+        }
+    }
+}
+
 int
 wr_subprocess_output (char *const argv[], int timeout_ms, char **output, int *status,
                       wr_error_t *err)
 {
-    int pipefd[2];
-    if (pipe2 (pipefd, O_CLOEXEC) < 0)
+    const wr_subprocess_options_t o = { .timeout_ms = timeout_ms, .output_fd = -1 };
+    return wr_subprocess_output_ex (argv, &o, output, status, err);
+}
+
+int
+wr_subprocess_output_ex (char *const argv[], const wr_subprocess_options_t *o, char **output,
+                         int *status, wr_error_t *err)
+{
+    int pipefd[2] = { -1, -1 };
+    if (o->output_fd < 0 && pipe2 (pipefd, O_CLOEXEC) < 0)
         return wr_error_set (err, errno, "run `%s`: pipe", argv[0]);
     cleanup_close int readfd = pipefd[0];
     cleanup_close int writefd = pipefd[1];
-    /* A pipe to report a failed exec, so that "cannot run" is an error and
-     * not just exit status 127. */
+    /* A pipe to report a failed setup or exec, so that "cannot run" is an
+     * error and not just exit status 127. */
     int execpipe[2];
     if (pipe2 (execpipe, O_CLOEXEC) < 0)
         return wr_error_set (err, errno, "run `%s`: pipe", argv[0]);
@@ -53,41 +115,33 @@ wr_subprocess_output (char *const argv[], int timeout_ms, char **output, int *st
     pid_t pid = fork ();
     if (pid < 0)
         return wr_error_set (err, errno, "run `%s`: fork", argv[0]);
-    if (pid == 0) {
-        int devnull = open ("/dev/null", O_RDONLY);
-        if (devnull >= 0)
-            dup2 (devnull, STDIN_FILENO);
-        dup2 (writefd, STDOUT_FILENO);
-        dup2 (writefd, STDERR_FILENO);
-        execv (argv[0], argv);
-        int e = errno;
-        if (write (exec_write, &e, sizeof e) < 0)
-            _exit (127);
-        _exit (127);
-    }
-    close (steal_fd (&writefd));
+    if (pid == 0)
+        child (argv, o, o->output_fd >= 0 ? o->output_fd : writefd, exec_write);
+    if (writefd >= 0)
+        close (steal_fd (&writefd));
     close (steal_fd (&exec_write));
 
-    int exec_errno = 0;
+    child_failure_t failure;
     ssize_t n;
     do
-        n = read (exec_read, &exec_errno, sizeof exec_errno);
+        n = read (exec_read, &failure, sizeof failure);
     while (n < 0 && errno == EINTR);
-    if (n == (ssize_t) sizeof exec_errno) {
+    if (n == (ssize_t) sizeof failure) {
         wait_child (pid, status);
-        return wr_error_set (err, exec_errno, "run `%s`", argv[0]);
+        if (failure.step == 1)
+            return wr_error_set (err, failure.errno_value, "run `%s`: %s", argv[0],
+                                 o->child_setup_what != NULL ? o->child_setup_what
+                                                             : "preparing the child");
+        return wr_error_set (err, failure.errno_value, "run `%s`", argv[0]);
     }
 
+    long long deadline = now_ms () + o->timeout_ms;
     size_t len = 0, cap = 4096;
     cleanup_free char *buf = xmalloc (cap);
-    long long deadline = now_ms () + timeout_ms;
-    for (;;) {
+    while (readfd >= 0) {
         long long left = deadline - now_ms ();
-        if (left <= 0) {
-            kill (pid, SIGKILL);
-            wait_child (pid, status);
-            return wr_error_set (err, 0, "run `%s`: no answer after %d ms", argv[0], timeout_ms);
-        }
+        if (left <= 0)
+            break;
         struct pollfd pfd = { .fd = readfd, .events = POLLIN };
         int r = poll (&pfd, 1, (int) left);
         if (r < 0 && errno == EINTR)
@@ -100,21 +154,29 @@ wr_subprocess_output (char *const argv[], int timeout_ms, char **output, int *st
         }
         if (r == 0)
             continue;
-        if (len + 1024 > cap) {
-            cap *= 2;
-            buf = xrealloc (buf, cap);
-        }
-        n = read (readfd, buf + len, cap - len - 1);
+        char chunk[4096];
+        n = read (readfd, chunk, sizeof chunk);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             break;
-        len += (size_t) n;
+        size_t take = (size_t) n;
+        if (o->max_output > 0 && len + take > o->max_output)
+            take = len < o->max_output ? o->max_output - len : 0;
+        if (len + take + 1 > cap) {
+            while (len + take + 1 > cap)
+                cap *= 2;
+            buf = xrealloc (buf, cap);
+        }
+        memcpy (buf + len, chunk, take);
+        len += take;
     }
     buf[len] = '\0';
-    if (wait_child (pid, status) < 0)
-        return wr_error_set (err, errno, "run `%s`: waitpid", argv[0]);
-    *output = steal_pointer (&buf);
+    if (!wait_until (pid, deadline, status))
+        return wr_error_set_kind (err, WR_ERROR_UNAVAILABLE, ETIMEDOUT,
+                                  "run `%s`: no answer after %d ms", argv[0], o->timeout_ms);
+    if (output != NULL)
+        *output = steal_pointer (&buf);
     return 0;
 }
 

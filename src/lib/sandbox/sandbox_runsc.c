@@ -27,6 +27,7 @@
 #include "sandbox_netns.h"
 #include "spec.h"
 #include "strv.h"
+#include "subprocess.h"
 #include "xalloc.h"
 
 #define DEFAULT_TIMEOUT_MS 60000
@@ -114,130 +115,45 @@ wr_sandbox_runsc_argv (const wr_sandbox_host_t *host, wr_error_t *err)
     return argv;
 }
 
-static long long
-now_ms (void)
+/* The rmem_default workaround, in the child before it execs runsc: runsc
+ * up to 20240729 takes /proc/sys/net/core/rmem_default for a sign of the
+ * host's namespace and refuses --network=sandbox (runtime_runsc.h).  A
+ * private mount namespace (rslave: the host's later mounts still reach us,
+ * ours do not leave) with a tmpfs over /proc/sys/net.  Only
+ * async-signal-safe calls: warrend has threads. */
+static int
+rmem_workaround (void *data)
 {
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The child: only async-signal-safe calls (warrend has threads). */
-static void __attribute__ ((noreturn))
-child_exec (char *const *argv, bool rmem_workaround, int null_fd, int out_fd)
-{
-    static const char msg_ns[] = "rmem_default workaround: private mount namespace failed\n";
-    static const char msg_tmpfs[] = "rmem_default workaround: tmpfs on /proc/sys/net failed\n";
-    static const char msg_exec[] = "exec runsc failed\n";
-    if (dup2 (null_fd, 0) < 0 || dup2 (out_fd, 1) < 0 || dup2 (out_fd, 2) < 0)
-        _exit (127);
-    if (rmem_workaround) {
-        /* runsc up to 20240729 takes /proc/sys/net/core/rmem_default for
-         * a sign of the host's namespace and refuses --network=sandbox
-         * (runtime_runsc.h); rslave keeps the host's later mounts
-         * reaching us and ours from leaving. */
-        if (unshare (CLONE_NEWNS) < 0 || mount (NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) {
-            if (write (2, msg_ns, sizeof msg_ns - 1) < 0)
-                _exit (126);
-            _exit (126);
-        }
-        if (mount ("tmpfs", "/proc/sys/net", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY,
-                   "size=4k,mode=0555") < 0) {
-            if (write (2, msg_tmpfs, sizeof msg_tmpfs - 1) < 0)
-                _exit (126);
-            _exit (126);
-        }
-    }
-    execv (argv[0], argv);
-    if (write (2, msg_exec, sizeof msg_exec - 1) < 0)
-        _exit (127);
-    _exit (127);
+    (void) data;
+    if (unshare (CLONE_NEWNS) < 0 || mount (NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+        return errno;
+    if (mount ("tmpfs", "/proc/sys/net", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY,
+               "size=4k,mode=0555") < 0)
+        return errno;
+    return 0;
 }
 
 /* Runs ARGV with its output to OUT_FD (>= 0: not collected) or collected
- * into *OUTPUT. */
+ * into *OUTPUT (at most OUTPUT_MAX bytes). */
 static int
-run_runsc (const wr_sandbox_host_t *host, char *const *argv, bool rmem_workaround, int out_fd,
-           int timeout_ms, char **output, int *status, wr_error_t *err)
+run_runsc (const wr_sandbox_host_t *host, char *const *argv, bool rmem, int out_fd, int timeout_ms,
+           char **output, int *status, wr_error_t *err)
 {
-    if (timeout_ms <= 0)
-        timeout_ms = host->timeout_ms > 0 ? host->timeout_ms : DEFAULT_TIMEOUT_MS;
-    cleanup_close int null_fd = open ("/dev/null", O_RDWR | O_CLOEXEC);
-    if (null_fd < 0)
-        return wr_error_set (err, errno, "open `/dev/null`");
-    int pipe_fds[2] = { -1, -1 };
-    if (out_fd < 0 && pipe2 (pipe_fds, O_CLOEXEC) < 0)
-        return wr_error_set (err, errno, "`%s %s`: pipe", argv[0], argv[1]);
-    cleanup_close int read_fd = pipe_fds[0];
-    cleanup_close int write_fd = pipe_fds[1];
-    pid_t pid = fork ();
-    if (pid < 0)
-        return wr_error_set (err, errno, "run `%s`: fork", argv[0]);
-    if (pid == 0)
-        child_exec (argv, rmem_workaround, null_fd, out_fd >= 0 ? out_fd : write_fd);
-    close (steal_fd (&write_fd));
-
-    long long deadline = now_ms () + timeout_ms;
-    char *buf = xmalloc (1);
-    size_t len = 0;
-    bool timed_out = false;
-    while (read_fd >= 0) {
-        long long left = deadline - now_ms ();
-        if (left <= 0) {
-            timed_out = true;
-            break;
-        }
-        struct pollfd p = { .fd = read_fd, .events = POLLIN };
-        int r = poll (&p, 1, (int) left);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r == 0)
-            continue;
-        char chunk[4096];
-        ssize_t n = read (read_fd, chunk, sizeof chunk);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        if (len + (size_t) n <= OUTPUT_MAX) {
-            buf = xrealloc (buf, len + (size_t) n + 1);
-            memcpy (buf + len, chunk, (size_t) n);
-            len += (size_t) n;
-        }
-    }
-    buf[len] = '\0';
-    if (timed_out)
-        kill (pid, SIGKILL);
-    int wstatus = 0;
-    for (;;) {
-        pid_t r = waitpid (pid, &wstatus, timed_out ? 0 : WNOHANG);
-        if (r == pid)
-            break;
-        if (r < 0 && errno != EINTR) {
-            free (buf);
-            return wr_error_set (err, errno, "wait for `%s`", argv[0]);
-        }
-        if (r == 0) {
-            if (now_ms () >= deadline) {
-                timed_out = true;
-                kill (pid, SIGKILL);
-                continue;
-            }
-            struct timespec ts = { 0, 5 * 1000 * 1000 };
-            nanosleep (&ts, NULL);
-        }
-    }
-    if (timed_out) {
-        free (buf);
-        return wr_error_set_kind (err, WR_ERROR_UNAVAILABLE, ETIMEDOUT,
-                                  "`%s %s` did not finish within %d ms", argv[0],
-                                  argv[1] ? argv[1] : "", timeout_ms);
-    }
-    *status = wstatus;
+    wr_subprocess_options_t o = {
+        .timeout_ms = timeout_ms > 0         ? timeout_ms
+                      : host->timeout_ms > 0 ? host->timeout_ms
+                                             : DEFAULT_TIMEOUT_MS,
+        .output_fd = out_fd,
+        .max_output = OUTPUT_MAX,
+        .child_setup = rmem ? rmem_workaround : NULL,
+        .child_setup_what = "the rmem_default workaround (a private mount namespace with a tmpfs "
+                            "on /proc/sys/net)",
+    };
+    cleanup_free char *collected = NULL;
+    if (wr_subprocess_output_ex (argv, &o, &collected, status, err) < 0)
+        return -1;
     if (output != NULL)
-        *output = buf;
-    else
-        free (buf);
+        *output = steal_pointer (&collected);
     return 0;
 }
 

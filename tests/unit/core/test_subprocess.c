@@ -1,12 +1,18 @@
-/* Unit tests of subprocess.c: exit codes, and signals passed on to a
- * program waited for (as warren-runtime waits for runsc create/delete). */
+/* Unit tests of subprocess.c: exit codes, signals passed on to a program
+ * waited for (as warren-runtime waits for runsc create/delete), and the
+ * output runs: collected, capped, sent to a descriptor while something the
+ * child started holds it, a setup step in the child, a timeout. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <string.h>
+#include <unistd.h>
 #include <sys/wait.h>
 
 #include "cleanup.h"
@@ -56,12 +62,75 @@ test_signals_passed_on (void **state)
     assert_false (sigismember (&now, SIGTERM));
 }
 
+static int
+fail_setup (void *data)
+{
+    return *(int *) data;
+}
+
+static void
+test_output_runs (void **state)
+{
+    char *sh[] = { "/bin/sh", "-c", "printf 0123456789; echo err >&2; exit 4", NULL };
+    int status = 0;
+    cleanup_error wr_error_t err = NULL;
+    cleanup_free char *out = NULL;
+    assert_int_equal (wr_subprocess_output (sh, 5000, &out, &status, &err), 0);
+    assert_string_equal (out, "0123456789err\n");
+    assert_int_equal (wr_subprocess_exit_code (status), 4);
+
+    /* Capped: the rest is read and dropped, the child still finishes. */
+    wr_subprocess_options_t o = { .timeout_ms = 5000, .output_fd = -1, .max_output = 4 };
+    cleanup_free char *capped = NULL;
+    assert_int_equal (wr_subprocess_output_ex (sh, &o, &capped, &status, &err), 0);
+    assert_string_equal (capped, "0123");
+    assert_int_equal (wr_subprocess_exit_code (status), 4);
+
+    /* To a descriptor that a background child keeps open: the run ends
+     * when the child exits, not when the descriptor closes (which would be
+     * after the timeout, a failure). */
+    char path[] = "/tmp/warren-test-subprocess-XXXXXX";
+    int fd = mkstemp (path);
+    assert_true (fd >= 0);
+    char *bg[] = { "/bin/sh", "-c", "echo to-fd; sleep 5 & exit 0", NULL };
+    wr_subprocess_options_t to_fd = { .timeout_ms = 4000, .output_fd = fd };
+    assert_int_equal (wr_subprocess_output_ex (bg, &to_fd, NULL, &status, &err), 0);
+    assert_int_equal (wr_subprocess_exit_code (status), 0);
+    char buf[16] = { 0 };
+    assert_int_equal (pread (fd, buf, sizeof buf - 1, 0), 6);
+    assert_string_equal (buf, "to-fd\n");
+    close (fd);
+    unlink (path);
+
+    /* A setup step that fails is an error naming it, with its errno. */
+    int eperm = EPERM;
+    wr_subprocess_options_t setup = { .timeout_ms = 5000,
+                                      .output_fd = -1,
+                                      .child_setup = fail_setup,
+                                      .child_data = &eperm,
+                                      .child_setup_what = "the test's setup" };
+    cleanup_free char *none = NULL;
+    assert_int_equal (wr_subprocess_output_ex (sh, &setup, &none, &status, &err), -1);
+    assert_non_null (strstr (err->message, "the test's setup"));
+    assert_int_equal (err->errno_value, EPERM);
+    wr_error_free (&err);
+
+    /* A timeout: unavailable, ETIMEDOUT, and the child killed. */
+    char *slow[] = { "/bin/sh", "-c", "sleep 30", NULL };
+    cleanup_free char *never = NULL;
+    assert_int_equal (wr_subprocess_output (slow, 200, &never, &status, &err), -1);
+    assert_int_equal (wr_error_kind (err), WR_ERROR_UNAVAILABLE);
+    assert_int_equal (err->errno_value, ETIMEDOUT);
+    assert_true (WIFSIGNALED (status));
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_exit_codes),
         cmocka_unit_test (test_signals_passed_on),
+        cmocka_unit_test (test_output_runs),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
