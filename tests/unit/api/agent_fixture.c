@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../../tools/agent_start.h"
 #include "agent_client.h"
 #include "api_server.h"
 #include "api_v1.h"
@@ -83,18 +84,9 @@ fixture_setup (void **state)
     snprintf (fx.root, sizeof fx.root, "%s/root", fx.dir);
     assert_int_equal (mkdir (fx.root, 0755), 0);
     snprintf (fx.api_sock, sizeof fx.api_sock, "%s/api.sock", fx.dir);
-    char sock[128], spill[128];
-    snprintf (sock, sizeof sock, "%s/agent.sock", fx.dir);
-    snprintf (spill, sizeof spill, "%s/spill", fx.dir);
-    agent_pid = fork ();
+    char sock[256];
+    agent_pid = agent_start (warren_init_path, fx.dir, fx.root, sock, sizeof sock);
     assert_true (agent_pid >= 0);
-    if (agent_pid == 0) {
-        int null_fd = open ("/dev/null", O_RDWR);
-        dup2 (null_fd, 0);
-        execl (warren_init_path, warren_init_path, "--agent-socket", sock, "--agent-root", fx.root,
-               "--agent-spill-dir", spill, (char *) NULL);
-        _exit (127);
-    }
     wr_error_t err = NULL;
     wr_agent_client_options_t opts = { .log = &test_log };
     if (wr_agent_client_connect (sock, &opts, &client, &err) < 0)
@@ -127,9 +119,7 @@ fixture_teardown (void **state)
     assert_true (fixture_refs_released (10000));
     wr_agent_client_free (client);
     wr_api_router_free (router);
-    kill (agent_pid, SIGTERM);
-    int status;
-    waitpid (agent_pid, &status, 0);
+    int status = agent_stop (agent_pid);
     assert_true (WIFEXITED (status));
     assert_int_equal (WEXITSTATUS (status), 0);
     char cmd[128];

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../../tools/agent_start.h"
 #include "agent_client.h"
 #include "cleanup.h"
 #include "xalloc.h"
@@ -35,18 +36,8 @@ setup (void **state)
 {
     (void) state;
     assert_non_null (mkdtemp (dir));
-    snprintf (sock, sizeof sock, "%s/agent.sock", dir);
-    char spill[300];
-    snprintf (spill, sizeof spill, "%s/spill", dir);
-    agent_pid = fork ();
+    agent_pid = agent_start (warren_init, dir, dir, sock, sizeof sock);
     assert_true (agent_pid >= 0);
-    if (agent_pid == 0) {
-        int null_fd = open ("/dev/null", O_RDWR);
-        dup2 (null_fd, 0);
-        execl (warren_init, warren_init, "--agent-socket", sock, "--agent-root", dir,
-               "--agent-spill-dir", spill, (char *) NULL);
-        _exit (127);
-    }
     wr_agent_client_options_t opts = { .connect_timeout_ms = 20000, .window = 65536 };
     cleanup_error wr_error_t err = NULL;
     if (wr_agent_client_connect (sock, &opts, &client, &err) < 0)
@@ -59,9 +50,7 @@ teardown (void **state)
 {
     (void) state;
     wr_agent_client_free (client);
-    kill (agent_pid, SIGTERM);
-    int status;
-    waitpid (agent_pid, &status, 0);
+    agent_stop (agent_pid);
     char cmd[300];
     snprintf (cmd, sizeof cmd, "rm -rf %s", dir);
     assert_int_equal (system (cmd), 0);

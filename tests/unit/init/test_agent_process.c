@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 
 #include "../../tools/agent_client.h"
+#include "../../tools/agent_start.h"
 #include "xalloc.h"
 
 static const char *warren_init;
@@ -25,18 +26,8 @@ setup (void **state)
 {
     (void) state;
     assert_non_null (mkdtemp (dir));
-    snprintf (sock, sizeof sock, "%s/agent.sock", dir);
-    char spill[300];
-    snprintf (spill, sizeof spill, "%s/spill", dir);
-    agent_pid = fork ();
+    agent_pid = agent_start (warren_init, dir, dir, sock, sizeof sock);
     assert_true (agent_pid >= 0);
-    if (agent_pid == 0) {
-        int null_fd = open ("/dev/null", O_RDWR);
-        dup2 (null_fd, 0);
-        execl (warren_init, warren_init, "--agent-socket", sock, "--agent-root", dir,
-               "--agent-spill-dir", spill, (char *) NULL);
-        _exit (127);
-    }
     return 0;
 }
 
@@ -44,9 +35,7 @@ static int
 teardown (void **state)
 {
     (void) state;
-    kill (agent_pid, SIGTERM);
-    int status;
-    waitpid (agent_pid, &status, 0);
+    int status = agent_stop (agent_pid);
     assert_true (WIFEXITED (status));
     assert_int_equal (WEXITSTATUS (status), 0);
     char cmd[300];
