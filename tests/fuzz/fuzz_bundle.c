@@ -19,6 +19,7 @@
 #include "error.h"
 #include "path_in_root.h"
 #include "xalloc.h"
+#include "remove_tree.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 

@@ -33,6 +33,7 @@
 #include "path_in_root.h"
 #include "unpack.h"
 #include "xalloc.h"
+#include "remove_tree.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 

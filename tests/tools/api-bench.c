@@ -51,7 +51,7 @@ now_ns (void)
     return (long long) ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static void
+__attribute__ ((format (printf, 1, 2), noreturn)) static void
 die (const char *fmt, ...)
 {
     va_list ap;
@@ -321,7 +321,7 @@ main (int argc, char **argv)
     curl_easy_setopt (curl, CURLOPT_UNIX_SOCKET_PATH, argv[1]);
     curl_easy_setopt (curl, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt (curl, CURLOPT_TIMEOUT, 300L);
-    int rc;
+    int rc = 1;
     const char *mode = argv[2];
     if (strcmp (mode, "exec") == 0)
         rc = mode_exec (argc - 3, argv + 3);

@@ -18,6 +18,7 @@
 #include "agent_path.h"
 #include "cleanup.h"
 #include "xalloc.h"
+#include "remove_tree.h"
 
 static int
 reply_ok (agent_reply_t *reply, wr_error_t *err)
@@ -95,140 +96,27 @@ file_mkdir (int root_fd, const wr_agent_message_t *req, agent_reply_t *reply, wr
     return reply_ok (reply, err);
 }
 
-/* Reads directory FD once: unlinks what is not a directory and returns 1
- * with the first subdirectory's name in *SUBDIR, or 0 when none is left
- * (after a pass that removed nothing: readdir may skip entries while
- * others are removed). */
-static int
-next_subdir (int fd, char **subdir, const char *path, wr_error_t *err)
+static bool
+reply_cancelled (void *data)
 {
-    for (int pass = 0; pass < 16; pass++) {
-        int dup_fd = openat (fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dup_fd < 0)
-            return agent_path_fail (err, errno, "remove", path);
-        cleanup_closedir DIR *dir = fdopendir (dup_fd);
-        if (dir == NULL) {
-            close (dup_fd);
-            return agent_path_fail (err, errno, "remove", path);
-        }
-        bool removed_any = false;
-        struct dirent *entry;
-        errno = 0;
-        while ((entry = readdir (dir)) != NULL) {
-            if (strcmp (entry->d_name, ".") == 0 || strcmp (entry->d_name, "..") == 0)
-                continue;
-            if (unlinkat (fd, entry->d_name, 0) == 0 || errno == ENOENT) {
-                removed_any = true;
-            } else if (errno == EISDIR || errno == EPERM) {
-                struct stat st;
-                if (fstatat (fd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-                    S_ISDIR (st.st_mode)) {
-                    *subdir = xstrdup (entry->d_name);
-                    return 1;
-                }
-                return agent_path_fail (err, errno ? errno : EPERM, "remove", path);
-            } else {
-                return agent_path_fail (err, errno, "remove", path);
-            }
-            errno = 0;
-        }
-        if (errno != 0)
-            return agent_path_fail (err, errno, "remove", path);
-        if (!removed_any)
-            break;
-    }
-    return 0;
+    return agent_reply_cancelled (data);
 }
 
-typedef struct {
-    char *name;
-    dev_t dev;
-    ino_t ino;
-} level_t;
-
-/* Iterative, like layer/path_in_root.c's: down by name (never following a
- * symlink), back up through "..", checked to be the directory it came from
- * (a process in the sandbox may move the tree meanwhile: then it stops
- * rather than empty another directory). */
+/* core's wr_remove_tree_at_ex (one directory open at a time, ".." checked
+ * to be where it came from, so a process in the sandbox moving the tree
+ * meanwhile stops it), stopping when the request is cancelled; the error
+ * names PATH as the client gave it, with the kind of its errno. */
 int
 agent_remove_tree (int dir_fd, const char *name, const char *path, agent_reply_t *reply,
                    wr_error_t *err)
 {
-    if (unlinkat (dir_fd, name, 0) == 0)
+    wr_error_t removed = NULL;
+    if (wr_remove_tree_at_ex (dir_fd, name, reply != NULL ? reply_cancelled : NULL, reply,
+                              &removed) == 0)
         return 0;
-    if (errno != EISDIR && errno != EPERM)
-        return agent_path_fail (err, errno, "remove", path);
-    cleanup_close int fd = openat (dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return agent_path_fail (err, errno == ENOTDIR ? EPERM : errno, "remove", path);
-    size_t depth = 0, cap = 64;
-    level_t *levels = xmalloc (cap * sizeof *levels);
-    int r = -1;
-    struct stat st;
-    if (fstat (fd, &st) < 0) {
-        agent_path_fail (err, errno, "remove", path);
-        goto out;
-    }
-    levels[depth++] = (level_t){ xstrdup (name), st.st_dev, st.st_ino };
-    for (unsigned long steps = 0;; steps++) {
-        if ((steps & 63) == 0 && reply != NULL && agent_reply_cancelled (reply)) {
-            agent_path_fail (err, ECANCELED, "remove", path);
-            goto out;
-        }
-        char *subdir = NULL;
-        int found = next_subdir (fd, &subdir, path, err);
-        if (found < 0)
-            goto out;
-        if (found > 0) {
-            int child = openat (fd, subdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-            if (child < 0 || fstat (child, &st) < 0) {
-                agent_path_fail (err, errno, "remove", path);
-                if (child >= 0)
-                    close (child);
-                free (subdir);
-                goto out;
-            }
-            close (fd);
-            fd = child;
-            if (depth == cap) {
-                cap *= 2;
-                levels = xrealloc (levels, cap * sizeof *levels);
-            }
-            levels[depth++] = (level_t){ subdir, st.st_dev, st.st_ino };
-            continue;
-        }
-        if (depth == 1)
-            break;
-        int parent = openat (fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (parent < 0 || fstat (parent, &st) < 0) {
-            agent_path_fail (err, errno, "remove", path);
-            if (parent >= 0)
-                close (parent);
-            goto out;
-        }
-        close (fd);
-        fd = parent;
-        depth--;
-        if (st.st_dev != levels[depth - 1].dev || st.st_ino != levels[depth - 1].ino) {
-            agent_path_fail (err, EBUSY, "remove", path);
-            goto out;
-        }
-        if (unlinkat (fd, levels[depth].name, AT_REMOVEDIR) < 0 && errno != ENOENT) {
-            agent_path_fail (err, errno, "remove", path);
-            goto out;
-        }
-        free (levels[depth].name);
-    }
-    if (unlinkat (dir_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT) {
-        agent_path_fail (err, errno, "remove", path);
-        goto out;
-    }
-    r = 0;
-out:
-    for (size_t i = 0; i < depth; i++)
-        free (levels[i].name);
-    free (levels);
-    return r;
+    int e = removed->errno_value != 0 ? removed->errno_value : EIO;
+    wr_error_free (&removed);
+    return agent_path_fail (err, e, "remove", path);
 }
 
 static int

@@ -26,6 +26,7 @@
 #include "strv.h"
 #include "unpack.h"
 #include "xalloc.h"
+#include "remove_tree.h"
 
 static char *
 find_runsc (const wr_build_options_t *options)

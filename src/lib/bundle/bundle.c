@@ -12,6 +12,7 @@
 #include "cleanup.h"
 #include "path_in_root.h"
 #include "xalloc.h"
+#include "remove_tree.h"
 
 int
 wr_bundle_create (wr_store_t *store, const wr_image_record_t *record,

@@ -39,8 +39,4 @@ int wr_open_parent_in_root (int root_fd, const char *path, bool create, const ch
  * seen from the root). */
 bool wr_dir_missing_through_symlink (int root_fd, const char *dir);
 
-/* Removes NAME in DIR_FD and, if it is a directory, everything under it,
- * never following a symlink.  A missing NAME is not an error. */
-int wr_remove_tree_at (int dir_fd, const char *name, wr_error_t *err);
-
 #endif

@@ -33,6 +33,7 @@
 #include "log.h"
 #include "path_in_root.h"
 #include "xalloc.h"
+#include "remove_tree.h"
 
 /* ---- a set of paths (the entries this layer made) ---- */
 

@@ -25,6 +25,7 @@
 #include "path_in_root.h"
 #include "unpack.h"
 #include "xalloc.h"
+#include "remove_tree.h"
 
 /* Looks at DEST.tmp-* siblings: one whose lock is free was left by a
  * process that is gone, and is removed; one whose lock is held is another

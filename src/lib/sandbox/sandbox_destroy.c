@@ -18,6 +18,7 @@
 #include "sandbox_netns.h"
 #include "strv.h"
 #include "xalloc.h"
+#include "remove_tree.h"
 
 /* Keeps the first failure in *ERR, drops later ones (logged). */
 static void

@@ -6,12 +6,11 @@ static int
 fail (sqlite3 **db, const char *path, const char *step, wr_error_t *err)
 {
     int code = *db != NULL ? sqlite3_extended_errcode (*db) : SQLITE_NOMEM;
-    wr_error_set_kind (err,
-                       (code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED
-                           ? WR_ERROR_UNAVAILABLE
-                           : WR_ERROR_INTERNAL,
-                       0, "`%s`: %s: %s", path, step,
-                       *db != NULL ? sqlite3_errmsg (*db) : "out of memory");
+    wr_error_set_kind (
+        err,
+        (code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED ? WR_ERROR_UNAVAILABLE
+                                                                       : WR_ERROR_INTERNAL,
+        0, "`%s`: %s: %s", path, step, *db != NULL ? sqlite3_errmsg (*db) : "out of memory");
     sqlite3_close (*db);
     *db = NULL;
     return -1;

@@ -29,6 +29,7 @@
 #include "store.h"
 #include "strv.h"
 #include "xalloc.h"
+#include "remove_tree.h"
 
 typedef struct {
     char *dir;

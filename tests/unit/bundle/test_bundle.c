@@ -27,6 +27,7 @@
 #include "path_in_root.h"
 #include "spec.h"
 #include "xalloc.h"
+#include "remove_tree.h"
 
 typedef struct {
     char *dir;

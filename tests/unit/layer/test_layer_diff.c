@@ -32,6 +32,7 @@
 #include "path_in_root.h"
 #include "unpack.h"
 #include "xalloc.h"
+#include "remove_tree.h"
 
 typedef struct {
     char *dir;

@@ -40,6 +40,7 @@
 #include "path_in_root.h"
 #include "unpack.h"
 #include "xalloc.h"
+#include "remove_tree.h"
 
 enum { NONE, GZIP, ZSTD };
 

@@ -27,6 +27,7 @@
 #include "spec.h"
 #include "strv.h"
 #include "xalloc.h"
+#include "remove_tree.h"
 
 #define ROOT_ID "909610c81c9a4433baf5ab114fa68417e297292b3877d3bf8dd7e8b8d5ca91c2"
 

@@ -25,6 +25,7 @@
 #include "sandbox_netns.h"
 #include "strv.h"
 #include "xalloc.h"
+#include "remove_tree.h"
 
 static void
 test_destroy_partial (void **state)

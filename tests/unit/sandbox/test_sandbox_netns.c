@@ -25,6 +25,7 @@
 #include "sandbox_netns.h"
 #include "strv.h"
 #include "xalloc.h"
+#include "remove_tree.h"
 
 static int
 setup (void **state)

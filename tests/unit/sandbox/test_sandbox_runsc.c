@@ -23,6 +23,7 @@
 #include "sandbox_runsc.h"
 #include "strv.h"
 #include "xalloc.h"
+#include "remove_tree.h"
 
 static void
 test_state_parse (void **state)
