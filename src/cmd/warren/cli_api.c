@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -229,4 +230,30 @@ cli_safe (const char *text)
         if ((unsigned char) *p < 0x20 || *p == 0x7f)
             *p = '?';
     return out;
+}
+
+int
+cli_simple_flags (int argc, char **argv, bool *json, int *status)
+{
+    enum { FLAG_JSON = 1000, FLAG_HELP };
+    static const struct option options[] = {
+        { "json", no_argument, NULL, FLAG_JSON },
+        { "help", no_argument, NULL, FLAG_HELP },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+    optind = 0;
+    while ((c = getopt_long (argc, argv, "+", options, NULL)) != -1) {
+        if (c == FLAG_JSON) {
+            *json = true;
+        } else if (c == FLAG_HELP) {
+            fputs (cli_api_usage, stdout);
+            *status = 0;
+            return -1;
+        } else {
+            *status = cli_usage_error ("%s: bad option", argv[0]);
+            return -1;
+        }
+    }
+    return optind;
 }

@@ -56,6 +56,11 @@ int cli_write_all (int fd, const void *data, size_t len);
 int cli_print_event (void *data, json_object *event, wr_error_t *err);
 
 /* The commands, each taking its own argv (argv[0] the command's name). */
+/* Parses a command's own --json and --help before its operands: the index
+ * of its first operand, or -1 with *STATUS the exit status (0 after
+ * --help, the usage error's otherwise). */
+int cli_simple_flags (int argc, char **argv, bool *json, int *status);
+
 int cli_cmd_run (const cli_api_t *api, int argc, char **argv);
 int cli_cmd_create (const cli_api_t *api, int argc, char **argv);
 int cli_cmd_ls (const cli_api_t *api, int argc, char **argv);

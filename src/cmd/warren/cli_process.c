@@ -341,30 +341,18 @@ int
 cli_cmd_ps (const cli_api_t *api, int argc, char **argv)
 {
     bool json = false;
-    int c;
-    static const struct option options[] = {
-        { "json", no_argument, NULL, OPT_JSON },
-        { "help", no_argument, NULL, OPT_HELP },
-        { NULL, 0, NULL, 0 },
-    };
-    optind = 0;
-    while ((c = getopt_long (argc, argv, "+", options, NULL)) != -1) {
-        if (c == OPT_JSON)
-            json = true;
-        else if (c == OPT_HELP) {
-            fputs (cli_api_usage, stdout);
-            return 0;
-        } else
-            return cli_usage_error ("ps: bad option");
-    }
-    if (optind + 1 != argc)
+    int status = 0;
+    int first = cli_simple_flags (argc, argv, &json, &status);
+    if (first < 0)
+        return status;
+    if (first + 1 != argc)
         return cli_usage_error ("ps takes one sandbox ID");
     wr_client_t *client = cli_client (api);
     if (client == NULL)
         return 1;
     cleanup_error wr_error_t err = NULL;
     json_object *list = NULL;
-    int ret = wr_client_process_list (client, argv[optind], &list, &err);
+    int ret = wr_client_process_list (client, argv[first], &list, &err);
     wr_client_free (client);
     if (ret < 0)
         return cli_api_fail (&err, 1);

@@ -229,32 +229,6 @@ cli_cmd_run (const cli_api_t *api, int argc, char **argv)
     return status;
 }
 
-/* A command's own --json and --help before its operands. */
-static int
-simple_flags (int argc, char **argv, bool *json, int *status)
-{
-    static const struct option options[] = {
-        { "json", no_argument, NULL, OPT_JSON },
-        { "help", no_argument, NULL, OPT_HELP },
-        { NULL, 0, NULL, 0 },
-    };
-    int c;
-    optind = 0;
-    while ((c = getopt_long (argc, argv, "+", options, NULL)) != -1) {
-        if (c == OPT_JSON) {
-            *json = true;
-        } else if (c == OPT_HELP) {
-            fputs (cli_api_usage, stdout);
-            *status = 0;
-            return -1;
-        } else {
-            *status = cli_usage_error ("%s: bad option", argv[0]);
-            return -1;
-        }
-    }
-    return optind;
-}
-
 int
 cli_cmd_ls (const cli_api_t *api, int argc, char **argv)
 {
@@ -343,7 +317,7 @@ cli_cmd_inspect (const cli_api_t *api, int argc, char **argv)
 {
     bool json = false;
     int status = 0;
-    int next = simple_flags (argc, argv, &json, &status);
+    int next = cli_simple_flags (argc, argv, &json, &status);
     if (next < 0)
         return status;
     if (next + 1 != argc)
@@ -367,7 +341,7 @@ cli_cmd_rm (const cli_api_t *api, int argc, char **argv)
 {
     bool json = false;
     int status = 0;
-    int next = simple_flags (argc, argv, &json, &status);
+    int next = cli_simple_flags (argc, argv, &json, &status);
     if (next < 0)
         return status;
     if (next >= argc)
@@ -427,7 +401,7 @@ cli_cmd_docker_socket (const cli_api_t *api, int argc, char **argv)
 {
     bool json = false;
     int status = 0;
-    int next = simple_flags (argc, argv, &json, &status);
+    int next = cli_simple_flags (argc, argv, &json, &status);
     if (next < 0)
         return status;
     if (next + 1 != argc)
