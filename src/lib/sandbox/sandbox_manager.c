@@ -334,23 +334,55 @@ wr_sandbox_manager_delete (wr_sandbox_manager_t *mgr, const char *id, wr_error_t
 
 /* ---- agents ---- */
 
-wr_agent_client_t *
-wr_sandbox_manager_agent (wr_sandbox_manager_t *mgr, const char *id, wr_error_t *err)
+/* The id of the running sandbox ID (an id or a name): from memory when ID
+ * is a live sandbox's id (every exec and file call comes here: no database
+ * read for them), else from the database, which also says why it is not
+ * running. */
+static char *
+running_id (wr_sandbox_manager_t *mgr, const char *id, wr_error_t *err)
 {
+    pthread_mutex_lock (&mgr->lock);
+    bool live = wr_sandbox_live_find (mgr, id) != NULL;
+    pthread_mutex_unlock (&mgr->lock);
+    if (live)
+        return xstrdup (id);
     wr_sandbox_record_t record = { 0 };
     if (lookup (mgr, id, &record, err) < 0)
         return NULL;
-    cleanup_free char *sid = xstrdup (record.id);
+    char *sid = xstrdup (record.id);
     wr_sandbox_state_t state = record.state;
     wr_sandbox_record_clear (&record);
     if (state != WR_SANDBOX_RUNNING) {
         wr_error_set_kind (err, WR_ERROR_UNAVAILABLE, 0, "sandbox `%s` is %s, not running", sid,
                            wr_sandbox_state_name (state));
+        free (sid);
         return NULL;
     }
-    wr_sandbox_db_touch (mgr->db, sid, 0, NULL);
+    return sid;
+}
+
+/* Activity is written at most this often per sandbox: a lifetime counts
+ * from the last call give or take this, and a busy sandbox costs no
+ * database write per call. */
+#define TOUCH_INTERVAL_MS 1000
+
+wr_agent_client_t *
+wr_sandbox_manager_agent (wr_sandbox_manager_t *mgr, const char *id, wr_error_t *err)
+{
+    cleanup_free char *sid = running_id (mgr, id, err);
+    if (sid == NULL)
+        return NULL;
+    int64_t now = wr_monotonic_ms ();
     pthread_mutex_lock (&mgr->lock);
     live_t *l = wr_sandbox_live_find (mgr, sid);
+    bool touch = l != NULL && (l->touched_ms == 0 || now - l->touched_ms >= TOUCH_INTERVAL_MS);
+    if (touch)
+        l->touched_ms = now;
+    pthread_mutex_unlock (&mgr->lock);
+    if (touch)
+        wr_sandbox_db_touch (mgr->db, sid, 0, NULL);
+    pthread_mutex_lock (&mgr->lock);
+    l = wr_sandbox_live_find (mgr, sid);
     if (l == NULL) {
         pthread_mutex_unlock (&mgr->lock);
         wr_error_set_kind (err, WR_ERROR_UNAVAILABLE, 0,

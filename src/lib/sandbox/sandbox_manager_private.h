@@ -32,6 +32,7 @@ typedef struct live_s {
     wr_sandbox_relays_t *relays; /* Docker-enabled, with a mirror: its dockerd's pulls */
     const char *log_fields[3];
     wr_log_t log; /* its agent clients' ("sandbox", ID) */
+    int64_t touched_ms; /* monotonic: when its activity was last written */
     bool deleting;
     bool removing; /* wr_sandbox_live_remove is still at it: not freed by a release */
 } live_t;
