@@ -419,10 +419,11 @@ t_warrend_root() {
 # case's cgroup parent) in the background, its log appended to
 # WD_ROOT/warrend.log; waits until it answers.  Sets WD_PID and WD_SOCK.
 t_warrend() {
+    mkdir -p "$WD_ROOT"
     WD_SOCK=$WD_ROOT/run/warrend.sock
     "$WARREND" --root "$WD_ROOT" --init "$WARREN_INIT" --runsc "$RUNSC" \
         --insecure-registry "$WARREN_REGISTRY" --docker-io-mirror "http://$WARREN_REGISTRY" \
-        --cgroup-parent "$WD_CGROUP" "$@" 2>> "$WD_ROOT/warrend.log" &
+        --cgroup-parent "${WD_CGROUP:-/warren-test-$$}" "$@" 2>> "$WD_ROOT/warrend.log" &
     WD_PID=$!
     t_defer t_warrend_stop "$WD_PID"
     local i

@@ -8,35 +8,14 @@
 # and SIGTERM / SIGINT stopping it and removing its socket.
 . "$(dirname "$0")/../lib.sh"
 
-WARREND=${WARREND:-$WARREN_BUILD_DIR/src/cmd/warrend/warrend}
 T_CASE_TIMEOUT=120
 
-# start_warrend DIR ARGS...: warrend --root DIR ARGS in the background, its
-# log in DIR/warrend.log; waits until it answers on its socket.  Sets PID
-# and SOCK.
+# start_warrend DIR ARGS...: tests/lib.sh's t_warrend with DIR as its root;
+# sets PID and SOCK.
 start_warrend() {
-    local dir=$1; shift
-    mkdir -p "$dir"
-    SOCK=$dir/run/warrend.sock
-    "$WARREND" --root "$dir" "$@" 2> "$dir/warrend.log" &
-    PID=$!
-    t_defer stop_warrend "$PID"
-    local i
-    for i in $(seq 100); do
-        if [ -S "$SOCK" ] && curl -sf --unix-socket "$SOCK" http://warrend/v1/health > /dev/null 2>&1; then
-            return 0
-        fi
-        kill -0 "$PID" 2>/dev/null || { cat "$dir/warrend.log"; t_fail "warrend exited at start"; }
-        sleep 0.1
-    done
-    cat "$dir/warrend.log"
-    t_fail "warrend did not answer on $SOCK within 10s"
-}
-
-stop_warrend() {
-    kill -TERM "$1" 2>/dev/null || return 0
-    for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
-    kill -KILL "$1" 2>/dev/null || true
+    WD_ROOT=$1; shift
+    t_warrend "$@"
+    PID=$WD_PID SOCK=$WD_SOCK
 }
 
 # api METHOD PATH [CURL ARGS...]: prints "BODY STATUS" (on one line) from
