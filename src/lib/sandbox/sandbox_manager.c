@@ -312,8 +312,10 @@ wr_sandbox_end (wr_sandbox_manager_t *mgr, const char *id, wr_sandbox_state_t to
         wr_error_propagate (err, &destroy_err);
         return -1;
     }
-    if (from != WR_SANDBOX_RUNNING && from != WR_SANDBOX_STOPPING && to == WR_SANDBOX_STOPPED)
-        to = from == WR_SANDBOX_CREATING ? WR_SANDBOX_STOPPED : WR_SANDBOX_FAILED;
+    /* A sandbox deleted before it ran: one still creating may be stopped,
+     * one already starting can only fail (sandbox_db's transitions). */
+    if (from == WR_SANDBOX_STARTING && to == WR_SANDBOX_STOPPED)
+        to = WR_SANDBOX_FAILED;
     wr_log_to (mgr->log, WR_LOG_INFO, "sandbox ended", "sandbox", id, "state",
                wr_sandbox_state_name (to), "reason", reason, NULL);
     return wr_sandbox_db_set_state (mgr->db, id, to, reason, 0, err);
