@@ -166,7 +166,7 @@ wr_sandbox_manager_open (const wr_sandbox_manager_options_t *options, wr_error_t
                        exec_bounds, 11);
     mgr->db = wr_sandbox_db_open (options->root, options->max_lifetime_seconds, err);
     if (mgr->db == NULL || wr_sandbox_recover (mgr, err) < 0 ||
-        wr_sandbox_watch_start (mgr, err) < 0) {
+        wr_sandbox_watch_start (mgr, err) < 0 || wr_sandbox_reconnect_start (mgr, err) < 0) {
         wr_sandbox_manager_close (mgr);
         return NULL;
     }
@@ -179,6 +179,7 @@ wr_sandbox_manager_close (wr_sandbox_manager_t *mgr)
     if (mgr == NULL)
         return;
     wr_sandbox_watch_stop (mgr);
+    wr_sandbox_reconnect_stop (mgr);
     /* The sandboxes keep running: only warrend's side goes. */
     for (;;) {
         pthread_mutex_lock (&mgr->lock);
@@ -404,22 +405,40 @@ wr_sandbox_manager_agent (wr_sandbox_manager_t *mgr, const char *id, wr_error_t 
                                            .log = &l->log,
                                            .accept = l->relays ? wr_sandbox_relay_accept : NULL,
                                            .accept_data = l->relays };
+        /* A reference taken before the lock is let go pins L, and with it
+         * the relays the new client may hand streams to, while it connects:
+         * a delete meanwhile moves L to the dead list but cannot free it. */
+        l->agent_refs++;
         pthread_mutex_unlock (&mgr->lock);
         wr_agent_client_t *client = NULL;
-        if (wr_agent_client_connect (path, &opts, &client, err) < 0)
-            return NULL;
+        int r = wr_agent_client_connect (path, &opts, &client, err);
         pthread_mutex_lock (&mgr->lock);
-        l = wr_sandbox_live_find (mgr, sid);
-        if (l == NULL) {
+        if (r == 0 && (l->deleting || l->agent != NULL)) {
+            /* Deleted meanwhile, or another thread was quicker.  A relay
+             * may already hold a call of CLIENT: closed and retired, it is
+             * freed with L, after the relays (live_free). */
+            wr_agent_client_close (client);
+            l->retired = xrealloc (l->retired, (l->n_retired + 1) * sizeof *l->retired);
+            l->retired[l->n_retired++] = client;
+        } else if (r == 0) {
+            l->agent = client;
+        }
+        if (r < 0 || l->deleting) {
+            bool unused = --l->agent_refs == 0 && l->deleting && !l->removing;
+            if (unused)
+                dead_unlink (mgr, l);
             pthread_mutex_unlock (&mgr->lock);
-            wr_agent_client_free (client);
-            wr_error_set_kind (err, WR_ERROR_UNAVAILABLE, 0, "sandbox `%s` is being deleted", sid);
+            if (unused)
+                live_free (l);
+            if (r == 0)
+                wr_error_set_kind (err, WR_ERROR_UNAVAILABLE, 0, "sandbox `%s` is being deleted",
+                                   sid);
             return NULL;
         }
-        if (l->agent == NULL)
-            l->agent = client;
-        else
-            wr_agent_client_free (client); /* another thread was quicker */
+        /* The pinning reference is the caller's. */
+        wr_agent_client_t *agent = l->agent;
+        pthread_mutex_unlock (&mgr->lock);
+        return agent;
     }
     l->agent_refs++;
     wr_agent_client_t *agent = l->agent;

@@ -59,6 +59,10 @@ struct wr_sandbox_manager_s {
     pthread_cond_t stop_cond;
     bool stopping;
 
+    char **reconnect; /* adopted Docker-enabled sandboxes to connect to */
+    pthread_t reconnecter;
+    bool reconnecting;
+
     wr_histogram_t create_seconds;
     wr_histogram_t docker_ready_seconds;
     wr_histogram_t exec_seconds;
@@ -87,6 +91,13 @@ char *wr_sandbox_death_reason (const char *cgroup, const char *default_reason);
 
 /* At open: sandboxes a previous warrend left (sandbox_recover.c). */
 int wr_sandbox_recover (wr_sandbox_manager_t *mgr, wr_error_t *err);
+/* Connects, on a thread of its own, to the agents of the Docker-enabled
+ * sandboxes recovery adopted (their dockerd's pulls are relayed on
+ * warrend's connection), so that an agent that does not answer delays
+ * neither warrend's start nor the others.  Stopped (joined) after the
+ * watcher, whose STOPPING it reads between sandboxes. */
+int wr_sandbox_reconnect_start (wr_sandbox_manager_t *mgr, wr_error_t *err);
+void wr_sandbox_reconnect_stop (wr_sandbox_manager_t *mgr);
 
 /* The thread that ends expired sandboxes and notices dead ones
  * (sandbox_watch.c). */

@@ -1,6 +1,8 @@
 /* What a warrend finds when it starts: the sandboxes the previous one left.
  * Those that still run are adopted (their agent is connected again on first
- * use, a Docker-enabled one's at once, for its dockerd's relays; processes and output live in the agent, so they survive), the dead
+ * use, a Docker-enabled one's at once on a thread of its own, for its
+ * dockerd's relays; processes and output live in the agent, so they
+ * survive), the dead
  * ones are marked failed with the reason, half-created ones are removed,
  * and whatever is on the host under warrend's names with no running
  * sandbox behind it is removed too. */
@@ -65,16 +67,8 @@ recover_one (wr_sandbox_manager_t *mgr, const wr_sandbox_record_t *r, char ***ru
         wr_strv_add (running, r->id);
         wr_log_to (mgr->log, WR_LOG_INFO, "recovery: adopted a running sandbox", "sandbox", r->id,
                    NULL);
-        if (docker_enabled (r)) {
-            /* Its dockerd's pulls are relayed on warrend's connection:
-             * there must be one before anything else asks. */
-            wr_agent_client_t *agent = wr_sandbox_manager_agent (mgr, r->id, &err);
-            if (agent != NULL)
-                wr_sandbox_manager_release (mgr, agent);
-            else
-                wr_log_to (mgr->log, WR_LOG_WARN, "recovery: cannot connect to the agent",
-                           "sandbox", r->id, "error", err->message, NULL);
-        }
+        if (docker_enabled (r))
+            wr_strv_add (&mgr->reconnect, r->id);
         return;
     }
     cleanup_free char *why = xasprintf ("runsc died while warrend was down (runsc says: %s)",
@@ -140,4 +134,54 @@ wr_sandbox_recover (wr_sandbox_manager_t *mgr, wr_error_t *err)
     wr_sandbox_records_free (records, n);
     remove_leftovers (mgr, running);
     return 0;
+}
+
+/* ---- connecting to adopted Docker-enabled sandboxes ---- */
+
+static bool
+stopping (wr_sandbox_manager_t *mgr)
+{
+    pthread_mutex_lock (&mgr->stop_lock);
+    bool stop = mgr->stopping;
+    pthread_mutex_unlock (&mgr->stop_lock);
+    return stop;
+}
+
+static void *
+reconnect (void *data)
+{
+    wr_sandbox_manager_t *mgr = data;
+    for (size_t i = 0; mgr->reconnect[i] != NULL && !stopping (mgr); i++) {
+        cleanup_error wr_error_t err = NULL;
+        wr_agent_client_t *agent = wr_sandbox_manager_agent (mgr, mgr->reconnect[i], &err);
+        if (agent != NULL)
+            wr_sandbox_manager_release (mgr, agent);
+        else
+            wr_log_to (mgr->log, WR_LOG_WARN, "recovery: cannot connect to the agent", "sandbox",
+                       mgr->reconnect[i], "error", err->message, NULL);
+    }
+    return NULL;
+}
+
+int
+wr_sandbox_reconnect_start (wr_sandbox_manager_t *mgr, wr_error_t *err)
+{
+    if (mgr->reconnect == NULL)
+        return 0;
+    int rc = pthread_create (&mgr->reconnecter, NULL, reconnect, mgr);
+    if (rc != 0)
+        return wr_error_set_kind (err, WR_ERROR_INTERNAL, rc,
+                                  "cannot start connecting to recovered sandboxes: %s",
+                                  strerror (rc));
+    mgr->reconnecting = true;
+    return 0;
+}
+
+void
+wr_sandbox_reconnect_stop (wr_sandbox_manager_t *mgr)
+{
+    if (mgr->reconnecting)
+        pthread_join (mgr->reconnecter, NULL);
+    mgr->reconnecting = false;
+    wr_strv_free (steal_pointer (&mgr->reconnect));
 }
