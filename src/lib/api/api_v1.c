@@ -3,6 +3,7 @@
 #include <microhttpd.h>
 
 #include "api_files.h"
+#include "api_ports.h"
 #include "api_processes.h"
 #include "api_sandboxes.h"
 
@@ -42,6 +43,10 @@ static const wr_api_route_t routes[] = {
     { "PATCH", "/v1/sandboxes/{id}", wr_api_update_sandbox, 0, 0, "change a sandbox's lifetime" },
     { "DELETE", "/v1/sandboxes/{id}", wr_api_delete_sandbox, 0, 0, "delete a sandbox" },
     { "GET", "/v1/sandboxes/{id}/docker", wr_api_watch_docker, 0, 0, "docker readiness events" },
+    { "GET", "/v1/sandboxes/{id}/ports", wr_api_list_ports, 0, 0, "a sandbox's exposed ports" },
+    { "POST", "/v1/sandboxes/{id}/ports", wr_api_expose_port, 0, 0, "expose a sandbox port" },
+    { "DELETE", "/v1/sandboxes/{id}/ports/{port}", wr_api_unexpose_port, 0, 0,
+      "stop exposing a sandbox port" },
     { "POST", "/v1/sandboxes/{id}/processes", wr_api_process_exec, 0, 0, "start a process" },
     { "GET", "/v1/sandboxes/{id}/processes", wr_api_process_list, 0, 0, "list processes" },
     { "GET", "/v1/sandboxes/{id}/processes/{pid}", wr_api_process_get, 0, 0, "a process" },

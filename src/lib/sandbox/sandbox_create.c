@@ -227,6 +227,8 @@ start_sandbox (creation_t *c, const wr_sandbox_spec_t *spec, const wr_cancel_t *
         return wr_error_prefix (err, "the sandbox's agent did not answer");
     rc = spec->docker_enabled ? wait_for_docker (c, agent, cancel, err) : 0;
     wr_sandbox_manager_release (mgr, agent);
+    if (rc == 0)
+        rc = wr_sandbox_ports_apply (mgr, c->id, spec->ports, spec->n_ports, err);
     return rc;
 }
 
