@@ -305,7 +305,10 @@ case_errors() {
     t_capture out 60 "${W[@]}" rm "$id"
     assert_eq "$(t_leftovers)" "" "what the sandboxes left"
     # warrend not running: the socket named, and how to start it.
-    local gone=$T_CASE_DIR/nowhere
+    local gone=$WD_ROOT/gone long=$T_CASE_DIR/a-directory-whose-path-is-too-long-for-a-socket
+    t_capture out 30 "$WARREN" --root "$long" ls
+    assert_status 1 "$T_STATUS" "ls with a socket path too long"
+    assert_contains "$out" "longer than a socket path may be" "ls's message"
     t_capture out 30 "$WARREN" --root "$gone" ls
     assert_status 1 "$T_STATUS" "ls with no warrend"
     assert_contains "$out" "cannot reach warrend at $gone/run/warrend.sock" "ls's message"
