@@ -23,10 +23,8 @@ create_events() {
 }
 
 run_out() {
-    local out pid
-    out=$(t_api POST "/v1/sandboxes/$1/processes" -d "{\"argv\": $2}")
-    [ "$(tail -n 1 <<<"$out")" = 201 ] || t_fail "exec $2: $out"
-    pid=$(head -n 1 <<<"$out" | jq -r .pid)
+    local pid
+    pid=$(t_api_exec "$1" "$2")
     t_api POST "/v1/sandboxes/$1/processes/$pid/wait" -d '{"timeout_ms": 60000}' > /dev/null
     curl -s --unix-socket "$WD_SOCK" "http://warrend/v1/sandboxes/$1/processes/$pid/output?stream=stdout"
 }

@@ -72,6 +72,21 @@ on_announce (void *data, const char *digest, int64_t total)
     emit (c, e);
 }
 
+/* IMAGE's config into *CONFIG, and IMAGE recorded as the sandbox's. */
+static int
+use_image (creation_t *c, const wr_image_record_t *image, wr_image_config_t *config,
+           wr_error_t *err)
+{
+    wr_sandbox_manager_t *mgr = c->mgr;
+    cleanup_free char *data = NULL;
+    size_t len = 0;
+    if (wr_store_read_blob (mgr->store, image->config_digest, WR_CONFIG_MAX_SIZE, &data, &len,
+                            err) < 0 ||
+        wr_image_config_parse (data, len, image->name, config, err) < 0)
+        return -1;
+    return wr_sandbox_db_set_image (mgr->db, c->id, image->manifest_digest, image->root_id, err);
+}
+
 static int
 pull_image (creation_t *c, const char *reference, const wr_cancel_t *cancel,
             wr_image_record_t *image, wr_image_config_t *config, wr_error_t *err)
@@ -94,13 +109,7 @@ pull_image (creation_t *c, const char *reference, const wr_cancel_t *cancel,
                    result.layers_total, (unsigned long long) result.bytes_fetched,
                    result.up_to_date ? ", up to date" : "");
     emit_message (c, "pulled", text, "layers_fetched", (int64_t) result.layers_fetched);
-    cleanup_free char *data = NULL;
-    size_t len = 0;
-    if (wr_store_read_blob (mgr->store, image->config_digest, WR_CONFIG_MAX_SIZE, &data, &len,
-                            err) < 0 ||
-        wr_image_config_parse (data, len, image->name, config, err) < 0)
-        return -1;
-    return wr_sandbox_db_set_image (mgr->db, c->id, image->manifest_digest, image->root_id, err);
+    return use_image (c, image, config, err);
 }
 
 /* ---- build steps ---- */
@@ -194,13 +203,7 @@ build_image (creation_t *c, const wr_sandbox_image_t *spec_image, const wr_cance
     wr_image_record_clear (image);
     *image = built;
     wr_image_config_clear (config);
-    cleanup_free char *data = NULL;
-    size_t len = 0;
-    if (wr_store_read_blob (mgr->store, image->config_digest, WR_CONFIG_MAX_SIZE, &data, &len,
-                            err) < 0 ||
-        wr_image_config_parse (data, len, image->name, config, err) < 0)
-        return -1;
-    return wr_sandbox_db_set_image (mgr->db, c->id, image->manifest_digest, image->root_id, err);
+    return use_image (c, image, config, err);
 }
 
 /* ---- Docker ---- */
