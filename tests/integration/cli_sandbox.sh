@@ -57,6 +57,26 @@ case_run() {
     # A signal's end: 128+N, as a shell.
     run_split 120 "${W[@]}" run "$WARREN_BUSYBOX_IMAGE" -- sh -c 'kill -TERM $$'
     assert_status 143 "$T_STATUS" "run of a command ended by SIGTERM"
+    # SIGTERM to warren goes to the command (its end ends warren run, and
+    # the sandbox is removed).  Not SIGINT: a background job of a script
+    # has it ignored.
+    "${W[@]}" run "$WARREN_BUSYBOX_IMAGE" -- sh -c 'echo started; exec sleep 100' \
+        > "$T_CASE_DIR/sig.out" 2> "$T_CASE_DIR/sig.err" &
+    local runner=$! i
+    for i in $(seq 300); do
+        [ "$(cat "$T_CASE_DIR/sig.out")" = started ] && break
+        sleep 0.1
+    done
+    assert_eq "$(cat "$T_CASE_DIR/sig.out")" started "the output of the command to signal"
+    kill -TERM "$runner"
+    T_STATUS=0
+    t_timeout 30 tail --pid="$runner" -f /dev/null || t_fail "warren run did not end within 30s of SIGTERM"
+    wait "$runner" || T_STATUS=$?
+    cat "$T_CASE_DIR/sig.err"
+    assert_status 143 "$T_STATUS" "warren run after SIGTERM (the command's end by it)"
+    t_capture out 30 "${W[@]}" ls --state running --json
+    assert_eq "$(json_get "$out" 'len(d)')" 0 "running sandboxes after the signalled run"
+    assert_eq "$(t_leftovers)" "" "what the signalled run's sandbox left"
     # --keep leaves it, and says so.
     run_split 120 "${W[@]}" run --keep "$WARREN_BUSYBOX_IMAGE" -- true
     assert_status 0 "$T_STATUS" "run --keep"
