@@ -305,7 +305,17 @@ case_errors() {
     # Bad flags and arguments: status 2, the flag named.
     t_capture out 30 "${W[@]}" ls --bogus
     assert_status 2 "$T_STATUS" "ls --bogus"
-    assert_contains "$out" "--bogus" "ls --bogus's message"
+    assert_contains "$out" "warren: ls: unknown option \`--bogus\`" "ls --bogus's message"
+    assert_contains "$out" "(see warren --help)" "ls --bogus's message"
+    t_capture out 30 "${W[@]}" exec -z "$id" -- true
+    assert_status 2 "$T_STATUS" "exec -z"
+    assert_contains "$out" "warren: exec: unknown option \`-z\`" "exec -z's message"
+    t_capture out 30 "${W[@]}" run --memory
+    assert_status 2 "$T_STATUS" "run --memory without its value"
+    assert_contains "$out" "warren: run: option \`--memory\` needs a value" "run --memory's message"
+    t_capture out 30 "${W[@]}" cp --parents=yes a "$id:/b"
+    assert_status 2 "$T_STATUS" "cp --parents=yes"
+    assert_contains "$out" "warren: cp: option \`--parents\` takes no value" "cp --parents=yes's message"
     t_capture out 30 "${W[@]}" run --memory lots "$WARREN_BUSYBOX_IMAGE" -- true
     assert_status 2 "$T_STATUS" "run --memory lots"
     assert_contains "$out" "--memory \`lots\`: expected bytes" "run --memory lots's message"

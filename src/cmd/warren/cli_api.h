@@ -35,6 +35,11 @@ int cli_api_fail (wr_error_t *err, int status);
 
 int cli_usage_error (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
 
+/* After getopt_long returned '?' (with opterr 0): a usage error naming the
+ * option of CMD it stopped at, unknown, missing its value or given one it
+ * does not take.  SHORTS is the optstring. */
+int cli_bad_option (const char *cmd, char *const *argv, const char *shorts);
+
 /* TEXT from warrend made safe for a terminal: control bytes as '?', NULL
  * as "-" (in one of six rotating static buffers of 512 bytes). */
 const char *cli_safe (const char *text);

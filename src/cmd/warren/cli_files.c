@@ -164,6 +164,7 @@ cli_cmd_cp (const cli_api_t *api, int argc, char **argv)
     bool json = false, parents = false;
     int c;
     optind = 0;
+    opterr = 0;
     while ((c = getopt_long (argc, argv, "+", options, NULL)) != -1) {
         if (c == OPT_JSON)
             json = true;
@@ -173,7 +174,7 @@ cli_cmd_cp (const cli_api_t *api, int argc, char **argv)
             fputs (cli_api_usage, stdout);
             return 0;
         } else
-            return cli_usage_error ("cp: bad option");
+            return cli_bad_option ("cp", argv, "+");
     }
     if (optind + 2 != argc)
         return cli_usage_error ("cp takes SRC and DST, one of them ID:PATH");

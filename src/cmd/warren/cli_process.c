@@ -251,6 +251,7 @@ cli_cmd_exec (const cli_api_t *api, int argc, char **argv)
     const char *cwd = NULL, *user = NULL;
     int c;
     optind = 0;
+    opterr = 0;
     while ((c = getopt_long (argc, argv, "+ie:w:u:", options, NULL)) != -1) {
         switch (c) {
         case 'i':
@@ -277,7 +278,7 @@ cli_cmd_exec (const cli_api_t *api, int argc, char **argv)
             fputs (cli_api_usage, stdout);
             return 0;
         default:
-            return cli_usage_error ("exec: bad option");
+            return cli_bad_option ("exec", argv, "+ie:w:u:");
         }
     }
     if (optind >= argc)
@@ -308,6 +309,7 @@ cli_cmd_logs (const cli_api_t *api, int argc, char **argv)
     bool follow = false, json = false;
     int c;
     optind = 0;
+    opterr = 0;
     while ((c = getopt_long (argc, argv, "+f", options, NULL)) != -1) {
         if (c == 'f')
             follow = true;
@@ -317,7 +319,7 @@ cli_cmd_logs (const cli_api_t *api, int argc, char **argv)
             fputs (cli_api_usage, stdout);
             return 0;
         } else
-            return cli_usage_error ("logs: bad option");
+            return cli_bad_option ("logs", argv, "+f");
     }
     if (optind + 2 != argc)
         return cli_usage_error ("logs takes a sandbox ID and a process PID");

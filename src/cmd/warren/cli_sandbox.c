@@ -60,6 +60,7 @@ parse_create (int argc, char **argv, bool run, create_opts_t *o, int *status)
     const char *cmd = run ? "run" : "create";
     int c;
     optind = 0;
+    opterr = 0;
     while ((c = getopt_long (argc, argv, "+e:", options, NULL)) != -1) {
         switch (c) {
         case OPT_DOCKER:
@@ -129,7 +130,7 @@ parse_create (int argc, char **argv, bool run, create_opts_t *o, int *status)
             *status = 0;
             return -1;
         default:
-            *status = cli_usage_error ("%s: bad option", cmd);
+            *status = cli_bad_option (cmd, argv, "+e:");
             return -1;
         }
     }
@@ -245,6 +246,7 @@ cli_cmd_ls (const cli_api_t *api, int argc, char **argv)
     bool json = false;
     int c;
     optind = 0;
+    opterr = 0;
     while ((c = getopt_long (argc, argv, "+", options, NULL)) != -1) {
         switch (c) {
         case OPT_STATE:
@@ -265,7 +267,7 @@ cli_cmd_ls (const cli_api_t *api, int argc, char **argv)
             fputs (cli_api_usage, stdout);
             return 0;
         default:
-            return cli_usage_error ("ls: bad option");
+            return cli_bad_option ("ls", argv, "+");
         }
     }
     if (optind != argc)
