@@ -192,6 +192,59 @@ print("".join(base64.b64decode(json.loads(l)["data"]).decode() for l in sys.stdi
     assert_eq "$(t_leftovers)" "" "what the removed sandbox left"
 }
 
+case_options_and_output() {
+    setup
+    local out id a b want
+    # run's options reach the sandbox: memory, workdir, env; and 2.6 MB of
+    # output arrives whole and in order.
+    run_split 120 "${W[@]}" run --memory 256M --cpu 1 --workdir /tmp -e A=1 --env B=two \
+        "$WARREN_BUSYBOX_IMAGE" -- sh -c 'grep MemTotal /proc/meminfo; pwd; echo "$A $B"'
+    assert_status 0 "$T_STATUS" "run with options"
+    assert_match "$OUT" 'MemTotal: +262144 kB' "run --memory 256M seen inside"
+    assert_contains "$OUT" "$(printf '/tmp\n1 two')" "run --workdir and --env seen inside"
+    want=$(seq 1 400000 | sha256sum)
+    T_STATUS=0
+    out=$(timeout -k 5 120 "${W[@]}" run "$WARREN_BUSYBOX_IMAGE" -- seq 1 400000 | sha256sum) || T_STATUS=$?
+    assert_eq "$out" "$want" "the 400,000 lines run printed"
+    # run --json: JSON lines of the two streams, then the process.
+    run_split 120 "${W[@]}" run --json "$WARREN_BUSYBOX_IMAGE" -- sh -c 'echo json-out; echo json-err >&2; exit 2'
+    assert_status 2 "$T_STATUS" "run --json's status"
+    assert_eq "$(python3 -c 'import base64, json, sys
+lines = [json.loads(l) for l in sys.stdin]
+out = "".join(base64.b64decode(l["data"]).decode() for l in lines if l.get("stream") == "stdout")
+err = "".join(base64.b64decode(l["data"]).decode() for l in lines if l.get("stream") == "stderr")
+p = lines[-1]["process"]
+print(repr(out), repr(err), p["state"], p["exit_code"])' <<<"$OUT")" "'json-out\\n' 'json-err\\n' exited 2" "run --json's lines"
+    # create --json: the whole Sandbox; exec --workdir and --user.
+    t_capture out 120 "${W[@]}" create --json --keep-warm -1 "$WARREN_BUSYBOX_IMAGE"
+    a=$(json_get "$(sed -n '/^{/,$p' <<<"$out")" 'd["id"]')
+    assert_match "$a" '^sb-[0-9a-f]{16}$' "create --json's id"
+    assert_eq "$(json_get "$(sed -n '/^{/,$p' <<<"$out")" 'd["keep_warm_seconds"]')" -1 "create --keep-warm -1"
+    run_split 60 "${W[@]}" exec --workdir /etc --user 1000:1001 "$a" -- sh -c 'pwd; id -u; id -g'
+    assert_eq "$OUT" "$(printf '/etc\n1000\n1001')" "exec --workdir and --user"
+    # exec -i with nothing on stdin: the command sees its end at once.
+    T_STATUS=0
+    out=$(timeout -k 5 60 "${W[@]}" exec -i "$a" -- wc -c < /dev/null) || T_STATUS=$?
+    assert_status 0 "$T_STATUS" "exec -i with an empty stdin"
+    assert_eq "$(tr -d ' ' <<<"$out")" 0 "bytes read from an empty stdin"
+    # rm of two sandboxes and an unknown one: the two removed, status 1.
+    t_capture b 120 "${W[@]}" create "$WARREN_BUSYBOX_IMAGE"
+    b=$(tail -n 1 <<<"$b")
+    t_capture out 60 "${W[@]}" rm "$a" sb-0123456789abcdef "$b"
+    assert_status 1 "$T_STATUS" "rm with an unknown id among them"
+    assert_contains "$out" "removed $a" "rm's output"
+    assert_contains "$out" "removed $b" "rm's output"
+    assert_contains "$out" "sandbox \`sb-0123456789abcdef\`: no such sandbox" "rm's message"
+    # A removed sandbox: ls shows it stopped with its reason; exec says so.
+    t_capture out 30 "${W[@]}" ls --state stopped
+    assert_match "$out" "^$a +- +stopped " "ls --state stopped"
+    assert_match "$out" '^ +\(deleted\)' "ls: the reason below a stopped sandbox"
+    t_capture out 30 "${W[@]}" exec "$a" -- true
+    assert_status 125 "$T_STATUS" "exec in a removed sandbox"
+    assert_contains "$out" "$a" "exec's message about a removed sandbox"
+    assert_eq "$(t_leftovers)" "" "what the sandboxes left"
+}
+
 case_cp() {
     setup
     local id out sum
@@ -353,6 +406,7 @@ case_errors() {
 
 t_case "run: the command's status, stdout and stderr apart, the sandbox removed (--keep keeps it)" case_run
 t_case "create with a name, labels and env; ls, inspect, exec (-i), ps, logs (-f), rm" case_lifecycle
+t_case "options and output: run's --memory/--workdir/--env inside, 400,000 lines, --json; exec --user, rm of several" case_options_and_output
 t_case "cp of a 20 MB file in and out: checksums equal, mode 0751 kept, stdin and stdout" case_cp
 t_case "run --docker: the readiness lines, docker-socket and warren docker answer" case_docker
 t_case "errors: an unknown sandbox, bad flags, warrend not running" case_errors
