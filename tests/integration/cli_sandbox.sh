@@ -355,29 +355,36 @@ case_errors() {
     t_capture out 30 "${W[@]}" docker-socket "$id"
     assert_status 1 "$T_STATUS" "docker-socket of a sandbox without Docker"
     assert_contains "$out" "has no Docker socket: it was created without --docker" "docker-socket's message"
-    # Bad flags and arguments: status 2, the flag named.
+    # Bad flags and arguments: status 2, the flag named; 125 for run and
+    # exec, whose 2 could be the command's own.
     t_capture out 30 "${W[@]}" ls --bogus
     assert_status 2 "$T_STATUS" "ls --bogus"
     assert_contains "$out" "warren: ls: unknown option \`--bogus\`" "ls --bogus's message"
     assert_contains "$out" "(see warren --help)" "ls --bogus's message"
     t_capture out 30 "${W[@]}" exec -z "$id" -- true
-    assert_status 2 "$T_STATUS" "exec -z"
+    assert_status 125 "$T_STATUS" "exec -z"
     assert_contains "$out" "warren: exec: unknown option \`-z\`" "exec -z's message"
     t_capture out 30 "${W[@]}" run --memory
-    assert_status 2 "$T_STATUS" "run --memory without its value"
+    assert_status 125 "$T_STATUS" "run --memory without its value"
     assert_contains "$out" "warren: run: option \`--memory\` needs a value" "run --memory's message"
     t_capture out 30 "${W[@]}" cp --parents=yes a "$id:/b"
     assert_status 2 "$T_STATUS" "cp --parents=yes"
     assert_contains "$out" "warren: cp: option \`--parents\` takes no value" "cp --parents=yes's message"
     t_capture out 30 "${W[@]}" run --memory lots "$WARREN_BUSYBOX_IMAGE" -- true
-    assert_status 2 "$T_STATUS" "run --memory lots"
+    assert_status 125 "$T_STATUS" "run --memory lots"
     assert_contains "$out" "--memory \`lots\`: expected bytes" "run --memory lots's message"
     t_capture out 30 "${W[@]}" create --label novalue "$WARREN_BUSYBOX_IMAGE"
     assert_status 2 "$T_STATUS" "create --label novalue"
     assert_contains "$out" "--label \`novalue\`: expected KEY=VALUE" "create --label's message"
     t_capture out 30 "${W[@]}" run "$WARREN_BUSYBOX_IMAGE"
-    assert_status 2 "$T_STATUS" "run without a command"
+    assert_status 125 "$T_STATUS" "run without a command"
     assert_contains "$out" "run needs a command" "run's message"
+    t_capture out 30 "${W[@]}" exec "$id"
+    assert_status 125 "$T_STATUS" "exec without a command"
+    assert_contains "$out" "exec needs a command" "exec's message"
+    t_capture out 30 "${W[@]}" run --help
+    assert_status 0 "$T_STATUS" "run --help"
+    assert_contains "$out" "run [OPTIONS] IMAGE -- CMD..." "run --help"
     t_capture out 30 "${W[@]}" cp a b
     assert_status 2 "$T_STATUS" "cp with no sandbox side"
     assert_contains "$out" "neither side is ID:PATH" "cp's message"

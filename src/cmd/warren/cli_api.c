@@ -76,6 +76,12 @@ cli_api_fail (wr_error_t *err, int status)
 }
 
 int
+cli_run_status (int status)
+{
+    return status == CLI_EXIT_USAGE ? CLI_EXIT_WARREN : status;
+}
+
+int
 cli_bad_option (const char *cmd, char *const *argv, const char *shorts)
 {
     /* A long option's error always moves optind past its word; a short

@@ -24,6 +24,10 @@ typedef struct {
 #define CLI_EXIT_WARREN 125
 #define CLI_EXIT_USAGE 2
 
+/* STATUS for run and exec: a usage error is CLI_EXIT_WARREN there, as
+ * `docker run`'s, so it is not taken for the command's own status 2. */
+int cli_run_status (int status);
+
 extern const char cli_api_usage[];
 
 /* The client for API, or NULL after printing why. */

@@ -260,7 +260,7 @@ cli_cmd_exec (const cli_api_t *api, int argc, char **argv)
         case 'e':
         case OPT_ENV:
             if (strchr (optarg, '=') == NULL || optarg[0] == '=')
-                return cli_usage_error ("--env `%s`: expected KEY=VALUE", optarg);
+                return cli_run_status (cli_usage_error ("--env `%s`: expected KEY=VALUE", optarg));
             wr_strv_add (&env, optarg);
             break;
         case 'w':
@@ -278,16 +278,17 @@ cli_cmd_exec (const cli_api_t *api, int argc, char **argv)
             fputs (cli_api_usage, stdout);
             return 0;
         default:
-            return cli_bad_option ("exec", argv, "+ie:w:u:");
+            return cli_run_status (cli_bad_option ("exec", argv, "+ie:w:u:"));
         }
     }
     if (optind >= argc)
-        return cli_usage_error ("exec needs a sandbox ID and a command: warren exec ID -- CMD...");
+        return cli_run_status (
+            cli_usage_error ("exec needs a sandbox ID and a command: warren exec ID -- CMD..."));
     const char *id = argv[optind++];
     if (optind < argc && strcmp (argv[optind], "--") == 0)
         optind++;
     if (optind >= argc)
-        return cli_usage_error ("exec needs a command: warren exec ID -- CMD...");
+        return cli_run_status (cli_usage_error ("exec needs a command: warren exec ID -- CMD..."));
     wr_client_t *client = cli_client (api);
     if (client == NULL)
         return CLI_EXIT_WARREN;

@@ -199,11 +199,11 @@ cli_cmd_run (const cli_api_t *api, int argc, char **argv)
     (void) env;
     (void) labels;
     if (next < 0)
-        return status;
+        return cli_run_status (status);
     if (next < argc && strcmp (argv[next], "--") == 0)
         next++;
     if (next >= argc)
-        return cli_usage_error ("run needs a command: warren run IMAGE -- CMD...");
+        return cli_run_status (cli_usage_error ("run needs a command: warren run IMAGE -- CMD..."));
     wr_client_t *client = cli_client (api);
     if (client == NULL)
         return CLI_EXIT_WARREN;
