@@ -289,6 +289,84 @@ case_cp() {
     assert_eq "$(t_leftovers)" "" "what the sandbox left"
 }
 
+case_cp_edges_and_stdin() {
+    setup
+    local id out sum
+    t_capture id 120 "${W[@]}" create "$WARREN_BUSYBOX_IMAGE"
+    id=$(tail -n 1 <<<"$id")
+    echo small > "$T_CASE_DIR/small.txt"
+    chmod 0600 "$T_CASE_DIR/small.txt"
+    # Into a directory named without a trailing /: the name kept.
+    t_capture out 60 "${W[@]}" cp "$T_CASE_DIR/small.txt" "$id:/tmp"
+    assert_status 0 "$T_STATUS" "cp into /tmp"
+    assert_eq "$(timeout 60 "${W[@]}" exec "$id" -- stat -c '%a %s' /tmp/small.txt)" "600 6" "the file cp put in /tmp"
+    # An empty file both ways.
+    : > "$T_CASE_DIR/empty"
+    t_capture out 60 "${W[@]}" cp "$T_CASE_DIR/empty" "$id:/tmp/empty"
+    assert_status 0 "$T_STATUS" "cp of an empty file in"
+    t_capture out 60 "${W[@]}" cp "$id:/tmp/empty" "$T_CASE_DIR/empty.back"
+    assert_status 0 "$T_STATUS" "cp of an empty file out"
+    assert_eq "$(stat -c %s "$T_CASE_DIR/empty.back")" 0 "the empty file's size"
+    # What cp refuses, with the reason.
+    t_capture out 60 "${W[@]}" cp "$T_CASE_DIR/small.txt" "$id:/no/such/dir/f"
+    assert_status 1 "$T_STATUS" "cp into a directory that does not exist"
+    assert_contains "$out" "/no/such/dir" "cp's message"
+    t_capture out 60 "${W[@]}" cp "$id:/etc" "$T_CASE_DIR/etc"
+    assert_status 1 "$T_STATUS" "cp of a directory out"
+    assert_contains "$out" "$id:/etc is a directory: cp copies one file" "cp's message"
+    t_capture out 60 "${W[@]}" cp "$T_CASE_DIR" "$id:/tmp/dir"
+    assert_status 1 "$T_STATUS" "cp of a local directory in"
+    assert_contains "$out" "is a directory: cp copies one file" "cp's message"
+    t_capture out 60 "${W[@]}" cp "$id:/etc/passwd" "$T_CASE_DIR/no/such/dir/passwd"
+    assert_status 1 "$T_STATUS" "cp out into a local directory that does not exist"
+    assert_contains "$out" "$T_CASE_DIR/no/such/dir/passwd" "cp's message"
+    # 20 MB through exec -i's stdin, and back through its stdout.
+    head -c $((20 * 1024 * 1024)) /dev/urandom > "$T_CASE_DIR/big"
+    sum=$(sha256sum < "$T_CASE_DIR/big" | cut -d' ' -f1)
+    T_STATUS=0
+    out=$(timeout -k 5 120 "${W[@]}" exec -i "$id" -- sh -c 'cat > /tmp/in; sha256sum /tmp/in' < "$T_CASE_DIR/big") || T_STATUS=$?
+    assert_status 0 "$T_STATUS" "exec -i of 20 MB"
+    assert_eq "${out%% *}" "$sum" "the 20 MB exec -i forwarded"
+    timeout -k 5 120 "${W[@]}" exec "$id" -- cat /tmp/in > "$T_CASE_DIR/out"
+    assert_eq "$(sha256sum < "$T_CASE_DIR/out" | cut -d' ' -f1)" "$sum" "20 MB through exec's stdout"
+    # warren docker on a sandbox without Docker.
+    t_capture out 30 "${W[@]}" docker "$id" ps
+    assert_status 1 "$T_STATUS" "warren docker on a sandbox without Docker"
+    assert_contains "$out" "has no Docker socket: it was created without --docker" "warren docker's message"
+    t_capture out 60 "${W[@]}" rm "$id"
+    assert_eq "$(t_leftovers)" "" "what the sandbox left"
+}
+
+# warrend on TCP with a token: --host and --token-file, and the message of
+# a wrong token.
+case_tcp_token() {
+    t_require_warren
+    [ -x "$WARREND" ] || t_fail "warrend not built: $WARREND"
+    [ -x "$WARREN" ] || t_fail "warren not built: $WARREN"
+    t_images busybox
+    t_warrend_root
+    local port=$((20000 + RANDOM % 20000)) out id
+    echo "right-token-$RANDOM$RANDOM" > "$WD_ROOT/token"
+    echo wrong-token > "$WD_ROOT/wrong"
+    t_warrend --listen "127.0.0.1:$port" --token-file "$WD_ROOT/token"
+    local T=("$WARREN" --host "http://127.0.0.1:$port")
+    t_capture out 120 "${T[@]}" --token-file "$WD_ROOT/token" run "$WARREN_BUSYBOX_IMAGE" -- echo over-tcp
+    assert_status 0 "$T_STATUS" "run over TCP with the token"
+    assert_contains "$out" over-tcp "run over TCP"
+    t_capture out 30 "${T[@]}" --token-file "$WD_ROOT/wrong" ls
+    assert_status 1 "$T_STATUS" "ls with a wrong token"
+    assert_contains "$out" "warrend refused the token: give the right one with --token-file" "ls's message with a wrong token"
+    t_capture out 30 "${T[@]}" ls
+    assert_status 1 "$T_STATUS" "ls with no token"
+    assert_contains "$out" "warrend needs a token on this listener: give it with --token-file FILE" "ls's message with no token"
+    t_capture out 30 env WARREN_TOKEN="$(cat "$WD_ROOT/token")" "${T[@]}" ls --json
+    assert_status 0 "$T_STATUS" "ls with \$WARREN_TOKEN"
+    t_capture out 30 "${T[@]}" --token-file "$WD_ROOT/nonexistent" ls
+    assert_status 1 "$T_STATUS" "a token file that does not exist"
+    assert_contains "$out" "the token file $WD_ROOT/nonexistent" "the message of a missing token file"
+    assert_eq "$(t_leftovers)" "" "what the sandbox left"
+}
+
 case_docker() {
     setup debian-docker
     run_split 180 "${W[@]}" run --docker --keep "$WARREN_DEBIAN_IMAGE" -- docker version --format '{{.Server.Version}}'
@@ -415,6 +493,8 @@ t_case "run: the command's status, stdout and stderr apart, the sandbox removed 
 t_case "create with a name, labels and env; ls, inspect, exec (-i), ps, logs (-f), rm" case_lifecycle
 t_case "options and output: run's --memory/--workdir/--env inside, 400,000 lines, --json; exec --user, rm of several" case_options_and_output
 t_case "cp of a 20 MB file in and out: checksums equal, mode 0751 kept, stdin and stdout" case_cp
+t_case "cp's edges (a directory, an empty file, what it refuses) and 20 MB through exec -i" case_cp_edges_and_stdin
+t_case "over TCP: --host and --token-file, \$WARREN_TOKEN, and a wrong or missing token's message" case_tcp_token
 t_case "run --docker: the readiness lines, docker-socket and warren docker answer" case_docker
 t_case "errors: an unknown sandbox, bad flags, warrend not running" case_errors
 t_done

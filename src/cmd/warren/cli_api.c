@@ -64,13 +64,18 @@ cli_usage_error (const char *fmt, ...)
     return CLI_EXIT_USAGE;
 }
 
+/* Whether cli_client was given a token: a refusal's advice differs. */
+static bool token_given;
+
 int
 cli_api_fail (wr_error_t *err, int status)
 {
     fprintf (stderr, "warren: %s\n", *err != NULL ? (*err)->message : "failed");
     if (*err != NULL && (*err)->errno_value == EACCES && (*err)->kind == WR_ERROR_INVALID)
-        fputs ("warren: warrend refused the token: give the right one with --token-file FILE "
-               "(or $WARREN_TOKEN_FILE)\n",
+        fputs (token_given ? "warren: warrend refused the token: give the right one with "
+                             "--token-file FILE (or $WARREN_TOKEN_FILE)\n"
+                           : "warren: warrend needs a token on this listener: give it with "
+                             "--token-file FILE (or $WARREN_TOKEN_FILE, or $WARREN_TOKEN)\n",
                stderr);
     return status;
 }
@@ -145,6 +150,7 @@ cli_client (const cli_api_t *api)
     } else if (api->token != NULL) {
         token = xstrdup (api->token);
     }
+    token_given = token != NULL;
     wr_client_options_t opts = {
         .host = api->host,
         .token = token,
