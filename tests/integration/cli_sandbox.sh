@@ -245,6 +245,53 @@ print(repr(out), repr(err), p["state"], p["exit_code"])' <<<"$OUT")" "'json-out\
     assert_eq "$(t_leftovers)" "" "what the sandboxes left"
 }
 
+# wait_output FILE TEXT: until FILE holds TEXT (30 s).
+wait_output() {
+    local i
+    for i in $(seq 300); do
+        [ "$(cat "$1")" = "$2" ] && return 0
+        sleep 0.1
+    done
+    t_fail "$1 holds '$(cat "$1")', not '$2', after 30s"
+}
+
+case_signals() {
+    setup
+    local id out runner
+    t_capture id 120 "${W[@]}" create "$WARREN_BUSYBOX_IMAGE"
+    id=$(tail -n 1 <<<"$id")
+    # SIGHUP to warren exec: the command ends by it, and so does exec.
+    "${W[@]}" exec "$id" -- sh -c 'echo started; exec sleep 100' > "$T_CASE_DIR/hup.out" 2>&1 &
+    runner=$!
+    wait_output "$T_CASE_DIR/hup.out" started
+    kill -HUP "$runner"
+    T_STATUS=0
+    t_timeout 30 tail --pid="$runner" -f /dev/null || t_fail "warren exec did not end within 30s of SIGHUP"
+    wait "$runner" || T_STATUS=$?
+    assert_status 129 "$T_STATUS" "warren exec after SIGHUP"
+    # A command that ignores them: the third signal makes warren stop
+    # waiting, and says so; the command still runs.
+    "${W[@]}" exec "$id" -- sh -c 'trap "" TERM; echo started; sleep 100; echo late' \
+        > "$T_CASE_DIR/term.out" 2> "$T_CASE_DIR/term.err" &
+    runner=$!
+    wait_output "$T_CASE_DIR/term.out" started
+    kill -TERM "$runner"
+    sleep 0.5
+    kill -TERM "$runner"
+    sleep 0.5
+    kill -0 "$runner" 2>/dev/null || t_fail "warren exec ended after two signals the command ignores"
+    kill -TERM "$runner"
+    T_STATUS=0
+    t_timeout 30 tail --pid="$runner" -f /dev/null || t_fail "warren exec did not end within 30s of the third SIGTERM"
+    wait "$runner" || T_STATUS=$?
+    assert_status 143 "$T_STATUS" "warren exec after the third SIGTERM"
+    assert_contains "$(cat "$T_CASE_DIR/term.err")" "stopped waiting (the sandbox may still run the command)" "exec's message"
+    t_capture out 30 "${W[@]}" ps "$id"
+    assert_match "$out" ' running +- +.*trap "" TERM' "ps: the command that ignored the signals"
+    t_capture out 60 "${W[@]}" rm "$id"
+    assert_eq "$(t_leftovers)" "" "what the sandbox left"
+}
+
 case_cp() {
     setup
     local id out sum
@@ -492,6 +539,7 @@ case_errors() {
 t_case "run: the command's status, stdout and stderr apart, the sandbox removed (--keep keeps it)" case_run
 t_case "create with a name, labels and env; ls, inspect, exec (-i), ps, logs (-f), rm" case_lifecycle
 t_case "options and output: run's --memory/--workdir/--env inside, 400,000 lines, --json; exec --user, rm of several" case_options_and_output
+t_case "signals: SIGHUP to exec ends the command; the third of ignored ones stops warren waiting" case_signals
 t_case "cp of a 20 MB file in and out: checksums equal, mode 0751 kept, stdin and stdout" case_cp
 t_case "cp's edges (a directory, an empty file, what it refuses) and 20 MB through exec -i" case_cp_edges_and_stdin
 t_case "over TCP: --host and --token-file, \$WARREN_TOKEN, and a wrong or missing token's message" case_tcp_token
