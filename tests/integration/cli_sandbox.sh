@@ -290,6 +290,25 @@ case_signals() {
     assert_match "$out" ' running +- +.*trap "" TERM' "ps: the command that ignored the signals"
     t_capture out 60 "${W[@]}" rm "$id"
     assert_eq "$(t_leftovers)" "" "what the sandbox left"
+    # warren run's sandbox is its own: the third signal removes it first.
+    "${W[@]}" run "$WARREN_BUSYBOX_IMAGE" -- sh -c 'trap "" TERM; echo started; sleep 100' \
+        > "$T_CASE_DIR/run.out" 2> "$T_CASE_DIR/run.err" &
+    runner=$!
+    wait_output "$T_CASE_DIR/run.out" started
+    local i
+    for i in 1 2 3; do
+        kill -TERM "$runner"
+        sleep 0.5
+    done
+    T_STATUS=0
+    t_timeout 60 tail --pid="$runner" -f /dev/null || t_fail "warren run did not end within 60s of the third SIGTERM"
+    wait "$runner" || T_STATUS=$?
+    cat "$T_CASE_DIR/run.err"
+    assert_status 143 "$T_STATUS" "warren run after the third SIGTERM"
+    assert_match "$(cat "$T_CASE_DIR/run.err")" "stopped waiting; removing sandbox sb-[0-9a-f]{16}" "run's message"
+    t_capture out 30 "${W[@]}" ls --state running --json
+    assert_eq "$(json_get "$out" 'len(d)')" 0 "running sandboxes after run was abandoned"
+    assert_eq "$(t_leftovers)" "" "what the abandoned run's sandbox left"
 }
 
 case_cp() {
@@ -539,7 +558,7 @@ case_errors() {
 t_case "run: the command's status, stdout and stderr apart, the sandbox removed (--keep keeps it)" case_run
 t_case "create with a name, labels and env; ls, inspect, exec (-i), ps, logs (-f), rm" case_lifecycle
 t_case "options and output: run's --memory/--workdir/--env inside, 400,000 lines, --json; exec --user, rm of several" case_options_and_output
-t_case "signals: SIGHUP to exec ends the command; the third of ignored ones stops warren waiting" case_signals
+t_case "signals: SIGHUP to exec ends the command; the third of ignored ones stops warren waiting (run removes its sandbox)" case_signals
 t_case "cp of a 20 MB file in and out: checksums equal, mode 0751 kept, stdin and stdout" case_cp
 t_case "cp's edges (a directory, an empty file, what it refuses) and 20 MB through exec -i" case_cp_edges_and_stdin
 t_case "over TCP: --host and --token-file, \$WARREN_TOKEN, and a wrong or missing token's message" case_tcp_token

@@ -89,4 +89,9 @@ int cli_cmd_cp (const cli_api_t *api, int argc, char **argv);
 int cli_run_process (wr_client_t *client, const char *sandbox, char **argv, char **env,
                      const char *cwd, const char *user, bool stdin_open, bool json);
 
+/* With YES, the third signal that makes cli_run_process's caller stop
+ * waiting also removes the sandbox first (`warren run` without --keep: the
+ * sandbox is run's own). */
+void cli_run_remove_when_abandoned (bool yes);
+
 #endif

@@ -217,6 +217,7 @@ cli_cmd_run (const cli_api_t *api, int argc, char **argv)
     wr_client_sandbox_read (sandbox, &view, &err);
     cleanup_free char *id = xstrdup (view.id);
     json_object_put (sandbox);
+    cli_run_remove_when_abandoned (!o.keep);
     status = cli_run_process (client, id, argv + next, NULL, NULL, NULL, false, o.json);
     if (o.keep) {
         fprintf (stderr, "warren: kept sandbox %s (warren rm %s removes it)\n", id, id);
