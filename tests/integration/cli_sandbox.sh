@@ -206,6 +206,12 @@ case_options_and_output() {
     T_STATUS=0
     out=$(timeout -k 5 120 "${W[@]}" run "$WARREN_BUSYBOX_IMAGE" -- seq 1 400000 | sha256sum) || T_STATUS=$?
     assert_eq "$out" "$want" "the 400,000 lines run printed"
+    # A program that is not there: 125, named, and the sandbox removed.
+    run_split 120 "${W[@]}" run "$WARREN_BUSYBOX_IMAGE" -- /no/such/program
+    assert_status 125 "$T_STATUS" "run of a program that does not exist"
+    assert_contains "$ERR" "/no/such/program" "run's message"
+    t_capture out 30 "${W[@]}" ls --state running --json
+    assert_eq "$(json_get "$out" 'len(d)')" 0 "running sandboxes after the failed run"
     # run --json: JSON lines of the two streams, then the process.
     run_split 120 "${W[@]}" run --json "$WARREN_BUSYBOX_IMAGE" -- sh -c 'echo json-out; echo json-err >&2; exit 2'
     assert_status 2 "$T_STATUS" "run --json's status"
@@ -395,6 +401,18 @@ case_cp_edges_and_stdin() {
     assert_eq "${out%% *}" "$sum" "the 20 MB exec -i forwarded"
     timeout -k 5 120 "${W[@]}" exec "$id" -- cat /tmp/in > "$T_CASE_DIR/out"
     assert_eq "$(sha256sum < "$T_CASE_DIR/out" | cut -d' ' -f1)" "$sum" "20 MB through exec's stdout"
+    # A command that stops reading before its endless input ends: exec -i
+    # ends with it.
+    T_STATUS=0
+    out=$({ yes || true; } | timeout -k 5 60 "${W[@]}" exec -i "$id" -- head -n 2) || T_STATUS=$?
+    assert_status 0 "$T_STATUS" "exec -i head -n 2 of an endless input"
+    assert_eq "$out" "$(printf 'y\ny')" "what head read"
+    # logs -f of a process that has ended: all of it, at once.
+    t_capture out 30 "${W[@]}" ps --json "$id"
+    local pid
+    pid=$(json_get "$out" '[p["pid"] for p in d if p["argv"] == ["cat", "/tmp/in"]][0]')
+    timeout -k 5 30 "${W[@]}" logs -f "$id" "$pid" > "$T_CASE_DIR/logs"
+    assert_eq "$(sha256sum < "$T_CASE_DIR/logs" | cut -d' ' -f1)" "$sum" "logs -f of an ended process (20 MB)"
     # warren docker on a sandbox without Docker.
     t_capture out 30 "${W[@]}" docker "$id" ps
     assert_status 1 "$T_STATUS" "warren docker on a sandbox without Docker"
@@ -529,6 +547,9 @@ case_errors() {
     t_capture out 30 "${W[@]}" run --help
     assert_status 0 "$T_STATUS" "run --help"
     assert_contains "$out" "run [OPTIONS] IMAGE -- CMD..." "run --help"
+    t_capture out 30 "${W[@]}" ls --label a=b,c
+    assert_status 1 "$T_STATUS" "ls --label with a comma"
+    assert_contains "$out" "label filter \`a=b,c\`" "ls --label's message"
     t_capture out 30 "${W[@]}" cp a b
     assert_status 2 "$T_STATUS" "cp with no sandbox side"
     assert_contains "$out" "neither side is ID:PATH" "cp's message"
