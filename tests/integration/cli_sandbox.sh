@@ -53,6 +53,9 @@ case_run() {
     t_capture out 30 "${W[@]}" ls --state running --json
     assert_status 0 "$T_STATUS" "warren ls"
     assert_eq "$(json_get "$out" 'len(d)')" 0 "running sandboxes after run"
+    t_capture out 30 "${W[@]}" ls --json
+    assert_eq "$(json_get "$out" '[(s["state"], s["reason"]) for s in d]')" "[('stopped', 'deleted')]" \
+        "every sandbox warrend knows after run"
     assert_eq "$(t_leftovers)" "" "what the run's sandbox left"
     # A signal's end: 128+N, as a shell.
     run_split 120 "${W[@]}" run "$WARREN_BUSYBOX_IMAGE" -- sh -c 'kill -TERM $$'
