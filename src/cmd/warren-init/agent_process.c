@@ -252,8 +252,13 @@ agent_process_exec (agent_t *agent, agent_stream_t *s)
     p->next = agent->processes;
     agent->processes = p;
     wr_agent_message_t *msg = wr_agent_message_new (WR_AGENT_MSG_STARTED);
-    wr_agent_message_set_string (msg, "process_id", p->id);
-    wr_agent_message_set_int (msg, "pid", p->pid);
+    if (s->conn->version >= 2) {
+        /* All of it, as process.status would answer: one round trip less. */
+        process_fill (p, msg->json);
+    } else {
+        wr_agent_message_set_string (msg, "process_id", p->id);
+        wr_agent_message_set_int (msg, "pid", p->pid);
+    }
     agent_send (s, msg, true);
 }
 

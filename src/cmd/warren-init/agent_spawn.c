@@ -132,7 +132,8 @@ typedef struct {
     volatile int failed_errno;
 } child_args_t;
 
-/* In the child, raw system calls only: it runs on the parent's memory with
+/* In the child, raw system calls only, besides sigaction and execvpe
+ * (which neither lock nor allocate): it runs on the parent's memory with
  * the parent thread's TLS, so nothing that locks, allocates, or (glibc's
  * setuid/setgid/setgroups) signals the parent's other threads. */
 static long __attribute__ ((no_sanitize ("address", "undefined"))) child_put_fd (int from, int to)

@@ -15,6 +15,7 @@
 
 #include "../../tools/agent_client.h"
 #include "../../tools/agent_start.h"
+#include "cleanup.h"
 #include "xalloc.h"
 
 static const char *warren_init;
@@ -50,7 +51,7 @@ connect_ok (ac_t *c)
 {
     if (ac_connect (c, sock) < 0)
         fail_msg ("connect: %s", c->err ? c->err->message : "failed");
-    assert_int_equal (c->version, 1);
+    assert_int_equal (c->version, WR_AGENT_VERSION_MAX);
 }
 
 /* The next message on STREAM (frames of other streams, and window
@@ -515,6 +516,64 @@ test_cancel_follow (void **state)
     ac_close (&c);
 }
 
+/* The agent speaks the version warrend's hello allows: on version 2 its
+ * started is the whole process, on version 1 only its names. */
+static void
+test_started_by_version (void **state)
+{
+    (void) state;
+    ac_t c;
+    connect_ok (&c);
+    wr_agent_exec_t ex = { .argv = (char *[]){ "sleep", "60", NULL } };
+    assert_int_equal (ac_send (&c, 1, wr_agent_exec_new (&ex), true), 0);
+    wr_agent_message_t *msg = next_message (&c, 1);
+    assert_int_equal (msg->type, WR_AGENT_MSG_STARTED);
+    assert_string_equal (wr_agent_message_string (msg, "state"), "running");
+    assert_true (wr_agent_message_int (msg, "started_ms", 0) > 0);
+    char **argv = wr_agent_message_strv (msg, "argv");
+    assert_string_equal (argv[0], "sleep");
+    assert_string_equal (argv[1], "60");
+    assert_null (argv[2]);
+    cleanup_strv_fn (&argv);
+    char *id = xstrdup (wr_agent_message_string (msg, "process_id"));
+    wr_agent_message_free (msg);
+    wr_agent_message_t *req = wr_agent_message_new (WR_AGENT_MSG_PROCESS_KILL);
+    wr_agent_message_set_string (req, "process_id", id);
+    assert_int_equal (ac_send (&c, 3, req, true), 0);
+    msg = next_message (&c, 3);
+    assert_int_equal (msg->type, WR_AGENT_MSG_OK);
+    wr_agent_message_free (msg);
+    free (id);
+    ac_close (&c);
+
+    /* A warrend of version 1 only. */
+    assert_int_equal (ac_connect_raw (&c, sock), 0);
+    wr_agent_message_t *hello = wr_agent_hello_new ("old warrend");
+    json_object *versions = json_object_new_array ();
+    json_object_array_add (versions, json_object_new_int (1));
+    wr_agent_message_set_json (hello, "versions", versions);
+    assert_int_equal (ac_send (&c, 0, hello, false), 0);
+    assert_int_equal (ac_next (&c, 5000), 1);
+    wr_agent_message_t *theirs = ac_message (&c);
+    assert_non_null (theirs);
+    assert_int_equal (wr_agent_negotiate (theirs, WR_AGENT_SIDE_AGENT, &c.version, NULL), 0);
+    wr_agent_message_free (theirs);
+    assert_int_equal (c.version, 2); /* what it offers; the lower common one is used */
+    c.version = 1;
+    assert_int_equal (wr_agent_decoder_set_version (c.dec, 1, NULL), 0);
+    ex = (wr_agent_exec_t){ .argv = (char *[]){ "true", NULL } };
+    assert_int_equal (ac_send (&c, 1, wr_agent_exec_new (&ex), true), 0);
+    msg = next_message (&c, 1);
+    if (msg->type != WR_AGENT_MSG_STARTED)
+        fail_msg ("exec on version 1: %s", json_object_to_json_string (msg->json));
+    assert_true (wr_agent_message_has (msg, "process_id"));
+    assert_true (wr_agent_message_int (msg, "pid", 0) > 0);
+    assert_false (wr_agent_message_has (msg, "state"));
+    assert_false (wr_agent_message_has (msg, "argv"));
+    wr_agent_message_free (msg);
+    ac_close (&c);
+}
+
 static void
 test_files_and_docker_answer (void **state)
 {
@@ -553,6 +612,7 @@ main (int argc, char **argv)
         cmocka_unit_test (test_protocol_errors),
         cmocka_unit_test (test_cancel_follow),
         cmocka_unit_test (test_files_and_docker_answer),
+        cmocka_unit_test (test_started_by_version),
         cmocka_unit_test (test_exec_user_cwd_group_mask),
         cmocka_unit_test (test_exec_tty),
         cmocka_unit_test (test_exec_errors),
