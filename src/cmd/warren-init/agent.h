@@ -109,6 +109,7 @@ typedef struct {
     const char *root; /* for file requests: "/" */
     const char *spill_dir;
     int registry_mirror_port; /* with --docker: the relay's loopback port; 0: none */
+    int max_processes; /* running at once; 0: no limit */
 } agent_options_t;
 
 /* Docker's readiness as the loop measures it (agent_docker.c). */

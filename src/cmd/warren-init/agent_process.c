@@ -217,9 +217,28 @@ spill_path (agent_t *agent, const agent_process_t *p, const char *which, char *b
     snprintf (buf, size, "%s/%s.%s", agent->options.spill_dir, p->id, which);
 }
 
+/* Processes started through the agent that have not exited. */
+static int
+running_count (const agent_t *agent)
+{
+    int n = 0;
+    for (const agent_process_t *p = agent->processes; p != NULL; p = p->next)
+        n += !p->exited;
+    return n;
+}
+
 void
 agent_process_exec (agent_t *agent, agent_stream_t *s)
 {
+    if (agent->options.max_processes > 0 && running_count (agent) >= agent->options.max_processes) {
+        cleanup_error wr_error_t limit = NULL;
+        wr_error_set_kind (&limit, WR_ERROR_TOO_MANY, 0,
+                           "%d processes started through the agent run already, the most this "
+                           "sandbox runs at once: wait for one to end or kill one",
+                           agent->options.max_processes);
+        agent_send (s, wr_agent_error_new (limit), true);
+        return;
+    }
     wr_agent_exec_t ex;
     wr_agent_exec_from (s->request, &ex);
     agent_process_t *p = xzalloc (sizeof *p);

@@ -40,7 +40,7 @@ init_args_parse (int argc, char **argv, init_args_t *args, wr_error_t *err)
     args->agent_root = "/";
     args->agent_spill_dir = "/run/warren-agent";
     args->registry_mirror_port = INIT_DEFAULT_REGISTRY_MIRROR_PORT;
-    const char *port = NULL;
+    const char *port = NULL, *max_processes = NULL;
     int r;
     int i = 1;
     for (; i < argc; i++) {
@@ -55,9 +55,23 @@ init_args_parse (int argc, char **argv, init_args_t *args, wr_error_t *err)
             (r = option_value (argc, argv, &i, "--agent-root", &args->agent_root, err)) != 0 ||
             (r = option_value (argc, argv, &i, "--agent-spill-dir", &args->agent_spill_dir, err)) !=
                 0 ||
-            (r = option_value (argc, argv, &i, "--registry-mirror-port", &port, err)) != 0) {
+            (r = option_value (argc, argv, &i, "--registry-mirror-port", &port, err)) != 0 ||
+            (r = option_value (argc, argv, &i, "--agent-max-processes", &max_processes, err)) !=
+                0) {
             if (r < 0)
                 return -1;
+            if (max_processes != NULL) {
+                char *end = NULL;
+                errno = 0;
+                long v = strtol (max_processes, &end, 10);
+                if (errno != 0 || end == max_processes || *end != '\0' || v < 0 || v > 1048576)
+                    return wr_error_set (err, 0,
+                                         "--agent-max-processes `%s`: expected a number from 0 "
+                                         "(no limit) to 1048576",
+                                         max_processes);
+                args->agent_max_processes = (int) v;
+                max_processes = NULL;
+            }
             if (port != NULL) {
                 char *end = NULL;
                 errno = 0;

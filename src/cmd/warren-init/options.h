@@ -26,12 +26,16 @@ typedef struct {
     /* --registry-mirror-port N (--docker with the agent): the loopback port
      * of the registry mirror relayed to warrend; 0: none. */
     int registry_mirror_port;
+    /* --agent-max-processes N: processes started through the agent that
+     * may run at once; the next exec is refused (too_many).  0: no limit. */
+    int agent_max_processes;
 } init_args_t;
 
 #define INIT_DEFAULT_REGISTRY_MIRROR_PORT 5999
 
 /* Parses `warren-init [--docker] [--agent-socket PATH] [--agent-root DIR]
- * [--agent-spill-dir DIR] [--registry-mirror-port N] [--] CMD ARGS...` (a value also as --opt=VALUE).  Options stop at the
+ * [--agent-spill-dir DIR] [--registry-mirror-port N] [--agent-max-processes N] [--]
+ * CMD ARGS...` (a value also as --opt=VALUE).  Options stop at the
  * first argument that does not start with '-' or after "--". */
 int init_args_parse (int argc, char **argv, init_args_t *args, wr_error_t *err);
 

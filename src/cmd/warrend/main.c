@@ -37,6 +37,10 @@
 #define SOCKET_NAME "warrend.sock"
 #define MIN_TOKEN_LENGTH 16
 #define MAX_TOKEN_LENGTH 4096
+/* Per-client limits (docs/daemon.md, "Limits"). */
+#define DEFAULT_CLIENT_RATE 200
+#define DEFAULT_CLIENT_SANDBOXES 100
+#define DEFAULT_SANDBOX_PROCESSES 256
 
 static const char usage[] =
     "usage: warrend [OPTIONS]\n"
@@ -52,6 +56,13 @@ static const char usage[] =
     "  --token-file FILE    the bearer token TCP clients must send (at least "
     "16 bytes)\n"
     "  --max-connections N  connections served at once (default 256)\n"
+    "\n"
+    "Limits per client (the peer's uid on the socket, its address on TCP; 0: none):\n"
+    "  --client-rate N      requests a second (default 200); more get 429\n"
+    "  --client-burst N     requests at once above the rate (default: twice the rate)\n"
+    "  --client-sandboxes N sandboxes at once (default 100)\n"
+    "  --sandbox-processes N  processes started through the API running at once in\n"
+    "                       each sandbox (default 256)\n"
     "\n"
     "Sandboxes:\n"
     "  --runsc PATH         runsc (default: on PATH)\n"
@@ -195,7 +206,25 @@ enum {
     OPT_INSECURE_REGISTRY,
     OPT_AUTH_CONFIG,
     OPT_PORT_ADDRESS,
+    OPT_CLIENT_RATE,
+    OPT_CLIENT_BURST,
+    OPT_CLIENT_SANDBOXES,
+    OPT_SANDBOX_PROCESSES,
 };
+
+/* A number from 0 to MAX for OPTION, or -1 after its usage error. */
+static long long
+count_option (const char *option, const char *value, long long max)
+{
+    char *end = NULL;
+    errno = 0;
+    long long n = strtoll (value, &end, 10);
+    if (errno != 0 || end == value || *end != '\0' || n < 0 || n > max) {
+        usage_error ("--%s: not a number from 0 to %lld: %s", option, max, value);
+        return -1;
+    }
+    return n;
+}
 
 int
 main (int argc, char **argv)
@@ -221,11 +250,21 @@ main (int argc, char **argv)
         { "insecure-registry", required_argument, NULL, OPT_INSECURE_REGISTRY },
         { "auth-config", required_argument, NULL, OPT_AUTH_CONFIG },
         { "port-address", required_argument, NULL, OPT_PORT_ADDRESS },
+        { "client-rate", required_argument, NULL, OPT_CLIENT_RATE },
+        { "client-burst", required_argument, NULL, OPT_CLIENT_BURST },
+        { "client-sandboxes", required_argument, NULL, OPT_CLIENT_SANDBOXES },
+        { "sandbox-processes", required_argument, NULL, OPT_SANDBOX_PROCESSES },
         { NULL, 0, NULL, 0 },
     };
     const char *root = NULL, *socket_path = NULL, *group = NULL, *listen = NULL, *token_file = NULL;
     unsigned max_connections = 0;
-    service_options_t service_options = { .libexecdir = WARREN_LIBEXECDIR };
+    long long client_rate = DEFAULT_CLIENT_RATE, client_burst = -1;
+    service_options_t service_options = {
+        .libexecdir = WARREN_LIBEXECDIR,
+        .max_sandboxes_per_client = DEFAULT_CLIENT_SANDBOXES,
+        .max_processes_per_sandbox = DEFAULT_SANDBOX_PROCESSES,
+    };
+    long long count;
     cleanup_strv char **insecure = NULL;
     cleanup_error wr_error_t err = NULL;
     int opt;
@@ -302,6 +341,24 @@ main (int argc, char **argv)
         case OPT_AUTH_CONFIG:
             service_options.auth_config = optarg;
             break;
+        case OPT_CLIENT_RATE:
+            if ((client_rate = count_option ("client-rate", optarg, 1000000)) < 0)
+                return EXIT_USAGE;
+            break;
+        case OPT_CLIENT_BURST:
+            if ((client_burst = count_option ("client-burst", optarg, 1000000)) < 0)
+                return EXIT_USAGE;
+            break;
+        case OPT_CLIENT_SANDBOXES:
+            if ((count = count_option ("client-sandboxes", optarg, 1000000)) < 0)
+                return EXIT_USAGE;
+            service_options.max_sandboxes_per_client = count;
+            break;
+        case OPT_SANDBOX_PROCESSES:
+            if ((count = count_option ("sandbox-processes", optarg, 1048576)) < 0)
+                return EXIT_USAGE;
+            service_options.max_processes_per_sandbox = (int) count;
+            break;
         case OPT_PRINT_ROUTES:
             print_routes ();
             return 0;
@@ -335,9 +392,13 @@ main (int argc, char **argv)
     if (socket_path == NULL)
         socket_path = default_socket;
 
+    if (client_burst == 0 && client_rate > 0)
+        return usage_error ("--client-burst: at least 1 with a --client-rate");
     wr_api_server_options_t server_options = {
         .socket_path = socket_path,
         .max_connections = max_connections,
+        .client_rate = (double) client_rate,
+        .client_burst = (unsigned) (client_burst >= 0 ? client_burst : 2 * client_rate),
     };
     if (group != NULL) {
         struct group *gr = getgrnam (group);

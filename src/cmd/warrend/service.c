@@ -80,6 +80,8 @@ service_start (const service_options_t *o, wr_error_t *err)
         .host = &s->host,
         .init_path = s->init,
         .max_lifetime_seconds = o->max_lifetime_seconds,
+        .max_sandboxes_per_client = o->max_sandboxes_per_client,
+        .max_processes_per_sandbox = o->max_processes_per_sandbox,
         .port_address = o->port_address,
     };
     s->manager = wr_sandbox_manager_open (&mopts, err);

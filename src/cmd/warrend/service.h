@@ -23,6 +23,8 @@ typedef struct {
     const char *cgroup_parent; /* NULL: "/warren" */
     const char *platform; /* runsc --platform; NULL: runsc's default */
     int64_t max_lifetime_seconds;
+    int64_t max_sandboxes_per_client; /* 0: no limit */
+    int max_processes_per_sandbox; /* 0: no limit */
     const char *port_address; /* where exposed ports listen; NULL: 127.0.0.1 */
 } service_options_t;
 

@@ -73,8 +73,9 @@ typedef struct {
     schema_t schema;
 } msg_spec_t;
 
-static const char *const kind_names[] = { "internal", "not_found",   "exists",    "invalid",
-                                          "limit",    "unavailable", "cancelled", NULL };
+static const char *const kind_names[] = { "internal",  "not_found", "exists",
+                                          "invalid",   "limit",     "unavailable",
+                                          "cancelled", "too_many",  NULL };
 static const char *const states[] = { "running", "exited", "signaled", NULL };
 static const char *const output_streams[] = { "stdout", "stderr", "both", NULL };
 static const char *const file_types[] = { "file",   "directory", "symlink", "fifo",

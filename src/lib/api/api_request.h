@@ -40,6 +40,9 @@ typedef struct {
     const char *method;
     const char *path;
     const char *id; /* the request's id, in its log lines and X-Request-Id */
+    /* Who sent it, as the server tells clients apart (api_server.h):
+     * "uid:0", "tcp:10.1.2.3"; "" when unknown. */
+    const char *client;
     wr_api_params_t params;
     const char *body; /* NUL-terminated after BODY_LEN bytes; "" when none */
     size_t body_len;

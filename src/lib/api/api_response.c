@@ -18,10 +18,13 @@ wr_api_status_of_kind (wr_error_kind_t kind)
     case WR_ERROR_EXISTS:
         return 409;
     /* A size or count the request asked for is over a limit (a body, a
-     * layer, a number of sandboxes): 413.  warrend has no rate limits, so
-     * 429 is not used. */
+     * layer, a sandbox's processes): 413. */
     case WR_ERROR_LIMIT:
         return 413;
+    /* The client's share is used up (its request rate, its sandboxes or
+     * processes at once): 429, with Retry-After when waiting helps. */
+    case WR_ERROR_TOO_MANY:
+        return 429;
     case WR_ERROR_UNAVAILABLE:
         return 503;
     /* Work another request (or the daemon stopping) cancelled conflicts

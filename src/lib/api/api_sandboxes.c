@@ -62,6 +62,7 @@ wr_api_list_sandboxes (wr_api_request_t *req, wr_api_response_t *resp, void *dat
 typedef struct {
     wr_sandbox_manager_t *mgr;
     json_object *body;
+    char *client;
     wr_api_events_t *events;
     wr_cancel_t *cancel;
 } create_job_t;
@@ -81,8 +82,8 @@ create_thread (void *data)
 {
     create_job_t *job = data;
     cleanup_error wr_error_t err = NULL;
-    json_object *sandbox =
-        wr_sandbox_manager_create (job->mgr, job->body, send_event, job, job->cancel, &err);
+    json_object *sandbox = wr_sandbox_manager_create (job->mgr, job->body, job->client, send_event,
+                                                      job, job->cancel, &err);
     if (sandbox != NULL) {
         json_object *e = json_object_new_object ();
         json_object_object_add (e, "event", json_object_new_string ("sandbox"));
@@ -97,6 +98,7 @@ create_thread (void *data)
     wr_api_events_unref (job->events);
     json_object_put (job->body);
     wr_cancel_free (job->cancel);
+    free (job->client);
     free (job);
     return NULL;
 }
@@ -111,17 +113,25 @@ wr_api_create_sandbox (wr_api_request_t *req, wr_api_response_t *resp, void *dat
     json_object *body = wr_api_request_json (req, NULL, err);
     if (body == NULL)
         return -1;
+    const char *client = req->client != NULL && req->client[0] != '\0' ? req->client : NULL;
     if (!wants_events (req)) {
-        json_object *sandbox = wr_sandbox_manager_create (mgr, body, NULL, NULL, NULL, err);
+        json_object *sandbox = wr_sandbox_manager_create (mgr, body, client, NULL, NULL, NULL, err);
         json_object_put (body);
         if (sandbox == NULL)
             return -1;
         wr_api_response_json (resp, 201, sandbox);
         return 0;
     }
+    /* Over the client's limit: a 429 rather than a 200 whose stream fails
+     * at once (the create checks again, in its transaction). */
+    if (wr_sandbox_manager_client_check (mgr, client, err) < 0) {
+        json_object_put (body);
+        return -1;
+    }
     create_job_t *job = xzalloc (sizeof *job);
     job->mgr = mgr;
     job->body = body;
+    job->client = client != NULL ? xstrdup (client) : NULL;
     job->cancel = wr_cancel_new (NULL, 0, NULL, err);
     wr_api_events_t *events = wr_api_events_new (0);
     job->events = wr_api_events_ref (events);
@@ -131,6 +141,7 @@ wr_api_create_sandbox (wr_api_request_t *req, wr_api_response_t *resp, void *dat
         wr_api_events_unref (events);
         wr_cancel_free (job->cancel);
         json_object_put (body);
+        free (job->client);
         free (job);
         if (err != NULL && *err != NULL)
             return -1;

@@ -21,6 +21,7 @@
 
 #include "api_auth.h"
 #include "api_events.h"
+#include "api_rate.h"
 #include "cleanup.h"
 #include "quote.h"
 #include "xalloc.h"
@@ -48,6 +49,7 @@ struct wr_api_server_s {
     unsigned short tcp_port;
     char id_prefix[9];
     atomic_ullong next_request;
+    wr_api_rate_t *rate; /* NULL: no limit */
     pthread_mutex_t lock; /* STREAMS and STOPPING */
     stream_t *streams;
     bool stopping;
@@ -64,7 +66,8 @@ struct stream_s {
 typedef struct {
     listener_t *listener;
     char id[32];
-    const char *log_fields[3];
+    char client[64]; /* "uid:N" or "tcp:ADDRESS" */
+    const char *log_fields[5];
     wr_log_t log;
     struct timespec start;
     char *method;
@@ -240,6 +243,7 @@ request_of (request_t *req, struct MHD_Connection *conn)
         .method = req->method,
         .path = req->path,
         .id = req->id,
+        .client = req->client,
         .params = req->params,
         .body = req->body != NULL ? req->body : "",
         .body_len = req->body_len,
@@ -352,7 +356,63 @@ stream_finish (struct MHD_Connection *conn, request_t *req)
     return answer_with (conn, req, &req->stream_resp, req->stream_rc, err);
 }
 
-/* The first call for a request: routing, the token, the announced size. */
+/* Who sent the request, told apart by what the client cannot choose: the
+ * peer's uid on the unix socket, its address on TCP. */
+static void
+identify_client (struct MHD_Connection *conn, request_t *req)
+{
+    snprintf (req->client, sizeof req->client, "unknown");
+    if (!req->listener->needs_token) {
+        const union MHD_ConnectionInfo *info =
+            MHD_get_connection_info (conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        struct ucred cred;
+        socklen_t len = sizeof cred;
+        if (info != NULL &&
+            getsockopt (info->connect_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+            snprintf (req->client, sizeof req->client, "uid:%u", (unsigned) cred.uid);
+        return;
+    }
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info (conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    char text[INET6_ADDRSTRLEN] = "";
+    if (info == NULL || info->client_addr == NULL)
+        return;
+    const struct sockaddr *sa = info->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop (AF_INET, &((const struct sockaddr_in *) (const void *) sa)->sin_addr, text,
+                   sizeof text);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop (AF_INET6, &((const struct sockaddr_in6 *) (const void *) sa)->sin6_addr, text,
+                   sizeof text);
+    if (text[0] != '\0')
+        snprintf (req->client, sizeof req->client, "tcp:%s", text);
+}
+
+/* A client over its request rate: 429 with Retry-After (whole seconds,
+ * rounded up; the message has the milliseconds). */
+static enum MHD_Result
+too_many (struct MHD_Connection *conn, request_t *req, int64_t wait_ms)
+{
+    const wr_api_server_options_t *o = &req->listener->server->options;
+    cleanup_free char *message =
+        xasprintf ("client `%s`: more than %g requests a second (%u at once): retry in %lld ms",
+                   req->client, o->client_rate, o->client_burst, (long long) wait_ms);
+    wr_log_to (&req->log, WR_LOG_WARN, "request rate exceeded", "client", req->client, NULL);
+    wr_api_response_t resp = { 0 };
+    wr_api_response_error_status (&resp, 429, "too_many", message);
+    char seconds[32];
+    snprintf (seconds, sizeof seconds, "%lld", (long long) ((wait_ms + 999) / 1000));
+    wr_api_response_add_header (&resp, MHD_HTTP_HEADER_RETRY_AFTER, seconds);
+    if (req->in_begin && !req->has_body) {
+        req->pending = resp;
+        req->has_pending = true;
+        return MHD_YES;
+    }
+    return queue (conn, req, &resp);
+}
+
+/* The first call for a request: routing, the token, the client's rate,
+ * the announced size. */
 static enum MHD_Result
 begin_request (struct MHD_Connection *conn, request_t *req)
 {
@@ -368,6 +428,14 @@ begin_request (struct MHD_Connection *conn, request_t *req)
         wr_api_auth_t auth = wr_api_auth_check (authorization, server->options.token);
         if (auth != WR_API_AUTH_OK)
             return queue_error (conn, req, 401, "unauthorized", wr_api_auth_message (auth), NULL);
+    }
+    if (server->rate != NULL && !public_route) {
+        struct timespec now;
+        clock_gettime (CLOCK_MONOTONIC, &now);
+        int64_t wait = wr_api_rate_take (server->rate, req->client,
+                                         (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000);
+        if (wait > 0)
+            return too_many (conn, req, wait);
     }
     if (match != WR_API_MATCH_FOUND) {
         cleanup_free char *method = wr_quote (req->method, 16);
@@ -432,8 +500,11 @@ on_request (void *cls, struct MHD_Connection *conn, const char *url, const char 
         req->listener = listener;
         snprintf (req->id, sizeof req->id, "%s-%llu", server->id_prefix,
                   (unsigned long long) atomic_fetch_add (&server->next_request, 1) + 1);
+        identify_client (conn, req);
         req->log_fields[0] = "request";
         req->log_fields[1] = req->id;
+        req->log_fields[2] = "client";
+        req->log_fields[3] = req->client;
         req->log = (wr_log_t){ .fields = req->log_fields, .parent = server->options.log };
         clock_gettime (CLOCK_MONOTONIC, &req->start);
         req->method = xstrdup (method);
@@ -686,6 +757,7 @@ server_free (wr_api_server_t *server)
             close (listeners[i]->fd);
     }
     remove_socket (server);
+    wr_api_rate_free (server->rate);
     pthread_mutex_destroy (&server->lock);
     free (server->socket_path);
     free (server);
@@ -706,8 +778,14 @@ wr_api_server_start (const wr_api_server_options_t *options, wr_error_t *err)
         wr_error_set (err, 0, "API server: a TCP listener needs a bearer token");
         return NULL;
     }
+    if (options->client_rate < 0 || (options->client_rate > 0 && options->client_burst == 0)) {
+        wr_error_set (err, 0, "API server: a client rate needs a burst of at least one request");
+        return NULL;
+    }
     wr_api_server_t *server = xzalloc (sizeof *server);
     server->options = *options;
+    if (options->client_rate > 0)
+        server->rate = wr_api_rate_new (options->client_rate, options->client_burst, 0);
     pthread_mutex_init (&server->lock, NULL);
     atomic_init (&server->next_request, 0);
     listener_init (&server->unix_listener, server, "unix", false);

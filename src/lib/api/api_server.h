@@ -8,7 +8,10 @@
  *
  * The server logs one line per request through the log it is given, and
  * hands each handler a child log with the request's id (also sent back in
- * X-Request-Id). */
+ * X-Request-Id) and the client's identity: "uid:N", the peer's user on the
+ * unix socket (SO_PEERCRED), or "tcp:ADDRESS", the peer's address on TCP.
+ * Per-client limits (the request rate here, sandboxes and processes in
+ * the handlers) count by it. */
 #ifndef WARREN_API_SERVER_H
 #define WARREN_API_SERVER_H
 
@@ -38,6 +41,11 @@ typedef struct {
     /* 0: 256 connections at once, and 60 s of a connection's silence. */
     unsigned max_connections;
     unsigned idle_timeout_seconds;
+    /* Requests each client may send a second, and at once (api_rate.h),
+     * the health check aside; a request over it is answered 429 with
+     * Retry-After.  0: no limit. */
+    double client_rate;
+    unsigned client_burst;
 } wr_api_server_options_t;
 
 typedef struct wr_api_server_s wr_api_server_t;

@@ -12,10 +12,11 @@ static const struct {
     const char *name;
     wr_error_kind_t kind;
 } kinds[] = {
-    { "internal", WR_ERROR_INTERNAL },   { "not_found", WR_ERROR_NOT_FOUND },
-    { "exists", WR_ERROR_EXISTS },       { "invalid", WR_ERROR_INVALID },
-    { "limit", WR_ERROR_LIMIT },         { "unavailable", WR_ERROR_UNAVAILABLE },
-    { "cancelled", WR_ERROR_CANCELLED }, { "unauthorized", WR_ERROR_INVALID },
+    { "internal", WR_ERROR_INTERNAL },    { "not_found", WR_ERROR_NOT_FOUND },
+    { "exists", WR_ERROR_EXISTS },        { "invalid", WR_ERROR_INVALID },
+    { "limit", WR_ERROR_LIMIT },          { "unavailable", WR_ERROR_UNAVAILABLE },
+    { "cancelled", WR_ERROR_CANCELLED },  { "too_many", WR_ERROR_TOO_MANY },
+    { "unauthorized", WR_ERROR_INVALID },
 };
 
 int
@@ -43,6 +44,8 @@ kind_of_status (long status)
         return WR_ERROR_EXISTS;
     case 413:
         return WR_ERROR_LIMIT;
+    case 429:
+        return WR_ERROR_TOO_MANY;
     case 501:
     case 502:
     case 503:

@@ -110,6 +110,8 @@ wr_error_kind_name (wr_error_kind_t kind)
         return "unavailable";
     case WR_ERROR_CANCELLED:
         return "cancelled";
+    case WR_ERROR_TOO_MANY:
+        return "too_many";
     case WR_ERROR_INTERNAL:
         break;
     }

@@ -18,6 +18,7 @@ typedef enum {
     WR_ERROR_LIMIT, /* a limit was reached: size, count, space (413/429/507) */
     WR_ERROR_UNAVAILABLE, /* something it needs does not answer, or not in time (503) */
     WR_ERROR_CANCELLED, /* the caller cancelled the work */
+    WR_ERROR_TOO_MANY, /* a client's share is used up: requests, sandboxes, processes (429) */
 } wr_error_kind_t;
 
 struct wr_error_s {
@@ -33,7 +34,7 @@ typedef struct wr_error_s *wr_error_t;
  * ECANCELED CANCELLED, anything else INTERNAL. */
 wr_error_kind_t wr_error_kind_of_errno (int errno_value);
 /* "internal", "not_found", "exists", "invalid", "limit", "unavailable",
- * "cancelled": the names the API and the SDK use. */
+ * "cancelled", "too_many": the names the API and the SDK use. */
 const char *wr_error_kind_name (wr_error_kind_t kind);
 
 /* Sets *err (if err is not NULL) and returns -1.  When errno_value is not

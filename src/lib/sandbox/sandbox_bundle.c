@@ -2,6 +2,7 @@
 #include "sandbox_bundle.h"
 
 #include <json-c/json.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "bundle.h"
@@ -12,12 +13,18 @@
 #include "xalloc.h"
 
 char **
-wr_sandbox_agent_args (bool docker_enabled)
+wr_sandbox_agent_args (bool docker_enabled, int max_processes)
 {
     char **args = NULL;
     wr_strv_add (&args, WR_INIT_SANDBOX_PATH);
     wr_strv_add (&args, "--agent-socket");
     wr_strv_add (&args, WR_SANDBOX_AGENT_SOCKET);
+    if (max_processes > 0) {
+        char n[16];
+        snprintf (n, sizeof n, "%d", max_processes);
+        wr_strv_add (&args, "--agent-max-processes");
+        wr_strv_add (&args, n);
+    }
     if (docker_enabled)
         wr_strv_add (&args, "--docker");
     return args;
@@ -124,7 +131,7 @@ wr_sandbox_bundle_create (wr_store_t *store, const wr_image_record_t *record,
     cleanup_strv char **agent_args = NULL;
     const char *const *args = options->args;
     if (args == NULL) {
-        agent_args = wr_sandbox_agent_args (options->docker_enabled);
+        agent_args = wr_sandbox_agent_args (options->docker_enabled, options->max_processes);
         args = (const char *const *) agent_args;
     }
     const wr_bundle_options_t bundle_options = {

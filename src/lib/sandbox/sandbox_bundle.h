@@ -43,6 +43,9 @@ typedef struct {
     double cpu; /* CPUs (0.5, 1, 2); 0: no limit */
     int64_t memory_bytes; /* 0: no limit */
     int64_t pids_limit; /* 0: no limit */
+    /* Processes the agent runs at once for the API (its exec refuses
+     * more, kind too_many); 0: no limit. */
+    int max_processes;
     bool docker_enabled; /* the docker profile (else the default one) */
     const char *init_host_path; /* warren-init on the host (absolute) */
     const char *agent_dir; /* host directory mounted at WR_SANDBOX_AGENT_DIR */
@@ -52,9 +55,10 @@ typedef struct {
     const char *cgroups_path;
 } wr_sandbox_bundle_options_t;
 
-/* `/.warren/init --agent-socket /.warren/agent/agent.sock [--docker]`,
- * NULL-terminated; caller frees with wr_strv_free. */
-char **wr_sandbox_agent_args (bool docker_enabled);
+/* `/.warren/init --agent-socket /.warren/agent/agent.sock
+ * [--agent-max-processes N] [--docker]`, NULL-terminated (MAX_PROCESSES 0:
+ * none given); caller frees with wr_strv_free. */
+char **wr_sandbox_agent_args (bool docker_enabled, int max_processes);
 
 /* The CFS quota for CPU cpus over WR_SANDBOX_CPU_PERIOD (at least 1000
  * microseconds, the kernel's minimum). */

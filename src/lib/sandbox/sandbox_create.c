@@ -306,6 +306,7 @@ start_sandbox (creation_t *c, const wr_sandbox_spec_t *spec, const wr_cancel_t *
             .cpu = spec->cpu,
             .memory_bytes = spec->memory,
             .pids_limit = spec->pids_limit,
+            .max_processes = mgr->max_processes,
             .docker_enabled = spec->docker_enabled,
             .init_host_path = mgr->init_path,
         };
@@ -343,8 +344,14 @@ start_sandbox (creation_t *c, const wr_sandbox_spec_t *spec, const wr_cancel_t *
     return rc;
 }
 
+int
+wr_sandbox_manager_client_check (wr_sandbox_manager_t *mgr, const char *client, wr_error_t *err)
+{
+    return wr_sandbox_db_client_check (mgr->db, client, err);
+}
+
 json_object *
-wr_sandbox_manager_create (wr_sandbox_manager_t *mgr, json_object *body,
+wr_sandbox_manager_create (wr_sandbox_manager_t *mgr, json_object *body, const char *client,
                            wr_sandbox_event_fn on_event, void *data, const wr_cancel_t *cancel,
                            wr_error_t *err)
 {
@@ -363,6 +370,7 @@ wr_sandbox_manager_create (wr_sandbox_manager_t *mgr, json_object *body,
     cleanup_free char *spec_json = wr_sandbox_spec_to_json (&spec);
     wr_sandbox_record_t record = {
         .name = spec.name,
+        .client = (char *) client,
         .labels = spec.labels,
         .n_labels = spec.n_labels,
         .spec_json = spec_json,

@@ -67,6 +67,9 @@ static const char *const migrations[] = {
     "  port INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),"
     "  host_port INTEGER NOT NULL UNIQUE CHECK (host_port BETWEEN 1 AND 65535),"
     "  PRIMARY KEY (sandbox_id, port));",
+    /* 3: who asked for each sandbox, for per-client limits */
+    "ALTER TABLE sandboxes ADD COLUMN client TEXT;"
+    "CREATE INDEX sandboxes_by_client ON sandboxes(client, state);",
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == WR_SANDBOX_DB_SCHEMA_VERSION + 1,
                "one migration per schema version");
@@ -276,9 +279,11 @@ wr_sandbox_db_path (const wr_sandbox_db_t *db)
     return db->path;
 }
 
-int
-wr_sandbox_db_txn (wr_sandbox_db_t *db, const char *id, wr_sandbox_txn_fn_t fn, void *data,
-                   wr_error_t *err)
+/* wr_sandbox_db_txn, its errors prefixed with NAMED (the id, or words for
+ * a sandbox that has none yet). */
+static int
+txn_named (wr_sandbox_db_t *db, const char *id, const char *named, wr_sandbox_txn_fn_t fn,
+           void *data, wr_error_t *err)
 {
     pthread_mutex_lock (&db->lock);
     int r = exec_sql (db, "BEGIN IMMEDIATE", NULL, err);
@@ -291,8 +296,16 @@ wr_sandbox_db_txn (wr_sandbox_db_t *db, const char *id, wr_sandbox_txn_fn_t fn, 
     }
     pthread_mutex_unlock (&db->lock);
     if (r < 0)
-        return wr_error_prefix (err, "sandbox `%s`", id != NULL ? id : "(new)");
+        return wr_error_prefix (err, "%s", named);
     return 0;
+}
+
+int
+wr_sandbox_db_txn (wr_sandbox_db_t *db, const char *id, wr_sandbox_txn_fn_t fn, void *data,
+                   wr_error_t *err)
+{
+    cleanup_free char *named = xasprintf ("sandbox `%s`", id != NULL ? id : "(new)");
+    return txn_named (db, id, named, fn, data, err);
 }
 
 static void
@@ -341,6 +354,40 @@ new_id (char out[WR_SANDBOX_ID_LEN + 1])
         snprintf (out + 3 + 2 * i, 3, "%02x", bytes[i]);
 }
 
+/* Fails (kind too_many) when CLIENT has as many sandboxes as it may;
+ * the lock held. */
+static int
+client_full_locked (wr_sandbox_db_t *db, const char *client, wr_error_t *err)
+{
+    if (client == NULL || db->client_max == 0)
+        return 0;
+    cleanup_stmt sqlite3_stmt *count = NULL;
+    if (wr_sandbox_db_prepare (db,
+                               "SELECT count(*) FROM sandboxes WHERE client = ? AND "
+                               "state NOT IN ('stopped', 'failed')",
+                               &count, err) < 0)
+        return -1;
+    sqlite3_bind_text (count, 1, client, -1, SQLITE_STATIC);
+    if (sqlite3_step (count) != SQLITE_ROW)
+        return wr_sandbox_db_error (db, err, "count the client's sandboxes");
+    int64_t n = sqlite3_column_int64 (count, 0);
+    if (n >= db->client_max)
+        return wr_error_set_kind (err, WR_ERROR_TOO_MANY, 0,
+                                  "client `%s` has %lld sandboxes, the most it may have at once: "
+                                  "delete one first",
+                                  client, (long long) n);
+    return 0;
+}
+
+int
+wr_sandbox_db_client_check (wr_sandbox_db_t *db, const char *client, wr_error_t *err)
+{
+    pthread_mutex_lock (&db->lock);
+    int rc = client_full_locked (db, client, err);
+    pthread_mutex_unlock (&db->lock);
+    return rc;
+}
+
 static int
 insert_locked (wr_sandbox_db_t *db, const char *id, void *data, wr_error_t *err)
 {
@@ -358,12 +405,14 @@ insert_locked (wr_sandbox_db_t *db, const char *id, void *data, wr_error_t *err)
         if (step != SQLITE_DONE)
             return wr_sandbox_db_error (db, err, "look up the name");
     }
+    if (client_full_locked (db, r->client, err) < 0)
+        return -1;
     cleanup_stmt sqlite3_stmt *ins = NULL, *lab = NULL;
     if (wr_sandbox_db_prepare (
             db,
             "INSERT INTO sandboxes (id, name, labels, spec, keep_warm_seconds, image_ref, "
             "manifest_digest, root_id, state, reason, created_ms, last_activity_ms, "
-            "expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'creating', NULL, ?, ?, ?)",
+            "expires_ms, client) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'creating', NULL, ?, ?, ?, ?)",
             &ins, err) < 0 ||
         wr_sandbox_db_prepare (
             db, "INSERT INTO sandbox_labels (sandbox_id, key, value) VALUES (?, ?, ?)", &lab, err) <
@@ -381,6 +430,7 @@ insert_locked (wr_sandbox_db_t *db, const char *id, void *data, wr_error_t *err)
     sqlite3_bind_int64 (ins, 9, r->created_ms);
     sqlite3_bind_int64 (ins, 10, r->last_activity_ms);
     bind_time (ins, 11, r->expires_ms);
+    bind_text_or_null (ins, 12, r->client);
     if (sqlite3_step (ins) != SQLITE_DONE) {
         if (sqlite3_extended_errcode (db->sql) == SQLITE_CONSTRAINT_PRIMARYKEY)
             return wr_error_set_kind (err, WR_ERROR_EXISTS, 0, "the id is taken");
@@ -395,6 +445,14 @@ insert_locked (wr_sandbox_db_t *db, const char *id, void *data, wr_error_t *err)
             return wr_sandbox_db_error (db, err, "insert a label");
     }
     return 0;
+}
+
+void
+wr_sandbox_db_set_client_limit (wr_sandbox_db_t *db, int64_t max)
+{
+    pthread_mutex_lock (&db->lock);
+    db->client_max = max > 0 ? max : 0;
+    pthread_mutex_unlock (&db->lock);
 }
 
 int
@@ -418,7 +476,8 @@ wr_sandbox_db_insert (wr_sandbox_db_t *db, wr_sandbox_record_t *record, wr_error
         char id[WR_SANDBOX_ID_LEN + 1];
         new_id (id);
         cleanup_error wr_error_t mine = NULL;
-        if (wr_sandbox_db_txn (db, id, insert_locked, record, &mine) == 0) {
+        /* Its errors name no id: the sandbox will not have this one. */
+        if (txn_named (db, id, "a new sandbox", insert_locked, record, &mine) == 0) {
             record->id = xstrdup (id);
             return 0;
         }
@@ -431,7 +490,7 @@ wr_sandbox_db_insert (wr_sandbox_db_t *db, wr_sandbox_record_t *record, wr_error
 #define RECORD_COLUMNS                                                                             \
     "id, name, labels, spec, keep_warm_seconds, image_ref, manifest_digest, root_id, state, "      \
     "reason, created_ms, started_ms, ended_ms, last_activity_ms, expires_ms, runsc_id, "           \
-    "bundle_dir, netns, cgroup, agent_dir"
+    "bundle_dir, netns, cgroup, agent_dir, client"
 
 static char *
 column_strdup (sqlite3_stmt *stmt, int column)
@@ -481,6 +540,7 @@ record_from_row (sqlite3_stmt *stmt, wr_sandbox_record_t *r)
     r->resources.netns = column_strdup (stmt, 17);
     r->resources.cgroup = column_strdup (stmt, 18);
     r->resources.agent_dir = column_strdup (stmt, 19);
+    r->client = column_strdup (stmt, 20);
 }
 
 /* Rows of STMT (bound) into a list, under the lock held by the caller. */

@@ -26,7 +26,7 @@
 #include "error.h"
 #include "sandbox_spec.h"
 
-#define WR_SANDBOX_DB_SCHEMA_VERSION 2
+#define WR_SANDBOX_DB_SCHEMA_VERSION 3
 /* "sb-" and 16 lower-case hex digits. */
 #define WR_SANDBOX_ID_LEN 19
 
@@ -60,6 +60,7 @@ typedef struct {
 typedef struct {
     char *id; /* "sb-" + 16 hex digits */
     char *name; /* NULL when none; unique when set */
+    char *client; /* who asked for it (api_server.h's "uid:0"), or NULL */
     wr_sandbox_label_t *labels;
     size_t n_labels;
     char *spec_json; /* wr_sandbox_spec_to_json's text */
@@ -92,6 +93,14 @@ const char *wr_sandbox_db_path (const wr_sandbox_db_t *db);
  * 0) and expires_ms are filled in.  A name already taken fails with kind
  * EXISTS naming the name and the sandbox holding it. */
 int wr_sandbox_db_insert (wr_sandbox_db_t *db, wr_sandbox_record_t *record, wr_error_t *err);
+
+/* The sandboxes one client (a record's CLIENT) may have at once, in any
+ * state but stopped and failed: an insert over it fails with kind too_many
+ * (checked and inserted in one transaction).  0: no limit. */
+void wr_sandbox_db_set_client_limit (wr_sandbox_db_t *db, int64_t max);
+/* Fails as that insert would for CLIENT now (NULL: never): for an early
+ * answer; the insert checks again. */
+int wr_sandbox_db_client_check (wr_sandbox_db_t *db, const char *client, wr_error_t *err);
 
 /* The sandbox ID (or named NAME) into *RECORD; kind NOT_FOUND when there
  * is none. */

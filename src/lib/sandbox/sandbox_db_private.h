@@ -11,6 +11,7 @@ struct wr_sandbox_db_s {
     sqlite3 *sql;
     char *path;
     int64_t max_lifetime_seconds;
+    int64_t client_max; /* live sandboxes a client may have; 0: no limit */
     pthread_mutex_t lock; /* held for every statement: one connection */
 };
 

@@ -281,6 +281,7 @@ wr_sandbox_record_clear (wr_sandbox_record_t *r)
         return;
     free (r->id);
     free (r->name);
+    free (r->client);
     for (size_t i = 0; i < r->n_labels; i++) {
         free (r->labels[i].key);
         free (r->labels[i].value);

@@ -37,6 +37,7 @@ wr_sandbox_record_json (const wr_sandbox_record_t *record, const char *docker_so
     json_object *o = json_object_new_object ();
     json_object_object_add (o, "id", json_object_new_string (record->id));
     json_object_object_add (o, "name", string_or_null (record->name));
+    json_object_object_add (o, "client", string_or_null (record->client));
     json_object *labels = json_object_new_object ();
     for (size_t i = 0; i < record->n_labels; i++)
         json_object_object_add (labels, record->labels[i].key,

@@ -167,7 +167,10 @@ wr_sandbox_manager_open (const wr_sandbox_manager_options_t *options, wr_error_t
     wr_histogram_init (&mgr->exec_seconds, "warren_exec_seconds",
                        "Round trip of an exec through the API, to the process started.",
                        exec_bounds, 11);
+    mgr->max_processes = options->max_processes_per_sandbox;
     mgr->db = wr_sandbox_db_open (options->root, options->max_lifetime_seconds, err);
+    if (mgr->db != NULL)
+        wr_sandbox_db_set_client_limit (mgr->db, options->max_sandboxes_per_client);
     if (mgr->db == NULL || wr_sandbox_recover (mgr, err) < 0 ||
         wr_sandbox_watch_start (mgr, err) < 0 || wr_sandbox_reconnect_start (mgr, err) < 0) {
         wr_sandbox_manager_close (mgr);

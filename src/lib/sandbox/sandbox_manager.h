@@ -53,6 +53,12 @@ typedef struct {
     int64_t max_lifetime_seconds;
     /* How long a create may take to pull its image (0: 10 minutes). */
     int64_t pull_deadline_ms;
+    /* Per-client limits (0: none): the sandboxes a client (the create's
+     * CLIENT) may have at once, and the processes started through the API
+     * that may run at once in each sandbox (its agent refuses more).  Both
+     * are refused with kind too_many. */
+    int64_t max_sandboxes_per_client;
+    int max_processes_per_sandbox;
     const wr_log_t *log;
 } wr_sandbox_manager_options_t;
 
@@ -70,13 +76,19 @@ void wr_sandbox_manager_close (wr_sandbox_manager_t *mgr);
 typedef void (*wr_sandbox_event_fn) (json_object *event, void *data);
 
 /* Creates a sandbox from BODY (the API's create body, parsed and checked
- * here: a bad one is an error of kind invalid naming the field) and waits
- * until it runs (and, with docker_enabled, until its dockerd answers).
- * Returns the Sandbox; on failure nothing of it is left but its record,
- * failed with the reason. */
+ * here: a bad one is an error of kind invalid naming the field) for CLIENT
+ * (who asked, counted against its limit; NULL: no one) and waits until it
+ * runs (and, with docker_enabled, until its dockerd answers).  Returns the
+ * Sandbox; on failure nothing of it is left but its record, failed with
+ * the reason. */
 json_object *wr_sandbox_manager_create (wr_sandbox_manager_t *mgr, json_object *body,
-                                        wr_sandbox_event_fn on_event, void *data,
-                                        const wr_cancel_t *cancel, wr_error_t *err);
+                                        const char *client, wr_sandbox_event_fn on_event,
+                                        void *data, const wr_cancel_t *cancel, wr_error_t *err);
+
+/* Fails (kind too_many) when CLIENT may have no more sandboxes now: for an
+ * answer before a create's stream of events starts. */
+int wr_sandbox_manager_client_check (wr_sandbox_manager_t *mgr, const char *client,
+                                     wr_error_t *err);
 
 /* ID is an id or a name.  Not found: kind not_found naming it. */
 json_object *wr_sandbox_manager_get (wr_sandbox_manager_t *mgr, const char *id, wr_error_t *err);

@@ -49,6 +49,7 @@ struct wr_sandbox_manager_s {
     char *port_address; /* NULL: 127.0.0.1 */
     char *init_path;
     int64_t pull_deadline_ms;
+    int max_processes; /* per sandbox, for its agent; 0: no limit */
     const wr_log_t *log;
     wr_sandbox_db_t *db;
     wr_sandbox_spec_limits_t limits;

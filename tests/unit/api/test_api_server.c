@@ -67,6 +67,15 @@ post_echo (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_error_
 }
 
 static int
+get_whoami (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_error_t *err)
+{
+    json_object *body = json_object_new_object ();
+    json_object_object_add (body, "client", json_object_new_string (req->client));
+    wr_api_response_json (resp, 200, body);
+    return 0;
+}
+
+static int
 get_item (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_error_t *err)
 {
     const char *id = wr_api_request_param (req, "id");
@@ -240,6 +249,7 @@ static const wr_api_route_t routes[] = {
     { "GET", "/v1/health", get_health, WR_API_ROUTE_PUBLIC, 0, NULL },
     { "POST", "/t/echo", post_echo, 0, 0, NULL },
     { "GET", "/t/items/{id}", get_item, 0, 0, NULL },
+    { "GET", "/t/whoami", get_whoami, 0, 0, NULL },
     { "DELETE", "/t/items/{id}", get_item, 0, 0, NULL },
     { "GET", "/t/fail", get_fail, 0, 0, NULL },
     { "POST", "/t/small", post_small, 0, 16, NULL },
@@ -266,6 +276,7 @@ typedef struct {
     char *content_type;
     char *request_id;
     char *test_offset; /* X-Test-Offset */
+    char *retry_after;
     /* With a stream: stop reading after this many lines (0: never). */
     int stop_after_lines;
 } answer_t;
@@ -278,6 +289,7 @@ answer_clear (answer_t *a)
     free (a->content_type);
     free (a->request_id);
     free (a->test_offset);
+    free (a->retry_after);
     memset (a, 0, sizeof *a);
 }
 
@@ -328,6 +340,8 @@ on_header (char *data, size_t size, size_t n, void *userdata)
         a->request_id = v;
     else if ((v = header_value (data, len, "X-Test-Offset")) != NULL)
         a->test_offset = v;
+    else if ((v = header_value (data, len, "Retry-After")) != NULL)
+        a->retry_after = v;
     return len;
 }
 
@@ -634,6 +648,68 @@ test_huge_bodies (void **state)
     check_serving ();
 }
 
+/* A server with a client rate of 1 a second, 3 at once: the unix socket's
+ * peer (its uid) and a TCP peer (its address) each have their own bucket;
+ * the fourth request at once is a 429 with Retry-After, the health check
+ * is never limited, and the handler sees who the client is. */
+static void
+test_client_rate (void **state)
+{
+    char saved_path[sizeof socket_path];
+    memcpy (saved_path, socket_path, sizeof socket_path);
+    unsigned short saved_port = tcp_port;
+    snprintf (socket_path, sizeof socket_path, "%s/rate.sock", dir);
+    wr_api_server_options_t options = {
+        .socket_path = socket_path,
+        .tcp_host = "127.0.0.1",
+        .token = TOKEN,
+        .router = router,
+        .log = &test_log,
+        .client_rate = 1,
+        .client_burst = 3,
+    };
+    cleanup_error wr_error_t err = NULL;
+    wr_api_server_t *limited = wr_api_server_start (&options, &err);
+    if (limited == NULL)
+        fail_msg ("start: %s", err->message);
+    tcp_port = wr_api_server_tcp_port (limited);
+    answer_t a = { 0 };
+    cleanup_free char *uid = xasprintf ("\"client\":\"uid:%u\"", (unsigned) geteuid ());
+    for (int i = 0; i < 3; i++) {
+        request (VIA_UNIX, "GET", "/t/whoami", NULL, NULL, &a);
+        assert_int_equal (a.status, 200);
+        assert_non_null (strstr (a.body, uid));
+        answer_clear (&a);
+    }
+    request (VIA_UNIX, "GET", "/t/whoami", NULL, NULL, &a);
+    check_error (&a, 429, "too_many", "more than 1 requests a second (3 at once): retry in");
+    assert_non_null (a.retry_after);
+    assert_string_equal (a.retry_after, "1");
+    answer_clear (&a);
+    /* A body the limit refused is not read: the next request still works
+     * (on a new connection) and is refused the same way. */
+    request (VIA_UNIX, "POST", "/t/echo", "{\"name\": \"x\"}", NULL, &a);
+    check_error (&a, 429, "too_many", "client `uid:");
+    answer_clear (&a);
+    request (VIA_UNIX, "GET", "/v1/health", NULL, NULL, &a);
+    assert_int_equal (a.status, 200);
+    answer_clear (&a);
+    /* TCP's peer is another client. */
+    request (VIA_TCP, "GET", "/t/whoami", NULL, "Bearer " TOKEN, &a);
+    assert_int_equal (a.status, 200);
+    assert_non_null (strstr (a.body, "\"client\":\"tcp:127.0.0.1\""));
+    answer_clear (&a);
+    /* After a second, one more. */
+    sleep (1);
+    request (VIA_UNIX, "GET", "/t/whoami", NULL, NULL, &a);
+    assert_int_equal (a.status, 200);
+    answer_clear (&a);
+    wr_api_server_stop (limited);
+    memcpy (socket_path, saved_path, sizeof socket_path);
+    tcp_port = saved_port;
+    check_serving ();
+}
+
 static void
 test_tcp_token (void **state)
 {
@@ -890,6 +966,7 @@ main (void)
         cmocka_unit_test (test_event_stream),
         cmocka_unit_test (test_stream_client_goes_away),
         cmocka_unit_test (test_socket_refused_and_stale),
+        cmocka_unit_test (test_client_rate),
         cmocka_unit_test (test_stop_ends_streams),
     };
     return cmocka_run_group_tests (tests, setup, teardown);

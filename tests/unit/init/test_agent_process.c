@@ -435,6 +435,51 @@ test_exec_errors (void **state)
     ac_close (&c);
 }
 
+/* --agent-max-processes 2: a third exec while two run is refused with
+ * kind too_many, leaving nothing behind; once one ended the next starts.
+ * An agent of its own, in a directory of its own. */
+static void
+test_max_processes (void **state)
+{
+    (void) state;
+    char own[] = "/tmp/test-agent-max-XXXXXX";
+    assert_non_null (mkdtemp (own));
+    char own_sock[256];
+    char *more[] = { "--agent-max-processes", "2", NULL };
+    pid_t pid = agent_start_with (warren_init, own, own, own_sock, sizeof own_sock, more);
+    assert_true (pid >= 0);
+    ac_t c;
+    if (ac_connect (&c, own_sock) < 0)
+        fail_msg ("connect: %s", c.err ? c.err->message : "failed");
+    cleanup_free char *a = exec_sh (&c, 1, "sleep 30", false);
+    cleanup_free char *b = exec_sh (&c, 3, "exec sleep 30", false);
+    wr_agent_exec_t ex = { .argv = (char *[]){ "true", NULL } };
+    assert_int_equal (ac_send (&c, 5, wr_agent_exec_new (&ex), true), 0);
+    wr_agent_message_t *msg = next_message (&c, 5);
+    assert_int_equal (msg->type, WR_AGENT_MSG_ERROR);
+    assert_string_equal (wr_agent_message_string (msg, "kind"), "too_many");
+    assert_non_null (strstr (wr_agent_message_string (msg, "message"),
+                             "2 processes started through the agent run already"));
+    wr_agent_message_free (msg);
+    assert_int_equal (process_count (&c, 7), 2);
+    /* One killed and reaped: there is room for one more. */
+    wr_agent_message_t *kill_req = wr_agent_message_new (WR_AGENT_MSG_PROCESS_SIGNAL);
+    wr_agent_message_set_string (kill_req, "process_id", a);
+    wr_agent_message_set_int (kill_req, "signal", SIGKILL);
+    assert_int_equal (ac_send (&c, 9, kill_req, true), 0);
+    wr_agent_message_free (next_message (&c, 9));
+    wr_agent_message_free (wait_process (&c, 11, a));
+    char *out = run_output (&c, 13, &ex);
+    assert_string_equal (out, "");
+    free (out);
+    ac_close (&c);
+    int status = agent_stop (pid);
+    assert_true (WIFEXITED (status));
+    char cmd[300];
+    snprintf (cmd, sizeof cmd, "rm -rf %s", own);
+    assert_int_equal (system (cmd), 0);
+}
+
 /* After a protocol error the agent sends an error on stream 0, closes
  * that connection, and serves the next one. */
 static void
@@ -616,6 +661,7 @@ main (int argc, char **argv)
         cmocka_unit_test (test_exec_user_cwd_group_mask),
         cmocka_unit_test (test_exec_tty),
         cmocka_unit_test (test_exec_errors),
+        cmocka_unit_test (test_max_processes),
     };
     return cmocka_run_group_tests (tests, setup, teardown);
 }

@@ -76,6 +76,28 @@ test_args_registry_mirror_port (void **state)
 }
 
 static void
+test_args_agent_max_processes (void **state)
+{
+    (void) state;
+    init_args_t args;
+    char *argv[] = { "warren-init", "--agent-max-processes", "256", NULL };
+    assert_int_equal (init_args_parse (3, argv, &args, NULL), 0);
+    assert_int_equal (args.agent_max_processes, 256);
+    char *none[] = { "warren-init", NULL };
+    assert_int_equal (init_args_parse (1, none, &args, NULL), 0);
+    assert_int_equal (args.agent_max_processes, 0);
+    const char *bad[] = { "-1", "1048577", "2x", "" };
+    for (size_t i = 0; i < 4; i++) {
+        char *arg = xasprintf ("--agent-max-processes=%s", bad[i]);
+        char *argv2[] = { "warren-init", arg, NULL };
+        cleanup_error wr_error_t err = NULL;
+        assert_int_equal (init_args_parse (2, argv2, &args, &err), -1);
+        assert_non_null (strstr (err->message, "--agent-max-processes"));
+        free (arg);
+    }
+}
+
+static void
 test_args_options_stop_at_command (void **state)
 {
     /* "--docker" after the command belongs to the command. */
@@ -312,6 +334,7 @@ main (void)
         cmocka_unit_test (test_args_docker_and_command),
         cmocka_unit_test (test_args_agent),
         cmocka_unit_test (test_args_registry_mirror_port),
+        cmocka_unit_test (test_args_agent_max_processes),
         cmocka_unit_test (test_args_options_stop_at_command),
         cmocka_unit_test (test_args_double_dash_allows_dash_command),
         cmocka_unit_test (test_args_no_command),

@@ -221,9 +221,13 @@ test_docker_sandbox_and_args (void **state)
     assert_null (get (s, "linux.resources.cpu"));
     assert_null (get (s, "linux.resources.pids"));
 
-    cleanup_strv char **agent = wr_sandbox_agent_args (true);
+    cleanup_strv char **agent = wr_sandbox_agent_args (true, 0);
     assert_int_equal (wr_strv_length (agent), 4);
     assert_string_equal (agent[3], "--docker");
+    cleanup_strv char **limited = wr_sandbox_agent_args (false, 256);
+    assert_int_equal (wr_strv_length (limited), 5);
+    assert_string_equal (limited[3], "--agent-max-processes");
+    assert_string_equal (limited[4], "256");
 }
 
 static void

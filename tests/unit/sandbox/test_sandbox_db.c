@@ -160,6 +160,70 @@ test_migrations (void **state)
 
 /* Exposed ports: one row per port of a sandbox, a host port once across
  * sandboxes, gone with the sandbox. */
+/* A client's sandboxes at once: counted in the insert's transaction, the
+ * ended ones not counted, other clients and records without one apart. */
+static void
+test_client_limit (void **state)
+{
+    fixture_t *f = *state;
+    wr_sandbox_db_t *db = open_db (f, 0);
+    wr_sandbox_db_set_client_limit (db, 2);
+    char *ids[2] = { NULL, NULL };
+    wr_error_t err = NULL;
+    for (int i = 0; i < 2; i++) {
+        wr_sandbox_record_t r = { .client = (char *) "uid:1000",
+                                  .spec_json = (char *) "{}",
+                                  .image_ref = (char *) "x",
+                                  .keep_warm_seconds = 600 };
+        assert_int_equal (wr_sandbox_db_insert (db, &r, &err), 0);
+        ids[i] = r.id;
+    }
+    wr_sandbox_record_t third = { .client = (char *) "uid:1000",
+                                  .spec_json = (char *) "{}",
+                                  .image_ref = (char *) "x",
+                                  .keep_warm_seconds = 600 };
+    cleanup_error wr_error_t full = NULL;
+    assert_int_equal (wr_sandbox_db_insert (db, &third, &full), -1);
+    assert_int_equal (wr_error_kind (full), WR_ERROR_TOO_MANY);
+    assert_string_equal (full->message,
+                         "a new sandbox: client `uid:1000` has 2 sandboxes, the most "
+                         "it may have at once: delete one first");
+    assert_null (third.id);
+    cleanup_error wr_error_t early = NULL;
+    assert_int_equal (wr_sandbox_db_client_check (db, "uid:1000", &early), -1);
+    assert_int_equal (wr_error_kind (early), WR_ERROR_TOO_MANY);
+    assert_int_equal (wr_sandbox_db_client_check (db, "uid:0", &err), 0);
+    assert_int_equal (wr_sandbox_db_client_check (db, NULL, &err), 0);
+    /* Someone else, and no one, are not limited by it. */
+    cleanup_free char *other = add (db, NULL, T0, 600, NULL, 0);
+    wr_sandbox_record_t theirs = { .client = (char *) "tcp:10.0.0.2",
+                                   .spec_json = (char *) "{}",
+                                   .image_ref = (char *) "x",
+                                   .keep_warm_seconds = 600 };
+    assert_int_equal (wr_sandbox_db_insert (db, &theirs, &err), 0);
+    cleanup_free char *theirs_id = theirs.id;
+    /* One that failed frees a place; the record keeps its client. */
+    assert_int_equal (wr_sandbox_db_set_state (db, ids[0], WR_SANDBOX_FAILED, "test", 0, &err), 0);
+    wr_sandbox_record_t again = third;
+    assert_int_equal (wr_sandbox_db_insert (db, &again, &err), 0);
+    cleanup_free char *again_id = again.id;
+    wr_sandbox_record_t r;
+    assert_int_equal (wr_sandbox_db_get (db, again_id, &r, &err), 0);
+    assert_string_equal (r.client, "uid:1000");
+    wr_sandbox_record_clear (&r);
+    assert_int_equal (wr_sandbox_db_get (db, other, &r, &err), 0);
+    assert_null (r.client);
+    wr_sandbox_record_clear (&r);
+    /* 0: no limit. */
+    wr_sandbox_db_set_client_limit (db, 0);
+    wr_sandbox_record_t more = third;
+    assert_int_equal (wr_sandbox_db_insert (db, &more, &err), 0);
+    free (more.id);
+    free (ids[0]);
+    free (ids[1]);
+    wr_sandbox_db_close (db);
+}
+
 static void
 test_ports (void **state)
 {
@@ -758,6 +822,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_processes_open_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown (test_threads_share_a_handle, setup, teardown),
         cmocka_unit_test_setup_teardown (test_ports, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_client_limit, setup, teardown),
         cmocka_unit_test_setup_teardown (test_damaged_files, setup, teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
