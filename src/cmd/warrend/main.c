@@ -38,7 +38,7 @@
 #define MIN_TOKEN_LENGTH 16
 #define MAX_TOKEN_LENGTH 4096
 /* Per-client limits (docs/daemon.md, "Limits"). */
-#define DEFAULT_CLIENT_RATE 200
+#define DEFAULT_CLIENT_RATE 1000
 #define DEFAULT_CLIENT_SANDBOXES 100
 #define DEFAULT_SANDBOX_PROCESSES 256
 
@@ -58,7 +58,7 @@ static const char usage[] =
     "  --max-connections N  connections served at once (default 256)\n"
     "\n"
     "Limits per client (the peer's uid on the socket, its address on TCP; 0: none):\n"
-    "  --client-rate N      requests a second (default 200); more get 429\n"
+    "  --client-rate N      requests a second (default 1000); more get 429\n"
     "  --client-burst N     requests at once above the rate (default: twice the rate)\n"
     "  --client-sandboxes N sandboxes at once (default 100)\n"
     "  --sandbox-processes N  processes started through the API running at once in\n"
