@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -188,8 +189,8 @@ has_newline (const char *s)
     return s != NULL && strchr (s, '\n') != NULL;
 }
 
-int
-wr_backend_probe (wr_backend_t *backend, wr_error_t *err)
+static int
+probe_locked (wr_backend_t *backend, wr_error_t *err)
 {
     if (backend->probed)
         return 0;
@@ -203,6 +204,8 @@ wr_backend_probe (wr_backend_t *backend, wr_error_t *err)
         return -1;
 
     cleanup_free char *file = NULL;
+    /* What a probe that failed its checks left. */
+    wr_backend_info_clear (&backend->info);
     if (backend->state_dir != NULL) {
         file = wr_probe_cache_path (backend, path);
         backend->probe_cached = wr_probe_cache_read (backend, file, path, &key, &backend->info);
@@ -226,8 +229,6 @@ wr_backend_probe (wr_backend_t *backend, wr_error_t *err)
             }
         }
     }
-    backend->probed = true;
-
     const wr_backend_info_t *info = &backend->info;
     if (ops->minimum_release > 0 && info->release > 0 && info->release < ops->minimum_release) {
         return wr_error_set (
@@ -241,5 +242,20 @@ wr_backend_probe (wr_backend_t *backend, wr_error_t *err)
     if (ops->minimum_release > 0 && info->release == 0)
         wr_log_to (backend->log, WR_LOG_DEBUG, "cannot tell the backend's release from its version",
                    "backend", ops->name, "version", info->version ? info->version : "", NULL);
+    /* Only now: a backend too old is refused again at the next call. */
+    backend->probed = true;
     return 0;
+}
+
+/* One lock for every backend: a daemon's sandboxes are created on many
+ * threads at once, and the first of them probes for all. */
+static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int
+wr_backend_probe (wr_backend_t *backend, wr_error_t *err)
+{
+    pthread_mutex_lock (&probe_lock);
+    int rc = probe_locked (backend, err);
+    pthread_mutex_unlock (&probe_lock);
+    return rc;
 }
