@@ -53,13 +53,17 @@ case_load() {
     echo "load: $out"
     idle
     # A connection the clients closed may take warrend a moment to notice:
-    # what is still there 10 s later is held.
+    # what is still there 10 s later is held.  Up to 10 descriptors more
+    # are allowed: warrend's bounded caches (socket pairs of libcurl and
+    # libmicrohttpd, measured at 6 to 8 pairs) hold a few more or fewer
+    # depending on how many threads were busy at once; a leak of one
+    # descriptor in a hundred requests would be 30 more after this load.
     local fd0 th0 rss0 fd1 th1 rss1 i
     read -r fd0 th0 rss0 <<<"$base"
     for i in $(seq 10); do
         end=$(usage "$WD_PID")
         read -r fd1 th1 rss1 <<<"$end"
-        [ "$fd1" -le $((fd0 + 2)) ] && [ "$th1" -le $((th0 + 2)) ] && break
+        [ "$fd1" -le $((fd0 + 10)) ] && [ "$th1" -le $((th0 + 2)) ] && break
         sleep 1
     done
     ls -l "/proc/$WD_PID/fd" | awk '{ print $NF }' | sort > "$T_CASE_DIR/fds.after"
@@ -68,7 +72,7 @@ case_load() {
     echo "warrend after the load:    $fd1 descriptors, $th1 threads, $rss1 KiB resident"
     [ "$(jq .errors <<<"$out")" = 0 ] || t_fail "errors under load: $out"
     [ "$(jq .cycles <<<"$out")" -ge "$CLIENTS" ] || t_fail "too few cycles: $out"
-    [ "$fd1" -le $((fd0 + 2)) ] || t_fail "descriptors grew from $fd0 to $fd1"
+    [ "$fd1" -le $((fd0 + 10)) ] || t_fail "descriptors grew from $fd0 to $fd1"
     [ "$th1" -le $((th0 + 2)) ] || t_fail "threads grew from $th0 to $th1"
     # Memory: within 10% and 16 MiB of the warm-up's (malloc keeps some
     # of what it was given; a leak per request would be far more).
