@@ -69,13 +69,14 @@ bench_images() {
     done
 }
 
-# bench_warrend_start BUILD: warrend of the benchmark's own (a state
+# bench_warrend_start BUILD [ARGS...]: warrend (with ARGS) of the benchmark's own (a state
 # directory under /run/warren-bench, short enough for the agent's socket
 # path; a cgroup parent of its own; the local registry), the way
 # tests/lib.sh's t_warrend starts one.  Sets WD_ROOT, WD_SOCK, WD_PID,
 # WD_CGROUP; its log is WD_ROOT/warrend.log.  bench_warrend_stop undoes it.
 bench_warrend_start() {
     local build=$1 i
+    shift
     mkdir -p /run/warren-bench
     WD_ROOT=$(mktemp -d /run/warren-bench/wd.XXXXXX)
     WD_SOCK=$WD_ROOT/run/warrend.sock
@@ -87,7 +88,7 @@ bench_warrend_start() {
     fi
     "$warrend" --root "$WD_ROOT" --init "$build/src/cmd/warren-init/warren-init" \
         --runsc "$(command -v runsc)" --insecure-registry "$WARREN_REGISTRY" \
-        --docker-io-mirror "http://$WARREN_REGISTRY" --cgroup-parent "$WD_CGROUP" \
+        --docker-io-mirror "http://$WARREN_REGISTRY" --cgroup-parent "$WD_CGROUP" "$@" \
         2>> "$WD_ROOT/warrend.log" &
     WD_PID=$!
     for i in $(seq 200); do

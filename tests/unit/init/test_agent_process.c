@@ -453,6 +453,7 @@ test_max_processes (void **state)
         fail_msg ("connect: %s", c.err ? c.err->message : "failed");
     cleanup_free char *a = exec_sh (&c, 1, "sleep 30", false);
     cleanup_free char *b = exec_sh (&c, 3, "exec sleep 30", false);
+    assert_string_not_equal (a, b);
     wr_agent_exec_t ex = { .argv = (char *[]){ "true", NULL } };
     assert_int_equal (ac_send (&c, 5, wr_agent_exec_new (&ex), true), 0);
     wr_agent_message_t *msg = next_message (&c, 5);

@@ -202,6 +202,7 @@ test_client_limit (void **state)
                                    .keep_warm_seconds = 600 };
     assert_int_equal (wr_sandbox_db_insert (db, &theirs, &err), 0);
     cleanup_free char *theirs_id = theirs.id;
+    assert_non_null (theirs_id);
     /* One that failed frees a place; the record keeps its client. */
     assert_int_equal (wr_sandbox_db_set_state (db, ids[0], WR_SANDBOX_FAILED, "test", 0, &err), 0);
     wr_sandbox_record_t again = third;
