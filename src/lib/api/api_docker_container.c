@@ -165,7 +165,7 @@ do_exec (wr_api_docker_job_t *job, wr_error_t *err)
     json_object *how = json_object_new_object ();
     json_object_object_add (how, "Detach", json_object_new_boolean (false));
     json_object_object_add (how, "Tty", json_object_new_boolean (false));
-    wr_docker_request_t req = { .method = "POST", .path = start, .json = how };
+    wr_docker_request_t req = { .method = "POST", .path = start, .json = how, .hijack = true };
     r = wr_api_docker_output_call (job, &req, false, err);
     json_object_put (how);
     if (r < 0)

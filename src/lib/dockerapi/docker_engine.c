@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "cleanup.h"
 #include "json_type.h"
@@ -189,7 +190,28 @@ typedef struct {
     bool too_big;
     wr_error_t sink_err;
     bool stopped;
+    bool shut;
+    curl_socket_t fd; /* a hijacked request's own connection */
 } transfer_t;
+
+static int
+sockopt_cb (void *data, curl_socket_t fd, curlsocktype purpose)
+{
+    transfer_t *t = data;
+    t->fd = fd;
+    return CURL_SOCKOPT_OK;
+}
+
+static size_t
+header_cb (char *buf, size_t size, size_t nitems, void *data)
+{
+    transfer_t *t = data;
+    if (t->r->hijack && !t->shut && t->fd != CURL_SOCKET_BAD) {
+        shutdown (t->fd, SHUT_WR);
+        t->shut = true;
+    }
+    return size * nitems;
+}
 
 static long
 status_of (transfer_t *t)
@@ -259,7 +281,7 @@ wr_docker_call (wr_docker_t *d, const wr_docker_request_t *r, long *status, json
     d->answered_error = false;
     cleanup_free char *what = xasprintf ("dockerd: %s %s", r->method, r->path);
     cleanup_free char *url = xasprintf ("http://docker%s", r->path);
-    transfer_t t = { .d = d, .r = r };
+    transfer_t t = { .d = d, .r = r, .fd = CURL_SOCKET_BAD };
     char errbuf[CURL_ERROR_SIZE] = "";
     struct curl_slist *headers = NULL;
     headers = curl_slist_append (headers, "Expect:");
@@ -302,6 +324,15 @@ wr_docker_call (wr_docker_t *d, const wr_docker_request_t *r, long *status, json
     if (r->timeout_ms > 0)
         curl_easy_setopt (curl, CURLOPT_TIMEOUT_MS, (long) r->timeout_ms);
     curl_easy_setopt (curl, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt (curl, CURLOPT_HEADERFUNCTION, header_cb);
+    curl_easy_setopt (curl, CURLOPT_HEADERDATA, &t);
+    if (r->hijack) {
+        /* A connection of its own, whose socket we see made. */
+        curl_easy_setopt (curl, CURLOPT_FRESH_CONNECT, 1L);
+        curl_easy_setopt (curl, CURLOPT_FORBID_REUSE, 1L);
+        curl_easy_setopt (curl, CURLOPT_SOCKOPTFUNCTION, sockopt_cb);
+        curl_easy_setopt (curl, CURLOPT_SOCKOPTDATA, &t);
+    }
     curl_easy_setopt (curl, CURLOPT_WRITEFUNCTION, write_cb);
     curl_easy_setopt (curl, CURLOPT_WRITEDATA, &t);
     curl_easy_setopt (curl, CURLOPT_NOPROGRESS, 0L);

@@ -55,6 +55,11 @@ typedef struct {
     wr_docker_data_fn on_data; /* a streamed answer; NULL: the JSON answer in *JSON_OUT */
     void *data;
     int64_t timeout_ms; /* the whole request; 0: none (a stream ended by STOP or dockerd) */
+    /* The answer is a hijacked connection (exec start, attach) to which
+     * nothing more is sent: our side is shut once the answer starts, as
+     * the docker CLI does without stdin, so the connection can end (the
+     * sandbox's tunnel ends dockerd's direction only after ours). */
+    bool hijack;
 } wr_docker_request_t;
 
 /* Sends R; *STATUS (may be NULL) is the answer's status.  Without
