@@ -207,7 +207,7 @@ wr_api_docker_exec (wr_api_request_t *req, wr_api_response_t *resp, void *data, 
         json_object_put (body);
         return wr_json_error (err, NAME, "command", "must have at least one string");
     }
-    return wr_api_docker_start (data, req, resp, body, do_exec, 126, err);
+    return wr_api_docker_start (data, req, resp, body, do_exec, 1, err);
 }
 
 /* ---- stop, rm ---- */
