@@ -207,7 +207,8 @@ do_run (wr_api_docker_job_t *job, wr_error_t *err)
                       ? (int) json_object_get_int64 (code)
                       : 1;
     }
-    if (remove)
+    /* A client gone: the container is left as it is, as documented. */
+    if (remove && !wr_api_docker_gone (job))
         remove_container (job, id);
     return ret;
 }
