@@ -166,6 +166,19 @@ case_docker_helpers() {
     assert_match "$(tail -n 1 "$WD_ROOT/last.ndjson" | jq -r .image_id)" '^sha256:[0-9a-f]{64}$'
     dock POST run '{"image": "built:v1", "remove": true}'
     assert_eq "$(output stdout)" $'hello-from-build\nbuilt for tests' "the built image's output"
+    # The same context as one tar file uploaded.
+    mkdir -p "$WD_ROOT/tarctx"
+    printf 'FROM busybox\nCOPY greeting.txt /\nCMD ["cat", "/greeting.txt"]\n' > "$WD_ROOT/tarctx/Dockerfile"
+    echo hello-from-tar > "$WD_ROOT/tarctx/greeting.txt"
+    tar -C "$WD_ROOT/tarctx" -cf "$WD_ROOT/ctx.tar" .
+    out=$(t_api PUT "/v1/sandboxes/$SB/files/content?path=/ctx.tar" --data-binary "@$WD_ROOT/ctx.tar")
+    assert_eq "$(tail -n 1 <<<"$out")" 200 "upload of ctx.tar"
+    dock POST build '{"context_tar": "/ctx.tar", "tag": "from-tar:v1"}'
+    assert_eq "$(exit_code)" 0 "build of a tar context"
+    dock POST run '{"image": "from-tar:v1", "remove": true}'
+    assert_eq "$(output stdout)" "hello-from-tar" "the image built from a tar"
+    dock POST build '{"context": "/ctx", "context_tar": "/ctx.tar"}'
+    assert_eq "$(status)" 400 "both contexts"
     # A build failing at a step: its error names the step.
     upload /bad/Dockerfile $'FROM busybox\nRUN echo fine\nRUN echo breaking; exit 7\n'
     dock POST build '{"context": "/bad", "no_cache": true}'

@@ -1,7 +1,8 @@
-/* docker build of a context directory in the sandbox (uploaded there
- * through the files API): a tar of it, made by `tar` in the sandbox and
- * read through the agent, is the body of dockerd's /build, whose JSON
- * lines become step events and the CLI's output. */
+/* docker build of a context in the sandbox (uploaded there through the
+ * files API): a directory, whose tar `tar` makes in the sandbox, or a tar
+ * file, read by `cat`; either read through the agent is the body of
+ * dockerd's /build, whose JSON lines become step events and the CLI's
+ * output. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,9 +58,10 @@ read_context (void *data, char *buf, size_t max, wr_error_t *err)
         if (r == 0) {
             b->tar_ended = true;
             if (b->tar_exit != 0)
-                return wr_error_set_kind (err, WR_ERROR_INVALID, 0,
-                                          "the build context: tar exited with %d: %s", b->tar_exit,
-                                          b->stderr_text);
+                return wr_error_set_kind (
+                    err, WR_ERROR_INVALID, 0, "the build context: %s exited with %d: %s",
+                    wr_api_docker_string (b->job->body, "context_tar") != NULL ? "cat" : "tar",
+                    b->tar_exit, b->stderr_text);
             return 0;
         }
         if (b->item.channel == WR_AGENT_CHANNEL_STDERR) {
@@ -154,11 +156,13 @@ static int
 do_build (wr_api_docker_job_t *job, wr_error_t *err)
 {
     const char *context = wr_api_docker_string (job->body, "context");
-    char *argv[] = { "tar", "-C", (char *) context, "-cf", "-", ".", NULL };
+    const char *tar = wr_api_docker_string (job->body, "context_tar");
+    char *dir_argv[] = { "tar", "-C", (char *) context, "-cf", "-", ".", NULL };
+    char *tar_argv[] = { "cat", "--", (char *) tar, NULL };
     build_t b = { .job = job };
-    b.tar = wr_api_sandbox_process_start (job->agent, argv, NULL, err);
+    b.tar = wr_api_sandbox_process_start (job->agent, tar != NULL ? tar_argv : dir_argv, NULL, err);
     if (b.tar == NULL)
-        return wr_error_prefix (err, "the build context `%s`", context);
+        return wr_error_prefix (err, "the build context `%s`", tar != NULL ? tar : context);
     cleanup_free char *path = build_path (job->body);
     wr_docker_lines_t lines;
     wr_docker_lines_init (&lines, "dockerd's build", 0, on_line, &b);
@@ -190,21 +194,25 @@ int
 wr_api_docker_build (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_error_t *err)
 {
     static const wr_api_field_t fields[] = {
-        { "context", json_type_string, true },
-        { "dockerfile", json_type_string, false },
-        { "tag", json_type_string, false },
-        { "target", json_type_string, false },
-        { "build_args", json_type_object, false },
-        { "no_cache", json_type_boolean, false },
-        { NULL, 0, false },
+        { "context", json_type_string, false },    { "context_tar", json_type_string, false },
+        { "dockerfile", json_type_string, false }, { "tag", json_type_string, false },
+        { "target", json_type_string, false },     { "build_args", json_type_object, false },
+        { "no_cache", json_type_boolean, false },  { NULL, 0, false },
     };
     json_object *body = wr_api_request_json (req, fields, err);
     if (body == NULL)
         return -1;
     const char *context = wr_api_docker_string (body, "context");
-    if (context[0] != '/' || strlen (context) > 4096) {
+    const char *tar = wr_api_docker_string (body, "context_tar");
+    if ((context == NULL) == (tar == NULL)) {
         json_object_put (body);
-        return wr_json_error (err, "request body", "context",
+        return wr_json_error (err, "request body", "",
+                              "give one of context (a directory) and context_tar (a tar file)");
+    }
+    const char *path = context != NULL ? context : tar;
+    if (path[0] != '/' || strlen (path) > 4096) {
+        json_object_put (body);
+        return wr_json_error (err, "request body", context != NULL ? "context" : "context_tar",
                               "must be an absolute path in the sandbox (at most 4096 bytes)");
     }
     json_object *args = json_object_object_get (body, "build_args");
