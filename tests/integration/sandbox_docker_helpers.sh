@@ -6,9 +6,10 @@
 # mirror (the local registry).  Checked: pull with its progress events and
 # the CLI's text, run (output, exit status, a non-zero one, detach,
 # remove), ps, images, logs, exec, build of a context uploaded through the
-# files API (and one failing at a step), stop, rm, rmi, tag, volumes,
-# login; failures: an image that does not exist, a sandbox without Docker,
-# bad bodies, compose without its plugin.
+# files API, directory and tar (and one failing at a step), stop, rm, rmi,
+# tag, volumes, login and push against a registry with basic auth run in
+# the sandbox; failures: an image that does not exist, a sandbox without
+# Docker, wrong credentials, bad bodies, compose without its plugin.
 . "$(dirname "$0")/../lib.sh"
 
 T_CASE_TIMEOUT=900
@@ -241,6 +242,84 @@ case_docker_helpers() {
     assert_eq "$(t_leftovers)" "" "what the sandbox left"
 }
 
+# A registry with basic auth inside the sandbox (the host's docker-registry
+# binary uploaded and started as a process there, on the sandbox's own
+# loopback): login with wrong and right credentials, push without and with
+# them, and a pull back with them.
+case_push_and_login() {
+    t_require_warren
+    [ -x "$WARREND" ] || t_fail "warrend not built: $WARREND"
+    command -v docker-registry >/dev/null || t_fail "docker-registry is not installed"
+    command -v htpasswd >/dev/null || t_fail "htpasswd is not installed (apache2-utils)"
+    t_images debian-docker
+    t_images busybox
+    t_warrend_root
+    t_warrend
+    SB=$(create true)
+    local reg=127.0.0.1:5055 out i
+    out=$(t_api PUT "/v1/sandboxes/$SB/files/content?path=/opt/registry/docker-registry&mode=0755&parents=true" \
+        --data-binary @"$(command -v docker-registry)")
+    assert_eq "$(tail -n 1 <<<"$out")" 200 "upload of docker-registry"
+    upload /opt/registry/htpasswd "$(htpasswd -Bbn pusher push-secret)"
+    upload /opt/registry/config.yml "version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: /tmp/registry
+http:
+  addr: $reg
+auth:
+  htpasswd:
+    realm: sandbox
+    path: /opt/registry/htpasswd
+"
+    out=$(t_api POST "/v1/sandboxes/$SB/processes" -H 'Content-Type: application/json' \
+        -d '{"argv": ["/opt/registry/docker-registry", "serve", "/opt/registry/config.yml"]}')
+    assert_eq "$(tail -n 1 <<<"$out")" 201 "start of the registry"
+
+    dock POST pull '{"image": "busybox"}'
+    assert_eq "$(exit_code)" 0 "pull"
+    dock POST tag "{\"source\": \"busybox\", \"target\": \"$reg/mine/busybox:v1\"}"
+    assert_eq "$(exit_code)" 0 "tag"
+
+    # The right credentials, once the registry answers.
+    for i in $(seq 50); do
+        dock POST login "{\"username\": \"pusher\", \"password\": \"push-secret\", \"registry\": \"$reg\"}"
+        [ "$(exit_code)" = 0 ] && break
+        sleep 0.2
+    done
+    assert_eq "$(exit_code)" 0 "login with the right password"
+    assert_contains "$(output stdout)" "Login Succeeded"
+    dock POST login "{\"username\": \"pusher\", \"password\": \"wrong\", \"registry\": \"$reg\"}"
+    assert_eq "$(exit_code)" 1 "login with a wrong password"
+    assert_contains "$(end_error)" "401 Unauthorized"
+    assert_contains "$(output stderr)" "Error response from daemon: "
+
+    # push: refused without credentials, done with them.
+    dock POST push "{\"image\": \"$reg/mine/busybox:v1\"}"
+    assert_eq "$(exit_code)" 1 "push without credentials"
+    assert_contains "$(end_error)" "no basic auth credentials"
+    dock POST push "{\"image\": \"$reg/mine/busybox:v1\", \"auth\": {\"username\": \"pusher\", \"password\": \"push-secret\", \"serveraddress\": \"$reg\"}}"
+    assert_eq "$(exit_code)" 0 "push with credentials"
+    assert_contains "$(output stdout)" "The push refers to repository [$reg/mine/busybox]"
+    assert_match "$(output stdout)" '^[0-9a-f]{12}: Pushed$'
+    assert_match "$(output stdout)" '^v1: digest: sha256:[0-9a-f]{64} size: [0-9]+$'
+    has '.event == "progress" and .aux.Tag == "v1" and (.aux.Digest | startswith("sha256:"))' ||
+        t_fail "no progress event with the pushed digest"
+
+    # And back: removed, then pulled with the credentials.
+    dock POST rmi "{\"image\": \"$reg/mine/busybox:v1\"}"
+    assert_eq "$(exit_code)" 0 "rmi of the pushed tag"
+    dock POST pull "{\"image\": \"$reg/mine/busybox:v1\", \"auth\": {\"username\": \"pusher\", \"password\": \"push-secret\"}}"
+    assert_eq "$(exit_code)" 0 "pull with credentials"
+    assert_contains "$(output stdout)" "$reg/mine/busybox:v1"
+
+    out=$(t_api DELETE "/v1/sandboxes/$SB")
+    assert_contains "$out" '"reason":"deleted"'
+    assert_eq "$(t_leftovers)" "" "what the sandbox left"
+}
+
 case_sandbox_without_docker() {
     t_require_warren
     [ -x "$WARREND" ] || t_fail "warrend not built: $WARREND"
@@ -260,5 +339,6 @@ case_sandbox_without_docker() {
 }
 
 t_case "Docker routes on a sandbox's dockerd: pull, run, ps, images, logs, exec, build, stop, rm, rmi, tag, volumes, login, push" case_docker_helpers
+t_case "docker login and push against a registry with basic auth inside the sandbox" case_push_and_login
 t_case "Docker routes on a sandbox without Docker or without a sandbox: 400 and 404" case_sandbox_without_docker
 t_done
