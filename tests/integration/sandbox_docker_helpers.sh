@@ -125,6 +125,20 @@ case_docker_helpers() {
     dock POST logs '{"container": "bg"}'
     assert_eq "$(exit_code)" 0 "logs"
     assert_eq "$(output stdout)" $'started\nhello-env' "bg's logs"
+    # logs with follow: until the container ends; tail: the last lines.
+    dock POST run '{"image": "busybox", "command": ["sh", "-c", "echo first; sleep 2; echo second; echo third"], "name": "slow", "detach": true}'
+    assert_eq "$(exit_code)" 0 "detached run of slow"
+    dock POST logs '{"container": "slow", "follow": true}'
+    assert_eq "$(exit_code)" 0 "logs with follow"
+    assert_eq "$(output stdout)" $'first\nsecond\nthird' "slow's followed logs"
+    dock POST logs '{"container": "slow", "tail": 1}'
+    assert_eq "$(output stdout)" "third" "slow's last line"
+    dock POST rm '{"container": "slow"}'
+    assert_eq "$(exit_code)" 0 "rm of slow"
+    dock POST logs '{"container": "slow"}'
+    assert_eq "$(exit_code)" 1 "logs of a removed container"
+    assert_eq "$(tail -n 1 "$WD_ROOT/last.ndjson" | jq -r .error.kind)" not_found "its error's kind"
+
     # exec: the same answer as `docker exec` in the sandbox gives.  (runc's
     # exec inside gVisor fails to setns here, measured: exit 126 and "OCI
     # runtime exec failed", the CLI's answer too; where it works, the
