@@ -158,6 +158,28 @@ case_docker_helpers() {
     assert_eq "$(exit_code)" 1 "exec in a missing container"
     assert_contains "$(end_error)" "no-such-container"
 
+    # A client that hangs up ends the call: warrend's connection to the
+    # sandbox's dockerd (through its docker.sock) closes.
+    local sock=$WD_ROOT/sandboxes/$SB/docker.sock n
+    curl -s -N --unix-socket "$WD_SOCK" -H 'Content-Type: application/json' \
+        -d '{"container": "bg", "follow": true}' "http://warrend/v1/sandboxes/$SB/docker/logs" \
+        > "$WD_ROOT/follow.ndjson" &
+    local follower=$!
+    for i in $(seq 50); do
+        [ "$(ss -xa | grep -c "$sock")" -gt 1 ] && break
+        sleep 0.1
+    done
+    [ "$(ss -xa | grep -c "$sock")" -gt 1 ] || t_fail "no connection on the docker socket while following"
+    sleep 1
+    kill "$follower"; wait "$follower" || true
+    assert_contains "$(cat "$WD_ROOT/follow.ndjson")" '"stream":"stdout"' "the follow's first events"
+    for i in $(seq 50); do
+        n=$(ss -xa | grep -c "$sock")
+        [ "$n" = 1 ] && break
+        sleep 0.1
+    done
+    assert_eq "$n" 1 "sockets on the docker socket 5 s after the client hung up (its listener only)"
+
     # stop, rm.
     dock POST stop '{"container": "bg", "timeout": 1}'
     assert_eq "$(exit_code)" 0 "stop"
