@@ -148,6 +148,14 @@ case_pull_after_restart() {
     t_warrend
     grep -q 'recovery: adopted a running sandbox' "$WD_ROOT/warrend.log" ||
         t_fail "warrend did not adopt the sandbox"
+    # It connects to the adopted agents on a thread of its own.
+    local i
+    for i in $(seq 100); do
+        grep -q 'recovery: connected to the agent' "$WD_ROOT/warrend.log" && break
+        sleep 0.1
+    done
+    grep -q 'recovery: connected to the agent' "$WD_ROOT/warrend.log" ||
+        t_fail "warrend did not connect to the adopted sandbox's agent"
     out=$(in_sandbox "$id" docker pull busybox 2>&1)
     echo "$out"
     assert_contains "$out" "docker.io/library/busybox:latest"

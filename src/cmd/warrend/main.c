@@ -2,6 +2,7 @@
  * main parses the command line, the environment and the token file, starts
  * the library's API server and waits for SIGTERM or SIGINT; the work is in
  * the library. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
@@ -61,6 +62,7 @@ static const char usage[] =
     "  --docker-io-mirror URL  where docker.io images come from (http://127.0.0.1:5000)\n"
     "  --insecure-registry HOST[:PORT]  a registry reached over plain HTTP (repeatable)\n"
     "  --auth-config FILE   registry credentials (Docker's config.json)\n"
+    "  --port-address ADDR  where exposed sandbox ports listen (default 127.0.0.1)\n"
     "\n"
     "  --log-format FMT     text (default) or json\n"
     "  --debug              debug log lines\n"
@@ -192,6 +194,7 @@ enum {
     OPT_DOCKER_IO_MIRROR,
     OPT_INSECURE_REGISTRY,
     OPT_AUTH_CONFIG,
+    OPT_PORT_ADDRESS,
 };
 
 int
@@ -217,6 +220,7 @@ main (int argc, char **argv)
         { "docker-io-mirror", required_argument, NULL, OPT_DOCKER_IO_MIRROR },
         { "insecure-registry", required_argument, NULL, OPT_INSECURE_REGISTRY },
         { "auth-config", required_argument, NULL, OPT_AUTH_CONFIG },
+        { "port-address", required_argument, NULL, OPT_PORT_ADDRESS },
         { NULL, 0, NULL, 0 },
     };
     const char *root = NULL, *socket_path = NULL, *group = NULL, *listen = NULL, *token_file = NULL;
@@ -288,6 +292,13 @@ main (int argc, char **argv)
         case OPT_INSECURE_REGISTRY:
             wr_strv_add (&insecure, optarg);
             break;
+        case OPT_PORT_ADDRESS: {
+            unsigned char addr[16];
+            if (inet_pton (AF_INET, optarg, addr) != 1 && inet_pton (AF_INET6, optarg, addr) != 1)
+                return usage_error ("--port-address: an IPv4 or IPv6 address: %s", optarg);
+            service_options.port_address = optarg;
+            break;
+        }
         case OPT_AUTH_CONFIG:
             service_options.auth_config = optarg;
             break;

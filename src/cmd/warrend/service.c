@@ -80,6 +80,7 @@ service_start (const service_options_t *o, wr_error_t *err)
         .host = &s->host,
         .init_path = s->init,
         .max_lifetime_seconds = o->max_lifetime_seconds,
+        .port_address = o->port_address,
     };
     s->manager = wr_sandbox_manager_open (&mopts, err);
     if (s->manager == NULL)

@@ -23,6 +23,7 @@ typedef struct {
     const char *cgroup_parent; /* NULL: "/warren" */
     const char *platform; /* runsc --platform; NULL: runsc's default */
     int64_t max_lifetime_seconds;
+    const char *port_address; /* where exposed ports listen; NULL: 127.0.0.1 */
 } service_options_t;
 
 typedef struct service_s service_t;

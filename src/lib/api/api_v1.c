@@ -4,6 +4,7 @@
 
 #include "api_docker.h"
 #include "api_files.h"
+#include "api_ports.h"
 #include "api_processes.h"
 #include "api_sandboxes.h"
 
@@ -30,6 +31,16 @@ get_version (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_erro
     json_object_object_add (body, "libmicrohttpd", json_object_new_string (MHD_get_version ()));
     wr_api_response_json (resp, 200, body);
     return 0;
+}
+
+wr_sandbox_manager_t *
+wr_api_v1_manager (void *data, wr_error_t *err)
+{
+    wr_api_v1_t *v1 = data;
+    if (v1->sandboxes == NULL)
+        wr_error_set_kind (err, WR_ERROR_UNAVAILABLE, 0,
+                           "this warrend runs no sandbox service (started without one)");
+    return v1->sandboxes;
 }
 
 static const wr_api_route_t routes[] = {
@@ -72,6 +83,10 @@ static const wr_api_route_t routes[] = {
       "docker compose ps" },
     { "POST", "/v1/sandboxes/{id}/docker/compose/logs", wr_api_docker_compose_logs, 0, 0,
       "docker compose logs" },
+    { "GET", "/v1/sandboxes/{id}/ports", wr_api_list_ports, 0, 0, "a sandbox's exposed ports" },
+    { "POST", "/v1/sandboxes/{id}/ports", wr_api_expose_port, 0, 0, "expose a sandbox port" },
+    { "DELETE", "/v1/sandboxes/{id}/ports/{port}", wr_api_unexpose_port, 0, 0,
+      "stop exposing a sandbox port" },
     { "POST", "/v1/sandboxes/{id}/processes", wr_api_process_exec, 0, 0, "start a process" },
     { "GET", "/v1/sandboxes/{id}/processes", wr_api_process_list, 0, 0, "list processes" },
     { "GET", "/v1/sandboxes/{id}/processes/{pid}", wr_api_process_get, 0, 0, "a process" },

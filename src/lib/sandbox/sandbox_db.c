@@ -61,6 +61,12 @@ static const char *const migrations[] = {
     "CREATE INDEX sandbox_labels_by_pair ON sandbox_labels(key, value);"
     "CREATE INDEX sandboxes_by_created ON sandboxes(created_ms);"
     "CREATE INDEX sandboxes_by_expiry ON sandboxes(state, expires_ms);",
+    /* 2: exposed ports (sandbox_db_ports.c) */
+    "CREATE TABLE sandbox_ports ("
+    "  sandbox_id TEXT NOT NULL REFERENCES sandboxes(id) ON DELETE CASCADE,"
+    "  port INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),"
+    "  host_port INTEGER NOT NULL UNIQUE CHECK (host_port BETWEEN 1 AND 65535),"
+    "  PRIMARY KEY (sandbox_id, port));",
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == WR_SANDBOX_DB_SCHEMA_VERSION + 1,
                "one migration per schema version");

@@ -26,7 +26,7 @@
 #include "error.h"
 #include "sandbox_spec.h"
 
-#define WR_SANDBOX_DB_SCHEMA_VERSION 1
+#define WR_SANDBOX_DB_SCHEMA_VERSION 2
 /* "sb-" and 16 lower-case hex digits. */
 #define WR_SANDBOX_ID_LEN 19
 
@@ -146,6 +146,23 @@ int wr_sandbox_db_delete (wr_sandbox_db_t *db, const char *id, wr_error_t *err);
  * active at ACTIVITY_MS: 0 for never. */
 int64_t wr_sandbox_expiry_ms (int64_t created_ms, int64_t activity_ms, int64_t keep_warm_seconds,
                               int64_t max_lifetime_seconds);
+
+/* A sandbox port exposed on warrend's host (sandbox_db_ports.c). */
+typedef struct {
+    int port; /* in the sandbox */
+    int host_port; /* on the daemon's port address */
+} wr_sandbox_port_t;
+
+/* Records PORT of sandbox ID as exposed on HOST_PORT: kind exists when
+ * the sandbox has PORT exposed already, or HOST_PORT is another's. */
+int wr_sandbox_db_port_add (wr_sandbox_db_t *db, const char *id, int port, int host_port,
+                            wr_error_t *err);
+/* Forgets PORT of ID (kind not found when it is not exposed); PORT 0:
+ * every port of ID (none is no error). */
+int wr_sandbox_db_port_remove (wr_sandbox_db_t *db, const char *id, int port, wr_error_t *err);
+/* ID's exposed ports, by port; *PORTS malloc'ed (NULL when none). */
+int wr_sandbox_db_ports (wr_sandbox_db_t *db, const char *id, wr_sandbox_port_t **ports,
+                         size_t *count, wr_error_t *err);
 
 void wr_sandbox_resources_clear (wr_sandbox_resources_t *resources);
 void wr_sandbox_record_clear (wr_sandbox_record_t *record);

@@ -115,12 +115,14 @@ wr_sandbox_live_remove (wr_sandbox_manager_t *mgr, const char *id)
     l->deleting = true;
     l->removing = true;
     wr_docker_socket_t *sock = steal_pointer (&l->docker_socket);
+    wr_sandbox_exposed_t *exposed = steal_pointer (&l->exposed);
     /* Calls in flight fail now. */
     if (l->agent != NULL)
         wr_agent_client_close (l->agent);
     pthread_mutex_unlock (&mgr->lock);
     if (sock != NULL)
         wr_docker_socket_stop (sock);
+    wr_sandbox_ports_stop (exposed);
     pthread_mutex_lock (&mgr->lock);
     l->removing = false;
     bool unused = l->agent_refs == 0;
@@ -142,6 +144,7 @@ wr_sandbox_manager_open (const wr_sandbox_manager_options_t *options, wr_error_t
     mgr->registry = options->registry;
     mgr->mirror = options->mirror;
     mgr->host = options->host;
+    mgr->port_address = options->port_address != NULL ? xstrdup (options->port_address) : NULL;
     mgr->init_path = xstrdup (options->init_path);
     mgr->pull_deadline_ms =
         options->pull_deadline_ms > 0 ? options->pull_deadline_ms : 10 * 60 * 1000;
@@ -201,6 +204,7 @@ wr_sandbox_manager_close (wr_sandbox_manager_t *mgr)
     pthread_mutex_destroy (&mgr->stop_lock);
     pthread_mutex_destroy (&mgr->lock);
     free (mgr->root);
+    free (mgr->port_address);
     free (mgr->init_path);
     free (mgr);
 }
@@ -208,8 +212,9 @@ wr_sandbox_manager_close (wr_sandbox_manager_t *mgr)
 /* ---- reading ---- */
 
 /* The record of ID, an id or a name. */
-static int
-lookup (wr_sandbox_manager_t *mgr, const char *id, wr_sandbox_record_t *record, wr_error_t *err)
+int
+wr_sandbox_lookup (wr_sandbox_manager_t *mgr, const char *id, wr_sandbox_record_t *record,
+                   wr_error_t *err)
 {
     if (strncmp (id, "sb-", 3) == 0)
         return wr_sandbox_db_get (mgr->db, id, record, err);
@@ -222,21 +227,23 @@ static json_object *
 record_json (wr_sandbox_manager_t *mgr, const wr_sandbox_record_t *record)
 {
     cleanup_free char *socket = NULL;
-    if (record->state == WR_SANDBOX_RUNNING) {
-        pthread_mutex_lock (&mgr->lock);
-        live_t *l = wr_sandbox_live_find (mgr, record->id);
-        if (l != NULL && l->docker_socket != NULL)
-            socket = xstrdup (wr_docker_socket_path (l->docker_socket));
-        pthread_mutex_unlock (&mgr->lock);
-    }
-    return wr_sandbox_record_json (record, socket);
+    json_object *ports = NULL;
+    pthread_mutex_lock (&mgr->lock);
+    live_t *l = record->state == WR_SANDBOX_RUNNING ? wr_sandbox_live_find (mgr, record->id) : NULL;
+    if (l != NULL && l->docker_socket != NULL)
+        socket = xstrdup (wr_docker_socket_path (l->docker_socket));
+    ports = wr_sandbox_ports_json_locked (mgr, l);
+    pthread_mutex_unlock (&mgr->lock);
+    json_object *o = wr_sandbox_record_json (record, socket);
+    json_object_object_add (o, "ports", ports);
+    return o;
 }
 
 json_object *
 wr_sandbox_manager_get (wr_sandbox_manager_t *mgr, const char *id, wr_error_t *err)
 {
     wr_sandbox_record_t record = { 0 };
-    if (lookup (mgr, id, &record, err) < 0)
+    if (wr_sandbox_lookup (mgr, id, &record, err) < 0)
         return NULL;
     json_object *o = record_json (mgr, &record);
     wr_sandbox_record_clear (&record);
@@ -265,7 +272,7 @@ wr_sandbox_manager_set_lifetime (wr_sandbox_manager_t *mgr, const char *id,
                                  int64_t keep_warm_seconds, wr_error_t *err)
 {
     wr_sandbox_record_t record = { 0 };
-    if (lookup (mgr, id, &record, err) < 0)
+    if (wr_sandbox_lookup (mgr, id, &record, err) < 0)
         return NULL;
     cleanup_free char *sid = xstrdup (record.id);
     wr_sandbox_record_clear (&record);
@@ -303,6 +310,7 @@ wr_sandbox_end (wr_sandbox_manager_t *mgr, const char *id, wr_sandbox_state_t to
         wr_sandbox_db_set_state (mgr->db, id, WR_SANDBOX_STOPPING, NULL, 0, err) < 0)
         return -1;
     wr_sandbox_live_remove (mgr, id);
+    wr_sandbox_db_port_remove (mgr->db, id, 0, NULL);
     cleanup_error wr_error_t destroy_err = NULL;
     if (wr_sandbox_destroy (mgr->host, id, &destroy_err) < 0) {
         /* Recorded as failed: what is left is named, for the operator and
@@ -326,7 +334,7 @@ json_object *
 wr_sandbox_manager_delete (wr_sandbox_manager_t *mgr, const char *id, wr_error_t *err)
 {
     wr_sandbox_record_t record = { 0 };
-    if (lookup (mgr, id, &record, err) < 0)
+    if (wr_sandbox_lookup (mgr, id, &record, err) < 0)
         return NULL;
     cleanup_free char *sid = xstrdup (record.id);
     wr_sandbox_record_clear (&record);
@@ -341,8 +349,8 @@ wr_sandbox_manager_delete (wr_sandbox_manager_t *mgr, const char *id, wr_error_t
  * is a live sandbox's id (every exec and file call comes here: no database
  * read for them), else from the database, which also says why it is not
  * running. */
-static char *
-running_id (wr_sandbox_manager_t *mgr, const char *id, wr_error_t *err)
+char *
+wr_sandbox_running_id (wr_sandbox_manager_t *mgr, const char *id, wr_error_t *err)
 {
     pthread_mutex_lock (&mgr->lock);
     bool live = wr_sandbox_live_find (mgr, id) != NULL;
@@ -350,7 +358,7 @@ running_id (wr_sandbox_manager_t *mgr, const char *id, wr_error_t *err)
     if (live)
         return xstrdup (id);
     wr_sandbox_record_t record = { 0 };
-    if (lookup (mgr, id, &record, err) < 0)
+    if (wr_sandbox_lookup (mgr, id, &record, err) < 0)
         return NULL;
     char *sid = xstrdup (record.id);
     wr_sandbox_state_t state = record.state;
@@ -372,7 +380,7 @@ running_id (wr_sandbox_manager_t *mgr, const char *id, wr_error_t *err)
 wr_agent_client_t *
 wr_sandbox_manager_agent (wr_sandbox_manager_t *mgr, const char *id, wr_error_t *err)
 {
-    cleanup_free char *sid = running_id (mgr, id, err);
+    cleanup_free char *sid = wr_sandbox_running_id (mgr, id, err);
     if (sid == NULL)
         return NULL;
     int64_t now = wr_monotonic_ms ();

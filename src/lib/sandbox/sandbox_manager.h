@@ -43,6 +43,9 @@ typedef struct {
     /* How sandboxes run on the host (sandbox_runsc.h); its strings and
      * backend must outlive the manager. */
     const wr_sandbox_host_t *host;
+    /* The address exposed ports listen on (sandbox_ports.h); NULL:
+     * 127.0.0.1. */
+    const char *port_address;
     /* warren-init on the host, mounted into every sandbox. */
     const char *init_path;
     /* The longest any sandbox lives, in seconds, whatever it asks for

@@ -15,6 +15,8 @@
 #include "sandbox_relay.h"
 #include "sandbox_spec.h"
 
+typedef struct wr_sandbox_exposed_s wr_sandbox_exposed_t; /* sandbox_ports.c */
+
 /* A sandbox that runs, as the manager keeps it in memory: its agent
  * connection (opened on first use), the process whose end means the
  * sandbox died, and its Docker socket. */
@@ -30,6 +32,7 @@ typedef struct live_s {
     char *cgroup;
     wr_docker_socket_t *docker_socket;
     wr_sandbox_relays_t *relays; /* Docker-enabled, with a mirror: its dockerd's pulls */
+    wr_sandbox_exposed_t *exposed; /* its exposed ports, by port */
     const char *log_fields[3];
     wr_log_t log; /* its agent clients' ("sandbox", ID) */
     int64_t touched_ms; /* monotonic: when its activity was last written */
@@ -43,6 +46,7 @@ struct wr_sandbox_manager_s {
     wr_registry_t *registry;
     wr_mirror_t *mirror; /* may be NULL */
     const wr_sandbox_host_t *host;
+    char *port_address; /* NULL: 127.0.0.1 */
     char *init_path;
     int64_t pull_deadline_ms;
     const wr_log_t *log;
@@ -88,6 +92,25 @@ int wr_sandbox_end (wr_sandbox_manager_t *mgr, const char *id, wr_sandbox_state_
  * when its memory cgroup saw an OOM kill, else DEFAULT_REASON.  Caller
  * frees. */
 char *wr_sandbox_death_reason (const char *cgroup, const char *default_reason);
+
+/* The record of ID, an id or a name (a name first); kind not_found. */
+int wr_sandbox_lookup (wr_sandbox_manager_t *mgr, const char *id, wr_sandbox_record_t *record,
+                       wr_error_t *err);
+/* The id of running sandbox ID (an id or a name); kind unavailable when
+ * it is not running.  Caller frees. */
+char *wr_sandbox_running_id (wr_sandbox_manager_t *mgr, const char *id, wr_error_t *err);
+
+/* Exposed ports (sandbox_ports.c).  The address they listen on; a live
+ * sandbox's as a JSON array (the lock held; L may be NULL); exposing
+ * PORTS of a new sandbox; listening again on the ports the database has
+ * for an adopted one; stopping a list taken out of a live entry (the
+ * lock not held). */
+const char *wr_sandbox_port_address (const wr_sandbox_manager_t *mgr);
+json_object *wr_sandbox_ports_json_locked (const wr_sandbox_manager_t *mgr, const live_t *l);
+int wr_sandbox_ports_apply (wr_sandbox_manager_t *mgr, const char *id, const int *ports, size_t n,
+                            wr_error_t *err);
+void wr_sandbox_ports_restore (wr_sandbox_manager_t *mgr, const char *id);
+void wr_sandbox_ports_stop (wr_sandbox_exposed_t *list);
 
 /* At open: sandboxes a previous warrend left (sandbox_recover.c). */
 int wr_sandbox_recover (wr_sandbox_manager_t *mgr, wr_error_t *err);

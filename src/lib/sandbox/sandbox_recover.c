@@ -65,6 +65,7 @@ recover_one (wr_sandbox_manager_t *mgr, const wr_sandbox_record_t *r, char ***ru
         wr_sandbox_live_add (mgr, r->id, r->resources.agent_dir, pid, r->resources.cgroup,
                              docker_enabled (r));
         wr_strv_add (running, r->id);
+        wr_sandbox_ports_restore (mgr, r->id);
         wr_log_to (mgr->log, WR_LOG_INFO, "recovery: adopted a running sandbox", "sandbox", r->id,
                    NULL);
         if (docker_enabled (r))
@@ -154,11 +155,14 @@ reconnect (void *data)
     for (size_t i = 0; mgr->reconnect[i] != NULL && !stopping (mgr); i++) {
         cleanup_error wr_error_t err = NULL;
         wr_agent_client_t *agent = wr_sandbox_manager_agent (mgr, mgr->reconnect[i], &err);
-        if (agent != NULL)
+        if (agent != NULL) {
             wr_sandbox_manager_release (mgr, agent);
-        else
+            wr_log_to (mgr->log, WR_LOG_INFO, "recovery: connected to the agent, relays served",
+                       "sandbox", mgr->reconnect[i], NULL);
+        } else {
             wr_log_to (mgr->log, WR_LOG_WARN, "recovery: cannot connect to the agent", "sandbox",
                        mgr->reconnect[i], "error", err->message, NULL);
+        }
     }
     return NULL;
 }

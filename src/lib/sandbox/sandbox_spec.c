@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -432,6 +433,35 @@ wr_sandbox_name_valid (const char *name, wr_error_t *err)
     return true;
 }
 
+/* "ports": [PORT, ...], each 1-65535, no port twice. */
+static int
+parse_ports (json_object *v, const char *name, wr_sandbox_spec_t *spec, wr_error_t *err)
+{
+    if (wr_json_expect (v, json_type_array, name, "ports", err) < 0)
+        return -1;
+    size_t n = json_object_array_length (v);
+    if (n > WR_SANDBOX_PORTS_MAX)
+        return wr_json_error (err, name, "ports", "%zu ports, more than %d", n,
+                              WR_SANDBOX_PORTS_MAX);
+    spec->ports = n > 0 ? xzalloc (n * sizeof *spec->ports) : NULL;
+    for (size_t i = 0; i < n; i++) {
+        char path[32];
+        snprintf (path, sizeof path, "ports[%zu]", i);
+        int64_t port = 0;
+        if (wr_json_int64 (json_object_array_get_idx (v, i), name, path, &port, err) < 0)
+            return -1;
+        if (port < 1 || port > 65535)
+            return wr_json_error (err, name, path, "%lld is not a port (1 to 65535)",
+                                  (long long) port);
+        for (size_t j = 0; j < spec->n_ports; j++)
+            if (spec->ports[j] == port)
+                return wr_json_error (err, name, path, "port %lld is given twice",
+                                      (long long) port);
+        spec->ports[spec->n_ports++] = (int) port;
+    }
+    return 0;
+}
+
 static int
 parse_fields (json_object *obj, const limits_t *l, const char *name, wr_sandbox_spec_t *spec,
               wr_error_t *err)
@@ -439,7 +469,7 @@ parse_fields (json_object *obj, const limits_t *l, const char *name, wr_sandbox_
     static const char *const known[] = {
         "image",   "cpu",  "memory", "docker_enabled",    "env",
         "workdir", "name", "labels", "keep_warm_seconds", "pids_limit",
-        NULL,
+        "ports",   NULL,
     };
     if (check_known (obj, known, name, "", err) < 0)
         return -1;
@@ -502,6 +532,9 @@ parse_fields (json_object *obj, const limits_t *l, const char *name, wr_sandbox_
             return wr_json_error (err, name, "pids_limit", "%lld is out of range (1 to %lld)",
                                   (long long) spec->pids_limit, (long long) l->max_pids);
     }
+    if (wr_json_member (obj, "ports", false, name, "", &v, err) > 0 &&
+        parse_ports (v, name, spec, err) < 0)
+        return -1;
     return 0;
 }
 
@@ -599,6 +632,10 @@ wr_sandbox_spec_to_object (const wr_sandbox_spec_t *spec)
                             json_object_new_int64 (spec->keep_warm_seconds));
     if (spec->pids_limit > 0)
         json_object_object_add (o, "pids_limit", json_object_new_int64 (spec->pids_limit));
+    json_object *ports = json_object_new_array ();
+    for (size_t i = 0; i < spec->n_ports; i++)
+        json_object_array_add (ports, json_object_new_int (spec->ports[i]));
+    json_object_object_add (o, "ports", ports);
     return o;
 }
 
@@ -630,5 +667,6 @@ wr_sandbox_spec_clear (wr_sandbox_spec_t *spec)
         free (spec->labels[i].value);
     }
     free (spec->labels);
+    free (spec->ports);
     memset (spec, 0, sizeof *spec);
 }

@@ -25,6 +25,8 @@
 #define WR_SANDBOX_NAME_MAX 63
 #define WR_SANDBOX_KEEP_WARM_NEVER (-1)
 #define WR_SANDBOX_KEEP_WARM_DEFAULT 600
+/* At most this many ports exposed per sandbox. */
+#define WR_SANDBOX_PORTS_MAX 64
 
 /* The daemon's bounds; a field left 0 takes the default in brackets. */
 typedef struct {
@@ -64,6 +66,8 @@ typedef struct {
     size_t n_labels;
     int64_t keep_warm_seconds; /* seconds idle before it expires, or -1: never */
     int64_t pids_limit; /* 0: not set (the daemon's default) */
+    int *ports; /* sandbox ports exposed on the host at create (sandbox_ports.h) */
+    size_t n_ports;
 } wr_sandbox_spec_t;
 
 /* Parses LEN bytes of JSON into *OUT (cleared first; cleared again on

@@ -151,10 +151,58 @@ test_migrations (void **state)
     cleanup_error wr_error_t newer = NULL;
     assert_null (wr_sandbox_db_open (f->dir, 0, &newer));
     cleanup_free char *want =
-        xasprintf ("`%s` has schema version 99, newer than this warrend knows (1)", f->path);
+        xasprintf ("`%s` has schema version 99, newer than this warrend knows (%d)", f->path,
+                   WR_SANDBOX_DB_SCHEMA_VERSION);
     assert_non_null (strstr (newer->message, want));
     assert_int_equal (query_int (f->path, "PRAGMA user_version"), 99);
     assert_int_equal (query_int (f->path, "SELECT count(*) FROM sandboxes"), 1);
+}
+
+/* Exposed ports: one row per port of a sandbox, a host port once across
+ * sandboxes, gone with the sandbox. */
+static void
+test_ports (void **state)
+{
+    fixture_t *f = *state;
+    wr_sandbox_db_t *db = open_db (f, 0);
+    cleanup_free char *a = add (db, "a", T0, 600, NULL, 0);
+    cleanup_free char *b = add (db, "b", T0, 600, NULL, 0);
+    wr_error_t err = NULL;
+    assert_int_equal (wr_sandbox_db_port_add (db, a, 9090, 40001, &err), 0);
+    assert_int_equal (wr_sandbox_db_port_add (db, a, 8080, 40000, &err), 0);
+    assert_int_equal (wr_sandbox_db_port_add (db, b, 8080, 40002, &err), 0);
+    cleanup_error wr_error_t twice = NULL;
+    assert_int_equal (wr_sandbox_db_port_add (db, a, 8080, 40003, &twice), -1);
+    assert_int_equal (twice->kind, WR_ERROR_EXISTS);
+    assert_non_null (strstr (twice->message, "port 8080 is exposed already"));
+    cleanup_error wr_error_t taken = NULL;
+    assert_int_equal (wr_sandbox_db_port_add (db, b, 7070, 40000, &taken), -1);
+    assert_int_equal (taken->kind, WR_ERROR_EXISTS);
+    assert_non_null (strstr (taken->message, "host port 40000 is taken"));
+    cleanup_error wr_error_t nobody = NULL;
+    assert_int_equal (wr_sandbox_db_port_add (db, "sb-0000000000000000", 1, 40009, &nobody), -1);
+    assert_int_equal (nobody->kind, WR_ERROR_NOT_FOUND);
+    wr_sandbox_port_t *ports = NULL;
+    size_t n = 0;
+    assert_int_equal (wr_sandbox_db_ports (db, a, &ports, &n, &err), 0);
+    assert_int_equal (n, 2);
+    assert_int_equal (ports[0].port, 8080);
+    assert_int_equal (ports[0].host_port, 40000);
+    assert_int_equal (ports[1].port, 9090);
+    free (ports);
+    cleanup_error wr_error_t missing = NULL;
+    assert_int_equal (wr_sandbox_db_port_remove (db, a, 7, &missing), -1);
+    assert_int_equal (missing->kind, WR_ERROR_NOT_FOUND);
+    assert_int_equal (wr_sandbox_db_port_remove (db, a, 9090, &err), 0);
+    assert_int_equal (wr_sandbox_db_port_remove (db, a, 0, &err), 0);
+    assert_int_equal (wr_sandbox_db_ports (db, a, &ports, &n, &err), 0);
+    assert_int_equal (n, 0);
+    assert_null (ports);
+    /* The host port of a forgotten port is free again; B's go with B. */
+    assert_int_equal (wr_sandbox_db_port_add (db, a, 8080, 40000, &err), 0);
+    assert_int_equal (wr_sandbox_db_delete (db, b, &err), 0);
+    wr_sandbox_db_close (db);
+    assert_int_equal (query_int (f->path, "SELECT count(*) FROM sandbox_ports"), 1);
 }
 
 static void
@@ -709,6 +757,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_resources_and_image, setup, teardown),
         cmocka_unit_test_setup_teardown (test_processes_open_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown (test_threads_share_a_handle, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_ports, setup, teardown),
         cmocka_unit_test_setup_teardown (test_damaged_files, setup, teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

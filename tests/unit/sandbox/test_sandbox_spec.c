@@ -91,7 +91,7 @@ test_every_field (void **state)
               " \"docker_enabled\": true, \"env\": {\"A\": \"1\", \"_B2\": \"x=y\", \"E\": \"\"},"
               " \"workdir\": \"/srv/app\", \"name\": \"web-1.a_b\","
               " \"labels\": {\"team\": \"infra\", \"app.kubernetes.io/name\": \"web\"},"
-              " \"keep_warm_seconds\": -1, \"pids_limit\": 512}",
+              " \"keep_warm_seconds\": -1, \"pids_limit\": 512, \"ports\": [8080, 22]}",
               &spec);
     assert_string_equal (spec.image.ref, "127.0.0.1:5000/debian:12");
     assert_true (spec.cpu == 1.5);
@@ -109,6 +109,9 @@ test_every_field (void **state)
     assert_string_equal (spec.labels[1].key, "app.kubernetes.io/name");
     assert_int_equal (spec.keep_warm_seconds, -1);
     assert_int_equal (spec.pids_limit, 512);
+    assert_int_equal (spec.n_ports, 2);
+    assert_int_equal (spec.ports[0], 8080);
+    assert_int_equal (spec.ports[1], 22);
     wr_sandbox_spec_clear (&spec);
 
     /* cpu as an integer; keep_warm a positive number. */
@@ -287,6 +290,16 @@ test_errors (void **state)
              "pids_limit: must be an integer, not a string");
     refused_kind ("{\"image\": \"busybox\", \"pids_limit\": 101}", &small, WR_ERROR_INVALID,
                   "(1 to 100)");
+    /* ports */
+    refused ("{\"image\": \"busybox\", \"ports\": 80}", "ports: must be an array, not an integer");
+    refused ("{\"image\": \"busybox\", \"ports\": [80, 0]}",
+             "ports[1]: 0 is not a port (1 to 65535)");
+    refused ("{\"image\": \"busybox\", \"ports\": [65536]}",
+             "ports[0]: 65536 is not a port (1 to 65535)");
+    refused ("{\"image\": \"busybox\", \"ports\": [\"80\"]}",
+             "ports[0]: must be an integer, not a string");
+    refused ("{\"image\": \"busybox\", \"ports\": [80, 81, 80]}",
+             "ports[2]: port 80 is given twice");
 }
 
 static void
@@ -401,7 +414,7 @@ test_to_json (void **state)
     /* Every default written out. */
     assert_string_equal (text, "{\"image\":\"busybox\",\"cpu\":1.0,\"memory\":1073741824,"
                                "\"docker_enabled\":false,\"env\":{},\"labels\":{},"
-                               "\"keep_warm_seconds\":600}");
+                               "\"keep_warm_seconds\":600,\"ports\":[]}");
     wr_sandbox_spec_clear (&spec);
 
     parse_ok ("{\"image\": {\"ref\": \"debian:12\", \"steps\": [{\"run\": \"a\"},"
@@ -414,12 +427,13 @@ test_to_json (void **state)
                          "{\"env\":{\"X\":\"1\"}},{\"with_docker\":true}]},\"cpu\":1.0,"
                          "\"memory\":536870912,\"docker_enabled\":false,\"env\":{\"P\":\"/a/b\"},"
                          "\"workdir\":\"/w\",\"name\":\"n\",\"labels\":{},"
-                         "\"keep_warm_seconds\":600}");
+                         "\"keep_warm_seconds\":600,\"ports\":[]}");
     wr_sandbox_spec_clear (&spec);
 
     round_trip ("{\"image\": \"busybox\", \"cpu\": 0.3333333333333333, \"memory\": 123456789,"
                 " \"docker_enabled\": true, \"env\": {\"A\": \"\\\"q\\\" \\u00e9\"},"
-                " \"labels\": {\"x/y\": \"z\"}, \"keep_warm_seconds\": -1, \"pids_limit\": 7}");
+                " \"labels\": {\"x/y\": \"z\"}, \"keep_warm_seconds\": -1, \"pids_limit\": 7,"
+                " \"ports\": [1, 65535]}");
     round_trip ("{\"image\": {\"ref\": \"b\", \"dockerfile\": \"FROM b\\n\"}}");
     round_trip ("{\"image\": {\"ref\": \"b\", \"steps\": [{\"run\": [\"x\", \"y\"]}]}}");
 }
