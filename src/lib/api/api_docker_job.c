@@ -147,13 +147,13 @@ wr_api_docker_start_checked (wr_api_v1_t *v1, wr_api_request_t *req, wr_api_resp
     job->fn = fn;
     job->failure_exit = failure_exit;
     job->events = wr_api_events_new (0);
-    if (v1->sandboxes == NULL) {
+    wr_sandbox_manager_t *manager = wr_api_v1_manager (v1, err);
+    if (manager == NULL) {
         job_free (job);
-        return wr_error_set_kind (err, WR_ERROR_UNAVAILABLE, 0,
-                                  "this warrend runs no sandbox service (started without one)");
+        return -1;
     }
     const char *id = wr_api_request_param (req, "id");
-    cleanup_json_reader json_object *sandbox = wr_sandbox_manager_get (v1->sandboxes, id, err);
+    cleanup_json_reader json_object *sandbox = wr_sandbox_manager_get (manager, id, err);
     if (sandbox == NULL) {
         job_free (job);
         return -1;
