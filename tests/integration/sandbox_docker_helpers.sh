@@ -5,7 +5,8 @@
 # The sandbox pulls busybox by its short name through warrend's docker.io
 # mirror (the local registry).  Checked: pull with its progress events and
 # the CLI's text, run (output, exit status, a non-zero one, detach,
-# remove), ps, images, logs, exec, build of a context uploaded through the
+# remove, entrypoint, workdir, user, network and ports as dockerd's host
+# config, a network that does not exist), ps, images, logs, exec, build of a context uploaded through the
 # files API, directory and tar (and one failing at a step), stop, rm, rmi,
 # tag, volumes, login and push against a registry with basic auth run in
 # the sandbox; failures: an image that does not exist, a sandbox without
@@ -108,6 +109,31 @@ case_docker_helpers() {
     dock POST run '{"image": "busybox", "command": ["sh", "-c", "echo started; cat /data/f; sleep 600"], "name": "bg", "detach": true, "volumes": ["vol-a:/data"]}'
     assert_eq "$(exit_code)" 0 "detached run"
     assert_match "$(output stdout)" '^[0-9a-f]{64}$'
+
+    # entrypoint, workdir, user; network and ports reach dockerd as the
+    # container's host config (docker inspect in the sandbox); a network
+    # that does not exist is dockerd's error, 125.
+    dock POST run '{"image": "busybox", "entrypoint": ["sh", "-c"], "command": ["pwd; id -u"], "workdir": "/tmp", "user": "1234", "remove": true}'
+    assert_eq "$(exit_code)" 0 "run with entrypoint, workdir and user"
+    assert_eq "$(output stdout)" $'/tmp\n1234' "pwd and uid in the container"
+    dock POST run '{"image": "busybox", "command": ["sleep", "600"], "name": "netnone", "detach": true, "network": "none", "ports": ["127.0.0.1:18080:80", "9090/udp"]}'
+    assert_eq "$(exit_code)" 0 "detached run with network and ports"
+    local inspect
+    inspect=$(timeout -k 5 120 "$AGENT_CALL" "$WD_ROOT/sandboxes/$SB/agent/agent.sock" \
+        docker inspect -f '{{.HostConfig.NetworkMode}} {{json .HostConfig.PortBindings}}' netnone)
+    assert_contains "$inspect" 'none {' "netnone's network mode"
+    assert_contains "$inspect" '"80/tcp":[{"HostIp":"127.0.0.1","HostPort":"18080"}]' "netnone's tcp binding"
+    assert_contains "$inspect" '"9090/udp":[{"HostIp":"","HostPort":""}]' "netnone's udp port"
+    dock POST rm '{"container": "netnone", "force": true}'
+    assert_eq "$(exit_code)" 0 "rm --force of netnone"
+    dock POST run '{"image": "busybox", "command": ["true"], "network": "no-such-network", "remove": true}'
+    assert_eq "$(exit_code)" 125 "run on a network that does not exist"
+    assert_contains "$(end_error)" "no-such-network"
+    assert_eq "$(output stderr)" "Error response from daemon: $(end_error)" "the CLI's words on stderr"
+    dock GET 'ps?all=true'
+    if has 'select(.event == "result") | .containers[] | select(.image == "busybox" and .command == "true")'; then
+        t_fail "the container that did not start is left (remove)"
+    fi
 
     # ps and images list them.
     dock GET ps

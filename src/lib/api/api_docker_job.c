@@ -100,9 +100,11 @@ job_thread (void *data)
         const char *msg = err != NULL && err->message != NULL ? err->message : "failed";
         /* The docker CLI's words for what dockerd refused. */
         if (wr_error_kind (err) != WR_ERROR_CANCELLED)
-            wr_api_docker_printf (
-                job, 2, "%s%s\n",
-                wr_docker_answered_error (job->docker) ? "Error response from daemon: " : "", msg);
+            wr_api_docker_printf (job, 2, "%s%s\n",
+                                  job->refused || wr_docker_answered_error (job->docker)
+                                      ? "Error response from daemon: "
+                                      : "",
+                                  msg);
         json_object *e = json_object_new_object ();
         json_object_object_add (e, "kind",
                                 json_object_new_string (wr_error_kind_name (wr_error_kind (err))));

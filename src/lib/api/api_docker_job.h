@@ -44,6 +44,10 @@ struct wr_api_docker_job_s {
     wr_api_events_t *events;
     uint64_t offsets[3]; /* of the stdout and stderr output sent */
     json_object *end; /* members the work adds to the end event */
+    /* dockerd refused the call that failed (its answer's error): kept here
+     * when clean-up calls follow it (wr_docker_answered_error is the last
+     * call's). */
+    bool refused;
 };
 
 /* Checks REQ's sandbox (404; 400 without Docker or not running; 503 when

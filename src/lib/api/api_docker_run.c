@@ -38,9 +38,8 @@ add_port (const char *spec, size_t index, json_object *exposed, json_object *bin
                               "the container's port must be 1 to 65535, then "
                               "/tcp, /udp or /sctp");
     json_object_object_add (exposed, port, json_object_new_object ());
-    if (n == 1)
-        return 0;
-    const char *host = parts[n - 2];
+    /* CONTAINER alone is published on a port dockerd picks (the CLI's -p 80). */
+    const char *host = n >= 2 ? parts[n - 2] : "";
     if (strspn (host, "0123456789") != strlen (host) || strlen (host) > 5 ||
         (host[0] != '\0' && atoi (host) > 65535))
         return wr_json_error (err, NAME, path, "the host's port must be 0 to 65535");
@@ -148,6 +147,8 @@ remove_container (wr_api_docker_job_t *job, const char *id)
     cleanup_free char *eid = wr_docker_escape (id);
     cleanup_free char *path = xasprintf ("/containers/%s?force=true", eid);
     cleanup_error wr_error_t err = NULL;
+    /* The call before may have failed: its error is the job's. */
+    job->refused = wr_docker_answered_error (job->docker);
     wr_docker_json (job->docker, "DELETE", path, NULL, NULL, &err);
 }
 
