@@ -2,6 +2,7 @@
 
 #include <microhttpd.h>
 
+#include "api_docker.h"
 #include "api_files.h"
 #include "api_ports.h"
 #include "api_processes.h"
@@ -53,6 +54,35 @@ static const wr_api_route_t routes[] = {
     { "PATCH", "/v1/sandboxes/{id}", wr_api_update_sandbox, 0, 0, "change a sandbox's lifetime" },
     { "DELETE", "/v1/sandboxes/{id}", wr_api_delete_sandbox, 0, 0, "delete a sandbox" },
     { "GET", "/v1/sandboxes/{id}/docker", wr_api_watch_docker, 0, 0, "docker readiness events" },
+    { "POST", "/v1/sandboxes/{id}/docker/pull", wr_api_docker_pull, 0, 0, "docker pull" },
+    { "POST", "/v1/sandboxes/{id}/docker/push", wr_api_docker_push, 0, 0, "docker push" },
+    { "POST", "/v1/sandboxes/{id}/docker/login", wr_api_docker_login, 0, 0,
+      "docker login (checks the credentials)" },
+    { "POST", "/v1/sandboxes/{id}/docker/build", wr_api_docker_build, 0, 0,
+      "docker build of a directory in the sandbox" },
+    { "POST", "/v1/sandboxes/{id}/docker/tag", wr_api_docker_tag, 0, 0, "docker tag" },
+    { "POST", "/v1/sandboxes/{id}/docker/rmi", wr_api_docker_rmi, 0, 0, "docker rmi" },
+    { "GET", "/v1/sandboxes/{id}/docker/images", wr_api_docker_images, 0, 0, "docker images" },
+    { "POST", "/v1/sandboxes/{id}/docker/run", wr_api_docker_run, 0, 0, "docker run" },
+    { "GET", "/v1/sandboxes/{id}/docker/ps", wr_api_docker_ps, 0, 0, "docker ps" },
+    { "POST", "/v1/sandboxes/{id}/docker/logs", wr_api_docker_logs, 0, 0, "docker logs" },
+    { "POST", "/v1/sandboxes/{id}/docker/exec", wr_api_docker_exec, 0, 0, "docker exec" },
+    { "POST", "/v1/sandboxes/{id}/docker/stop", wr_api_docker_stop, 0, 0, "docker stop" },
+    { "POST", "/v1/sandboxes/{id}/docker/rm", wr_api_docker_rm, 0, 0, "docker rm" },
+    { "POST", "/v1/sandboxes/{id}/docker/volume/create", wr_api_docker_volume_create, 0, 0,
+      "docker volume create" },
+    { "POST", "/v1/sandboxes/{id}/docker/volume/rm", wr_api_docker_volume_rm, 0, 0,
+      "docker volume rm" },
+    { "GET", "/v1/sandboxes/{id}/docker/volume/ls", wr_api_docker_volume_ls, 0, 0,
+      "docker volume ls" },
+    { "POST", "/v1/sandboxes/{id}/docker/compose/up", wr_api_docker_compose_up, 0, 0,
+      "docker compose up" },
+    { "POST", "/v1/sandboxes/{id}/docker/compose/down", wr_api_docker_compose_down, 0, 0,
+      "docker compose down" },
+    { "POST", "/v1/sandboxes/{id}/docker/compose/ps", wr_api_docker_compose_ps, 0, 0,
+      "docker compose ps" },
+    { "POST", "/v1/sandboxes/{id}/docker/compose/logs", wr_api_docker_compose_logs, 0, 0,
+      "docker compose logs" },
     { "GET", "/v1/sandboxes/{id}/ports", wr_api_list_ports, 0, 0, "a sandbox's exposed ports" },
     { "POST", "/v1/sandboxes/{id}/ports", wr_api_expose_port, 0, 0, "expose a sandbox port" },
     { "DELETE", "/v1/sandboxes/{id}/ports/{port}", wr_api_unexpose_port, 0, 0,
