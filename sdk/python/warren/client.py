@@ -33,6 +33,18 @@ __all__ = ["Client", "DEFAULT_SOCKET", "resolve_address", "default_client", "set
 DEFAULT_SOCKET = "/run/warren/warrend.sock"
 DEFAULT_TIMEOUT = 300.0
 
+# docs/api.md, "Errors": the status each kind is answered with.
+STATUS_OF_KIND = {
+    "invalid": 400,
+    "unauthorized": 401,
+    "not_found": 404,
+    "exists": 409,
+    "cancelled": 409,
+    "limit": 413,
+    "internal": 500,
+    "unavailable": 503,
+}
+
 Query = Optional[Mapping[str, Any]]
 Body = Union[None, bytes, BinaryIO]
 
@@ -318,7 +330,13 @@ class Client:
                     raise error(f"{method} {path}: a line of the stream is not JSON", "internal", s.status) from e
                 if isinstance(event, dict) and isinstance(event.get("error"), dict):
                     e = event["error"]
-                    raise error(str(e.get("message") or "the stream ended with an error"), str(e.get("kind") or "internal"), s.status)
+                    kind = str(e.get("kind") or "internal")
+                    # The 200 went out before the failure: the status is the kind's.
+                    raise error(
+                        str(e.get("message") or "the stream ended with an error"),
+                        kind,
+                        STATUS_OF_KIND.get(kind, 500),
+                    )
                 yield event
         finally:
             s.close()
