@@ -232,6 +232,7 @@ class SandboxDockerManager:
         env: Optional[Dict[str, str]] = None,
         ports: Optional[Dict[Union[int, str], Union[int, str]]] = None,
         network: Optional[str] = None,
+        pid: Optional[str] = None,
         **kwargs: Any,
     ) -> DockerResult:
         """``docker run``: ``command`` runs in the container (a string is one
@@ -241,7 +242,11 @@ class SandboxDockerManager:
         are published with ``-p HOST:CONTAINER``: the nested dockerd has no
         bridge yet, so publishing fails there with Docker's own message in
         ``stderr`` (use ``network="host"`` and ``sandbox.expose_port``).
-        With ``detach``, ``output`` is the container's id."""
+        ``pid="host"`` shares the sandbox's PID namespace: ``docker exec``
+        into a container needs it under gVisor, which cannot enter a nested
+        PID namespace (``setns``); without it the exec fails with runc's
+        ``error executing setns process``.  With ``detach``, ``output`` is
+        the container's id."""
         _no_extra("run", kwargs)
         argv = ["docker", "run"]
         if detach:
@@ -252,6 +257,8 @@ class SandboxDockerManager:
             argv += ["--name", name]
         if network:
             argv += ["--network", network]
+        if pid:
+            argv += ["--pid", pid]
         for src, dst in (volumes or {}).items():
             argv += ["-v", f"{src}:{dst}"]
         for k, v in (env or {}).items():
@@ -276,7 +283,9 @@ class SandboxDockerManager:
         return self._result(argv + [container])
 
     def exec(self, container: str, command: Union[str, Sequence[str]], **kwargs: Any) -> DockerResult:
-        """``docker exec CONTAINER COMMAND`` (a string is one argument)."""
+        """``docker exec CONTAINER COMMAND`` (a string is one argument).  The
+        container must have been started with ``pid="host"`` (see
+        :meth:`run`)."""
         _no_extra("exec", kwargs)
         argv = ["docker", "exec", container] + ([command] if isinstance(command, str) else list(command))
         return self._result(argv)
