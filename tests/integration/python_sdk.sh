@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# The Python SDK (sdk/python) against a real warrend: it installs offline
+# into a fresh venv with Debian's own tools (python3 -m venv, the setuptools
+# and wheel wheels Debian ships, pip --no-index --no-build-isolation), then
+# each unittest module of sdk/python/tests runs with the installed package
+# (not the source tree) against a warrend of the case's own, on its unix
+# socket (WARREN_HOST) and on TCP with a token, with busybox and the Debian
+# image with Docker from the local registry.  Each module must run every test
+# (nothing skipped) and pass, and leave no sandbox behind.
+. "$(dirname "$0")/../lib.sh"
+
+T_CASE_TIMEOUT=900
+SDK_SRC=$T_SOURCE_DIR/sdk/python
+SDK_DIR=$T_TMP_ROOT/python-sdk.$$
+VENV=$SDK_DIR/venv
+PYTHON=${WARREN_TEST_PYTHON:-/usr/bin/python3}
+
+# sdk_venv: the venv with the SDK installed (made once per run of this file).
+sdk_venv() {
+    [ -x "$VENV/bin/python" ] && [ -f "$SDK_DIR/installed" ] && return 0
+    [ -x "$PYTHON" ] || t_fail "$PYTHON is not installed (run scripts/setup)"
+    local wheel
+    wheel=$(ls /usr/share/python-wheels/wheel-*.whl 2>/dev/null | head -n 1)
+    [ -n "$wheel" ] || t_fail "Debian's python3-wheel-whl is not installed (run scripts/setup)"
+    rm -rf "$SDK_DIR"
+    mkdir -p "$SDK_DIR"
+    # A copy: pip builds in the source directory, and the checkout stays clean.
+    cp -r "$SDK_SRC" "$SDK_DIR/src"
+    rm -rf "$SDK_DIR/src/build" "$SDK_DIR/src/"*.egg-info
+    t_timeout 120 "$PYTHON" -m venv "$VENV"
+    # Nothing is fetched: no index, no build isolation.
+    PIP_FIND_LINKS= t_timeout 120 "$VENV/bin/pip" install -q --no-index "$wheel"
+    PIP_FIND_LINKS= t_timeout 120 "$VENV/bin/pip" install -q --no-index --no-build-isolation "$SDK_DIR/src"
+    touch "$SDK_DIR/installed"
+}
+
+# sdk_warrend: a warrend of the case's own, also on TCP with a token.
+sdk_warrend() {
+    t_require_warren
+    [ -x "$WARREND" ] || t_fail "warrend not built: $WARREND"
+    t_images busybox
+    t_images debian-docker
+    t_warrend_root
+    head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$WD_ROOT/token"
+    t_warrend --listen 127.0.0.1:0 --token-file "$WD_ROOT/token"
+    SDK_TCP_PORT=$(sed -n 's/.*warrend is serving.* tcp=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$WD_ROOT/warrend.log" | tail -n 1)
+    [ -n "$SDK_TCP_PORT" ] || { tail -n 20 "$WD_ROOT/warrend.log"; t_fail "no TCP port in warrend's log"; }
+}
+
+# run_module NAME: runs sdk/python/tests/NAME.py with the installed SDK;
+# fails unless every test ran and passed and no sandbox is left running.
+run_module() {
+    local module=$1 out status ran
+    sdk_venv
+    sdk_warrend
+    cd "$SDK_SRC/tests"
+    T_STATUS=0
+    out=$(WARREN_HOST="unix://$WD_SOCK" WARREN_TEST_TCP="http://127.0.0.1:$SDK_TCP_PORT" \
+        WARREN_TEST_TOKEN="$(cat "$WD_ROOT/token")" \
+        WARREN_TEST_BUSYBOX="$WARREN_BUSYBOX_IMAGE" WARREN_TEST_DEBIAN="$WARREN_DEBIAN_IMAGE" \
+        WARREN_ROOT= WARREN_TOKEN= WARREN_TOKEN_FILE= PYTHONPATH= PYTHONDONTWRITEBYTECODE=1 \
+        timeout -k 5 800 "$VENV/bin/python" -m unittest -v "$module" 2>&1) || T_STATUS=$?
+    printf '%s\n' "$out"
+    assert_status 0 "$T_STATUS" "python -m unittest $module"
+    ran=$(printf '%s\n' "$out" | sed -n 's/^Ran \([0-9]*\) tests\{0,1\} in .*/\1/p')
+    [ -n "$ran" ] && [ "$ran" -gt 0 ] || t_fail "$module ran no test"
+    assert_match "$out" '^OK$' "the end of $module's run"
+    assert_not_contains "$out" "skipped" "$module's run"
+    echo "$module: $ran tests passed"
+    # Every sandbox the tests made was terminated (or expired).
+    local running
+    running=$(curl -s --unix-socket "$WD_SOCK" 'http://warrend/v1/sandboxes?state=running' | jq -r '.sandboxes[].id')
+    assert_eq "$running" "" "sandboxes still running after $module"
+}
+
+case_install_offline() {
+    sdk_venv
+    local out
+    out=$(cd / && "$VENV/bin/python" -c 'import warren, sys; print(warren.__file__); print(warren.__version__)')
+    assert_contains "$out" "$VENV/lib/"
+    assert_contains "$out" "0.1.0"
+    out=$("$VENV/bin/pip" list 2>/dev/null)
+    assert_match "$out" '^warren +0\.1\.0'
+    # Standard library only: the package needs nothing but itself.
+    out=$("$VENV/bin/pip" show warren 2>/dev/null)
+    assert_match "$out" '^Requires: *$'
+    # Every public name has a docstring.
+    out=$(cd / && "$VENV/bin/python" - <<'PY'
+import inspect, warren
+missing = []
+for name in warren.__all__:
+    obj = getattr(warren, name)
+    if not inspect.getdoc(obj):
+        missing.append(name)
+    if inspect.isclass(obj):
+        for attr, member in vars(obj).items():
+            if attr.startswith("_") or not (inspect.isfunction(member) or isinstance(member, property)):
+                continue
+            if not inspect.getdoc(member):
+                missing.append(f"{name}.{attr}")
+print("missing:", " ".join(missing))
+PY
+)
+    assert_eq "$out" "missing: " "public names without a docstring"
+}
+
+case_client() { run_module test_client; }
+case_image() { run_module test_image; }
+case_sandbox() { run_module test_sandbox; }
+case_process() { run_module test_process; }
+case_fs() { run_module test_fs; }
+case_docker() { run_module test_docker; }
+case_aio() { run_module test_aio; }
+
+t_case "the SDK installs offline into a venv, standard library only, every public name documented" case_install_offline
+t_case "client: addresses, the unix socket, TCP with and without the token" case_client
+t_case "images: the create body, warrend's refusals, local paths uploaded" case_image
+t_case "sandboxes: create, connect, list, lifetime, ports, network permissions, terminate" case_sandbox
+t_case "processes: exit codes, independent readers while running, logs, stdin, kill, run_code" case_process
+t_case "files: contents, upload and download, stat, list, directories, find and replace" case_fs
+t_case "docker: the issue's program with the readiness lines, and every docker call" case_docker
+t_case "asyncio: the same calls awaited" case_aio
+rc=0
+t_done || rc=$?
+rm -rf "$SDK_DIR"
+exit "$rc"
