@@ -9,7 +9,9 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
+import urllib.request
 
 from support import Quiet, busybox, debian, env
 
@@ -163,6 +165,36 @@ class Docker(unittest.TestCase):
         self.assertIn("docker-compose", up.stderr)
         with self.assertRaises(DockerCommandError):
             self.docker.compose_ps()
+
+    def test_host_network_port_exposed(self) -> None:
+        with self.assertRaises(DockerCommandError) as cm:
+            self.docker.run("busybox", ["true"], ports={80: 8080})
+        self.assertIn("bridge", cm.exception.message)
+        with self.assertRaises(DockerCommandError):
+            self.docker.run("busybox", ["true"], ports={80: 8080}, network="host")
+        self.sandbox.fs.write_text("/srv/www/index.html", "from a nested container\n")
+        web = self.docker.run(
+            "busybox",
+            ["httpd", "-f", "-p", "8090", "-h", "/www"],
+            name="sdk-web",
+            detach=True,
+            network="host",
+            ports={8090: 8090},
+            volumes={"/srv/www": "/www:ro"},
+        )
+        self.assertTrue(web.success, web.stderr)
+        url = self.sandbox.expose_port(8090)
+        body = b""
+        for _ in range(50):
+            try:
+                with urllib.request.urlopen(url + "/index.html", timeout=5) as f:
+                    body = f.read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        self.assertEqual(body, b"from a nested container\n")
+        self.assertTrue(self.docker.rm("sdk-web", force=True))
+        self.sandbox.unexpose_port(8090)
 
     def test_unsupported_arguments_raise(self) -> None:
         with self.assertRaises(TypeError):

@@ -238,10 +238,12 @@ class SandboxDockerManager:
         """``docker run``: ``command`` runs in the container (a string is one
         argument; a list its argv), ``volumes`` maps sandbox paths to
         container paths (``"/data": "/srv:ro"``), ``env`` its environment,
-        ``network`` its ``--network``.  ``ports`` (``{container: host}``)
-        are published with ``-p HOST:CONTAINER``: the nested dockerd has no
-        bridge yet, so publishing fails there with Docker's own message in
-        ``stderr`` (use ``network="host"`` and ``sandbox.expose_port``).
+        ``network`` its ``--network``.  ``ports`` (``{container: host}``):
+        the nested dockerd has no bridge, so Docker would accept ``-p`` and
+        publish nothing; the SDK raises :class:`DockerCommandError`
+        (``invalid``) instead, unless ``network="host"`` and each port maps
+        to itself, which host networking serves as it is (reach it from
+        outside with ``sandbox.expose_port(port)``).
         ``pid="host"`` shares the sandbox's PID namespace: ``docker exec``
         into a container needs it under gVisor, which cannot enter a nested
         PID namespace (``setns``); without it the exec fails with runc's
@@ -264,7 +266,14 @@ class SandboxDockerManager:
         for k, v in (env or {}).items():
             argv += ["-e", f"{k}={v}"]
         for cport, hport in (ports or {}).items():
-            argv += ["-p", f"{hport}:{cport}"]
+            if network != "host" or str(cport).split("/")[0] != str(hport):
+                raise DockerCommandError(
+                    "docker run",
+                    125,
+                    f"ports {{{cport!r}: {hport!r}}}: the sandbox's dockerd has no bridge, so "
+                    "published ports would not be reachable; run with network=\"host\" and the "
+                    "same port on both sides, then sandbox.expose_port(port)",
+                )
         argv.append(image)
         if command:
             argv += [command] if isinstance(command, str) else list(command)
