@@ -67,7 +67,21 @@ class Docker(unittest.TestCase):
     def setUpClass(cls) -> None:
         cls.sandbox = Sandbox(image=debian().with_docker(), docker_enabled=True, memory="1Gi").create(output=Quiet())
         cls.docker = cls.sandbox.docker
-        assert cls.docker.pull("busybox").wait()
+        # WARREN_DOCKER_BACKEND chooses routes or the CLI (default: auto).
+        first = cls.docker.pull("busybox")
+        assert first.wait(), first.stderr
+        cls.via_routes = first.via_routes
+
+    def test_backend(self) -> None:
+        wanted = os.environ.get("WARREN_DOCKER_BACKEND", "auto")
+        if wanted != "auto":
+            self.assertEqual(self.via_routes, wanted == "routes")
+        self.assertEqual(self.docker.backend, wanted)
+        # Without routes the command ran as a process in the sandbox.
+        r = self.docker.tag("busybox", "sdk-backend:1")
+        self.assertEqual(r.process is None, r.via_routes)
+        self.assertEqual(r.via_routes, self.via_routes)
+        self.assertTrue(self.docker.rmi("sdk-backend:1"))
 
     @classmethod
     def tearDownClass(cls) -> None:
