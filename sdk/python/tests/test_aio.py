@@ -4,7 +4,7 @@ import asyncio
 import time
 import unittest
 
-from support import Quiet, busybox
+from support import Quiet, busybox, debian
 
 from warren import Sandbox, SandboxConnectionError, SandboxFileSystemError, SandboxProcessError
 
@@ -56,6 +56,18 @@ class Async(unittest.IsolatedAsyncioTestCase):
             for b in boxes:
                 await b.terminate()
         self.assertLess(time.monotonic() - start, 60)
+
+    async def test_docker(self) -> None:
+        sb = await Sandbox(image=debian(), docker_enabled=True).aio.create(output=Quiet())
+        try:
+            r = await sb.docker.pull("busybox")
+            self.assertTrue(await r.wait())
+            self.assertIn("docker.io/library/busybox:latest", await r.get("stdout"))
+            run = await sb.docker.run("busybox", ["echo", "async-nested"], remove=True)
+            self.assertEqual(await run.get("stdout"), "async-nested\n")
+            self.assertIn("busybox", await sb.docker.images())
+        finally:
+            await sb.terminate()
 
     async def test_connect_error(self) -> None:
         with self.assertRaises(SandboxConnectionError) as cm:

@@ -107,8 +107,8 @@ class Docker(unittest.TestCase):
         r = self.docker.run("busybox", ["cat", "/mnt/in.txt"], volumes={"/srv/shared": "/mnt:ro"}, remove=True)
         self.assertEqual(r.stdout, "volume contents\n")
 
-    def test_detached_logs_exec_stop_rm(self) -> None:
-        r = self.docker.run("busybox", ["sh", "-c", "echo logged; sleep 60"], name="sdk-bg", detach=True, pid="host")
+    def test_detached_logs_stop_rm(self) -> None:
+        r = self.docker.run("busybox", ["sh", "-c", "echo logged; sleep 60"], name="sdk-bg", detach=True)
         cid = r.output
         self.assertRegex(cid, r"^[0-9a-f]{64}$")
         self.assertIn(cid[:12], self.docker.ps(quiet=True))
@@ -116,15 +116,6 @@ class Docker(unittest.TestCase):
         logs = self.docker.logs("sdk-bg")
         self.assertTrue(logs.wait())
         self.assertEqual(logs.stdout, "logged\n")
-        e = self.docker.exec("sdk-bg", ["echo", "inside"])
-        self.assertEqual(e.stdout, "inside\n")
-        # gVisor cannot enter a nested PID namespace: without pid="host" an
-        # exec fails with runc's message (docs/python.md).
-        self.assertTrue(self.docker.run("busybox", ["sleep", "60"], name="sdk-own-pid", detach=True))
-        own = self.docker.exec("sdk-own-pid", ["echo", "inside"])
-        self.assertFalse(own.success)
-        self.assertIn("setns", own.stdout + own.stderr)
-        self.assertTrue(self.docker.rm("sdk-own-pid", force=True))
         self.assertTrue(self.docker.stop("sdk-bg"))
         self.assertNotIn(cid[:12], self.docker.ps(quiet=True))
         self.assertIn(cid[:12], self.docker.ps(all=True, quiet=True))
@@ -133,6 +124,21 @@ class Docker(unittest.TestCase):
         missing = self.docker.stop("sdk-no-such-container")
         self.assertFalse(missing)
         self.assertIn("sdk-no-such-container", missing.stderr)
+
+    def test_exec(self) -> None:
+        self.assertTrue(self.docker.run("busybox", ["sleep", "60"], name="sdk-ex", detach=True, pid="host"))
+        e = self.docker.exec("sdk-ex", ["sh", "-c", "echo inside; exit 3"])
+        e.wait(timeout=60)
+        self.assertEqual(e.exit_code, 3)
+        self.assertEqual(e.stdout, "inside\n")
+        # gVisor cannot enter a nested PID namespace: without pid="host" an
+        # exec fails with runc's message (docs/python.md).
+        self.assertTrue(self.docker.run("busybox", ["sleep", "60"], name="sdk-own-pid", detach=True))
+        own = self.docker.exec("sdk-own-pid", ["echo", "inside"])
+        self.assertFalse(own.wait(timeout=60))
+        self.assertIn("setns", own.stdout + own.stderr)
+        self.assertTrue(self.docker.rm("sdk-own-pid", force=True))
+        self.assertTrue(self.docker.rm("sdk-ex", force=True))
 
     def test_build_tag_rmi(self) -> None:
         with tempfile.TemporaryDirectory() as d:

@@ -304,7 +304,22 @@ class Client:
         """Sends a request answered with ``application/x-ndjson`` events and
         yields each event as it comes; an error line (the stream's last)
         raises ``error`` with its kind and message."""
-        s = self.open(
+        s = self.open_events(method, path, query, json_body, error=error, timeout=timeout)
+        return self.read_events(s, f"{method} {path}", error)
+
+    def open_events(
+        self,
+        method: str,
+        path: str,
+        query: Query = None,
+        json_body: Any = None,
+        error: Type[SandboxError] = SandboxError,
+        timeout: Optional[float] = None,
+    ) -> Stream:
+        """Sends a request for ``application/x-ndjson`` events and returns
+        the open answer once its status is good (a refusal raises here);
+        :meth:`read_events` reads it."""
+        return self.open(
             method,
             path,
             query,
@@ -313,6 +328,11 @@ class Client:
             error=error,
             timeout=timeout,
         )
+
+    def read_events(self, s: Stream, what: str, error: Type[SandboxError] = SandboxError) -> Iterator[Dict[str, Any]]:
+        """Yields the events of an open ndjson answer as they come; an error
+        line (the stream's last) raises ``error`` with its kind and message.
+        The stream is closed at the end."""
         try:
             while True:
                 try:
@@ -327,8 +347,8 @@ class Client:
                 try:
                     event = json.loads(line.decode("utf-8"))
                 except (ValueError, UnicodeDecodeError) as e:
-                    raise error(f"{method} {path}: a line of the stream is not JSON", "internal", s.status) from e
-                if isinstance(event, dict) and isinstance(event.get("error"), dict):
+                    raise error(f"{what}: a line of the stream is not JSON", "internal", s.status) from e
+                if isinstance(event, dict) and isinstance(event.get("error"), dict) and "event" not in event:
                     e = event["error"]
                     kind = str(e.get("kind") or "internal")
                     # The 200 went out before the failure: the status is the kind's.

@@ -83,15 +83,7 @@ class _EventSource:
         self._failure_exit = failure_exit
         self._cond = threading.Condition()
         self._events = events
-        # The first event is read here, so that a refusal before the
-        # stream (a 400, a 404) is raised by the call itself.
-        first = next(events, None)
-        if first is None:
-            self._finish(None)
-        else:
-            self._take(first)
-        if self.exit_code is None:
-            threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=self._read, daemon=True).start()
 
     def _take(self, event: Dict[str, Any]) -> None:
         kind = event.get("event")
@@ -386,9 +378,11 @@ class SandboxDockerManager:
         inst = self.sandbox_instance
         path = f"/v1/sandboxes/{inst.container_id}/docker/{tail}"
         json_body = None if method == "GET" else {k: v for k, v in (body or {}).items() if v is not None}
-        events = inst.client.events(method, path, query, json_body, error=SandboxError)
         try:
-            source = _EventSource(events, failure_exit)
+            # The answer's status is read here, so that a refusal before the
+            # stream (a 400, a 404) is raised by the call itself; the events
+            # are read on a thread.
+            stream = inst.client.open_events(method, path, query, json_body, error=SandboxError)
         except SandboxError as e:
             if e.status == 404 and e.message.startswith("no such route"):
                 if self.backend == "routes":
@@ -403,7 +397,7 @@ class SandboxDockerManager:
                 raise DockerDaemonNotReadyError(e.message, e.kind, e.status, self._daemon_timeout) from None
             raise
         self._routes = True
-        return source
+        return _EventSource(inst.client.read_events(stream, f"{method} {path}", SandboxError), failure_exit)
 
     def _call(
         self,
