@@ -102,6 +102,37 @@ print("missing:", " ".join(missing))
 PY
 )
     assert_eq "$out" "missing: " "public names without a docstring"
+    # ... and type hints on every parameter and return.
+    out=$(cd / && "$VENV/bin/python" - <<'PY'
+import inspect, warren, warren.aio, warren.client
+missing = []
+def check(qual, f):
+    sig = inspect.signature(f)
+    for p in sig.parameters.values():
+        if p.name not in ("self", "cls") and p.annotation is inspect.Parameter.empty:
+            missing.append(f"{qual}({p.name})")
+    if sig.return_annotation is inspect.Signature.empty and f.__name__ != "__init__":
+        missing.append(f"{qual}->")
+for mod in (warren, warren.aio, warren.client):
+    for name in mod.__all__:
+        obj = getattr(mod, name)
+        if inspect.isfunction(obj):
+            check(name, obj)
+        elif inspect.isclass(obj):
+            for attr, member in vars(obj).items():
+                if attr.startswith("_") and attr != "__init__":
+                    continue
+                if isinstance(member, property):
+                    member = member.fget
+                elif isinstance(member, (classmethod, staticmethod)):
+                    member = member.__func__
+                member = getattr(member, "func", member)
+                if inspect.isfunction(member):
+                    check(f"{name}.{attr}", member)
+print("missing:", " ".join(missing))
+PY
+)
+    assert_eq "$out" "missing: " "public names without type hints"
 }
 
 case_client() { run_module test_client; }
@@ -112,7 +143,7 @@ case_fs() { run_module test_fs; }
 case_docker() { run_module test_docker; }
 case_aio() { run_module test_aio; }
 
-t_case "the SDK installs offline into a venv, standard library only, every public name documented" case_install_offline
+t_case "the SDK installs offline into a venv, standard library only, every public name documented and typed" case_install_offline
 t_case "client: addresses, the unix socket, TCP with and without the token" case_client
 t_case "images: the create body, warrend's refusals, local paths uploaded" case_image
 t_case "sandboxes: create, connect, list, lifetime, ports, network permissions, terminate" case_sandbox
