@@ -86,6 +86,17 @@ class Lifecycle(unittest.TestCase):
         with self.assertRaises(SandboxError):
             sb.fs.read_text("/etc/passwd")
 
+    def test_wait_on_a_terminated_sandbox(self) -> None:
+        sb = Sandbox(image=busybox()).create(output=Quiet())
+        p = sb.process.exec("sleep", "60")
+        Sandbox.connect(sb.sandbox_id()).terminate()
+        start = time.monotonic()
+        with self.assertRaises(SandboxProcessError) as cm:
+            p.wait()
+        self.assertEqual(cm.exception.kind, "unavailable")
+        self.assertIn("not running", cm.exception.message)
+        self.assertLess(time.monotonic() - start, 10)
+
     def test_update_ttl(self) -> None:
         with Sandbox(image=busybox(), keep_warm_seconds=300).create(output=Quiet()) as sb:
             sb.update_ttl(-1)
@@ -116,6 +127,8 @@ class Lifecycle(unittest.TestCase):
         self.assertIn("memory", cm.exception.message)
 
     def test_memory_forms(self) -> None:
+        self.assertEqual(Sandbox().spec()["memory"], 128 << 20)
+        self.assertEqual(Sandbox(docker_enabled=True).spec()["memory"], 1024 << 20)
         self.assertEqual(Sandbox(memory=512).spec()["memory"], 512 << 20)
         self.assertEqual(Sandbox(memory="1Gi").spec()["memory"], "1Gi")
         self.assertEqual(Sandbox(cpu="500m").spec()["cpu"], 0.5)

@@ -264,7 +264,9 @@ class SandboxProcess:
                     timeout=slice_ms / 1000 + 60,
                 )
             except SandboxProcessError as e:
-                if e.kind == "unavailable" and e.status == 503:
+                # The agent's answer when the slice passed; any other 503 (a
+                # sandbox that stopped or failed) is raised.
+                if e.kind == "unavailable" and e.status == 503 and "still runs" in e.message:
                     if deadline is not None and time.monotonic() >= deadline:
                         raise SandboxProcessError(
                             f"process {self.pid} still runs after {timeout}s", "unavailable", e.status

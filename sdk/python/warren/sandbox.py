@@ -70,7 +70,10 @@ class Sandbox:
     Args:
         cpu: CPUs (``1``, ``0.5``, ``"500m"``).
         memory: MiB as a number (``128``), or a size with a unit
-            (``"512Mi"``, ``"2Gi"``).
+            (``"512Mi"``, ``"2Gi"``).  Default: 128 MiB (beta9's), or
+            1 GiB with ``docker_enabled``: the nested dockerd keeps its
+            images in the sandbox's memory, and a 128 MiB sandbox is killed
+            for out of memory pulling a 150 MB image.
         image: the :class:`Image` (default ``Image()``, Python 3.11).
         docker_enabled: a dockerd in the sandbox (``sandbox.docker``).
         env: environment variables of every process.
@@ -93,7 +96,7 @@ class Sandbox:
     def __init__(
         self,
         cpu: Union[int, float, str] = 1.0,
-        memory: Union[int, str] = 128,
+        memory: Optional[Union[int, str]] = None,
         image: Optional[Image] = None,
         docker_enabled: bool = False,
         env: Optional[Dict[str, str]] = {},  # noqa: B006 - beta9's default, never mutated
@@ -125,6 +128,8 @@ class Sandbox:
             if bad:
                 raise SandboxError(f"Sandbox: {arg} is not supported by warrend (leave it at its default)", "invalid")
         self.cpu: float = _cpu_value(cpu)
+        if memory is None:
+            memory = 1024 if docker_enabled else 128
         self.memory: Union[int, str] = _memory_value(memory)
         self.image: Image = image if image is not None else Image()
         if not isinstance(self.image, Image):
