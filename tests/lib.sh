@@ -466,13 +466,24 @@ t_api() {
     curl -s --unix-socket "$WD_SOCK" -X "$method" -w '\n%{http_code}\n' "$@" "http://warrend$path"
 }
 
+# t_api_exec ID ARGV_JSON: starts a process in sandbox ID through the API
+# (fails the case unless it is 201); prints its pid.
+t_api_exec() {
+    local out
+    out=$(t_api POST "/v1/sandboxes/$1/processes" -d "{\"argv\": $2}")
+    [ "$(tail -n 1 <<<"$out")" = 201 ] || t_fail "exec $2: $out"
+    head -n 1 <<<"$out" | jq -r .pid
+}
+
 # t_leftovers: what warrend's sandboxes hold on the host, one per line
 # (runsc containers, mounts under the root, network namespaces, cgroups,
-# sandbox directories): empty when nothing is left.
+# sandbox directories): empty when nothing is left.  Finding nothing is
+# not a failure (without `|| true` each empty grep or ls would set off the
+# case's ERR trap and log a FAILED line in a case that passes).
 t_leftovers() {
-    timeout -k 5 30 "$RUNSC" --root "$WD_ROOT/runsc" list -quiet 2>/dev/null | sed 's/^/container /'
-    grep -o " $WD_ROOT/[^ ]*" /proc/self/mountinfo | sed 's/^ /mount /'
-    ls "$WD_ROOT/run/netns" 2>/dev/null | sed 's/^/netns /'
-    ls -d /sys/fs/cgroup/*"$WD_CGROUP"/*/ /sys/fs/cgroup/*/"$WD_CGROUP"/*/ 2>/dev/null | sed 's/^/cgroup /'
-    ls "$WD_ROOT/sandboxes" 2>/dev/null | sed 's/^/dir /'
+    { timeout -k 5 30 "$RUNSC" --root "$WD_ROOT/runsc" list -quiet 2>/dev/null || true; } | sed 's/^/container /'
+    { grep -o " $WD_ROOT/[^ ]*" /proc/self/mountinfo || true; } | sed 's/^ /mount /'
+    { ls "$WD_ROOT/run/netns" 2>/dev/null || true; } | sed 's/^/netns /'
+    { ls -d /sys/fs/cgroup/*"$WD_CGROUP"/*/ /sys/fs/cgroup/*/"$WD_CGROUP"/*/ 2>/dev/null || true; } | sed 's/^/cgroup /'
+    { ls "$WD_ROOT/sandboxes" 2>/dev/null || true; } | sed 's/^/dir /'
 }

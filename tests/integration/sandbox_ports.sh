@@ -29,18 +29,10 @@ create() {
     printf '%s\n' "$out" | tail -n 1 | jq -c .sandbox
 }
 
-# exec_api ID ARGV_JSON: starts a process; prints its pid.
-exec_api() {
-    local out
-    out=$(t_api POST "/v1/sandboxes/$1/processes" -d "{\"argv\": $2}")
-    [ "$(tail -n 1 <<<"$out")" = 201 ] || t_fail "exec $2: $out"
-    head -n 1 <<<"$out" | jq -r .pid
-}
-
 # run_api ID ARGV_JSON: runs a process to its end, which must be exit 0.
 run_api() {
     local pid out
-    pid=$(exec_api "$1" "$2")
+    pid=$(t_api_exec "$1" "$2")
     out=$(t_api POST "/v1/sandboxes/$1/processes/$pid/wait" -d '{"timeout_ms": 240000}')
     assert_contains "$out" '"exit_code":0'
 }
@@ -52,7 +44,7 @@ serve() {
     out=$(t_api PUT "/v1/sandboxes/$1/files/content?path=/www$2/index.html&parents=true" \
         --data-binary "$3")
     assert_eq "$(tail -n 1 <<<"$out")" 200 "the upload of the page"
-    exec_api "$1" "[\"httpd\", \"-f\", \"-p\", \"127.0.0.1:$2\", \"-h\", \"/www$2\"]" > /dev/null
+    t_api_exec "$1" "[\"httpd\", \"-f\", \"-p\", \"127.0.0.1:$2\", \"-h\", \"/www$2\"]" > /dev/null
 }
 
 # fetch URL: the page, retried while the server starts (10 s).

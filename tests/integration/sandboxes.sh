@@ -228,21 +228,13 @@ case_isolation() {
     assert_eq "$(t_leftovers)" "" "what the sandboxes left"
 }
 
-# exec ID ARGV_JSON: starts a process through the API; prints its pid.
-exec_api() {
-    local out
-    out=$(t_api POST "/v1/sandboxes/$1/processes" -d "{\"argv\": $2}")
-    [ "$(tail -n 1 <<<"$out")" = 201 ] || t_fail "exec $2: $out"
-    head -n 1 <<<"$out" | jq -r .pid
-}
-
 case_processes_and_output() {
     setup
     t_warrend
     local id pid out want
     id=$(last_id "$(create "{\"image\": \"$WARREN_BUSYBOX_IMAGE\"}")")
     want=$(seq 1 1000000 | sha256sum)
-    pid=$(exec_api "$id" '["seq", "1", "1000000"]')
+    pid=$(t_api_exec "$id" '["seq", "1", "1000000"]')
     # Two readers at once: one following from the start, one reading all
     # of it once the process has ended.
     curl -s --unix-socket "$WD_SOCK" \
@@ -263,10 +255,10 @@ case_processes_and_output() {
         "http://warrend/v1/sandboxes/$id/processes/$pid/output?stream=stdout&stdout_offset=$offset")
     assert_eq "$out" "$(seq 999999 1000000)" "the output from an offset"
     # Exit codes and signals exactly.
-    pid=$(exec_api "$id" '["sh", "-c", "echo oops >&2; exit 3"]')
+    pid=$(t_api_exec "$id" '["sh", "-c", "echo oops >&2; exit 3"]')
     out=$(t_api POST "/v1/sandboxes/$id/processes/$pid/wait")
     assert_contains "$out" '"state":"exited","exit_code":3'
-    pid=$(exec_api "$id" '["sleep", "100"]')
+    pid=$(t_api_exec "$id" '["sleep", "100"]')
     t_api POST "/v1/sandboxes/$id/processes/$pid/kill" > /dev/null
     out=$(t_api POST "/v1/sandboxes/$id/processes/$pid/wait")
     assert_contains "$out" '"state":"signaled","signal":9'
@@ -314,7 +306,7 @@ case_warrend_killed_mid_call() {
     local id pid out upload
     id=$(last_id "$(create "{\"image\": \"$WARREN_BUSYBOX_IMAGE\"}")")
     # During an exec's wait, and during a slow upload.
-    pid=$(exec_api "$id" '["sh", "-c", "sleep 3; echo done"]')
+    pid=$(t_api_exec "$id" '["sh", "-c", "sleep 3; echo done"]')
     curl -s --unix-socket "$WD_SOCK" -X POST "http://warrend/v1/sandboxes/$id/processes/$pid/wait" > /dev/null &
     head -c $((64 * 1024 * 1024)) /dev/zero > "$WD_ROOT/zeros"
     curl -s --unix-socket "$WD_SOCK" --limit-rate 8M -X PUT --data-binary @"$WD_ROOT/zeros" \

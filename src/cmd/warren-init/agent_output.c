@@ -4,28 +4,18 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "xalloc.h"
 
-int
-agent_output_init (agent_output_t *out, const char *spill_path, size_t cap, wr_error_t *err)
+void
+agent_output_init (agent_output_t *out, const char *spill_path, size_t cap)
 {
     memset (out, 0, sizeof *out);
     out->spill_fd = -1;
     out->cap = cap ? cap : AGENT_OUTPUT_MEMORY;
-    out->ring = xmalloc (out->cap);
-    if (spill_path == NULL)
-        return 0;
-    out->spill_fd = open (spill_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (out->spill_fd < 0) {
-        int saved = errno;
-        free (out->ring);
-        out->ring = NULL;
-        return wr_error_set (err, saved, "create the spill file `%s`", spill_path);
-    }
-    out->spill_path = xstrdup (spill_path);
-    return 0;
+    out->spill_path = spill_path ? xstrdup (spill_path) : NULL;
 }
 
 void
@@ -33,6 +23,7 @@ agent_output_clear (agent_output_t *out)
 {
     if (out->spill_fd >= 0)
         close (out->spill_fd);
+    /* Also one an earlier process of the same id left behind. */
     if (out->spill_path)
         unlink (out->spill_path);
     free (out->spill_path);
@@ -41,9 +32,41 @@ agent_output_clear (agent_output_t *out)
     out->spill_fd = -1;
 }
 
+/* The spill file, created (0600, replacing one left over) with its
+ * directory (0700) when the first byte comes; tried once. */
+static int
+spill_open (agent_output_t *out, wr_error_t *err)
+{
+    out->spill_tried = true;
+    out->spill_fd = open (out->spill_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (out->spill_fd < 0 && errno == ENOENT) {
+        char *slash = strrchr (out->spill_path, '/');
+        if (slash != NULL && slash != out->spill_path) {
+            *slash = '\0';
+            int r = mkdir (out->spill_path, 0700);
+            *slash = '/';
+            if (r == 0 || errno == EEXIST)
+                out->spill_fd =
+                    open (out->spill_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        }
+    }
+    if (out->spill_fd < 0)
+        return wr_error_set (err, errno,
+                             "create the spill file `%s` (the output is kept in memory "
+                             "only)",
+                             out->spill_path);
+    return 0;
+}
+
 int
 agent_output_append (agent_output_t *out, const void *data, size_t n, wr_error_t *err)
 {
+    if (n == 0)
+        return 0;
+    if (out->ring == NULL)
+        out->ring = xmalloc (out->cap);
+    if (out->spill_path && !out->spill_tried)
+        spill_open (out, err);
     const uint8_t *p = data;
     if (out->spill_fd >= 0) {
         size_t done = 0;

@@ -227,15 +227,10 @@ agent_process_exec (agent_t *agent, agent_stream_t *s)
     p->tty = ex.tty;
     snprintf (p->id, sizeof p->id, "p%u", ++agent->next_process);
     cleanup_error wr_error_t err = NULL;
-    mkdir (agent->options.spill_dir, 0700);
     for (int i = 0; i < 2; i++) {
         char path[4200];
         spill_path (agent, p, i ? "stderr" : "stdout", path, sizeof path);
-        if (agent_output_init (&p->output[i], path, 0, &err) < 0) {
-            wr_log (WR_LOG_WARN, "agent: output kept in memory only", "error", err->message, NULL);
-            wr_error_free (&err);
-            agent_output_init (&p->output[i], NULL, 0, NULL);
-        }
+        agent_output_init (&p->output[i], path, 0);
     }
     if (process_start (agent, p, &ex, &err) < 0) {
         wr_error_kind_t kind = err->errno_value == ENOENT ? WR_ERROR_NOT_FOUND
@@ -257,8 +252,13 @@ agent_process_exec (agent_t *agent, agent_stream_t *s)
     p->next = agent->processes;
     agent->processes = p;
     wr_agent_message_t *msg = wr_agent_message_new (WR_AGENT_MSG_STARTED);
-    wr_agent_message_set_string (msg, "process_id", p->id);
-    wr_agent_message_set_int (msg, "pid", p->pid);
+    if (s->conn->version >= 2) {
+        /* All of it, as process.status would answer: one round trip less. */
+        process_fill (p, msg->json);
+    } else {
+        wr_agent_message_set_string (msg, "process_id", p->id);
+        wr_agent_message_set_int (msg, "pid", p->pid);
+    }
     agent_send (s, msg, true);
 }
 

@@ -2,11 +2,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -121,72 +125,118 @@ agent_env_merge (char *const *environ_, char *const *extra)
     return env;
 }
 
-static int
-put_fd (int from, int to)
+/* What the child reads (the parent's memory: CLONE_VM) and the one thing
+ * it writes back: the errno of the step that failed. */
+typedef struct {
+    const agent_spawn_t *spawn;
+    volatile int failed_errno;
+} child_args_t;
+
+/* In the child, raw system calls only, besides sigaction and execvpe
+ * (which neither lock nor allocate): it runs on the parent's memory with
+ * the parent thread's TLS, so nothing that locks, allocates, or (glibc's
+ * setuid/setgid/setgroups) signals the parent's other threads. */
+static long __attribute__ ((no_sanitize ("address", "undefined"))) child_put_fd (int from, int to)
 {
     if (from == to) {
-        int flags = fcntl (to, F_GETFD);
-        return flags < 0 ? -1 : fcntl (to, F_SETFD, flags & ~FD_CLOEXEC);
+        long flags = syscall (SYS_fcntl, to, F_GETFD);
+        return flags < 0 ? -1 : syscall (SYS_fcntl, to, F_SETFD, flags & ~FD_CLOEXEC);
     }
-    return dup2 (from, to) < 0 ? -1 : 0;
+    return syscall (SYS_dup3, from, to, 0);
 }
 
-static void __attribute__ ((noreturn)) child (const agent_spawn_t *spawn, int error_pipe)
+static int __attribute__ ((no_sanitize ("address", "undefined"))) child_main (void *data)
 {
+    child_args_t *args = data;
+    const agent_spawn_t *spawn = args->spawn;
+    /* Every signal is blocked (the parent blocked them all before clone);
+     * no handler of the parent's may run here, on its memory, once they
+     * are unblocked: back to the default.  glibc refuses its own two
+     * (SIGCANCEL, SIGSETXID), sent only to the parent's threads. */
+    for (int signo = 1; signo < NSIG; signo++) {
+        struct sigaction sa;
+        if (sigaction (signo, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL &&
+            sa.sa_handler != SIG_IGN) {
+            sa.sa_handler = SIG_DFL;
+            sa.sa_flags = 0;
+            sigaction (signo, &sa, NULL);
+        }
+    }
     if (spawn->tty_path) {
-        if (setsid () < 0)
+        if (syscall (SYS_setsid) < 0)
             goto fail;
-        int fd = open (spawn->tty_path, O_RDWR);
-        if (fd < 0 || ioctl (fd, TIOCSCTTY, 0) < 0 || put_fd (fd, 0) < 0 || put_fd (fd, 1) < 0 ||
-            put_fd (fd, 2) < 0)
+        long fd = syscall (SYS_openat, AT_FDCWD, spawn->tty_path, O_RDWR);
+        if (fd < 0 || syscall (SYS_ioctl, fd, TIOCSCTTY, 0) < 0 || child_put_fd ((int) fd, 0) < 0 ||
+            child_put_fd ((int) fd, 1) < 0 || child_put_fd ((int) fd, 2) < 0)
             goto fail;
         if (fd > 2)
-            close (fd);
+            syscall (SYS_close, fd);
     } else {
-        setpgid (0, 0);
-        if (put_fd (spawn->stdin_fd, 0) < 0 || put_fd (spawn->stdout_fd, 1) < 0 ||
-            put_fd (spawn->stderr_fd, 2) < 0)
+        syscall (SYS_setpgid, 0, 0);
+        if (child_put_fd (spawn->stdin_fd, 0) < 0 || child_put_fd (spawn->stdout_fd, 1) < 0 ||
+            child_put_fd (spawn->stderr_fd, 2) < 0)
             goto fail;
     }
-    if (spawn->cwd && chdir (spawn->cwd) < 0)
+    if (spawn->cwd && syscall (SYS_chdir, spawn->cwd) < 0)
         goto fail;
     if (spawn->set_user &&
-        (setgroups (1, &spawn->gid) < 0 || setgid (spawn->gid) < 0 || setuid (spawn->uid) < 0))
+        (syscall (SYS_setgroups, 1, &spawn->gid) < 0 || syscall (SYS_setgid, spawn->gid) < 0 ||
+         syscall (SYS_setuid, spawn->uid) < 0))
         goto fail;
-    sigprocmask (SIG_SETMASK, spawn->mask, NULL);
+    syscall (SYS_rt_sigprocmask, SIG_SETMASK, spawn->mask, NULL, _NSIG / 8);
+    /* glibc's execvpe searches PATH in a buffer on this stack (at most
+     * PATH_MAX + NAME_MAX), without malloc. */
     execvpe (spawn->argv[0], spawn->argv, spawn->env);
-fail:;
-    int saved = errno;
-    (void) !write (error_pipe, &saved, sizeof saved);
+fail:
+    args->failed_errno = errno ? errno : EINVAL;
     _exit (127);
+}
+
+/* 64 KiB, the PATH search's buffer and, for a script without #!, the
+ * argument vector execvpe gives /bin/sh. */
+static size_t
+child_stack_size (char *const *argv)
+{
+    size_t argc = 0;
+    for (; argv[argc]; argc++)
+        ;
+    size_t page = (size_t) sysconf (_SC_PAGESIZE);
+    size_t size = 64 * 1024 + PATH_MAX + NAME_MAX + (argc + 3) * sizeof (char *);
+    return (size + page - 1) / page * page;
 }
 
 pid_t
 agent_spawn (const agent_spawn_t *spawn, wr_error_t *err)
 {
-    int pipe_fds[2];
-    if (pipe2 (pipe_fds, O_CLOEXEC) < 0)
-        return wr_error_set (err, errno, "pipe");
-    cleanup_close int read_end = pipe_fds[0];
-    cleanup_close int write_end = pipe_fds[1];
-    pid_t pid = fork ();
+    size_t page = (size_t) sysconf (_SC_PAGESIZE);
+    size_t size = child_stack_size (spawn->argv);
+    /* The lowest page is a guard: an overflow faults instead of writing
+     * into whatever lies below. */
+    char *stack = mmap (NULL, size + page, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED)
+        return wr_error_set (err, errno, "map a stack to run `%s`", spawn->argv[0]);
+    mprotect (stack, page, PROT_NONE);
+    child_args_t args = { .spawn = spawn };
+    /* Every signal blocked, glibc's own too (sigprocmask would leave
+     * them), so that the child starts with none deliverable. */
+    sigset_t all, old;
+    memset (&all, 0xff, sizeof all);
+    syscall (SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, _NSIG / 8);
+    /* vfork's semantics: this thread waits until the child has exec'd or
+     * exited; no copy of the address space, which gVisor pays dearly for
+     * (bench/RESULTS.md, exec). */
+    pid_t pid = clone (child_main, stack + size + page, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+    int clone_errno = errno;
+    syscall (SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, _NSIG / 8);
+    munmap (stack, size + page);
     if (pid < 0)
-        return wr_error_set (err, errno, "fork to run `%s`", spawn->argv[0]);
-    if (pid == 0)
-        child (spawn, write_end);
-    if (spawn->tty_path == NULL)
-        setpgid (pid, pid); /* both sides: no race with a signal to the group */
-    close (steal_fd (&write_end));
-    int child_errno = 0;
-    ssize_t n;
-    do
-        n = read (read_end, &child_errno, sizeof child_errno);
-    while (n < 0 && errno == EINTR);
-    if (n == sizeof child_errno) {
+        return wr_error_set (err, clone_errno, "clone to run `%s`", spawn->argv[0]);
+    if (args.failed_errno != 0) {
         /* PID 1's reaper may take it first: then ECHILD, which is fine. */
         while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
             ;
-        return wr_error_set (err, child_errno, "run `%s`", spawn->argv[0]);
+        return wr_error_set (err, args.failed_errno, "run `%s`", spawn->argv[0]);
     }
     return pid;
 }

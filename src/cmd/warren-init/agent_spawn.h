@@ -3,10 +3,15 @@
  * environment, its own process group or, on a terminal, its own session
  * with the terminal as its controlling tty.
  *
- * fork and exec rather than posix_spawn: posix_spawn can set neither the
- * user and group nor a controlling terminal (TIOCSCTTY).  Between fork and
- * exec the child calls only async-signal-safe functions, as the agent has
- * threads. */
+ * A clone with vfork's semantics (CLONE_VM | CLONE_VFORK, on a stack of
+ * its own) rather than fork: gVisor makes a fork copy the agent's address
+ * space, which cost about 17 ms an exec (bench/RESULTS.md, exec).  Not
+ * posix_spawn, which can set neither the user and group nor a controlling
+ * terminal (TIOCSCTTY).  The child shares the agent's memory until it
+ * execs: it makes raw system calls only (glibc's setuid and friends would
+ * signal the agent's threads), starts with every signal blocked and puts
+ * every caught one back to its default before it unblocks them, and
+ * reports a failed step's errno in that shared memory. */
 #ifndef WARREN_INIT_AGENT_SPAWN_H
 #define WARREN_INIT_AGENT_SPAWN_H
 

@@ -64,15 +64,51 @@ cli_usage_error (const char *fmt, ...)
     return CLI_EXIT_USAGE;
 }
 
+/* Whether cli_client was given a token: a refusal's advice differs. */
+static bool token_given;
+
 int
 cli_api_fail (wr_error_t *err, int status)
 {
     fprintf (stderr, "warren: %s\n", *err != NULL ? (*err)->message : "failed");
     if (*err != NULL && (*err)->errno_value == EACCES && (*err)->kind == WR_ERROR_INVALID)
-        fputs ("warren: warrend refused the token: give the right one with --token-file FILE "
-               "(or $WARREN_TOKEN_FILE)\n",
+        fputs (token_given ? "warren: warrend refused the token: give the right one with "
+                             "--token-file FILE (or $WARREN_TOKEN_FILE)\n"
+                           : "warren: warrend needs a token on this listener: give it with "
+                             "--token-file FILE (or $WARREN_TOKEN_FILE, or $WARREN_TOKEN)\n",
                stderr);
     return status;
+}
+
+int
+cli_run_status (int status)
+{
+    return status == CLI_EXIT_USAGE ? CLI_EXIT_WARREN : status;
+}
+
+int
+cli_bad_option (const char *cmd, char *const *argv, const char *shorts)
+{
+    /* A long option's error always moves optind past its word; a short
+     * one's only at the end of its word, so for it optopt alone counts
+     * (our long options' values are 1000 and above, or a letter of one
+     * without a value). */
+    const char *word = optind > 0 ? argv[optind - 1] : "";
+    const char *eq = strchr (word, '=');
+    if (strncmp (word, "--", 2) == 0 && (optopt == 0 || optopt >= 256 || eq != NULL)) {
+        int len = eq != NULL ? (int) (eq - word) : (int) strlen (word);
+        if (optopt == 0)
+            return cli_usage_error ("%s: unknown option `%.*s`", cmd, len, word);
+        if (eq != NULL)
+            return cli_usage_error ("%s: option `%.*s` takes no value", cmd, len, word);
+        return cli_usage_error ("%s: option `%s` needs a value", cmd, word);
+    }
+    const char *known = optopt > 0 && optopt < 256 ? strchr (shorts, optopt) : NULL;
+    if (known != NULL && known[1] == ':')
+        return cli_usage_error ("%s: option `-%c` needs a value", cmd, optopt);
+    if (optopt > 0 && optopt < 256)
+        return cli_usage_error ("%s: unknown option `-%c`", cmd, optopt);
+    return cli_usage_error ("%s: bad option", cmd);
 }
 
 static char *
@@ -114,6 +150,7 @@ cli_client (const cli_api_t *api)
     } else if (api->token != NULL) {
         token = xstrdup (api->token);
     }
+    token_given = token != NULL;
     wr_client_options_t opts = {
         .host = api->host,
         .token = token,
@@ -243,6 +280,7 @@ cli_simple_flags (int argc, char **argv, bool *json, int *status)
     };
     int c;
     optind = 0;
+    opterr = 0;
     while ((c = getopt_long (argc, argv, "+", options, NULL)) != -1) {
         if (c == FLAG_JSON) {
             *json = true;
@@ -251,7 +289,7 @@ cli_simple_flags (int argc, char **argv, bool *json, int *status)
             *status = 0;
             return -1;
         } else {
-            *status = cli_usage_error ("%s: bad option", argv[0]);
+            *status = cli_bad_option (argv[0], argv, "+");
             return -1;
         }
     }

@@ -24,6 +24,10 @@ typedef struct {
 #define CLI_EXIT_WARREN 125
 #define CLI_EXIT_USAGE 2
 
+/* STATUS for run and exec: a usage error is CLI_EXIT_WARREN there, as
+ * `docker run`'s, so it is not taken for the command's own status 2. */
+int cli_run_status (int status);
+
 extern const char cli_api_usage[];
 
 /* The client for API, or NULL after printing why. */
@@ -34,6 +38,11 @@ wr_client_t *cli_client (const cli_api_t *api);
 int cli_api_fail (wr_error_t *err, int status);
 
 int cli_usage_error (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+
+/* After getopt_long returned '?' (with opterr 0): a usage error naming the
+ * option of CMD it stopped at, unknown, missing its value or given one it
+ * does not take.  SHORTS is the optstring. */
+int cli_bad_option (const char *cmd, char *const *argv, const char *shorts);
 
 /* TEXT from warrend made safe for a terminal: control bytes as '?', NULL
  * as "-" (in one of six rotating static buffers of 512 bytes). */
@@ -79,5 +88,10 @@ int cli_cmd_cp (const cli_api_t *api, int argc, char **argv);
  * CLI_EXIT_WARREN after printing warren's own failure. */
 int cli_run_process (wr_client_t *client, const char *sandbox, char **argv, char **env,
                      const char *cwd, const char *user, bool stdin_open, bool json);
+
+/* With YES, the third signal that makes cli_run_process's caller stop
+ * waiting also removes the sandbox first (`warren run` without --keep: the
+ * sandbox is run's own). */
+void cli_run_remove_when_abandoned (bool yes);
 
 #endif

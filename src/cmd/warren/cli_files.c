@@ -47,6 +47,18 @@ join (const char *dir, const char *name)
                                           : xasprintf ("%s/%s", dir, name);
 }
 
+/* Whether PATH in sandbox ID is missing (the sandbox itself answering). */
+static bool
+missing_in (wr_client_t *client, const char *id, const char *path)
+{
+    cleanup_error wr_error_t err = NULL;
+    cleanup_json_reader json_object *root = NULL, *info = NULL;
+    if (wr_client_file_stat (client, id, "/", true, &root, &err) < 0)
+        return false;
+    return wr_client_file_stat (client, id, path, true, &info, &err) < 0 &&
+           wr_error_kind (err) == WR_ERROR_NOT_FOUND;
+}
+
 static int
 upload (wr_client_t *client, const char *local, const char *id, const char *path, bool parents,
         bool json)
@@ -95,8 +107,17 @@ upload (wr_client_t *client, const char *local, const char *id, const char *path
         .parents = parents,
     };
     cleanup_json_reader json_object *info = NULL;
-    if (wr_client_file_upload_fd (client, id, target, fd, &opts, &info, &err) < 0)
-        return cli_api_fail (&err, 1);
+    if (wr_client_file_upload_fd (client, id, target, fd, &opts, &info, &err) < 0) {
+        cli_api_fail (&err, 1);
+        cleanup_free char *copy = xstrdup (target);
+        const char *dir = dirname (copy);
+        if (!parents && wr_error_kind (err) == WR_ERROR_NOT_FOUND && missing_in (client, id, dir))
+            fprintf (stderr,
+                     "warren: cp: sandbox %s has no directory %s (--parents makes missing "
+                     "directories)\n",
+                     id, dir);
+        return 1;
+    }
     if (json)
         cli_print_json (info);
     return 0;
@@ -164,6 +185,7 @@ cli_cmd_cp (const cli_api_t *api, int argc, char **argv)
     bool json = false, parents = false;
     int c;
     optind = 0;
+    opterr = 0;
     while ((c = getopt_long (argc, argv, "+", options, NULL)) != -1) {
         if (c == OPT_JSON)
             json = true;
@@ -173,7 +195,7 @@ cli_cmd_cp (const cli_api_t *api, int argc, char **argv)
             fputs (cli_api_usage, stdout);
             return 0;
         } else
-            return cli_usage_error ("cp: bad option");
+            return cli_bad_option ("cp", argv, "+");
     }
     if (optind + 2 != argc)
         return cli_usage_error ("cp takes SRC and DST, one of them ID:PATH");

@@ -12,6 +12,7 @@
 #include "cleanup.h"
 #include "cli_api.h"
 #include "client_process.h"
+#include "client_sandbox.h"
 #include "json_reader.h"
 #include "strv.h"
 #include "xalloc.h"
@@ -96,7 +97,37 @@ forward_stdin (void *data)
  * cli_run_process returned (the caller may free the client), no more. */
 static pthread_mutex_t forward_lock = PTHREAD_MUTEX_INITIALIZER;
 static target_t forward_target;
-static bool forwarding;
+static bool forwarding, remove_when_abandoned;
+
+void
+cli_run_remove_when_abandoned (bool yes)
+{
+    pthread_mutex_lock (&forward_lock);
+    remove_when_abandoned = yes;
+    pthread_mutex_unlock (&forward_lock);
+}
+
+/* The third signal: warren stops waiting, removing the sandbox first when
+ * it is run's own.  A fourth one ends warren at once (the signals are no
+ * longer blocked in this thread, and their action is the default). */
+static void
+abandon (const sigset_t *set, int sig)
+{
+    /* Held until _exit: the command's end (the removal ends it) must not
+     * let cli_run_process return and warren exit under the removal. */
+    pthread_mutex_lock (&forward_lock);
+    if (!remove_when_abandoned || !forwarding) {
+        fprintf (stderr, "warren: stopped waiting (the sandbox may still run the command)\n");
+        _exit (128 + sig);
+    }
+    pthread_sigmask (SIG_UNBLOCK, set, NULL);
+    fprintf (stderr, "warren: stopped waiting; removing sandbox %s\n", forward_target.sandbox);
+    cleanup_error wr_error_t err = NULL;
+    if (wr_client_sandbox_delete (forward_target.client, forward_target.sandbox, NULL, &err) < 0)
+        fprintf (stderr, "warren: %s\nwarren: sandbox %s was not removed: warren rm %s\n",
+                 err->message, forward_target.sandbox, forward_target.sandbox);
+    _exit (128 + sig);
+}
 
 static void *
 forward_signals (void *data)
@@ -110,10 +141,8 @@ forward_signals (void *data)
         int sig = 0;
         if (sigwait (&set, &sig) != 0)
             return NULL;
-        if (count >= 3) {
-            fprintf (stderr, "warren: stopped waiting (the sandbox may still run the command)\n");
-            _exit (128 + sig);
-        }
+        if (count >= 3)
+            abandon (&set, sig);
         cleanup_error wr_error_t err = NULL;
         pthread_mutex_lock (&forward_lock);
         if (forwarding && wr_client_process_signal (forward_target.client, forward_target.sandbox,
@@ -251,6 +280,7 @@ cli_cmd_exec (const cli_api_t *api, int argc, char **argv)
     const char *cwd = NULL, *user = NULL;
     int c;
     optind = 0;
+    opterr = 0;
     while ((c = getopt_long (argc, argv, "+ie:w:u:", options, NULL)) != -1) {
         switch (c) {
         case 'i':
@@ -259,7 +289,7 @@ cli_cmd_exec (const cli_api_t *api, int argc, char **argv)
         case 'e':
         case OPT_ENV:
             if (strchr (optarg, '=') == NULL || optarg[0] == '=')
-                return cli_usage_error ("--env `%s`: expected KEY=VALUE", optarg);
+                return cli_run_status (cli_usage_error ("--env `%s`: expected KEY=VALUE", optarg));
             wr_strv_add (&env, optarg);
             break;
         case 'w':
@@ -277,16 +307,17 @@ cli_cmd_exec (const cli_api_t *api, int argc, char **argv)
             fputs (cli_api_usage, stdout);
             return 0;
         default:
-            return cli_usage_error ("exec: bad option");
+            return cli_run_status (cli_bad_option ("exec", argv, "+ie:w:u:"));
         }
     }
     if (optind >= argc)
-        return cli_usage_error ("exec needs a sandbox ID and a command: warren exec ID -- CMD...");
+        return cli_run_status (
+            cli_usage_error ("exec needs a sandbox ID and a command: warren exec ID -- CMD..."));
     const char *id = argv[optind++];
     if (optind < argc && strcmp (argv[optind], "--") == 0)
         optind++;
     if (optind >= argc)
-        return cli_usage_error ("exec needs a command: warren exec ID -- CMD...");
+        return cli_run_status (cli_usage_error ("exec needs a command: warren exec ID -- CMD..."));
     wr_client_t *client = cli_client (api);
     if (client == NULL)
         return CLI_EXIT_WARREN;
@@ -308,6 +339,7 @@ cli_cmd_logs (const cli_api_t *api, int argc, char **argv)
     bool follow = false, json = false;
     int c;
     optind = 0;
+    opterr = 0;
     while ((c = getopt_long (argc, argv, "+f", options, NULL)) != -1) {
         if (c == 'f')
             follow = true;
@@ -317,7 +349,7 @@ cli_cmd_logs (const cli_api_t *api, int argc, char **argv)
             fputs (cli_api_usage, stdout);
             return 0;
         } else
-            return cli_usage_error ("logs: bad option");
+            return cli_bad_option ("logs", argv, "+f");
     }
     if (optind + 2 != argc)
         return cli_usage_error ("logs takes a sandbox ID and a process PID");

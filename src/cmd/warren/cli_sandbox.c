@@ -60,6 +60,7 @@ parse_create (int argc, char **argv, bool run, create_opts_t *o, int *status)
     const char *cmd = run ? "run" : "create";
     int c;
     optind = 0;
+    opterr = 0;
     while ((c = getopt_long (argc, argv, "+e:", options, NULL)) != -1) {
         switch (c) {
         case OPT_DOCKER:
@@ -129,7 +130,7 @@ parse_create (int argc, char **argv, bool run, create_opts_t *o, int *status)
             *status = 0;
             return -1;
         default:
-            *status = cli_usage_error ("%s: bad option", cmd);
+            *status = cli_bad_option (cmd, argv, "+e:");
             return -1;
         }
     }
@@ -198,11 +199,11 @@ cli_cmd_run (const cli_api_t *api, int argc, char **argv)
     (void) env;
     (void) labels;
     if (next < 0)
-        return status;
+        return cli_run_status (status);
     if (next < argc && strcmp (argv[next], "--") == 0)
         next++;
     if (next >= argc)
-        return cli_usage_error ("run needs a command: warren run IMAGE -- CMD...");
+        return cli_run_status (cli_usage_error ("run needs a command: warren run IMAGE -- CMD..."));
     wr_client_t *client = cli_client (api);
     if (client == NULL)
         return CLI_EXIT_WARREN;
@@ -216,6 +217,7 @@ cli_cmd_run (const cli_api_t *api, int argc, char **argv)
     wr_client_sandbox_read (sandbox, &view, &err);
     cleanup_free char *id = xstrdup (view.id);
     json_object_put (sandbox);
+    cli_run_remove_when_abandoned (!o.keep);
     status = cli_run_process (client, id, argv + next, NULL, NULL, NULL, false, o.json);
     if (o.keep) {
         fprintf (stderr, "warren: kept sandbox %s (warren rm %s removes it)\n", id, id);
@@ -245,6 +247,7 @@ cli_cmd_ls (const cli_api_t *api, int argc, char **argv)
     bool json = false;
     int c;
     optind = 0;
+    opterr = 0;
     while ((c = getopt_long (argc, argv, "+", options, NULL)) != -1) {
         switch (c) {
         case OPT_STATE:
@@ -265,7 +268,7 @@ cli_cmd_ls (const cli_api_t *api, int argc, char **argv)
             fputs (cli_api_usage, stdout);
             return 0;
         default:
-            return cli_usage_error ("ls: bad option");
+            return cli_bad_option ("ls", argv, "+");
         }
     }
     if (optind != argc)

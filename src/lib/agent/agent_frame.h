@@ -25,9 +25,10 @@
 #define WR_AGENT_MAX_PAYLOAD (1024u * 1024u)
 /* The framing version of every hello, whatever the peers speak later. */
 #define WR_AGENT_HELLO_VERSION 1
-/* The protocol versions this code speaks. */
+/* The protocol versions this code speaks (docs/agent-protocol.md: 2 is 1
+ * with a started message that describes the process). */
 #define WR_AGENT_VERSION_MIN 1
-#define WR_AGENT_VERSION_MAX 1
+#define WR_AGENT_VERSION_MAX 2
 
 typedef enum {
     WR_AGENT_FRAME_MESSAGE = 1, /* a JSON object: a request, reply or event */

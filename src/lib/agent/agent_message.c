@@ -722,6 +722,17 @@ check_tunnel (json_object *obj, const char *name, const char *path, wr_error_t *
 }
 
 /* The stream rules: who may send a message of SPEC, on which streams. */
+/* A message's fields in VERSION.  Version 2 differs from 1 in one thing:
+ * its started describes the process as a process message does, so that
+ * warrend answers an exec without asking for its status. */
+static const schema_t *
+schema_of (wr_agent_msg_type_t type, unsigned version)
+{
+    if (type == WR_AGENT_MSG_STARTED && version >= 2)
+        return &process_schema;
+    return &specs[type].schema;
+}
+
 static int
 check_placement (const msg_spec_t *spec, wr_agent_side_t from, uint32_t stream, uint8_t flags,
                  const char *name, wr_error_t *err)
@@ -888,7 +899,7 @@ wr_agent_message_encode (wr_agent_buf_t *buf, unsigned version, uint32_t stream,
     const msg_spec_t *spec = &specs[msg->type];
     cleanup_free char *name = message_name (from, spec->name, stream);
     if (check_placement (spec, from, stream, flags, name, err) < 0 ||
-        check_object (msg->json, &spec->schema, spec->open, name, NULL, err) < 0)
+        check_object (msg->json, schema_of (msg->type, version), spec->open, name, NULL, err) < 0)
         return wr_error_prefix (err, "encode");
     size_t len = 0;
     const char *text = json_object_to_json_string_length (
@@ -998,7 +1009,7 @@ wr_agent_message_decode (const wr_agent_frame_t *frame, wr_agent_side_t from, wr
     const msg_spec_t *spec = &specs[t];
     cleanup_free char *name = message_name (from, spec->name, frame->stream);
     if (check_placement (spec, from, frame->stream, frame->flags, name, err) < 0 ||
-        check_object (root, &spec->schema, spec->open, name, NULL, err) < 0)
+        check_object (root, schema_of (msg->type, frame->version), spec->open, name, NULL, err) < 0)
         return NULL;
     return steal_pointer (&msg);
 }

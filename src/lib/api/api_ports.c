@@ -10,20 +10,10 @@
 #include "json_reader.h"
 #include "sandbox_ports.h"
 
-static wr_sandbox_manager_t *
-manager_of (void *data, wr_error_t *err)
-{
-    wr_api_v1_t *v1 = data;
-    if (v1->sandboxes == NULL)
-        wr_error_set_kind (err, WR_ERROR_UNAVAILABLE, 0,
-                           "this warrend runs no sandbox service (started without one)");
-    return v1->sandboxes;
-}
-
 int
 wr_api_list_ports (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_error_t *err)
 {
-    wr_sandbox_manager_t *mgr = manager_of (data, err);
+    wr_sandbox_manager_t *mgr = wr_api_v1_manager (data, err);
     if (mgr == NULL)
         return -1;
     json_object *o = wr_sandbox_manager_ports (mgr, wr_api_request_param (req, "id"), err);
@@ -42,7 +32,7 @@ static const wr_api_field_t expose_fields[] = {
 int
 wr_api_expose_port (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_error_t *err)
 {
-    wr_sandbox_manager_t *mgr = manager_of (data, err);
+    wr_sandbox_manager_t *mgr = wr_api_v1_manager (data, err);
     if (mgr == NULL)
         return -1;
     cleanup_json_reader json_object *body = wr_api_request_json (req, expose_fields, err);
@@ -71,7 +61,7 @@ wr_api_expose_port (wr_api_request_t *req, wr_api_response_t *resp, void *data, 
 int
 wr_api_unexpose_port (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_error_t *err)
 {
-    wr_sandbox_manager_t *mgr = manager_of (data, err);
+    wr_sandbox_manager_t *mgr = wr_api_v1_manager (data, err);
     if (mgr == NULL)
         return -1;
     const char *text = wr_api_request_param (req, "port");

@@ -149,6 +149,12 @@ wr_api_process_exec (wr_api_request_t *req, wr_api_response_t *resp, void *data,
         wr_histogram_observe (v1->exec_histogram, took);
     else if (v1->sandboxes != NULL)
         wr_sandbox_manager_observe_exec (v1->sandboxes, took);
+    /* Protocol version 2's started is the whole process; version 1's (an
+     * agent older than this warrend) only names it. */
+    if (wr_agent_message_has (started, "state")) {
+        wr_api_response_json (resp, 201, wr_api_process_json (started->json));
+        return 0;
+    }
     cleanup_agent_message wr_agent_message_t *status =
         wr_agent_message_new (WR_AGENT_MSG_PROCESS_STATUS);
     wr_agent_message_set_string (status, "process_id",

@@ -15,18 +15,6 @@
 /* How long a create's producer waits for a client that reads nothing. */
 #define EVENT_SEND_TIMEOUT_MS 60000
 
-static wr_sandbox_manager_t *
-manager_of (void *data, wr_error_t *err)
-{
-    wr_api_v1_t *v1 = data;
-    if (v1->sandboxes == NULL) {
-        wr_error_set_kind (err, WR_ERROR_UNAVAILABLE, 0,
-                           "this warrend runs no sandbox service (started without one)");
-        return NULL;
-    }
-    return v1->sandboxes;
-}
-
 static bool
 wants_events (wr_api_request_t *req)
 {
@@ -37,7 +25,7 @@ wants_events (wr_api_request_t *req)
 int
 wr_api_list_sandboxes (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_error_t *err)
 {
-    wr_sandbox_manager_t *mgr = manager_of (data, err);
+    wr_sandbox_manager_t *mgr = wr_api_v1_manager (data, err);
     if (mgr == NULL)
         return -1;
     wr_sandbox_filter_t filter = { .name = wr_api_request_query (req, "name") };
@@ -116,7 +104,7 @@ create_thread (void *data)
 int
 wr_api_create_sandbox (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_error_t *err)
 {
-    wr_sandbox_manager_t *mgr = manager_of (data, err);
+    wr_sandbox_manager_t *mgr = wr_api_v1_manager (data, err);
     if (mgr == NULL)
         return -1;
     /* The spec checks its own fields (sandbox_spec.c). */
@@ -159,7 +147,7 @@ wr_api_create_sandbox (wr_api_request_t *req, wr_api_response_t *resp, void *dat
 int
 wr_api_get_sandbox (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_error_t *err)
 {
-    wr_sandbox_manager_t *mgr = manager_of (data, err);
+    wr_sandbox_manager_t *mgr = wr_api_v1_manager (data, err);
     if (mgr == NULL)
         return -1;
     json_object *o = wr_sandbox_manager_get (mgr, wr_api_request_param (req, "id"), err);
@@ -177,7 +165,7 @@ static const wr_api_field_t update_fields[] = {
 int
 wr_api_update_sandbox (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_error_t *err)
 {
-    wr_sandbox_manager_t *mgr = manager_of (data, err);
+    wr_sandbox_manager_t *mgr = wr_api_v1_manager (data, err);
     if (mgr == NULL)
         return -1;
     cleanup_json_reader json_object *body = wr_api_request_json (req, update_fields, err);
@@ -200,7 +188,7 @@ wr_api_update_sandbox (wr_api_request_t *req, wr_api_response_t *resp, void *dat
 int
 wr_api_delete_sandbox (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_error_t *err)
 {
-    wr_sandbox_manager_t *mgr = manager_of (data, err);
+    wr_sandbox_manager_t *mgr = wr_api_v1_manager (data, err);
     if (mgr == NULL)
         return -1;
     json_object *o = wr_sandbox_manager_delete (mgr, wr_api_request_param (req, "id"), err);
@@ -247,7 +235,7 @@ watch_thread (void *data)
 int
 wr_api_watch_docker (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_error_t *err)
 {
-    wr_sandbox_manager_t *mgr = manager_of (data, err);
+    wr_sandbox_manager_t *mgr = wr_api_v1_manager (data, err);
     if (mgr == NULL)
         return -1;
     /* Not found is a 404, before the stream's 200. */
@@ -283,7 +271,7 @@ wr_api_watch_docker (wr_api_request_t *req, wr_api_response_t *resp, void *data,
 int
 wr_api_get_metrics (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_error_t *err)
 {
-    wr_sandbox_manager_t *mgr = manager_of (data, err);
+    wr_sandbox_manager_t *mgr = wr_api_v1_manager (data, err);
     if (mgr == NULL)
         return -1;
     char *text = wr_sandbox_manager_metrics (mgr);

@@ -32,6 +32,16 @@ get_version (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_erro
     return 0;
 }
 
+wr_sandbox_manager_t *
+wr_api_v1_manager (void *data, wr_error_t *err)
+{
+    wr_api_v1_t *v1 = data;
+    if (v1->sandboxes == NULL)
+        wr_error_set_kind (err, WR_ERROR_UNAVAILABLE, 0,
+                           "this warrend runs no sandbox service (started without one)");
+    return v1->sandboxes;
+}
+
 static const wr_api_route_t routes[] = {
     { "GET", "/v1/health", get_health, WR_API_ROUTE_PUBLIC, 0,
       "whether warrend answers (no token needed)" },

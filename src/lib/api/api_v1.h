@@ -33,6 +33,10 @@ typedef struct {
     wr_histogram_t *exec_histogram;
 } wr_api_v1_t;
 
+/* The sandbox manager of DATA (a wr_api_v1_t), or NULL with kind
+ * unavailable for a warrend without a sandbox service. */
+wr_sandbox_manager_t *wr_api_v1_manager (void *data, wr_error_t *err);
+
 /* The table, N entries; handlers take a wr_api_v1_t as their data. */
 const wr_api_route_t *wr_api_v1_routes (size_t *n);
 

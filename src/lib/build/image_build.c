@@ -41,10 +41,12 @@ find_runsc (const wr_build_options_t *options)
  * OUTPUT_FD.  *STATUS gets the wait status. */
 static int
 run_sandbox (const char *runsc, const char *state, const char *dir, const char *id, int output_fd,
-             int timeout, const wr_cancel_t *cancel, int *status, wr_error_t *err)
+             bool no_network, int timeout, const wr_cancel_t *cancel, int *status, wr_error_t *err)
 {
-    char *argv[] = { (char *) runsc,    "--root", (char *) state, "--network=host",
-                     "--overlay2=none", "run",    "--bundle",     (char *) dir,
+    char *argv[] = { (char *) runsc,    "--root",
+                     (char *) state,    no_network ? "--network=none" : "--network=host",
+                     "--overlay2=none", "run",
+                     "--bundle",        (char *) dir,
                      (char *) id,       NULL };
     pid_t pid = fork ();
     if (pid < 0)
@@ -293,7 +295,7 @@ layer_step (builder_t *b, wr_build_image_t *image, const wr_build_step_t *step, 
         /* Package installs need root, whatever user the image runs as. */
         wr_bundle_options_t bopts = {
             .args = args,
-            .host_network = true,
+            .host_network = !b->options->no_network,
             .user = step->kind == WR_BUILD_WITH_DOCKER ? "0:0" : NULL,
         };
         cleanup_close int root_fd = open (lower, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -309,8 +311,8 @@ layer_step (builder_t *b, wr_build_image_t *image, const wr_build_step_t *step, 
         wr_log_to (b->options->log, WR_LOG_INFO, "running", "step", step_no, "command", commands[i],
                    NULL);
         int status = 0;
-        r = run_sandbox (b->runsc, state, dir, id, b->output_fd, b->timeout, b->options->cancel,
-                         &status, err);
+        r = run_sandbox (b->runsc, state, dir, id, b->output_fd, b->options->no_network, b->timeout,
+                         b->options->cancel, &status, err);
         if (r == 0 && !(WIFEXITED (status) && WEXITSTATUS (status) == 0)) {
             cleanup_free char *how = describe_status (status);
             r = wr_error_set (err, 0, "step %zu: `%s` %s", index + 1,

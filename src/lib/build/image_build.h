@@ -1,13 +1,15 @@
 /* Building images in steps on top of an image in the store.
  *
  *   run_commands([...])  each command (sh -c) in a runsc sandbox
- *                        (--network=host) on the previous root; the
+ *                        (--network=host, or none) on the previous root; the
  *                        sandbox's changes become one new layer
  *   env({...})           the config's Env only, no layer
  *   copy(src, dst)       host files into the image, as a new layer
  *   with_docker()        Debian/Ubuntu: docker.io, iptables and
  *                        ca-certificates from the distribution,
- *                        iptables-legacy selected
+ *                        iptables-legacy selected; an image that has
+ *                        dockerd already only gets iptables-legacy
+ *                        selected (nothing is installed)
  *
  * A sandbox runs on a bundle (bundle.h) whose root is an overlay of the
  * previous root, so nothing is copied; its upper directory becomes the
@@ -50,6 +52,11 @@ typedef struct {
      * own sources.  (The CLI fills it from $WARREN_APT_MIRROR.) */
     const char *apt_mirror;
     int output_fd; /* where the sandboxes' output goes; 0 means stderr */
+    /* The step sandboxes get no network at all (runsc --network=none:
+     * loopback only, in a namespace of their own) instead of the host's.
+     * warrend sets it: its users' steps must not reach the host's
+     * services. */
+    bool no_network;
     int step_timeout; /* seconds a sandbox may run (0: 3600) */
     const wr_log_t *log; /* the build's lines; NULL: the standard log */
     /* Stops the build from another thread: checked before each step and

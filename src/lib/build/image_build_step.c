@@ -66,7 +66,8 @@ wr_build_apt_mirror (const wr_build_options_t *options)
     return NULL;
 }
 
-/* The shell script of with_docker() on Debian and Ubuntu.  Services are
+/* The shell script of with_docker() on Debian and Ubuntu (nothing but
+ * iptables-legacy selected when dockerd is there already).  Services are
  * not started while installing (policy-rc.d); package lists and the
  * mirror's source list do not stay in the image. */
 char *
@@ -82,6 +83,11 @@ wr_build_with_docker_script (const char *mirror)
                                                            mirror)
                                               : xstrdup ("");
     return xasprintf ("set -e\n"
+                      "if command -v dockerd >/dev/null 2>&1; then\n"
+                      "  update-alternatives --set iptables /usr/sbin/iptables-legacy\n"
+                      "  update-alternatives --set ip6tables /usr/sbin/ip6tables-legacy\n"
+                      "  exit 0\n"
+                      "fi\n"
                       "export DEBIAN_FRONTEND=noninteractive\n"
                       "printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d\n"
                       "chmod 755 /usr/sbin/policy-rc.d\n"

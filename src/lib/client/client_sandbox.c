@@ -7,6 +7,7 @@
 #include "client_reply.h"
 #include "json_reader.h"
 #include "quote.h"
+#include "strv.h"
 #include "xalloc.h"
 
 static int
@@ -241,8 +242,17 @@ wr_client_sandbox_list (wr_client_t *client, const wr_client_sandbox_filter_t *f
         client_query_add (&query, "state", filter->state);
     if (filter != NULL && filter->name != NULL)
         client_query_add (&query, "name", filter->name);
-    for (size_t i = 0; filter != NULL && filter->labels != NULL && filter->labels[i] != NULL; i++)
-        client_query_add (&query, "label", filter->labels[i]);
+    /* One label=K=V,K2=V2 parameter: warrend reads the first label= only. */
+    if (filter != NULL && filter->labels != NULL && filter->labels[0] != NULL) {
+        for (size_t i = 0; filter->labels[i] != NULL; i++)
+            if (strchr (filter->labels[i], ',') != NULL)
+                return wr_error_set_kind (err, WR_ERROR_INVALID, 0,
+                                          "label filter `%s`: warrend's query cannot match a "
+                                          "comma (it separates the pairs)",
+                                          filter->labels[i]);
+        cleanup_free char *labels = wr_strv_join ((char *const *) filter->labels, ",");
+        client_query_add (&query, "label", labels);
+    }
     cleanup_json_reader json_object *o = NULL;
     if (client_json_call (client, "GET", "/v1/sandboxes", query, NULL, &o, err) < 0)
         return -1;

@@ -2,12 +2,18 @@
  * network namespace, runsc), the agent, and Docker's readiness, with an
  * event for each step.  A failure at any step removes what was made and
  * leaves the record failed with the reason. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cleanup.h"
+#include "fs.h"
+#include "image_build.h"
 #include "image_pull.h"
+#include "runtime_backend.h"
 #include "manifest.h"
 #include "sandbox_bundle.h"
 #include "sandbox_destroy.h"
@@ -66,6 +72,21 @@ on_announce (void *data, const char *digest, int64_t total)
     emit (c, e);
 }
 
+/* IMAGE's config into *CONFIG, and IMAGE recorded as the sandbox's. */
+static int
+use_image (creation_t *c, const wr_image_record_t *image, wr_image_config_t *config,
+           wr_error_t *err)
+{
+    wr_sandbox_manager_t *mgr = c->mgr;
+    cleanup_free char *data = NULL;
+    size_t len = 0;
+    if (wr_store_read_blob (mgr->store, image->config_digest, WR_CONFIG_MAX_SIZE, &data, &len,
+                            err) < 0 ||
+        wr_image_config_parse (data, len, image->name, config, err) < 0)
+        return -1;
+    return wr_sandbox_db_set_image (mgr->db, c->id, image->manifest_digest, image->root_id, err);
+}
+
 static int
 pull_image (creation_t *c, const char *reference, const wr_cancel_t *cancel,
             wr_image_record_t *image, wr_image_config_t *config, wr_error_t *err)
@@ -88,13 +109,101 @@ pull_image (creation_t *c, const char *reference, const wr_cancel_t *cancel,
                    result.layers_total, (unsigned long long) result.bytes_fetched,
                    result.up_to_date ? ", up to date" : "");
     emit_message (c, "pulled", text, "layers_fetched", (int64_t) result.layers_fetched);
-    cleanup_free char *data = NULL;
-    size_t len = 0;
-    if (wr_store_read_blob (mgr->store, image->config_digest, WR_CONFIG_MAX_SIZE, &data, &len,
-                            err) < 0 ||
-        wr_image_config_parse (data, len, image->name, config, err) < 0)
+    return use_image (c, image, config, err);
+}
+
+/* ---- build steps ---- */
+
+/* The build's log lines as `build` events: the message and its fields. */
+static void
+build_line (void *data, wr_log_level_t level, const char *msg, const char *const *fields)
+{
+    creation_t *c = data;
+    json_object *e = json_object_new_object ();
+    json_object_object_add (e, "event", json_object_new_string ("build"));
+    json_object_object_add (e, "message", json_object_new_string (msg));
+    for (size_t i = 0; fields != NULL && fields[i] != NULL && fields[i + 1] != NULL; i += 2)
+        if (strcmp (fields[i], "sandbox") != 0 && strcmp (fields[i], "message") != 0 &&
+            strcmp (fields[i], "event") != 0)
+            json_object_object_add (e, fields[i], json_object_new_string (fields[i + 1]));
+    (void) level;
+    emit (c, e);
+}
+
+/* The last bytes (at most 4 KiB) of what FD holds, for an error. */
+static char *
+output_tail (int fd)
+{
+    off_t end = lseek (fd, 0, SEEK_END);
+    off_t from = end > 4096 ? end - 4096 : 0;
+    char buf[4097];
+    ssize_t n = end > 0 ? pread (fd, buf, (size_t) (end - from), from) : 0;
+    buf[n > 0 ? n : 0] = '\0';
+    return xstrdup (buf);
+}
+
+/* Builds SPEC's steps on top of *IMAGE (pulled, root unpacked), in step
+ * sandboxes without any network, and replaces *IMAGE and *CONFIG with the
+ * result.  Its name is derived from the base and the steps, so the same
+ * create again finds every step in the build cache. */
+static int
+build_image (creation_t *c, const wr_sandbox_image_t *spec_image, const wr_cancel_t *cancel,
+             wr_image_record_t *image, wr_image_config_t *config, wr_error_t *err)
+{
+    wr_sandbox_manager_t *mgr = c->mgr;
+    cleanup_free char *runsc = wr_backend_find_binary (
+        mgr->host->runsc->ops, mgr->host->runsc->binary, mgr->host->runsc->search_path, err);
+    if (runsc == NULL)
         return -1;
-    return wr_sandbox_db_set_image (mgr->db, c->id, image->manifest_digest, image->root_id, err);
+    wr_sandbox_image_t only_steps = *spec_image;
+    only_steps.ref = NULL;
+    wr_sandbox_spec_t described = { .image = only_steps };
+    cleanup_free char *steps_json = wr_sandbox_spec_to_json (&described);
+    char key[WR_DIGEST_MAX_LEN + 1];
+    wr_build_cache_key (image->manifest_digest, steps_json, key);
+    const char *hex = strchr (key, ':') != NULL ? strchr (key, ':') + 1 : key;
+    cleanup_free char *name = xasprintf ("warrend.local/build:%.16s", hex);
+    /* The steps' output: kept in an unnamed file, its end in the error. */
+    cleanup_free char *dir = xasprintf ("%s/sandboxes", mgr->root);
+    wr_mkdir_p (dir, 0700, NULL);
+    cleanup_close int out = open (dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (out < 0)
+        return wr_error_set_kind (err, WR_ERROR_INTERNAL, errno,
+                                  "a file for the build's output "
+                                  "in `%s`: %s",
+                                  dir, strerror (errno));
+    const char *fields[] = { "sandbox", c->id, NULL };
+    wr_log_t events = { .write = build_line, .data = c, .level = WR_LOG_INFO };
+    wr_log_t log = { .fields = fields, .parent = &events };
+    wr_build_options_t bopts = {
+        .runsc = runsc,
+        .output_fd = out,
+        .no_network = true,
+        .log = &log,
+        .cancel = cancel,
+    };
+    wr_image_record_t built = { 0 };
+    wr_build_result_t result = { 0 };
+    if (wr_image_build (mgr->store, image, spec_image->steps, spec_image->n_steps, name, &bopts,
+                        &built, &result, err) < 0) {
+        cleanup_free char *tail = output_tail (out);
+        if (err == NULL || *err == NULL || tail[0] == '\0')
+            return wr_error_prefix (err, "build");
+        cleanup_free char *msg =
+            xasprintf ("build: %s; its last output:\n%s", (*err)->message, tail);
+        wr_error_kind_t kind = (*err)->kind;
+        int errno_value = (*err)->errno_value;
+        wr_error_free (err);
+        return wr_error_set_kind (err, kind, errno_value, "%s", msg);
+    }
+    cleanup_free char *text =
+        xasprintf ("%s: %zu steps run, %zu cached, %zu layers added", name, result.steps_run,
+                   result.steps_cached, result.layers_added);
+    emit_message (c, "built", text, "steps_run", (int64_t) result.steps_run);
+    wr_image_record_clear (image);
+    *image = built;
+    wr_image_config_clear (config);
+    return use_image (c, image, config, err);
 }
 
 /* ---- Docker ---- */
@@ -182,6 +291,8 @@ start_sandbox (creation_t *c, const wr_sandbox_spec_t *spec, const wr_cancel_t *
     wr_image_record_t image = { 0 };
     wr_image_config_t config = { 0 };
     int rc = pull_image (c, spec->image.ref, cancel, &image, &config, err);
+    if (rc == 0 && spec->image.n_steps > 0)
+        rc = build_image (c, &spec->image, cancel, &image, &config, err);
     if (rc == 0)
         rc = wr_sandbox_db_set_state (mgr->db, c->id, WR_SANDBOX_STARTING, NULL, 0, err);
     wr_sandbox_launched_t launched = { 0 };
@@ -241,12 +352,12 @@ wr_sandbox_manager_create (wr_sandbox_manager_t *mgr, json_object *body,
     wr_sandbox_spec_t spec = { 0 };
     if (wr_sandbox_spec_from_object (body, &mgr->limits, "request body", &spec, err) < 0)
         return NULL;
-    if (spec.image.n_steps > 0 || spec.image.dockerfile != NULL) {
+    if (spec.image.dockerfile != NULL) {
         wr_sandbox_spec_clear (&spec);
         wr_error_set_kind (err, WR_ERROR_INVALID, 0,
-                           "request body: image: build steps and Dockerfiles are not supported by "
-                           "this warrend yet: build the image with `warren image build` and give "
-                           "its reference");
+                           "request body: image.dockerfile: Dockerfiles are not supported by this "
+                           "warrend yet: give build steps, or build the image with `docker build` "
+                           "in a Docker-enabled sandbox");
         return NULL;
     }
     cleanup_free char *spec_json = wr_sandbox_spec_to_json (&spec);

@@ -102,17 +102,6 @@ static int
 expose_live (wr_sandbox_manager_t *mgr, const char *id, int port, int host_port, int *bound,
              wr_error_t *err)
 {
-    pthread_mutex_lock (&mgr->lock);
-    live_t *l = wr_sandbox_live_find (mgr, id);
-    bool known = false;
-    for (wr_sandbox_exposed_t *e = l != NULL ? l->exposed : NULL; e != NULL; e = e->next)
-        known = known || e->port == port;
-    pthread_mutex_unlock (&mgr->lock);
-    if (l == NULL)
-        return wr_error_set_kind (err, WR_ERROR_UNAVAILABLE, 0, "sandbox `%s` is not running", id);
-    if (known)
-        return wr_error_set_kind (err, WR_ERROR_EXISTS, 0,
-                                  "sandbox `%s`: port %d is exposed already", id, port);
     int fd = listen_on (mgr, host_port, bound, err);
     if (fd < 0)
         return wr_error_prefix (err, "sandbox `%s`: port %d", id, port);
@@ -123,8 +112,9 @@ expose_live (wr_sandbox_manager_t *mgr, const char *id, int port, int host_port,
         return -1;
     wr_sandbox_exposed_t *n = xzalloc (sizeof *n);
     *n = (wr_sandbox_exposed_t){ .port = port, .host_port = *bound, .forward = forward };
+    /* Put in by port, unless the sandbox went or has the port already. */
     pthread_mutex_lock (&mgr->lock);
-    l = wr_sandbox_live_find (mgr, id);
+    live_t *l = wr_sandbox_live_find (mgr, id);
     wr_sandbox_exposed_t **p = l != NULL ? &l->exposed : NULL;
     bool twice = false;
     while (p != NULL && *p != NULL && (*p)->port <= port) {
@@ -137,14 +127,13 @@ expose_live (wr_sandbox_manager_t *mgr, const char *id, int port, int host_port,
     }
     pthread_mutex_unlock (&mgr->lock);
     if (p == NULL || twice) {
-        /* Deleted meanwhile, or another call exposed it first. */
+        /* Not running (any more), or exposed already. */
         wr_forward_stop (forward);
         free (n);
         if (twice)
             return wr_error_set_kind (err, WR_ERROR_EXISTS, 0,
                                       "sandbox `%s`: port %d is exposed already", id, port);
-        return wr_error_set_kind (err, WR_ERROR_UNAVAILABLE, 0, "sandbox `%s` is being deleted",
-                                  id);
+        return wr_error_set_kind (err, WR_ERROR_UNAVAILABLE, 0, "sandbox `%s` is not running", id);
     }
     return 0;
 }

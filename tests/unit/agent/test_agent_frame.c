@@ -372,10 +372,12 @@ static void
 test_encode_checks (void **state)
 {
     uint8_t h[WR_AGENT_HEADER_SIZE];
-    wr_agent_frame_t f = { .version = 2, .type = WR_AGENT_FRAME_DATA, .stream = 1 };
+    wr_agent_frame_t f = { .version = WR_AGENT_VERSION_MAX + 1,
+                           .type = WR_AGENT_FRAME_DATA,
+                           .stream = 1 };
     cleanup_error wr_error_t err = NULL;
     assert_int_equal (wr_agent_frame_header_encode (&f, h, &err), -1);
-    assert_non_null (strstr (err->message, "unknown protocol version 2"));
+    assert_non_null (strstr (err->message, "unknown protocol version 3"));
     f.version = 1;
     f.stream = 0;
     assert_int_equal (wr_agent_frame_header_encode (&f, h, &err), -1);

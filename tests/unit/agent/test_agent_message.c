@@ -432,7 +432,7 @@ test_negotiation (void **state)
         assert_non_null (back);
         assert_string_equal (wr_agent_message_string (back, "software"), "warrend 0.1");
         assert_int_equal (wr_agent_negotiate (back, HOST, &version, NULL), 0);
-        assert_int_equal (version, 1);
+        assert_int_equal (version, 2);
     }
     {
         /* A newer peer: more versions, fields of its own (taken in a hello). */
@@ -440,18 +440,26 @@ test_negotiation (void **state)
             "{\"type\":\"hello\",\"versions\":[3,1,2],\"features\":{\"x\":1}}", 0, 0, AGENT, NULL);
         assert_non_null (hello);
         assert_int_equal (wr_agent_negotiate (hello, AGENT, &version, NULL), 0);
+        assert_int_equal (version, 2);
+    }
+    {
+        /* An older peer: its version. */
+        cleanup_agent_message wr_agent_message_t *hello =
+            decode ("{\"type\":\"hello\",\"versions\":[1]}", 0, 0, AGENT, NULL);
+        assert_non_null (hello);
+        assert_int_equal (wr_agent_negotiate (hello, AGENT, &version, NULL), 0);
         assert_int_equal (version, 1);
     }
     {
         cleanup_agent_message wr_agent_message_t *hello =
-            decode ("{\"type\":\"hello\",\"versions\":[2,3]}", 0, 0, AGENT, NULL);
+            decode ("{\"type\":\"hello\",\"versions\":[3,4]}", 0, 0, AGENT, NULL);
         assert_non_null (hello);
         cleanup_error wr_error_t err = NULL;
         assert_int_equal (wr_agent_negotiate (hello, AGENT, &version, &err), -1);
         assert_int_equal (version, 0);
         assert_int_equal (err->kind, WR_ERROR_INVALID);
         assert_string_equal (err->message,
-                             "no common protocol version: the agent speaks 2, 3, this side 1 to 1");
+                             "no common protocol version: the agent speaks 3, 4, this side 1 to 2");
         /* What is sent to the peer before closing. */
         cleanup_agent_message wr_agent_message_t *reply = wr_agent_error_new (err);
         cleanup_agent_buf wr_agent_buf_t buf = { 0 };
@@ -467,6 +475,45 @@ test_negotiation (void **state)
     /* Hello's known fields are still checked. */
     expect_refused ("{\"type\":\"hello\",\"versions\":[1],\"window\":\"big\"}", 0, 0, AGENT,
                     WR_ERROR_INVALID, "window: must be an integer");
+}
+
+/* Version 2's one change: started describes the whole process (as a
+ * process message, exit fields consistent); version 1 refuses that. */
+static void
+test_started_by_version (void **state)
+{
+    (void) state;
+    const char *full = "{\"type\":\"started\",\"process_id\":\"p1\",\"pid\":42,\"argv\":[\"true\"],"
+                       "\"tty\":false,\"state\":\"running\",\"started_ms\":1700000000000}";
+    wr_agent_frame_t f = frame_of (full, 1, END);
+    cleanup_error wr_error_t err = NULL;
+    cleanup_agent_message wr_agent_message_t *v1 = wr_agent_message_decode (&f, AGENT, &err);
+    assert_null (v1);
+    assert_non_null (strstr (err->message, "argv"));
+    f.version = 2;
+    cleanup_agent_message wr_agent_message_t *v2 = wr_agent_message_decode (&f, AGENT, NULL);
+    assert_non_null (v2);
+    assert_int_equal (v2->type, WR_AGENT_MSG_STARTED);
+    assert_string_equal (wr_agent_message_string (v2, "state"), "running");
+    /* It encodes in version 2 only. */
+    cleanup_agent_buf wr_agent_buf_t buf = { 0 };
+    assert_int_equal (wr_agent_message_encode (&buf, 2, 1, END, AGENT, v2, NULL), 0);
+    assert_int_equal (wr_agent_message_encode (&buf, 1, 1, END, AGENT, v2, NULL), -1);
+    /* Version 2's started needs what a process message needs. */
+    static const char *const bad[] = {
+        "{\"type\":\"started\",\"process_id\":\"p1\",\"pid\":42}",
+        "{\"type\":\"started\",\"process_id\":\"p1\",\"pid\":42,\"argv\":[\"true\"],"
+        "\"state\":\"running\",\"exit_code\":0}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        wr_agent_frame_t g = frame_of (bad[i], 1, END);
+        g.version = 2;
+        cleanup_error wr_error_t e = NULL;
+        cleanup_agent_message wr_agent_message_t *m = wr_agent_message_decode (&g, AGENT, &e);
+        if (m != NULL)
+            fail_msg ("`%s` was taken in version 2", bad[i]);
+        assert_int_equal (e->kind, WR_ERROR_INVALID);
+    }
 }
 
 static void
@@ -580,6 +627,7 @@ main (void)
         cmocka_unit_test (test_limits),
         cmocka_unit_test (test_placement),
         cmocka_unit_test (test_negotiation),
+        cmocka_unit_test (test_started_by_version),
         cmocka_unit_test (test_errors_carry_kinds),
         cmocka_unit_test (test_exec_helpers),
     };

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "agent_output.h"
@@ -50,7 +51,7 @@ test_spill_and_memory (void **state)
     assert_true (fd >= 0);
     close (fd);
     agent_output_t out;
-    assert_int_equal (agent_output_init (&out, path, 1000, NULL), 0);
+    agent_output_init (&out, path, 1000);
     uint8_t chunk[777];
     for (uint64_t off = 0; off < 100000; off += sizeof chunk) {
         fill (chunk, sizeof chunk, off);
@@ -70,11 +71,79 @@ test_spill_and_memory (void **state)
 }
 
 static void
+expect_text (agent_output_t *out, const char *text)
+{
+    char buf[64];
+    ssize_t r = agent_output_read (out, 0, buf, sizeof buf, NULL);
+    assert_int_equal (r, strlen (text));
+    assert_memory_equal (buf, text, strlen (text));
+}
+
+/* Nothing exists before the first byte; then the file, and its directory,
+ * are created, replacing one left over. */
+static void
+test_spill_created_with_first_byte (void **state)
+{
+    (void) state;
+    char dir[] = "/tmp/test-agent-output-XXXXXX";
+    assert_non_null (mkdtemp (dir));
+    char path[128];
+    snprintf (path, sizeof path, "%s/spill/p1.stdout", dir);
+    agent_output_t out;
+    agent_output_init (&out, path, 100);
+    assert_null (out.ring);
+    assert_int_equal (agent_output_append (&out, "", 0, NULL), 0);
+    assert_int_equal (access (path, F_OK), -1);
+    assert_null (out.ring);
+    assert_int_equal (agent_output_append (&out, "hello", 5, NULL), 0);
+    struct stat st;
+    assert_int_equal (stat (path, &st), 0);
+    assert_int_equal (st.st_size, 5);
+    assert_int_equal (st.st_mode & 0777, 0600);
+    expect_text (&out, "hello");
+    agent_output_clear (&out);
+    assert_int_equal (access (path, F_OK), -1);
+    /* A file left over is replaced, and removed even with no output. */
+    FILE *f = fopen (path, "w");
+    assert_non_null (f);
+    fputs ("old bytes", f);
+    fclose (f);
+    agent_output_init (&out, path, 100);
+    assert_int_equal (agent_output_append (&out, "ab", 2, NULL), 0);
+    assert_int_equal (stat (path, &st), 0);
+    assert_int_equal (st.st_size, 2);
+    agent_output_clear (&out);
+    f = fopen (path, "w");
+    assert_non_null (f);
+    fclose (f);
+    agent_output_init (&out, path, 100);
+    agent_output_clear (&out);
+    assert_int_equal (access (path, F_OK), -1);
+    /* A spill file that cannot be made (a file where its directory would
+     * be): an error, the bytes in memory. */
+    char bad[160];
+    snprintf (bad, sizeof bad, "%s/spill/p1.stdout/x", dir);
+    f = fopen (path, "w");
+    assert_non_null (f);
+    fclose (f);
+    agent_output_init (&out, bad, 100);
+    cleanup_error wr_error_t err = NULL;
+    assert_int_equal (agent_output_append (&out, "hello", 5, &err), -1);
+    assert_non_null (strstr (err->message, "memory only"));
+    expect_text (&out, "hello");
+    assert_int_equal (out.total, 5);
+    agent_output_clear (&out);
+    char cmd[200];
+    snprintf (cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal (system (cmd), 0);
+}
+
+static void
 test_memory_only (void **state)
 {
     (void) state;
     agent_output_t out;
-    assert_int_equal (agent_output_init (&out, NULL, 100, NULL), 0);
+    agent_output_init (&out, NULL, 100);
     uint8_t data[250];
     fill (data, sizeof data, 0);
     assert_int_equal (agent_output_append (&out, data, sizeof data, NULL), 0);
@@ -137,6 +206,7 @@ main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_spill_and_memory),
+        cmocka_unit_test (test_spill_created_with_first_byte),
         cmocka_unit_test (test_memory_only),
         cmocka_unit_test (test_user_lookup),
         cmocka_unit_test (test_env_merge),

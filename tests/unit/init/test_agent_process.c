@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 
 #include "../../tools/agent_client.h"
 #include "../../tools/agent_start.h"
+#include "cleanup.h"
 #include "xalloc.h"
 
 static const char *warren_init;
@@ -49,10 +51,11 @@ connect_ok (ac_t *c)
 {
     if (ac_connect (c, sock) < 0)
         fail_msg ("connect: %s", c->err ? c->err->message : "failed");
-    assert_int_equal (c->version, 1);
+    assert_int_equal (c->version, WR_AGENT_VERSION_MAX);
 }
 
-/* The next message on STREAM (frames of other streams are skipped). */
+/* The next message on STREAM (frames of other streams, and window
+ * grants, are skipped). */
 static wr_agent_message_t *
 next_message (ac_t *c, uint32_t stream)
 {
@@ -63,6 +66,11 @@ next_message (ac_t *c, uint32_t stream)
         wr_agent_message_t *msg = ac_message (c);
         if (msg == NULL)
             fail_msg ("decode: %s", c->err->message);
+        /* Credit for a body (stdin) may come before the answer, at any time. */
+        if (msg->type == WR_AGENT_MSG_WINDOW) {
+            wr_agent_message_free (msg);
+            continue;
+        }
         return msg;
     }
 }
@@ -268,12 +276,7 @@ test_stdin_cat (void **state)
     assert_int_equal (ac_send (&c, 3, req, false), 0);
     assert_int_equal (ac_send_data (&c, 3, 0, "hello ", 6, false), 0);
     assert_int_equal (ac_send_data (&c, 3, 6, "agent\n", 6, true), 0);
-    /* The agent may grant more stdin credit (window) before its answer. */
     wr_agent_message_t *ok = next_message (&c, 3);
-    while (ok->type == WR_AGENT_MSG_WINDOW) {
-        wr_agent_message_free (ok);
-        ok = next_message (&c, 3);
-    }
     if (ok->type != WR_AGENT_MSG_OK)
         fail_msg ("stdin: %s", json_object_to_json_string (ok->json));
     wr_agent_message_free (ok);
@@ -286,6 +289,149 @@ test_stdin_cat (void **state)
     free (r.data);
     wr_agent_message_free (r.end);
     free (id);
+    ac_close (&c);
+}
+
+/* Runs EX to its end and returns its stdout (a terminal's output too);
+ * its exit code must be 0. */
+static char *
+run_output (ac_t *c, uint32_t stream, const wr_agent_exec_t *ex)
+{
+    assert_int_equal (ac_send (c, stream, wr_agent_exec_new (ex), true), 0);
+    wr_agent_message_t *msg = next_message (c, stream);
+    if (msg->type != WR_AGENT_MSG_STARTED)
+        fail_msg ("exec: %s", json_object_to_json_string (msg->json));
+    const char *id = wr_agent_message_string (msg, "process_id");
+    assert_int_equal (ac_send (c, stream + 2, output_read_new (id, "stdout", 0, true), true), 0);
+    wr_agent_message_free (msg);
+    reader_t r = { .stream = stream + 2 };
+    read_all (c, &r, 1);
+    assert_int_equal (wr_agent_message_int (r.end, "exit_code", -1), 0);
+    wr_agent_message_free (r.end);
+    r.data = xrealloc (r.data, r.len + 1);
+    r.data[r.len] = '\0';
+    return r.data;
+}
+
+/* The "SigBlk:" line of /proc/PID/status: the signal mask. */
+static char *
+blocked_line (const char *pid)
+{
+    char path[64], line[256];
+    snprintf (path, sizeof path, "/proc/%s/status", pid);
+    FILE *f = fopen (path, "re");
+    assert_non_null (f);
+    char *found = NULL;
+    while (fgets (line, sizeof line, f))
+        if (strncmp (line, "SigBlk:", 7) == 0)
+            found = xstrdup (line);
+    fclose (f);
+    assert_non_null (found);
+    return found;
+}
+
+/* User (by name, from /etc/passwd), groups, working directory, own process
+ * group and the signal mask warren-init was given (not its own, all
+ * blocked) reach the process. */
+static void
+test_exec_user_cwd_group_mask (void **state)
+{
+    (void) state;
+    ac_t c;
+    connect_ok (&c);
+    char *script = "id -u; id -g; id -G; pwd; awk '{ print ($1 == $5) }' /proc/$$/stat";
+    wr_agent_exec_t ex = { .argv = (char *[]){ "sh", "-c", script, NULL },
+                           .user = "nobody",
+                           .cwd = "/usr" };
+    char *out = run_output (&c, 1, &ex);
+    assert_string_equal (out, "65534\n65534\n65534\n/usr\n1\n");
+    free (out);
+    /* The mask of the very process started (a shell would change its own). */
+    ex = (wr_agent_exec_t){ .argv = (char *[]){ "grep", "^SigBlk:", "/proc/self/status", NULL } };
+    out = run_output (&c, 5, &ex);
+    char pid[16];
+    snprintf (pid, sizeof pid, "%d", (int) agent_pid);
+    char *agent_mask = blocked_line (pid);
+    char *own_mask = blocked_line ("self");
+    assert_string_equal (out, own_mask);
+    /* The check means something: warren-init itself blocks them all. */
+    assert_string_not_equal (agent_mask, own_mask);
+    free (agent_mask);
+    free (own_mask);
+    free (out);
+    /* A uid:gid of no passwd entry. */
+    ex = (wr_agent_exec_t){ .argv = (char *[]){ "sh", "-c", "id -u; id -g; id -G", NULL },
+                            .user = "4321:8765" };
+    out = run_output (&c, 9, &ex);
+    assert_string_equal (out, "4321\n8765\n8765\n");
+    free (out);
+    ac_close (&c);
+}
+
+/* On a terminal: its own session, the terminal its controlling tty (so
+ * /dev/tty opens), of the size asked for. */
+static void
+test_exec_tty (void **state)
+{
+    (void) state;
+    ac_t c;
+    connect_ok (&c);
+    char *script = "tty > /dev/null && echo tty; stty size; awk '{ print ($1 == $6) }' "
+                   "/proc/$$/stat; : < /dev/tty && echo ctty";
+    wr_agent_exec_t ex = {
+        .argv = (char *[]){ "sh", "-c", script, NULL }, .tty = true, .rows = 30, .cols = 100
+    };
+    char *out = run_output (&c, 1, &ex);
+    assert_string_equal (out, "tty\r\n30 100\r\n1\r\nctty\r\n");
+    free (out);
+    ac_close (&c);
+}
+
+/* A failed exec is an error answer with its errno, not a process. */
+static void
+exec_fails (ac_t *c, uint32_t stream, char *program, const char *kind, int errno_value)
+{
+    wr_agent_exec_t ex = { .argv = (char *[]){ program, NULL } };
+    assert_int_equal (ac_send (c, stream, wr_agent_exec_new (&ex), true), 0);
+    wr_agent_message_t *msg = next_message (c, stream);
+    if (msg->type != WR_AGENT_MSG_ERROR)
+        fail_msg ("exec %s: %s", program, json_object_to_json_string (msg->json));
+    assert_string_equal (wr_agent_message_string (msg, "kind"), kind);
+    assert_int_equal (wr_agent_message_int (msg, "errno", 0), errno_value);
+    assert_non_null (strstr (wr_agent_message_string (msg, "message"), program));
+    wr_agent_message_free (msg);
+}
+
+static size_t
+process_count (ac_t *c, uint32_t stream)
+{
+    wr_agent_message_t *req = wr_agent_message_new (WR_AGENT_MSG_PROCESS_LIST);
+    assert_int_equal (ac_send (c, stream, req, true), 0);
+    wr_agent_message_t *msg = next_message (c, stream);
+    assert_int_equal (msg->type, WR_AGENT_MSG_PROCESSES);
+    json_object *list = NULL;
+    assert_true (json_object_object_get_ex (msg->json, "processes", &list));
+    size_t n = json_object_array_length (list);
+    wr_agent_message_free (msg);
+    return n;
+}
+
+static void
+test_exec_errors (void **state)
+{
+    (void) state;
+    ac_t c;
+    connect_ok (&c);
+    size_t before = process_count (&c, 1);
+    exec_fails (&c, 3, "no-such-program-in-path", "not_found", ENOENT);
+    exec_fails (&c, 5, "/no/such/program", "not_found", ENOENT);
+    exec_fails (&c, 7, "/etc/passwd", wr_error_kind_name (wr_error_kind_of_errno (EACCES)), EACCES);
+    /* None of them left a process behind, and the next exec works. */
+    assert_int_equal (process_count (&c, 9), before);
+    wr_agent_exec_t ex = { .argv = (char *[]){ "echo", "still", NULL } };
+    char *out = run_output (&c, 11, &ex);
+    assert_string_equal (out, "still\n");
+    free (out);
     ac_close (&c);
 }
 
@@ -370,6 +516,64 @@ test_cancel_follow (void **state)
     ac_close (&c);
 }
 
+/* The agent speaks the version warrend's hello allows: on version 2 its
+ * started is the whole process, on version 1 only its names. */
+static void
+test_started_by_version (void **state)
+{
+    (void) state;
+    ac_t c;
+    connect_ok (&c);
+    wr_agent_exec_t ex = { .argv = (char *[]){ "sleep", "60", NULL } };
+    assert_int_equal (ac_send (&c, 1, wr_agent_exec_new (&ex), true), 0);
+    wr_agent_message_t *msg = next_message (&c, 1);
+    assert_int_equal (msg->type, WR_AGENT_MSG_STARTED);
+    assert_string_equal (wr_agent_message_string (msg, "state"), "running");
+    assert_true (wr_agent_message_int (msg, "started_ms", 0) > 0);
+    char **argv = wr_agent_message_strv (msg, "argv");
+    assert_string_equal (argv[0], "sleep");
+    assert_string_equal (argv[1], "60");
+    assert_null (argv[2]);
+    cleanup_strv_fn (&argv);
+    char *id = xstrdup (wr_agent_message_string (msg, "process_id"));
+    wr_agent_message_free (msg);
+    wr_agent_message_t *req = wr_agent_message_new (WR_AGENT_MSG_PROCESS_KILL);
+    wr_agent_message_set_string (req, "process_id", id);
+    assert_int_equal (ac_send (&c, 3, req, true), 0);
+    msg = next_message (&c, 3);
+    assert_int_equal (msg->type, WR_AGENT_MSG_OK);
+    wr_agent_message_free (msg);
+    free (id);
+    ac_close (&c);
+
+    /* A warrend of version 1 only. */
+    assert_int_equal (ac_connect_raw (&c, sock), 0);
+    wr_agent_message_t *hello = wr_agent_hello_new ("old warrend");
+    json_object *versions = json_object_new_array ();
+    json_object_array_add (versions, json_object_new_int (1));
+    wr_agent_message_set_json (hello, "versions", versions);
+    assert_int_equal (ac_send (&c, 0, hello, false), 0);
+    assert_int_equal (ac_next (&c, 5000), 1);
+    wr_agent_message_t *theirs = ac_message (&c);
+    assert_non_null (theirs);
+    assert_int_equal (wr_agent_negotiate (theirs, WR_AGENT_SIDE_AGENT, &c.version, NULL), 0);
+    wr_agent_message_free (theirs);
+    assert_int_equal (c.version, 2); /* what it offers; the lower common one is used */
+    c.version = 1;
+    assert_int_equal (wr_agent_decoder_set_version (c.dec, 1, NULL), 0);
+    ex = (wr_agent_exec_t){ .argv = (char *[]){ "true", NULL } };
+    assert_int_equal (ac_send (&c, 1, wr_agent_exec_new (&ex), true), 0);
+    msg = next_message (&c, 1);
+    if (msg->type != WR_AGENT_MSG_STARTED)
+        fail_msg ("exec on version 1: %s", json_object_to_json_string (msg->json));
+    assert_true (wr_agent_message_has (msg, "process_id"));
+    assert_true (wr_agent_message_int (msg, "pid", 0) > 0);
+    assert_false (wr_agent_message_has (msg, "state"));
+    assert_false (wr_agent_message_has (msg, "argv"));
+    wr_agent_message_free (msg);
+    ac_close (&c);
+}
+
 static void
 test_files_and_docker_answer (void **state)
 {
@@ -408,6 +612,10 @@ main (int argc, char **argv)
         cmocka_unit_test (test_protocol_errors),
         cmocka_unit_test (test_cancel_follow),
         cmocka_unit_test (test_files_and_docker_answer),
+        cmocka_unit_test (test_started_by_version),
+        cmocka_unit_test (test_exec_user_cwd_group_mask),
+        cmocka_unit_test (test_exec_tty),
+        cmocka_unit_test (test_exec_errors),
     };
     return cmocka_run_group_tests (tests, setup, teardown);
 }

@@ -126,6 +126,10 @@ fake_thread (void *data)
     fake_t *f = data;
     f->dec = wr_agent_decoder_new (WR_AGENT_SIDE_HOST);
     wr_agent_message_t *hello = wr_agent_hello_new ("fake-agent");
+    /* Version 1 only: what it encodes below. */
+    json_object *versions = json_object_new_array ();
+    json_object_array_add (versions, json_object_new_int (1));
+    wr_agent_message_set_json (hello, "versions", versions);
     wr_agent_message_set_int (hello, "window", 65536);
     cleanup_agent_buf wr_agent_buf_t buf = { 0 };
     assert_int_equal (wr_agent_message_encode (&buf, WR_AGENT_HELLO_VERSION, 0, 0,

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Sandboxes from an image with build steps: warrend builds the steps on the
+# pulled image (each in a step sandbox without any network), with a
+# `build` event per step, caches them (the same create again runs none),
+# and the sandbox runs on the result; a step that fails ends the create
+# with its exit status and its last output, and leaves nothing behind; a
+# Docker-enabled sandbox from the Debian image with with_docker (which has
+# Docker already: only iptables-legacy is selected) gets its dockerd ready.
+. "$(dirname "$0")/../lib.sh"
+
+T_CASE_TIMEOUT=600
+
+setup() {
+    t_require_warren
+    [ -x "$WARREND" ] || t_fail "warrend not built: $WARREND"
+    t_images "${1:-busybox}"
+    t_warrend_root
+}
+
+create_events() {
+    curl -s --unix-socket "$WD_SOCK" -H 'Accept: application/x-ndjson' \
+        -H 'Content-Type: application/json' -d "$1" http://warrend/v1/sandboxes
+}
+
+run_out() {
+    local pid
+    pid=$(t_api_exec "$1" "$2")
+    t_api POST "/v1/sandboxes/$1/processes/$pid/wait" -d '{"timeout_ms": 60000}' > /dev/null
+    curl -s --unix-socket "$WD_SOCK" "http://warrend/v1/sandboxes/$1/processes/$pid/output?stream=stdout"
+}
+
+case_steps() {
+    setup
+    t_warrend
+    local body out id
+    body="{\"image\": {\"ref\": \"$WARREN_BUSYBOX_IMAGE\", \"steps\": [
+             {\"run\": \"echo built-by-warrend > /built.txt\"},
+             {\"env\": {\"BUILT\": \"yes\"}},
+             {\"run\": [\"mkdir -p /srv\", \"cp /built.txt /srv/copy.txt\",
+                       \"cat /proc/net/dev > /srv/net.txt\"]}]}}"
+    out=$(create_events "$body")
+    echo "$out"
+    assert_contains "$out" '"event":"build"'
+    assert_contains "$out" '"message":"running"'
+    assert_match "$out" '"event":"built".*"steps_run":3'
+    [ "$(tail -n 1 <<<"$out" | jq -r .sandbox.state)" = running ] || t_fail "not running: $out"
+    id=$(tail -n 1 <<<"$out" | jq -r .sandbox.id)
+    assert_eq "$(run_out "$id" '["cat", "/built.txt", "/srv/copy.txt"]')" "built-by-warrend
+built-by-warrend" "the steps' files in the sandbox"
+    assert_eq "$(run_out "$id" '["sh", "-c", "echo $BUILT"]')" "yes" "the env step"
+    # A step sandbox has no network: loopback of its own only.
+    out=$(run_out "$id" '["cat", "/srv/net.txt"]')
+    assert_contains "$out" "lo:"
+    assert_eq "$(printf '%s\n' "$out" | tail -n +3 | { grep -vc 'lo:' || true; })" 0 "interfaces of a step other than lo"
+    # The same create again: every step from the cache.
+    out=$(create_events "$body")
+    assert_match "$out" '"event":"built".*"steps_run":0'
+    local id2
+    id2=$(tail -n 1 <<<"$out" | jq -r .sandbox.id)
+    t_api DELETE "/v1/sandboxes/$id" > /dev/null
+    t_api DELETE "/v1/sandboxes/$id2" > /dev/null
+    assert_eq "$(t_leftovers)" "" "what the sandboxes left"
+}
+
+case_failing_step() {
+    setup
+    t_warrend
+    local out
+    out=$(t_api POST /v1/sandboxes -d "{\"image\": {\"ref\": \"$WARREN_BUSYBOX_IMAGE\", \"steps\": [
+             {\"run\": \"echo about-to-fail; exit 7\"}]}}")
+    echo "$out"
+    assert_contains "$out" "step 1: \`echo about-to-fail; exit 7\` exited with status 7"
+    assert_contains "$out" "about-to-fail"
+    assert_eq "$(t_leftovers)" "" "what the failed creates left"
+    out=$(t_api GET '/v1/sandboxes?state=failed')
+    assert_eq "$(head -n 1 <<<"$out" | jq '.sandboxes | length')" 1 "failed sandboxes"
+}
+
+case_with_docker() {
+    setup debian-docker
+    t_warrend
+    local out id
+    out=$(create_events "{\"image\": {\"ref\": \"$WARREN_DEBIAN_IMAGE\", \"steps\": [{\"with_docker\": true}]},
+                          \"docker_enabled\": true}")
+    echo "$out"
+    assert_contains "$out" '"message":"Waiting for Docker daemon to be ready (timeout: 30s)..."'
+    assert_match "$out" '"message":"Docker daemon is ready \(took [0-9]+\.[0-9]s\)"'
+    id=$(tail -n 1 <<<"$out" | jq -r .sandbox.id)
+    assert_contains "$(run_out "$id" '["docker", "info", "--format", "{{.ServerVersion}}"]')" "20.10"
+    t_api DELETE "/v1/sandboxes/$id" > /dev/null
+    assert_eq "$(t_leftovers)" "" "what the sandbox left"
+}
+
+t_case "build steps: events, the result in the sandbox, cached the second time" case_steps
+t_case "a failing step fails the create with its exit status and its output" case_failing_step
+t_case "with_docker on an image that has Docker: dockerd ready" case_with_docker
+t_done
