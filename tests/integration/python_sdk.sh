@@ -5,8 +5,13 @@
 # each unittest module of sdk/python/tests runs with the installed package
 # (not the source tree) against a warrend of the case's own, on its unix
 # socket (WARREN_HOST) and on TCP with a token, with busybox and the Debian
-# image with Docker from the local registry.  Each module must run every test
-# (nothing skipped) and pass, and leave no sandbox behind.
+# image with Docker from the local registry.  Each module runs under pytest
+# (Debian's python3-pytest, seen by the venv through its system site
+# packages; the unittest classes run as they are) and must run every test
+# (nothing skipped), pass, end with pytest's own summary line and leave no
+# sandbox behind.  Each pytest test is then one case of this file (t_junit
+# on pytest's JUnit report), so the tests are counted in tests/run's final
+# `N passed, N failed`.
 . "$(dirname "$0")/../lib.sh"
 
 T_CASE_TIMEOUT=900
@@ -27,7 +32,9 @@ sdk_venv() {
     # A copy: pip builds in the source directory, and the checkout stays clean.
     cp -r "$SDK_SRC" "$SDK_DIR/src"
     rm -rf "$SDK_DIR/src/build" "$SDK_DIR/src/"*.egg-info
-    t_timeout 120 "$PYTHON" -m venv "$VENV"
+    "$PYTHON" -c 'import pytest' 2>/dev/null || t_fail "Debian's python3-pytest is not installed (run scripts/setup)"
+    # System site packages: pytest is Debian's; warren is the venv's own.
+    t_timeout 120 "$PYTHON" -m venv --system-site-packages "$VENV"
     # Nothing is fetched: no index, no build isolation.
     PIP_FIND_LINKS= t_timeout 120 "$VENV/bin/pip" install -q --no-index "$wheel"
     PIP_FIND_LINKS= t_timeout 120 "$VENV/bin/pip" install -q --no-index --no-build-isolation "$SDK_DIR/src"
@@ -47,30 +54,46 @@ sdk_warrend() {
     [ -n "$SDK_TCP_PORT" ] || { tail -n 20 "$WD_ROOT/warrend.log"; t_fail "no TCP port in warrend's log"; }
 }
 
-# run_module NAME: runs sdk/python/tests/NAME.py with the installed SDK;
-# fails unless every test ran and passed and no sandbox is left running.
+# run_module NAME: runs sdk/python/tests/NAME.py under pytest with the
+# installed SDK, its JUnit report in $SDK_DIR/junit/NAME.xml; fails unless
+# every test ran and passed and no sandbox is left running.
 run_module() {
-    local module=$1 out status ran
+    local module=$1 out status summary
     sdk_venv
     sdk_warrend
     cd "$SDK_SRC/tests"
+    mkdir -p "$SDK_DIR/junit"
     T_STATUS=0
     out=$(WARREN_HOST="unix://$WD_SOCK" WARREN_TEST_TCP="http://127.0.0.1:$SDK_TCP_PORT" \
         WARREN_TEST_TOKEN="$(cat "$WD_ROOT/token")" \
         WARREN_TEST_BUSYBOX="$WARREN_BUSYBOX_IMAGE" WARREN_TEST_DEBIAN="$WARREN_DEBIAN_IMAGE" \
         WARREN_ROOT= WARREN_TOKEN= WARREN_TOKEN_FILE= PYTHONPATH= PYTHONDONTWRITEBYTECODE=1 \
-        timeout -k 5 800 "$VENV/bin/python" -m unittest -v "$module" 2>&1) || T_STATUS=$?
+        timeout -k 5 800 "$VENV/bin/python" -m pytest -p no:cacheprovider -v -rA \
+        --junitxml="$SDK_DIR/junit/$module.xml" "$module.py" 2>&1) || T_STATUS=$?
     printf '%s\n' "$out"
-    assert_status 0 "$T_STATUS" "python -m unittest $module"
-    ran=$(printf '%s\n' "$out" | sed -n 's/^Ran \([0-9]*\) tests\{0,1\} in .*/\1/p')
-    [ -n "$ran" ] && [ "$ran" -gt 0 ] || t_fail "$module ran no test"
-    assert_match "$out" '^OK$' "the end of $module's run"
-    assert_not_contains "$out" "skipped" "$module's run"
-    echo "$module: $ran tests passed"
+    assert_status 0 "$T_STATUS" "pytest $module.py"
+    # pytest's own summary: "==== N passed in 12.3s ====", nothing else.
+    summary=$(printf '%s\n' "$out" | grep -E '^=+ .* in [0-9.]+s' | tail -n 1)
+    assert_match "$summary" '^=+ [0-9]+ passed in [0-9.]+s' "the end of $module's pytest run"
+    assert_not_contains "$summary" "skipped" "$module's run"
+    assert_contains "$(printf '%s\n' "$out" | head -n 5)" "$SDK_DIR" "the pytest run's Python (the venv)"
+    echo "$module: $summary"
     # Every sandbox the tests made was terminated (or expired).
     local running
     running=$(curl -s --unix-socket "$WD_SOCK" 'http://warrend/v1/sandboxes?state=running' | jq -r '.sandboxes[].id')
     assert_eq "$running" "" "sandboxes still running after $module"
+}
+
+# module_case NAME MODULE: the case that runs MODULE under pytest, then one
+# case per test from its report.
+module_case() {
+    local name=$1 module=$2
+    if [ -n "${T_ONLY:-}" ] && [[ $name != *"$T_ONLY"* ]]; then
+        return 0
+    fi
+    rm -f "$SDK_DIR/junit/$module.xml"
+    t_case "$name" "case_$module"
+    t_junit "$SDK_DIR/junit/$module.xml" "pytest"
 }
 
 case_install_offline() {
@@ -135,22 +158,22 @@ PY
     assert_eq "$out" "missing: " "public names without type hints"
 }
 
-case_client() { run_module test_client; }
-case_image() { run_module test_image; }
-case_sandbox() { run_module test_sandbox; }
-case_process() { run_module test_process; }
-case_fs() { run_module test_fs; }
-case_docker() { run_module test_docker; }
-case_aio() { run_module test_aio; }
+case_test_client() { run_module test_client; }
+case_test_image() { run_module test_image; }
+case_test_sandbox() { run_module test_sandbox; }
+case_test_process() { run_module test_process; }
+case_test_fs() { run_module test_fs; }
+case_test_docker() { run_module test_docker; }
+case_test_aio() { run_module test_aio; }
 
 t_case "the SDK installs offline into a venv, standard library only, every public name documented and typed" case_install_offline
-t_case "client: addresses, the unix socket, TCP with and without the token" case_client
-t_case "images: the create body, warrend's refusals, local paths uploaded" case_image
-t_case "sandboxes: create, connect, list, lifetime, ports, network permissions, terminate" case_sandbox
-t_case "processes: exit codes, independent readers while running, logs, stdin, kill, run_code" case_process
-t_case "files: contents, upload and download, stat, list, directories, find and replace" case_fs
-t_case "docker: the issue's program with the readiness lines, and every docker call" case_docker
-t_case "asyncio: the same calls awaited" case_aio
+module_case "client: addresses, the unix socket, TCP with and without the token (pytest)" test_client
+module_case "images: the create body, build steps warrend runs, warrend's refusals, local paths uploaded (pytest)" test_image
+module_case "sandboxes: create, connect, list, lifetime, ports, network permissions, terminate (pytest)" test_sandbox
+module_case "processes: exit codes, independent readers while running, logs, stdin, kill, run_code (pytest)" test_process
+module_case "files: contents, upload and download, stat, list, directories, find and replace (pytest)" test_fs
+module_case "docker: the issue's program with the readiness lines, and every docker call (pytest)" test_docker
+module_case "asyncio: the same calls awaited (pytest)" test_aio
 rc=0
 t_done || rc=$?
 rm -rf "$SDK_DIR"

@@ -14,10 +14,13 @@ class Values(unittest.TestCase):
     def test_plain_reference(self) -> None:
         self.assertEqual(Image.from_registry("ubuntu:22.04").to_spec(), "ubuntu:22.04")
 
-    def test_with_docker_alone_adds_no_step(self) -> None:
+    def test_with_docker_is_a_step(self) -> None:
         img = Image.from_registry("ubuntu:22.04").with_docker()
         self.assertTrue(img.docker)
-        self.assertEqual(img.to_spec(), "ubuntu:22.04")
+        self.assertEqual(img.to_spec(), {"ref": "ubuntu:22.04", "steps": [{"with_docker": True}]})
+        # After every other step, whenever it was called.
+        img = Image.from_registry("a").with_docker().add_commands("true")
+        self.assertEqual(img.steps, [{"run": ["true"]}, {"with_docker": True}])
 
     def test_steps_in_order_and_immutable(self) -> None:
         base = Image.from_registry("debian:12")
@@ -106,13 +109,30 @@ class AgainstWarrend(unittest.TestCase):
         self.assertEqual(cm.exception.kind, "invalid")
         self.assertEqual(cm.exception.status, 400)
 
-    def test_build_steps_surface_the_server_message(self) -> None:
-        # warrend answers 400 for build steps today; the SDK sends them as the
-        # API defines them and raises the server's message.
+    def test_build_steps_are_built(self) -> None:
+        img = busybox().add_commands(["echo hi > /hi"]).with_envs({"BUILT_ENV": "yes"})
+        with Sandbox(image=img).create(output=Quiet()) as sb:
+            self.assertEqual(sb.fs.read_text("/hi"), "hi\n")
+            p = sb.process.exec("sh", "-c", "echo $BUILT_ENV")
+            self.assertEqual(p.wait(), 0)
+            self.assertEqual(p.stdout.read(), "yes\n")
+
+    def test_failing_step_surfaces_the_server_message(self) -> None:
         with self.assertRaises(ImageBuildError) as cm:
-            Sandbox(image=busybox().add_commands(["echo hi > /hi"])).create(output=Quiet())
+            Sandbox(image=busybox().add_commands(["echo step-output; exit 7"])).create(output=Quiet())
         self.assertEqual(cm.exception.kind, "invalid")
-        self.assertIn("build steps", cm.exception.message)
+        self.assertIn("status 7", cm.exception.message)
+        self.assertIn("step-output", cm.exception.message)
+
+    def test_dockerfile_is_refused_by_warrend(self) -> None:
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "Dockerfile")
+            with open(path, "w") as f:
+                f.write(f"FROM {env('WARREN_TEST_BUSYBOX')}\nRUN true\n")
+            with self.assertRaises(ImageBuildError) as cm:
+                Sandbox(image=Image.from_dockerfile(path)).create(output=Quiet())
+            self.assertEqual(cm.exception.kind, "invalid")
+            self.assertIn("ockerfile", cm.exception.message)
 
     def test_local_path_is_uploaded(self) -> None:
         with tempfile.TemporaryDirectory() as d:

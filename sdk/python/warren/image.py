@@ -6,15 +6,16 @@ reference when there is nothing to build, else ``{"ref": ..., "steps": [...]}``
 or ``{"ref": ..., "dockerfile": TEXT}``.  warrend builds it when the sandbox
 is created (``Sandbox.create()``), with its progress on the create's stream.
 
-``with_docker()`` says the image must have Docker.  On its own (nothing else
-to build) it adds no build step: the reference is sent as it is and the
-image is expected to have Docker already (warren's Debian images with
-``docker.io``, or one built with ``warren image build --with-docker``); a
-sandbox created with ``docker_enabled=True`` from an image without
-``dockerd`` fails its create with warrend's message, raised as
-:class:`DockerDaemonNotReadyError`.  With other steps it adds warrend's
-``with_docker`` step, which installs Docker from the distribution (Debian,
-Ubuntu) after them.
+``with_docker()`` adds warrend's ``with_docker`` step after the others
+(docs/images.md): on an image that has ``dockerd`` already (warren's Debian
+images with ``docker.io``) it only selects ``iptables-legacy`` (gVisor has
+no nftables) and needs no network; on a Debian or Ubuntu image without
+Docker it installs ``docker.io``, which needs the build sandbox to reach a
+package mirror.  Its result is cached by warrend like every step.  On an
+image from a Dockerfile (which takes no steps) it adds nothing: put Docker
+in the Dockerfile.  A sandbox created with ``docker_enabled=True`` from an
+image without ``dockerd`` fails its create with warrend's message, raised
+as :class:`DockerDaemonNotReadyError`.
 
 ``add_local_path()`` cannot be a build step (the API takes no files from
 clients at build time): its paths are uploaded into each sandbox once it
@@ -265,9 +266,10 @@ class Image:
         return self._add_step({"run": [cmd]})
 
     def with_docker(self) -> "Image":
-        """Says the image must have Docker (see the module's documentation:
-        alone, it adds no step; with other steps, warrend's ``with_docker``
-        step installs it)."""
+        """Adds warrend's ``with_docker`` step, after every other step: it
+        installs Docker from the distribution, or on an image that has
+        ``dockerd`` already only selects ``iptables-legacy`` (see the
+        module's documentation)."""
         return self._copy(docker=True)
 
     def add_local_path(self, path: str, remote_path: Optional[str] = None) -> "Image":
@@ -293,7 +295,7 @@ class Image:
     def steps(self) -> List[Dict[str, object]]:
         """The build steps, as the create body gives them."""
         steps = [dict(s) for s in self._steps]
-        if self._docker and steps:
+        if self._docker and self._dockerfile is None:
             steps.append({"with_docker": True})
         return steps
 

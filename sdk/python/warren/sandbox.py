@@ -249,6 +249,8 @@ class Sandbox:
 
 def _create_error(e: SandboxConnectionError, phase: str) -> SandboxError:
     msg = e.message
+    if phase == "creating" and (msg.startswith("build") or "build step" in msg or "ockerfile" in msg):
+        return ImageBuildError(msg, e.kind, e.status)
     if phase == "docker" or "docker daemon" in msg.lower() or "dockerd" in msg:
         return DockerDaemonNotReadyError(msg, e.kind, e.status)
     if phase == "creating" and (
