@@ -5,6 +5,7 @@ network inside gVisor's network stack), so the client reaches nginx on
 127.0.0.1.
 """
 
+import re
 import time
 
 from warren import Image, Sandbox
@@ -36,6 +37,7 @@ with Sandbox(image=image, docker_enabled=True).create() as sandbox:
             break
         time.sleep(0.2)
     for line in logs.stdout.splitlines():
-        if "client" in line and "nginx" in line.lower():
+        line = re.sub(r"\x1b\[[0-9;]*m", "", line)  # Compose colours service names
+        if line.startswith("client") and "<h1>" in line:
             print(line)
     sandbox.docker.compose_down(cwd="/srv/app").wait()
