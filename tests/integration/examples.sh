@@ -8,7 +8,8 @@
 # output and that it left no sandbox running.
 . "$(dirname "$0")/../lib.sh"
 
-T_CASE_TIMEOUT=600
+# The first case may build the demo images with debootstrap (a few minutes).
+T_CASE_TIMEOUT=1200
 EX_DIR=$T_TMP_ROOT/examples.$$
 EXAMPLES=$T_SOURCE_DIR/examples
 
