@@ -14,7 +14,7 @@ T_CASE_TIMEOUT=2400
 # The demo's leftovers on this machine: its state directories, mounts and
 # processes (warrend, runsc) under them.
 readme_leftovers() {
-    ls -d /run/warren-demo.* 2>/dev/null || true
+    ls -d /run/warren-demo.* /sys/fs/cgroup/warren-demo-* 2>/dev/null || true
     grep -o ' /run/warren-demo\.[^ ]*' /proc/self/mountinfo 2>/dev/null || true
     local p
     for p in /proc/[0-9]*; do

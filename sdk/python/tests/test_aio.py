@@ -4,9 +4,18 @@ import asyncio
 import time
 import unittest
 
-from support import Quiet, busybox, debian
+from support import Quiet, busybox, debian, env
 
-from warren import Sandbox, SandboxConnectionError, SandboxFileSystemError, SandboxProcessError
+from warren import (
+    DockerDaemonNotReadyError,
+    Image,
+    ImageBuildError,
+    Sandbox,
+    SandboxConnectionError,
+    SandboxError,
+    SandboxFileSystemError,
+    SandboxProcessError,
+)
 
 
 class Async(unittest.IsolatedAsyncioTestCase):
@@ -73,6 +82,35 @@ class Async(unittest.IsolatedAsyncioTestCase):
         with self.assertRaises(SandboxConnectionError) as cm:
             await Sandbox().aio.connect("sb-00000000deadbeef")
         self.assertEqual(cm.exception.kind, "not_found")
+
+    async def test_errors(self) -> None:
+        """The issue's errors, awaited: a bad image name, Docker not enabled,
+        a process that fails, a file that does not exist, an argument the
+        SDK cannot honour, a build step that fails, a terminated sandbox."""
+        registry = env("WARREN_TEST_BUSYBOX").split("/")[0]
+        with self.assertRaises(ImageBuildError) as cm:
+            await Sandbox(image=Image.from_registry(f"{registry}/library/no-such-image:1")).aio.create(output=Quiet())
+        self.assertEqual(cm.exception.kind, "not_found")
+        with self.assertRaises(ImageBuildError) as cm:
+            await Sandbox(image=busybox().add_commands("exit 9")).aio.create(output=Quiet())
+        self.assertIn("status 9", cm.exception.message)
+        sb = await Sandbox(image=busybox()).aio.create(output=Quiet())
+        try:
+            with self.assertRaises(DockerDaemonNotReadyError):
+                await sb.docker.pull("busybox")
+            p = await sb.process.exec("sh", "-c", "echo failing >&2; exit 4")
+            self.assertEqual(await p.wait(), 4)
+            self.assertEqual(await p.stderr.read(), "failing\n")
+            with self.assertRaises(SandboxFileSystemError) as cm:
+                await sb.fs.download_file("/no/such/file", "/tmp/never-written")
+            self.assertEqual(cm.exception.kind, "not_found")
+            with self.assertRaises(SandboxError) as cm:
+                await Sandbox(image=busybox(), gpu="A10G").aio.create(output=Quiet())
+            self.assertIn("gpu", cm.exception.message)
+        finally:
+            self.assertTrue(await sb.terminate())
+        with self.assertRaises(SandboxError):
+            await sb.process.exec("true")
 
     async def test_context_manager(self) -> None:
         async with await Sandbox(image=busybox()).aio.create(output=Quiet()) as sb:
