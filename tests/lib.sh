@@ -230,6 +230,52 @@ t_case() {
     return 0
 }
 
+# t_junit REPORT PREFIX: one hand-written case per test of a JUnit XML report
+# (pytest --junitxml), named "PREFIX FILE::CLASS::TEST": passed, failed with
+# the test's message, or skipped.  A missing or unreadable report is one
+# failure, so a run that never wrote one cannot pass.
+t_junit() {
+    local report=$1 prefix=$2 status name message
+    if [ ! -s "$report" ]; then
+        t_begin "$prefix: its JUnit report"
+        t_fail "no JUnit report at $report"
+        return 0
+    fi
+    while IFS=$'\t' read -r status name message; do
+        t_begin "$prefix $name"
+        case $status in
+            pass) t_pass ;;
+            skip) t_skip "$message" ;;
+            *) t_fail "$message" ;;
+        esac
+    done < <(/usr/bin/python3 - "$report" <<'PY' || printf 'fail\tits JUnit report\t%s does not parse\n' "$report"
+import sys
+import xml.etree.ElementTree as ET
+
+def one_line(s):
+    return " ".join((s or "").split())[:300]
+
+root = ET.parse(sys.argv[1]).getroot()
+cases = root.iter("testcase")
+n = 0
+for c in cases:
+    n += 1
+    cls = c.get("classname", "")
+    module, _, klass = cls.partition(".")
+    name = f"{module}.py::{klass}::{c.get('name')}" if klass else f"{module}.py::{c.get('name')}"
+    status, message = "pass", ""
+    for child in c:
+        if child.tag in ("failure", "error"):
+            status, message = "fail", one_line(child.get("message")) or child.tag
+        elif child.tag == "skipped":
+            status, message = "skip", one_line(child.get("message")) or "skipped"
+    print(f"{status}\t{name}\t{message}")
+if n == 0:
+    print(f"fail\tits JUnit report\tno test case in {sys.argv[1]}")
+PY
+)
+}
+
 # t_done: prints this file's totals; exits non-zero when a case failed.
 t_done() {
     printf '%s: %d passed, %d failed' "$T_FILE" "$T_PASSED" "$T_FAILED"
