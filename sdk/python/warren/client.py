@@ -41,6 +41,7 @@ STATUS_OF_KIND = {
     "exists": 409,
     "cancelled": 409,
     "limit": 413,
+    "too_many": 429,
     "internal": 500,
     "unavailable": 503,
 }

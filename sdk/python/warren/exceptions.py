@@ -29,8 +29,9 @@ class SandboxError(Exception):
     Attributes:
         message: the server's message (or the SDK's own), naming the object.
         kind: the error's kind: ``invalid``, ``not_found``, ``exists``,
-            ``limit``, ``unavailable``, ``cancelled``, ``internal`` or
-            ``unauthorized`` (docs/api.md).
+            ``limit``, ``too_many`` (a per-client limit: retry later),
+            ``unavailable``, ``cancelled``, ``internal`` or ``unauthorized``
+            (docs/api.md).
         status: the HTTP status of the answer, or ``None`` when the error
             did not come from an answer.
     """
