@@ -38,10 +38,16 @@ dockerd_failure_advice (const char *log, bool timed_out)
         { "Failed to initialize nft",
           "iptables is the nft variant, which gVisor lacks: install the legacy variant "
           "(iptables-legacy) so warren-init can select it, and keep --iptables=false" },
-        { "MASQUERADE", "dockerd's default bridge needs NAT that gVisor lacks: keep --bridge=none "
-                        "--iptables=false (check WARREN_DOCKERD_ARGS and daemon.json)" },
-        { "NAT chain", "dockerd's default bridge needs NAT that gVisor lacks: keep --bridge=none "
-                       "--iptables=false (check WARREN_DOCKERD_ARGS and daemon.json)" },
+        { "MASQUERADE", "dockerd's iptables rules need NAT that gVisor lacks: keep "
+                        "--iptables=false (check WARREN_DOCKERD_ARGS and daemon.json); the "
+                        "bridge itself works under runsc --network=sandbox" },
+        { "NAT chain", "dockerd's iptables rules need NAT that gVisor lacks: keep "
+                       "--iptables=false (check WARREN_DOCKERD_ARGS and daemon.json); the "
+                       "bridge itself works under runsc --network=sandbox" },
+        { "\"bridge\" network: inappropriate ioctl",
+          "runsc --network=host cannot make dockerd's bridge: keep --bridge=none (check "
+          "WARREN_DOCKERD_ARGS and daemon.json), or run the sandbox under "
+          "runsc --network=sandbox where docker0 works" },
         { "ip_forward",
           "dockerd could not enable IP forwarding, which runsc --network=host forbids: set "
           "WARREN_NETWORK=host so warren-init passes --ip-forward=false" },

@@ -71,17 +71,31 @@ typedef struct {
     const char *flag;
     char short_name; /* 0: none */
     const char *names[3]; /* the long flags and daemon.json keys that set the same thing */
+    bool host_network_only; /* given only under runsc --network=host (or an unknown mode) */
 } our_flag_t;
 
 static const our_flag_t our_flags[] = {
-    { DOCKERD_FLAG_HOST, "--host=unix://" DOCKER_DEFAULT_SOCKET, 'H', { "hosts", NULL } },
-    /* --bip together with -b is refused by dockerd. */
-    { DOCKERD_FLAG_BRIDGE, "--bridge=none", 'b', { "bridge", "bip", NULL } },
-    { DOCKERD_FLAG_IPTABLES, "--iptables=false", 0, { "iptables", NULL } },
-    { DOCKERD_FLAG_IP6TABLES, "--ip6tables=false", 0, { "ip6tables", NULL } },
-    { DOCKERD_FLAG_IP_FORWARD, "--ip-forward=false", 0, { "ip-forward", NULL } },
+    { DOCKERD_FLAG_HOST, "--host=unix://" DOCKER_DEFAULT_SOCKET, 'H', { "hosts", NULL }, false },
+    /* runsc's host network refuses a bridge (`protocol not supported`);
+     * netstack gives dockerd a working docker0.  --bip together with -b
+     * is refused by dockerd. */
+    { DOCKERD_FLAG_BRIDGE, "--bridge=none", 'b', { "bridge", "bip", NULL }, true },
+    /* gVisor has no nft and no MASQUERADE: dockerd's own rules would fail
+     * in every mode. */
+    { DOCKERD_FLAG_IPTABLES, "--iptables=false", 0, { "iptables", NULL }, false },
+    { DOCKERD_FLAG_IP6TABLES, "--ip6tables=false", 0, { "ip6tables", NULL }, false },
+    /* runsc's host network forbids switching forwarding on; netstack
+     * allows it and docker0 needs it. */
+    { DOCKERD_FLAG_IP_FORWARD, "--ip-forward=false", 0, { "ip-forward", NULL }, true },
 };
 #define N_OUR_FLAGS (sizeof our_flags / sizeof our_flags[0])
+
+/* Whether warren-init gives FLAG at all under NETWORK (before conflicts). */
+static bool
+flag_applies (const our_flag_t *flag, network_mode_t network)
+{
+    return !flag->host_network_only || network == NETWORK_HOST || network == NETWORK_UNKNOWN;
+}
 
 /* The daemon.json members warren-init reads, with dockerd's types for
  * them: dockerd refuses others too, but only after warren-init has acted
@@ -239,8 +253,7 @@ dockerd_plan_make (const docker_config_t *config, const char *dockerd_path, cons
 
     for (size_t f = 0; f < N_OUR_FLAGS; f++) {
         const our_flag_t *flag = &our_flags[f];
-        if (flag->bit == DOCKERD_FLAG_IP_FORWARD && config->network != NETWORK_HOST &&
-            config->network != NETWORK_UNKNOWN)
+        if (!flag_applies (flag, config->network))
             continue;
         for (size_t k = 0; flag->names[k]; k++)
             if (daemon_json_has (json, flag->names[k]))
@@ -300,10 +313,7 @@ dockerd_plan_make (const docker_config_t *config, const char *dockerd_path, cons
         plan->argv[n++] = xstrdup ("--config-file=" DOCKER_MERGED_CONFIG);
     for (size_t f = 0; f < N_OUR_FLAGS; f++) {
         const our_flag_t *flag = &our_flags[f];
-        if (plan->dropped & flag->bit)
-            continue;
-        if (flag->bit == DOCKERD_FLAG_IP_FORWARD && config->network != NETWORK_HOST &&
-            config->network != NETWORK_UNKNOWN)
+        if ((plan->dropped & flag->bit) || !flag_applies (flag, config->network))
             continue;
         plan->argv[n++] = xstrdup (flag->flag);
     }

@@ -62,8 +62,9 @@ usage (FILE *out)
            "\n"
            "Environment (--docker):\n"
            "  WARREN_NETWORK               runsc's network mode, set by warren-runtime: host,\n"
-           "                               sandbox or none (host adds --ip-forward=false;\n"
-           "                               unset: the flags that work in every mode)\n"
+           "                               sandbox or none (host adds --bridge=none\n"
+           "                               --ip-forward=false; unset: the flags that work in\n"
+           "                               every mode)\n"
            "  WARREN_DOCKER_TMPFS_SIZE     size of the tmpfs on /var/lib/docker: a share of\n"
            "                               memory (50%, the default), bytes with k/m/g (4g),\n"
            "                               or none\n"
@@ -74,8 +75,10 @@ usage (FILE *out)
            "  WARREN_CGROUPS               auto (default), v1, v2 or none\n"
            "  WARREN_INIT_LOG_LEVEL        debug, info (default), warning or error\n"
            "\n"
-           "dockerd always gets --host=unix:///var/run/docker.sock --bridge=none\n"
-           "--iptables=false --ip6tables=false, except those /etc/docker/daemon.json or\n"
+           "dockerd always gets --host=unix:///var/run/docker.sock --iptables=false\n"
+           "--ip6tables=false, and also --bridge=none --ip-forward=false unless\n"
+           "WARREN_NETWORK is sandbox or none (gVisor's own network stack, where the\n"
+           "default bridge docker0 works), except those /etc/docker/daemon.json or\n"
            "WARREN_DOCKERD_ARGS set themselves.\n"
            "\n"
            "Exit status: COMMAND's; 125 when warren-init or dockerd failed; 126 when\n"
@@ -322,9 +325,9 @@ run_docker (reaper_t *reaper, char **command, long long init_start)
             char how[96];
             wr_log (WR_LOG_ERROR, "the command's dockerd stopped before it answered", "status",
                     describe_status (status, how, sizeof how), "advice",
-                    "in gVisor dockerd needs --bridge=none --iptables=false (and "
-                    "--ip-forward=false with runsc --network=host); its own output above says "
-                    "more",
+                    "in gVisor dockerd needs --iptables=false --ip6tables=false (and "
+                    "--bridge=none --ip-forward=false with runsc --network=host); its own output "
+                    "above says more",
                     NULL);
             break;
         }

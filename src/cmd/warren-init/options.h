@@ -58,9 +58,11 @@ typedef enum {
  *
  *   WARREN_NETWORK               host | sandbox | none: runsc's network mode,
  *                                set by warren-runtime.  host adds
- *                                --ip-forward=false (runsc's host network
- *                                forbids IP forwarding); unset adds it too,
- *                                as it is harmless with --bridge=none.
+ *                                --bridge=none --ip-forward=false (runsc's
+ *                                host network can make no bridge and
+ *                                forbids IP forwarding); unset adds them
+ *                                too, as they work in every mode.  sandbox
+ *                                and none (netstack) keep docker0.
  *   WARREN_CGROUPS               auto | v1 | v2 | none (auto: v1 in gVisor).
  *   WARREN_DOCKER_TMPFS_SIZE     tmpfs on dockerd's data root: "50%" of
  *                                memory (default), "4g", "512m", or "none".

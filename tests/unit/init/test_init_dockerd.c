@@ -68,12 +68,12 @@ test_flags_per_network_mode (void **state)
     check_flags (NETWORK_HOST, NULL, NULL, 0,
                  "--host=unix:///var/run/docker.sock --bridge=none --iptables=false "
                  "--ip6tables=false --ip-forward=false");
+    /* netstack (sandbox, none): dockerd keeps docker0 and may switch
+     * forwarding on, but still installs no iptables rules. */
     check_flags (NETWORK_SANDBOX, NULL, NULL, 0,
-                 "--host=unix:///var/run/docker.sock --bridge=none --iptables=false "
-                 "--ip6tables=false");
+                 "--host=unix:///var/run/docker.sock --iptables=false --ip6tables=false");
     check_flags (NETWORK_NONE, NULL, NULL, 0,
-                 "--host=unix:///var/run/docker.sock --bridge=none --iptables=false "
-                 "--ip6tables=false");
+                 "--host=unix:///var/run/docker.sock --iptables=false --ip6tables=false");
     /* Unknown mode: what works in every mode. */
     check_flags (NETWORK_UNKNOWN, NULL, NULL, 0,
                  "--host=unix:///var/run/docker.sock --bridge=none --iptables=false "
@@ -88,30 +88,36 @@ test_flags_daemon_json_wins (void **state)
                  "{\n  \"iptables\": false,\n  \"ip-forward\": false,\n"
                  "  \"log-opts\": {\"bridge\": \"x\"}\n}\n",
                  0, "--host=unix:///var/run/docker.sock --bridge=none --ip6tables=false");
-    check_flags (NETWORK_SANDBOX, NULL,
+    check_flags (NETWORK_HOST, NULL,
                  "{\"hosts\": [\"unix:///run/d.sock\"], \"bip\": \"10.9.0.1/24\"}", 0,
-                 "--iptables=false --ip6tables=false");
+                 "--iptables=false --ip6tables=false --ip-forward=false");
+    /* Under netstack a bip of the user's simply configures docker0. */
+    check_flags (NETWORK_SANDBOX, NULL, "{\"bip\": \"10.9.0.1/24\", \"ip-forward\": true}", 0,
+                 "--host=unix:///var/run/docker.sock --iptables=false --ip6tables=false");
     /* Empty and whitespace-only files set nothing. */
     check_flags (NETWORK_SANDBOX, NULL, " \n", 0,
-                 "--host=unix:///var/run/docker.sock --bridge=none --iptables=false "
-                 "--ip6tables=false");
+                 "--host=unix:///var/run/docker.sock --iptables=false --ip6tables=false");
 }
 
 static void
 test_flags_extra_args (void **state)
 {
     /* The user's own value replaces ours; theirs come last. */
-    check_flags (NETWORK_SANDBOX, "--bridge=docker0 --iptables --debug", NULL, 0,
-                 "--host=unix:///var/run/docker.sock --ip6tables=false --bridge=docker0 "
-                 "--iptables --debug");
+    check_flags (NETWORK_HOST, "--bridge=docker0 --iptables --debug", NULL, 0,
+                 "--host=unix:///var/run/docker.sock --ip6tables=false --ip-forward=false "
+                 "--bridge=docker0 --iptables --debug");
+    check_flags (NETWORK_HOST, "-b br0 --ip-forward", NULL, 0,
+                 "--host=unix:///var/run/docker.sock --iptables=false --ip6tables=false -b br0 "
+                 "--ip-forward");
     check_flags (NETWORK_SANDBOX, "-b br0", NULL, 0,
                  "--host=unix:///var/run/docker.sock --iptables=false --ip6tables=false -b br0");
     /* A tcp host is added to ours; a unix one replaces it. */
     check_flags (NETWORK_SANDBOX, "-H tcp://127.0.0.1:2375", NULL, 0,
-                 "--host=unix:///var/run/docker.sock --bridge=none --iptables=false "
-                 "--ip6tables=false -H tcp://127.0.0.1:2375");
-    check_flags (NETWORK_SANDBOX, "--host=unix:///run/other.sock", NULL, 0,
-                 "--bridge=none --iptables=false --ip6tables=false --host=unix:///run/other.sock");
+                 "--host=unix:///var/run/docker.sock --iptables=false --ip6tables=false "
+                 "-H tcp://127.0.0.1:2375");
+    check_flags (NETWORK_HOST, "--host=unix:///run/other.sock", NULL, 0,
+                 "--bridge=none --iptables=false --ip6tables=false --ip-forward=false "
+                 "--host=unix:///run/other.sock");
 }
 
 static void
@@ -135,7 +141,7 @@ test_plan_registry_mirror (void **state)
                       0);
     cleanup_free char *flags = flags_of (&plan);
     assert_string_equal (flags, "--registry-mirror=http://127.0.0.1:5999 "
-                                "--host=unix:///var/run/docker.sock --bridge=none "
+                                "--host=unix:///var/run/docker.sock "
                                 "--iptables=false --ip6tables=false "
                                 "--registry-mirror=http://other:1 --debug");
     assert_null (plan.merged_config);
@@ -153,7 +159,7 @@ test_plan_registry_mirror (void **state)
                       0);
     cleanup_free char *flags2 = flags_of (&plan);
     assert_string_equal (flags2, "--config-file=" DOCKER_MERGED_CONFIG
-                                 " --host=unix:///var/run/docker.sock --bridge=none "
+                                 " --host=unix:///var/run/docker.sock "
                                  "--iptables=false --ip6tables=false --debug");
     assert_non_null (plan.merged_config);
     json_object *merged = json_tokener_parse (plan.merged_config);
@@ -287,12 +293,11 @@ test_plan_daemon_json_values (void **state)
                  "--ip6tables=false --ip-forward=false");
     /* Names are decoded: an escape does not hide a member from warren-init. */
     check_flags (NETWORK_SANDBOX, NULL, "{\"ip\\u0074ables\": true}", 0,
-                 "--host=unix:///var/run/docker.sock --bridge=none --ip6tables=false");
+                 "--host=unix:///var/run/docker.sock --ip6tables=false");
     /* Members warren-init does not read may hold anything. */
     check_flags (NETWORK_SANDBOX, NULL,
                  "{\"debug\": \"yes\", \"log-opts\": {\"hosts\": 1}, \"x\": [1, {}]}", 0,
-                 "--host=unix:///var/run/docker.sock --bridge=none --iptables=false "
-                 "--ip6tables=false");
+                 "--host=unix:///var/run/docker.sock --iptables=false --ip6tables=false");
 
     docker_config_t config;
     dockerd_plan_t plan;
@@ -369,6 +374,21 @@ test_failure_advice (void **state)
                                                      "Protocol not supported",
                                                      false),
                              "iptables-legacy"));
+    /* Both measured under runsc 20240729: a bridge under runsc's host
+     * network, and dockerd's NAT rules under netstack. */
+    assert_non_null (strstr (dockerd_failure_advice ("failed to start daemon: Error initializing "
+                                                     "network controller: Error creating default "
+                                                     "\"bridge\" network: inappropriate ioctl for "
+                                                     "device",
+                                                     false),
+                             "keep --bridge=none"));
+    const char *masquerade =
+        dockerd_failure_advice ("Unable to enable NAT rule:  (iptables failed: iptables --wait -t "
+                                "nat -I POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE: "
+                                "Warning: Extension MASQUERADE revision 0 not supported",
+                                false);
+    assert_non_null (strstr (masquerade, "keep --iptables=false"));
+    assert_null (strstr (masquerade, "--bridge=none"));
     /* The last lines decide: an early warning does not hide the cause. */
     const char *mixed = "level=warning msg=\"mount: operation not permitted\"\nx\ny\nfailed to "
                         "start daemon: pid file found, ensure docker is not running\n";
