@@ -380,9 +380,8 @@ exec_form (parser_t *p, const char *text, char ***argv)
     }
     if (!ok) {
         json_object_put (o);
-        return fail (p,
-                     "it starts with `[` but is not a JSON array of strings: give the exec form "
-                     "[\"EXECUTABLE\", \"ARG\", ...] or the shell form (a command line)");
+        return fail (p, "it starts with `[` but is not a JSON array of strings: give the exec form "
+                        "[\"EXECUTABLE\", \"ARG\", ...] or the shell form (a command line)");
     }
     *argv = xzalloc (sizeof **argv);
     for (size_t i = 0; i < n; i++)
@@ -723,7 +722,8 @@ do_expose (parser_t *p, const char *rest)
         const char *proto = slash != NULL ? slash + 1 : "tcp";
         size_t digits = strspn (words[i], "0123456789");
         size_t port_len = slash != NULL ? (size_t) (slash - words[i]) : strlen (words[i]);
-        long port = digits == port_len && digits > 0 && digits <= 5 ? strtol (words[i], NULL, 10) : 0;
+        long port =
+            digits == port_len && digits > 0 && digits <= 5 ? strtol (words[i], NULL, 10) : 0;
         if (port < 1 || port > 65535)
             return fail (p, "`%s`: expected a port (1 to 65535), optionally /tcp, /udp or /sctp",
                          quoted);
@@ -744,10 +744,9 @@ static int
 do_copy (parser_t *p, const char *rest)
 {
     (void) rest;
-    return fail (p,
-                 "files from a build context are not supported (warrend takes no build context "
-                 "from clients): create the sandbox, then upload the files into it "
-                 "(sandbox.fs.upload, or PUT /v1/sandboxes/ID/files)");
+    return fail (p, "files from a build context are not supported (warrend takes no build context "
+                    "from clients): create the sandbox, then upload the files into it "
+                    "(sandbox.fs.upload, or PUT /v1/sandboxes/ID/files)");
 }
 
 typedef struct {
@@ -756,16 +755,22 @@ typedef struct {
 } instruction_t;
 
 static const instruction_t instructions[] = {
-    { "FROM", do_from },        { "RUN", do_run },
-    { "ENV", do_env },          { "WORKDIR", do_workdir },
-    { "USER", do_user },        { "CMD", do_cmd },
-    { "ENTRYPOINT", do_entrypoint }, { "EXPOSE", do_expose },
-    { "LABEL", do_label },      { "ARG", do_arg },
-    { "COPY", do_copy },        { "ADD", do_copy },
+    { "FROM", do_from },
+    { "RUN", do_run },
+    { "ENV", do_env },
+    { "WORKDIR", do_workdir },
+    { "USER", do_user },
+    { "CMD", do_cmd },
+    { "ENTRYPOINT", do_entrypoint },
+    { "EXPOSE", do_expose },
+    { "LABEL", do_label },
+    { "ARG", do_arg },
+    { "COPY", do_copy },
+    { "ADD", do_copy },
 };
 
-static const char *const refused[] = { "SHELL",      "VOLUME",      "STOPSIGNAL",
-                                       "HEALTHCHECK", "ONBUILD",     "MAINTAINER", NULL };
+static const char *const refused[] = { "SHELL",   "VOLUME",     "STOPSIGNAL", "HEALTHCHECK",
+                                       "ONBUILD", "MAINTAINER", NULL };
 
 /* One logical line: its keyword and arguments. */
 static int

@@ -50,8 +50,8 @@ typedef struct {
  * NULL) is the base image's environment, for the substitutions; without
  * it (a check before the base is pulled) its names are unset.  Errors are
  * of kind invalid (limit for the limits above). */
-int wr_dockerfile_parse (const char *text, size_t len, char *const *base_env,
-                         wr_dockerfile_t *out, wr_error_t *err);
+int wr_dockerfile_parse (const char *text, size_t len, char *const *base_env, wr_dockerfile_t *out,
+                         wr_error_t *err);
 void wr_dockerfile_clear (wr_dockerfile_t *df);
 
 #endif

@@ -84,13 +84,13 @@ test_every_instruction (void **state)
         assert_int_equal (df.step_lines[i], lines[i]);
 
     assert_int_equal (df.steps[0].kind, WR_BUILD_RUN);
-    assert_strv (df.steps[0].commands, (const char *[]) { "echo hi > /hello", NULL });
+    assert_strv (df.steps[0].commands, (const char *[]){ "echo hi > /hello", NULL });
     assert_null (df.steps[0].env);
 
     assert_int_equal (df.steps[1].kind, WR_BUILD_ENV);
-    assert_strv (df.steps[1].env, (const char *[]) { "A=1", "B=two words", NULL });
+    assert_strv (df.steps[1].env, (const char *[]){ "A=1", "B=two words", NULL });
     assert_int_equal (df.steps[2].kind, WR_BUILD_ENV);
-    assert_strv (df.steps[2].env, (const char *[]) { "C=three words", NULL });
+    assert_strv (df.steps[2].env, (const char *[]){ "C=three words", NULL });
 
     assert_int_equal (df.steps[3].kind, WR_BUILD_CONFIG);
     assert_string_equal (df.steps[3].workdir, "/app");
@@ -103,16 +103,16 @@ test_every_instruction (void **state)
 
     assert_true (df.steps[5].set_cmd);
     assert_false (df.steps[5].set_entrypoint);
-    assert_strv (df.steps[5].cmd, (const char *[]) { "python3", "-m", "http.server", NULL });
+    assert_strv (df.steps[5].cmd, (const char *[]){ "python3", "-m", "http.server", NULL });
 
     /* After a CMD of the Dockerfile's, ENTRYPOINT leaves Cmd alone. */
     assert_true (df.steps[6].set_entrypoint);
     assert_false (df.steps[6].set_cmd);
-    assert_strv (df.steps[6].entrypoint, (const char *[]) { "/entry", NULL });
+    assert_strv (df.steps[6].entrypoint, (const char *[]){ "/entry", NULL });
 
-    assert_strv (df.steps[7].expose, (const char *[]) { "80/tcp", "53/udp", NULL });
-    assert_strv (df.steps[8].labels, (const char *[]) { "org.example.a=x", "b=y z", NULL });
-    assert_strv (df.steps[9].labels, (const char *[]) { "old=form value", NULL });
+    assert_strv (df.steps[7].expose, (const char *[]){ "80/tcp", "53/udp", NULL });
+    assert_strv (df.steps[8].labels, (const char *[]){ "org.example.a=x", "b=y z", NULL });
+    assert_strv (df.steps[9].labels, (const char *[]){ "old=form value", NULL });
     wr_dockerfile_clear (&df);
     assert_null (df.steps);
 }
@@ -132,11 +132,10 @@ test_forms_of_commands (void **state)
     assert_int_equal (df.n_steps, 4);
     /* The exec form, run by sh -c: every word quoted, nothing expanded. */
     assert_strv (df.steps[0].commands,
-                 (const char *[]) { "exec '/bin/echo' 'it'\\''s' '$HOME'", NULL });
+                 (const char *[]){ "exec '/bin/echo' 'it'\\''s' '$HOME'", NULL });
     /* The shell form is sh -c; without an earlier CMD, ENTRYPOINT drops
      * the base's. */
-    assert_strv (df.steps[1].entrypoint,
-                 (const char *[]) { "/bin/sh", "-c", "/start --now", NULL });
+    assert_strv (df.steps[1].entrypoint, (const char *[]){ "/bin/sh", "-c", "/start --now", NULL });
     assert_true (df.steps[1].set_cmd);
     assert_null (df.steps[1].cmd);
     /* CMD [] is an empty Cmd, not none. */
@@ -144,7 +143,7 @@ test_forms_of_commands (void **state)
     assert_non_null (df.steps[2].cmd);
     assert_null (df.steps[2].cmd[0]);
     /* Not substituted: the shell does it. */
-    assert_strv (df.steps[3].cmd, (const char *[]) { "/bin/sh", "-c", "echo $HOME", NULL });
+    assert_strv (df.steps[3].cmd, (const char *[]){ "/bin/sh", "-c", "echo $HOME", NULL });
     wr_dockerfile_clear (&df);
 }
 
@@ -170,13 +169,13 @@ test_continuations_comments_directives (void **state)
               NULL, &df);
     assert_int_equal (df.from_line, 5);
     assert_int_equal (df.n_steps, 3);
-    assert_strv (df.steps[0].commands,
-                 (const char *[]) { "apt-get update &&     apt-get install -y curl     && echo done",
-                                    NULL });
+    assert_strv (
+        df.steps[0].commands,
+        (const char *[]){ "apt-get update &&     apt-get install -y curl     && echo done", NULL });
     assert_int_equal (df.step_lines[0], 7);
-    assert_strv (df.steps[1].env, (const char *[]) { "A=1", "B=2", NULL });
+    assert_strv (df.steps[1].env, (const char *[]){ "A=1", "B=2", NULL });
     assert_int_equal (df.step_lines[1], 12);
-    assert_strv (df.steps[2].commands, (const char *[]) { "echo last", NULL });
+    assert_strv (df.steps[2].commands, (const char *[]){ "echo last", NULL });
     assert_int_equal (df.step_lines[2], 14);
     wr_dockerfile_clear (&df);
 }
@@ -204,22 +203,21 @@ test_arg_substitution (void **state)
     assert_string_equal (df.from, "127.0.0.1:5000/warren/debian:12");
     assert_int_equal (df.n_steps, 9);
     /* RUN is not substituted; the ARGs with values are set for it. */
-    assert_strv (df.steps[0].commands, (const char *[]) { "echo $DIR", NULL });
-    assert_strv (df.steps[0].env, (const char *[]) { "TAG=12", "DIR=/opt/12/x", NULL });
-    assert_strv (df.steps[1].env, (const char *[]) { "HOME_DIR=/opt/12/x/home", "KEEP=$DIR",
-                                                     "ESC=$DIR", "Q=in 12", NULL });
+    assert_strv (df.steps[0].commands, (const char *[]){ "echo $DIR", NULL });
+    assert_strv (df.steps[0].env, (const char *[]){ "TAG=12", "DIR=/opt/12/x", NULL });
+    assert_strv (df.steps[1].env, (const char *[]){ "HOME_DIR=/opt/12/x/home", "KEEP=$DIR",
+                                                    "ESC=$DIR", "Q=in 12", NULL });
     assert_string_equal (df.steps[2].workdir, "/opt/12/x/home");
     assert_string_equal (df.steps[3].user, "app");
-    assert_strv (df.steps[4].labels,
-                 (const char *[]) { "set=yes", "unset=x", "empty=def", NULL });
-    assert_strv (df.steps[5].expose, (const char *[]) { "8080/tcp", NULL });
+    assert_strv (df.steps[4].labels, (const char *[]){ "set=yes", "unset=x", "empty=def", NULL });
+    assert_strv (df.steps[5].expose, (const char *[]){ "8080/tcp", NULL });
     /* An ENV of the same name hides the ARG from RUN. */
-    assert_strv (df.steps[7].env, (const char *[]) { "TAG=12", NULL });
+    assert_strv (df.steps[7].env, (const char *[]){ "TAG=12", NULL });
     wr_dockerfile_clear (&df);
 
     /* An ARG before FROM is not seen after it unless declared again. */
     parse_ok ("ARG V=1\nFROM debian:12\nENV X=[$V]\n", NULL, &df);
-    assert_strv (df.steps[0].env, (const char *[]) { "X=[]", NULL });
+    assert_strv (df.steps[0].env, (const char *[]){ "X=[]", NULL });
     wr_dockerfile_clear (&df);
 }
 
@@ -232,16 +230,16 @@ test_base_env (void **state)
     const char *text = "FROM debian:12\nARG HOME=/arg\nENV PATH=/opt/bin:$PATH\n"
                        "WORKDIR $HOME\nRUN true\n";
     parse_ok (text, base, &df);
-    assert_strv (df.steps[0].env, (const char *[]) { "PATH=/opt/bin:/usr/bin:/bin", NULL });
+    assert_strv (df.steps[0].env, (const char *[]){ "PATH=/opt/bin:/usr/bin:/bin", NULL });
     /* The base's ENV comes before an ARG, and hides it from RUN. */
     assert_string_equal (df.steps[1].workdir, "/root");
     assert_null (df.steps[2].env);
     wr_dockerfile_clear (&df);
     /* Without the base's environment its names are unset. */
     parse_ok (text, NULL, &df);
-    assert_strv (df.steps[0].env, (const char *[]) { "PATH=/opt/bin:", NULL });
+    assert_strv (df.steps[0].env, (const char *[]){ "PATH=/opt/bin:", NULL });
     assert_string_equal (df.steps[1].workdir, "/arg");
-    assert_strv (df.steps[2].env, (const char *[]) { "HOME=/arg", NULL });
+    assert_strv (df.steps[2].env, (const char *[]){ "HOME=/arg", NULL });
     wr_dockerfile_clear (&df);
 }
 
