@@ -6,6 +6,10 @@
 # with its exit status and its last output, and leaves nothing behind; a
 # Docker-enabled sandbox from the Debian image with with_docker (which has
 # Docker already: only iptables-legacy is selected) gets its dockerd ready.
+# A sandbox from a Dockerfile (FROM the Debian image, ARG, RUN, ENV,
+# WORKDIR, USER for a RUN, CMD, LABEL) has what it built and runs as it says, and the
+# same Dockerfile again is all cache hits; a Dockerfile warrend does not
+# take is a 400 naming its line, and no sandbox is recorded.
 . "$(dirname "$0")/../lib.sh"
 
 T_CASE_TIMEOUT=600
@@ -91,7 +95,83 @@ case_with_docker() {
     assert_eq "$(t_leftovers)" "" "what the sandbox left"
 }
 
+# dockerfile_body TEXT: a create body with the Dockerfile TEXT (JSON-quoted).
+dockerfile_body() {
+    jq -cn --arg text "$1" '{image: {dockerfile: $text}}'
+}
+
+case_dockerfile() {
+    setup debian-docker
+    t_warrend
+    local text out id
+    text="ARG BASE=$WARREN_DEBIAN_IMAGE
+FROM \${BASE}
+# a comment
+ARG GREETING=hello
+RUN echo \"\$GREETING from a Dockerfile\" > /built.txt && \\
+    mkdir -p /srv && id -un > /srv/built-as.txt
+ENV APP_HOME=/srv/app APP_MODE=\"\${GREETING} mode\"
+WORKDIR \$APP_HOME
+RUN pwd > /srv/run-cwd.txt && echo \"\$APP_MODE\" > /srv/run-env.txt
+USER nobody
+RUN test \"\$(id -un)\" = nobody
+USER root
+LABEL org.example.built-by=warrend
+CMD [\"sleep\", \"infinity\"]"
+    out=$(create_events "$(dockerfile_body "$text")")
+    echo "$out"
+    assert_contains "$out" '"message":"Dockerfile: FROM '"$WARREN_DEBIAN_IMAGE"', 9 steps"'
+    assert_contains "$out" '"message":"running"'
+    assert_match "$out" '"event":"built".*"steps_run":9'
+    [ "$(tail -n 1 <<<"$out" | jq -r .sandbox.state)" = running ] || t_fail "not running: $out"
+    id=$(tail -n 1 <<<"$out" | jq -r .sandbox.id)
+    assert_eq "$(run_out "$id" '["cat", "/built.txt", "/srv/built-as.txt"]')" "hello from a Dockerfile
+root" "RUN's file (an ARG in its environment, run as root before USER)"
+    assert_eq "$(run_out "$id" '["cat", "/srv/run-cwd.txt", "/srv/run-env.txt"]')" "/srv/app
+hello mode" "a RUN after WORKDIR and ENV"
+    # (The RUN after USER nobody fails the build unless it runs as nobody.)
+    # The last USER is root: warren-init, the sandbox's PID 1, runs as the
+    # image's user and cannot serve as another one.
+    assert_eq "$(run_out "$id" '["sh", "-c", "echo $APP_HOME/$APP_MODE; pwd; id -un"]')" "/srv/app/hello mode
+/srv/app
+root" "ENV, WORKDIR and USER in the sandbox"
+    # The same Dockerfile again: every step from the cache.
+    out=$(create_events "$(dockerfile_body "$text")")
+    assert_match "$out" '"event":"built".*"steps_run":0'
+    local id2
+    id2=$(tail -n 1 <<<"$out" | jq -r .sandbox.id)
+    t_api DELETE "/v1/sandboxes/$id" > /dev/null
+    t_api DELETE "/v1/sandboxes/$id2" > /dev/null
+    assert_eq "$(t_leftovers)" "" "what the sandboxes left"
+}
+
+case_bad_dockerfile() {
+    setup
+    t_warrend
+    local out
+    out=$(t_api POST /v1/sandboxes -d "$(dockerfile_body "FROM $WARREN_BUSYBOX_IMAGE
+RUN true
+
+FROM $WARREN_BUSYBOX_IMAGE")")
+    echo "$out"
+    assert_eq "$(tail -n 1 <<<"$out")" 400 "the status of a create with a second FROM"
+    assert_eq "$(head -n 1 <<<"$out" | jq -r .error.kind)" invalid "the error's kind"
+    assert_contains "$(head -n 1 <<<"$out" | jq -r .error.message)" \
+        "image.dockerfile: line 4: FROM: a second FROM: multi-stage builds are not supported (one FROM, on line 1)"
+    out=$(t_api POST /v1/sandboxes -d "$(dockerfile_body "FROM $WARREN_BUSYBOX_IMAGE
+COPY app.py /app/")")
+    echo "$out"
+    assert_eq "$(tail -n 1 <<<"$out")" 400 "the status of a create with COPY"
+    assert_contains "$(head -n 1 <<<"$out" | jq -r .error.message)" \
+        "image.dockerfile: line 2: COPY: files from a build context are not supported"
+    out=$(t_api GET '/v1/sandboxes')
+    assert_eq "$(head -n 1 <<<"$out" | jq '.sandboxes | length')" 0 "sandboxes recorded"
+    assert_eq "$(t_leftovers)" "" "what the refused creates left"
+}
+
 t_case "build steps: events, the result in the sandbox, cached the second time" case_steps
 t_case "a failing step fails the create with its exit status and its output" case_failing_step
 t_case "with_docker on an image that has Docker: dockerd ready" case_with_docker
+t_case "a Dockerfile: RUN, ENV, WORKDIR, USER in the sandbox, cached the second time" case_dockerfile
+t_case "a Dockerfile warrend does not take: 400 naming the line" case_bad_dockerfile
 t_done

@@ -124,15 +124,37 @@ class AgainstWarrend(unittest.TestCase):
         self.assertIn("status 7", cm.exception.message)
         self.assertIn("step-output", cm.exception.message)
 
-    def test_dockerfile_is_refused_by_warrend(self) -> None:
+    def test_dockerfile_is_built(self) -> None:
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "Dockerfile")
             with open(path, "w") as f:
-                f.write(f"FROM {env('WARREN_TEST_BUSYBOX')}\nRUN true\n")
+                f.write(
+                    f"FROM {env('WARREN_TEST_BUSYBOX')}\n"
+                    "ARG GREETING=hello\n"
+                    "# a comment, and a continued RUN\n"
+                    "RUN mkdir -p /opt/out && \\\n"
+                    "    echo \"$GREETING from RUN\" > /opt/out/built.txt\n"
+                    "ENV FROM_DOCKERFILE=\"${GREETING} env\" SECOND=2\n"
+                    "WORKDIR /srv/work\n"
+                )
+            img = Image.from_dockerfile(path)
+            self.assertEqual(img.ref, env("WARREN_TEST_BUSYBOX"))
+            with Sandbox(image=img).create(output=Quiet()) as sb:
+                self.assertEqual(sb.fs.read_text("/opt/out/built.txt"), "hello from RUN\n")
+                p = sb.process.exec("sh", "-c", 'echo "$FROM_DOCKERFILE/$SECOND"; pwd')
+                self.assertEqual(p.wait(), 0)
+                self.assertEqual(p.stdout.read(), "hello env/2\n/srv/work\n")
+
+    def test_bad_dockerfile_names_the_line(self) -> None:
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "Dockerfile")
+            with open(path, "w") as f:
+                f.write(f"FROM {env('WARREN_TEST_BUSYBOX')}\nRUN true\nVOLUME /data\n")
             with self.assertRaises(ImageBuildError) as cm:
                 Sandbox(image=Image.from_dockerfile(path)).create(output=Quiet())
             self.assertEqual(cm.exception.kind, "invalid")
-            self.assertIn("ockerfile", cm.exception.message)
+            self.assertEqual(cm.exception.status, 400)
+            self.assertIn("image.dockerfile: line 3: VOLUME is not supported", cm.exception.message)
 
     def test_local_path_is_uploaded(self) -> None:
         with tempfile.TemporaryDirectory() as d:

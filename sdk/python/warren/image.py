@@ -185,13 +185,18 @@ class Image:
     @classmethod
     def from_dockerfile(cls, path: str, context_dir: Optional[str] = None) -> "Image":
         """An image built from the Dockerfile at the local ``path``, its text
-        sent to warrend (at most 256 KiB).  Its first ``FROM`` is the base
-        reference.
+        sent to warrend (at most 256 KiB), which builds it when a sandbox is
+        created from it.  Its ``FROM`` is the base reference.
 
+        warrend reads one stage: ``FROM`` (once), ``RUN``, ``ENV``,
+        ``WORKDIR``, ``USER``, ``CMD``, ``ENTRYPOINT``, ``EXPOSE``,
+        ``LABEL`` and ``ARG`` (docs/python.md); anything else makes
+        ``create()`` raise :class:`ImageBuildError` naming the line.
         warrend takes no build context from clients: a ``context_dir`` is
         refused (:class:`ImageBuildError`), as is a Dockerfile with ``COPY``
-        or ``ADD`` of local files.  Build images that need a context inside a
-        Docker-enabled sandbox with ``sandbox.docker.build()``.
+        or ``ADD``.  Build images that need a context inside a
+        Docker-enabled sandbox with ``sandbox.docker.build()``, or upload the
+        files with ``sandbox.fs`` once it runs.
         """
         if context_dir is not None:
             raise ImageBuildError(

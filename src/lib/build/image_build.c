@@ -240,6 +240,26 @@ copy_step (const wr_build_step_t *step, const char *rootfs, wr_error_t *err)
     return copy_in (AT_FDCWD, step->src, parent, base, step->src, err);
 }
 
+/* Makes the directory PATH (absolute) in the image's merged root ROOTFS
+ * and the missing ones on its way, owned by root, mode 0755. */
+static int
+make_workdir (const char *rootfs, const char *path, wr_error_t *err)
+{
+    cleanup_free char *normal = wr_path_normalize (path + 1, err);
+    if (normal == NULL)
+        return wr_error_prefix (err, "workdir `%s`", path);
+    cleanup_close int root_fd = open (rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (root_fd < 0)
+        return wr_error_set (err, errno, "open `%s`", rootfs);
+    const char *base = NULL;
+    cleanup_close int parent = wr_open_parent_in_root (root_fd, normal, true, &base, err);
+    if (parent < 0)
+        return wr_error_prefix (err, "workdir `%s`", path);
+    if (mkdirat (parent, base, 0755) < 0 && errno != EEXIST)
+        return wr_error_set (err, errno, "workdir: make `%s`", path);
+    return 0;
+}
+
 typedef struct {
     wr_store_t *store;
     const wr_build_options_t *options;
@@ -254,7 +274,7 @@ typedef struct {
  * upper directory as a new layer.  *LAYER gets the layer's digests. */
 static int
 layer_step (builder_t *b, wr_build_image_t *image, const wr_build_step_t *step, size_t index,
-            wr_layer_diff_result_t *layer, wr_error_t *err)
+            const char *workdir, wr_layer_diff_result_t *layer, wr_error_t *err)
 {
     cleanup_free char *lower = wr_build_image_root (b->store, image, b->options->log, err);
     if (lower == NULL)
@@ -289,6 +309,9 @@ layer_step (builder_t *b, wr_build_image_t *image, const wr_build_step_t *step, 
     } else if (step->kind == WR_BUILD_COPY) {
         cleanup_free char *rootfs = xasprintf ("%s/rootfs", dir);
         r = copy_step (step, rootfs, err);
+    } else if (step->kind == WR_BUILD_CONFIG) {
+        cleanup_free char *rootfs = xasprintf ("%s/rootfs", dir);
+        r = make_workdir (rootfs, workdir, err);
     }
     for (size_t i = 0; r == 0 && commands != NULL && commands[i] != NULL; i++) {
         const char *args[] = { "/bin/sh", "-c", commands[i], NULL };
@@ -297,6 +320,7 @@ layer_step (builder_t *b, wr_build_image_t *image, const wr_build_step_t *step, 
             .args = args,
             .host_network = !b->options->no_network,
             .user = step->kind == WR_BUILD_WITH_DOCKER ? "0:0" : NULL,
+            .env = step->kind == WR_BUILD_RUN ? (const char *const *) step->env : NULL,
         };
         cleanup_close int root_fd = open (lower, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         cleanup_spec wr_spec_t *spec =
@@ -343,15 +367,34 @@ run_step (builder_t *b, wr_build_image_t *image, const wr_build_step_t *step, si
           const char *description, wr_build_result_t *result, wr_error_t *err)
 {
     cleanup_free char *created_by = xasprintf ("warren build: %s", description);
-    if (step->kind == WR_BUILD_ENV) {
-        wr_build_image_set_env (image, step->env);
-        return wr_build_image_commit (b->store, image, NULL, created_by, err);
+    cleanup_free char *workdir = NULL;
+    bool needs_layer = step->kind != WR_BUILD_ENV && step->kind != WR_BUILD_CONFIG;
+    if (step->kind == WR_BUILD_CONFIG && step->workdir != NULL) {
+        workdir = wr_build_image_workdir (image, step->workdir);
+        /* As Docker: a WORKDIR that is not in the image is made. */
+        cleanup_free char *lower = wr_build_image_root (b->store, image, b->options->log, err);
+        if (lower == NULL)
+            return -1;
+        cleanup_close int root_fd = open (lower, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0)
+            return wr_error_set (err, errno, "open `%s`", lower);
+        cleanup_close int dir_fd =
+            strcmp (workdir, "/") == 0
+                ? -1
+                : wr_open_in_root (root_fd, workdir + 1, O_PATH | O_DIRECTORY, 0, NULL);
+        needs_layer = strcmp (workdir, "/") != 0 && dir_fd < 0;
     }
+    if (step->kind == WR_BUILD_ENV)
+        wr_build_image_set_env (image, step->env);
     wr_layer_diff_result_t layer;
-    if (layer_step (b, image, step, index, &layer, err) < 0)
-        return -1;
-    result->layers_added++;
-    if (wr_build_image_commit (b->store, image, &layer, created_by, err) < 0)
+    if (needs_layer) {
+        if (layer_step (b, image, step, index, workdir, &layer, err) < 0)
+            return -1;
+        result->layers_added++;
+    }
+    if (step->kind == WR_BUILD_CONFIG)
+        wr_build_image_set_config (image, step, workdir);
+    if (wr_build_image_commit (b->store, image, needs_layer ? &layer : NULL, created_by, err) < 0)
         return -1;
     /* Parse the new config again: diff ids and the root id follow. */
     cleanup_free char *manifest_digest = xstrdup (image->manifest_digest);

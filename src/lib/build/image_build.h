@@ -5,6 +5,10 @@
  *                        sandbox's changes become one new layer
  *   env({...})           the config's Env only, no layer
  *   copy(src, dst)       host files into the image, as a new layer
+ *   config               the config's WorkingDir, User, Cmd, Entrypoint,
+ *                        Labels or ExposedPorts (a Dockerfile's
+ *                        instructions, dockerfile.h); no layer, except a
+ *                        new WorkingDir missing from the root is made
  *   with_docker()        Debian/Ubuntu: docker.io, iptables and
  *                        ca-certificates from the distribution,
  *                        iptables-legacy selected; an image that has
@@ -35,14 +39,26 @@ typedef enum {
     WR_BUILD_ENV,
     WR_BUILD_COPY,
     WR_BUILD_WITH_DOCKER,
+    WR_BUILD_CONFIG,
 } wr_build_step_kind_t;
 
 typedef struct {
     wr_build_step_kind_t kind;
     char **commands; /* RUN: shell commands, run in order; each must exit 0 */
-    char **env; /* ENV: NAME=VALUE entries */
+    /* ENV: NAME=VALUE entries.  RUN: NAME=VALUE entries set for its
+     * commands only, after the image's (a Dockerfile's ARGs); may be NULL. */
+    char **env;
     char *src; /* COPY: a host file or directory */
     char *dst; /* COPY: an absolute path in the image */
+    /* CONFIG: what it changes; NULL (or false) leaves a field as it is. */
+    char *workdir; /* relative: to the current WorkingDir; made when missing */
+    char *user; /* USER[:GROUP] */
+    bool set_cmd; /* Cmd becomes CMD: NULL removes it, {NULL} is [] */
+    char **cmd;
+    bool set_entrypoint; /* the same for Entrypoint */
+    char **entrypoint;
+    char **labels; /* KEY=VALUE entries added to Labels */
+    char **expose; /* "PORT/PROTO" entries added to ExposedPorts */
 } wr_build_step_t;
 
 typedef struct {

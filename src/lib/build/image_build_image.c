@@ -286,3 +286,70 @@ wr_build_image_set_env (wr_build_image_t *image, char *const *env)
         json_object_array_add (list, json_object_new_string (merged[i]));
     json_object_object_add (config, "Env", list);
 }
+
+static json_object *
+string_array (char *const *strv)
+{
+    json_object *a = json_object_new_array ();
+    for (size_t i = 0; strv != NULL && strv[i] != NULL; i++)
+        json_object_array_add (a, json_object_new_string (strv[i]));
+    return a;
+}
+
+void
+wr_build_image_set_config (wr_build_image_t *image, const wr_build_step_t *step,
+                           const char *workdir)
+{
+    json_object *config = object_child (image->config, "config");
+    if (workdir != NULL)
+        json_object_object_add (config, "WorkingDir", json_object_new_string (workdir));
+    if (step->user != NULL)
+        json_object_object_add (config, "User", json_object_new_string (step->user));
+    if (step->set_entrypoint)
+        json_object_object_add (config, "Entrypoint",
+                                step->entrypoint != NULL ? string_array (step->entrypoint) : NULL);
+    if (step->set_cmd)
+        json_object_object_add (config, "Cmd", step->cmd != NULL ? string_array (step->cmd) : NULL);
+    if (step->labels != NULL) {
+        json_object *labels = object_child (config, "Labels");
+        for (size_t i = 0; step->labels[i] != NULL; i++) {
+            const char *eq = strchr (step->labels[i], '=');
+            if (eq == NULL)
+                continue;
+            cleanup_free char *key = xstrndup (step->labels[i], (size_t) (eq - step->labels[i]));
+            json_object_object_add (labels, key, json_object_new_string (eq + 1));
+        }
+    }
+    if (step->expose != NULL) {
+        json_object *ports = object_child (config, "ExposedPorts");
+        for (size_t i = 0; step->expose[i] != NULL; i++)
+            json_object_object_add (ports, step->expose[i], json_object_new_object ());
+    }
+}
+
+char *
+wr_build_image_workdir (const wr_build_image_t *image, const char *dir)
+{
+    const char *current = image->parsed.working_dir != NULL ? image->parsed.working_dir : "/";
+    cleanup_free char *joined = dir[0] == '/' ? xstrdup (dir) : xasprintf ("%s/%s", current, dir);
+    /* Lexically, as Docker does: `..` stops at the root. */
+    cleanup_strv char **parts = wr_strv_split (joined, "/");
+    cleanup_strv char **kept = NULL;
+    for (size_t i = 0; parts != NULL && parts[i] != NULL; i++) {
+        if (parts[i][0] == '\0' || strcmp (parts[i], ".") == 0)
+            continue;
+        if (strcmp (parts[i], "..") == 0) {
+            size_t n = wr_strv_length (kept);
+            if (n > 0) {
+                free (kept[n - 1]);
+                kept[n - 1] = NULL;
+            }
+            continue;
+        }
+        wr_strv_add (&kept, parts[i]);
+    }
+    if (kept == NULL || kept[0] == NULL)
+        return xstrdup ("/");
+    cleanup_free char *rest = wr_strv_join (kept, "/");
+    return xasprintf ("/%s", rest);
+}

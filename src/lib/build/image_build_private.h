@@ -63,5 +63,12 @@ int wr_build_image_commit (wr_store_t *store, wr_build_image_t *image,
 /* Sets ENV (NAME=VALUE entries) in IMAGE's config, replacing the same
  * names. */
 void wr_build_image_set_env (wr_build_image_t *image, char *const *env);
+/* Makes the changes of the config step STEP in IMAGE's config, its
+ * WorkingDir WORKDIR (absolute, resolved by the caller) when it sets one. */
+void wr_build_image_set_config (wr_build_image_t *image, const wr_build_step_t *step,
+                                const char *workdir);
+/* The absolute, lexically normalised WorkingDir that DIR means in IMAGE
+ * (a relative DIR is joined to its current one).  Caller frees. */
+char *wr_build_image_workdir (const wr_build_image_t *image, const char *dir);
 
 #endif

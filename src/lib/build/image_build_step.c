@@ -55,6 +55,12 @@ wr_build_step_clear (wr_build_step_t *step)
     wr_strv_free (step->env);
     free (step->src);
     free (step->dst);
+    free (step->workdir);
+    free (step->user);
+    wr_strv_free (step->cmd);
+    wr_strv_free (step->entrypoint);
+    wr_strv_free (step->labels);
+    wr_strv_free (step->expose);
     memset (step, 0, sizeof *step);
 }
 
@@ -100,6 +106,36 @@ wr_build_with_docker_script (const char *mirror)
                       "rm -rf /usr/sbin/policy-rc.d /tmp/warren-apt /var/lib/apt/lists/* "
                       "/var/cache/apt/*.bin /var/cache/apt/archives/*.deb\n",
                       setup, apt_opts, apt_opts);
+}
+
+static json_object *
+string_array (char *const *strv)
+{
+    json_object *a = json_object_new_array ();
+    for (size_t i = 0; strv != NULL && strv[i] != NULL; i++)
+        json_object_array_add (a, json_object_new_string (strv[i]));
+    return a;
+}
+
+/* A config step's changes, only those it makes. */
+static json_object *
+describe_config (const wr_build_step_t *step)
+{
+    json_object *c = json_object_new_object ();
+    if (step->workdir != NULL)
+        json_object_object_add (c, "workdir", json_object_new_string (step->workdir));
+    if (step->user != NULL)
+        json_object_object_add (c, "user", json_object_new_string (step->user));
+    if (step->set_entrypoint)
+        json_object_object_add (c, "entrypoint",
+                                step->entrypoint != NULL ? string_array (step->entrypoint) : NULL);
+    if (step->set_cmd)
+        json_object_object_add (c, "cmd", step->cmd != NULL ? string_array (step->cmd) : NULL);
+    if (step->labels != NULL)
+        json_object_object_add (c, "labels", string_array (step->labels));
+    if (step->expose != NULL)
+        json_object_object_add (c, "expose", string_array (step->expose));
+    return c;
 }
 
 static int
@@ -173,6 +209,10 @@ wr_build_step_describe (const wr_build_step_t *step, const wr_build_options_t *o
         for (size_t i = 0; step->commands != NULL && step->commands[i] != NULL; i++)
             json_object_array_add (a, json_object_new_string (step->commands[i]));
         json_object_object_add (o, "run", a);
+        /* Only a Dockerfile's RUN has build-time variables; other run
+         * steps keep the description (and cache key) they had. */
+        if (step->env != NULL)
+            json_object_object_add (o, "run_env", string_array (step->env));
         break;
     }
     case WR_BUILD_ENV: {
@@ -208,6 +248,9 @@ wr_build_step_describe (const wr_build_step_t *step, const wr_build_options_t *o
         json_object_object_add (o, "with_docker", c);
         break;
     }
+    case WR_BUILD_CONFIG:
+        json_object_object_add (o, "config", describe_config (step));
+        break;
     }
     char *text = xstrdup (json_object_to_json_string_ext (o, JSON_C_TO_STRING_PLAIN |
                                                                  JSON_C_TO_STRING_NOSLASHESCAPE));

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "dockerfile.h"
 #include "fs.h"
 #include "image_build.h"
 #include "image_pull.h"
@@ -142,7 +143,8 @@ output_tail (int fd)
     return xstrdup (buf);
 }
 
-/* Builds SPEC's steps on top of *IMAGE (pulled, root unpacked), in step
+/* Builds SPEC's steps (or its Dockerfile's, read again now that the base's
+ * environment is known) on top of *IMAGE (pulled, root unpacked), in step
  * sandboxes without any network, and replaces *IMAGE and *CONFIG with the
  * result.  Its name is derived from the base and the steps, so the same
  * create again finds every step in the build cache. */
@@ -182,10 +184,24 @@ build_image (creation_t *c, const wr_sandbox_image_t *spec_image, const wr_cance
         .log = &log,
         .cancel = cancel,
     };
+    const wr_build_step_t *steps = spec_image->steps;
+    size_t n_steps = spec_image->n_steps;
+    wr_dockerfile_t df = { 0 };
+    if (spec_image->dockerfile != NULL) {
+        if (wr_dockerfile_parse (spec_image->dockerfile, strlen (spec_image->dockerfile),
+                                 config->env, &df, err) < 0)
+            return wr_error_prefix (err, "image.dockerfile");
+        steps = df.steps;
+        n_steps = df.n_steps;
+        cleanup_free char *text = xasprintf ("Dockerfile: FROM %s, %zu steps", df.from, df.n_steps);
+        emit_message (c, "build", text, NULL, 0);
+    }
     wr_image_record_t built = { 0 };
     wr_build_result_t result = { 0 };
-    if (wr_image_build (mgr->store, image, spec_image->steps, spec_image->n_steps, name, &bopts,
-                        &built, &result, err) < 0) {
+    int built_rc =
+        wr_image_build (mgr->store, image, steps, n_steps, name, &bopts, &built, &result, err);
+    wr_dockerfile_clear (&df);
+    if (built_rc < 0) {
         cleanup_free char *tail = output_tail (out);
         if (err == NULL || *err == NULL || tail[0] == '\0')
             return wr_error_prefix (err, "build");
@@ -291,7 +307,7 @@ start_sandbox (creation_t *c, const wr_sandbox_spec_t *spec, const wr_cancel_t *
     wr_image_record_t image = { 0 };
     wr_image_config_t config = { 0 };
     int rc = pull_image (c, spec->image.ref, cancel, &image, &config, err);
-    if (rc == 0 && spec->image.n_steps > 0)
+    if (rc == 0 && (spec->image.n_steps > 0 || spec->image.dockerfile != NULL))
         rc = build_image (c, &spec->image, cancel, &image, &config, err);
     if (rc == 0)
         rc = wr_sandbox_db_set_state (mgr->db, c->id, WR_SANDBOX_STARTING, NULL, 0, err);
@@ -359,14 +375,6 @@ wr_sandbox_manager_create (wr_sandbox_manager_t *mgr, json_object *body, const c
     wr_sandbox_spec_t spec = { 0 };
     if (wr_sandbox_spec_from_object (body, &mgr->limits, "request body", &spec, err) < 0)
         return NULL;
-    if (spec.image.dockerfile != NULL) {
-        wr_sandbox_spec_clear (&spec);
-        wr_error_set_kind (err, WR_ERROR_INVALID, 0,
-                           "request body: image.dockerfile: Dockerfiles are not supported by this "
-                           "warrend yet: give build steps, or build the image with `docker build` "
-                           "in a Docker-enabled sandbox");
-        return NULL;
-    }
     cleanup_free char *spec_json = wr_sandbox_spec_to_json (&spec);
     wr_sandbox_record_t record = {
         .name = spec.name,

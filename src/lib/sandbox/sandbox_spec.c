@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "dockerfile.h"
 #include "image_ref.h"
 #include "json_reader.h"
 #include "quote.h"
@@ -259,6 +260,36 @@ parse_ref (json_object *value, const char *name, const char *path, char **out, w
     return 0;
 }
 
+/* Reads the Dockerfile TEXT (the base's variables are not known yet, so
+ * only its own are substituted: the build reads it again, dockerfile.h),
+ * and its FROM becomes the ref, which a given ref must equal. */
+static int
+parse_dockerfile (const char *text, const char *name, wr_sandbox_image_t *image, wr_error_t *err)
+{
+    wr_dockerfile_t df = { 0 };
+    cleanup_error wr_error_t df_err = NULL;
+    if (wr_dockerfile_parse (text, strlen (text), NULL, &df, &df_err) < 0)
+        return wr_json_error (err, name, "image.dockerfile", "%s", df_err->message);
+    int r = 0;
+    if (image->ref == NULL) {
+        image->ref = xstrdup (df.from);
+    } else if (strcmp (image->ref, df.from) != 0) {
+        cleanup_free char *given = wr_image_ref_normalize_text (image->ref);
+        cleanup_free char *from = wr_image_ref_normalize_text (df.from);
+        if (given == NULL || from == NULL || strcmp (given, from) != 0) {
+            cleanup_free char *quoted = wr_quote (image->ref, 128);
+            r = wr_json_error (err, name, "image.ref",
+                               "`%s` is not the Dockerfile's FROM `%s` (line %zu): leave ref out "
+                               "or give the same image",
+                               quoted, df.from, df.from_line);
+        }
+    }
+    wr_dockerfile_clear (&df);
+    if (r == 0)
+        image->dockerfile = xstrdup (text);
+    return r;
+}
+
 static int
 parse_image (json_object *value, const char *name, wr_sandbox_image_t *image, wr_error_t *err)
 {
@@ -271,10 +302,13 @@ parse_image (json_object *value, const char *name, wr_sandbox_image_t *image, wr
     if (check_known (value, known, name, "image", err) < 0)
         return -1;
     json_object *member = NULL;
-    if (wr_json_member (value, "ref", true, name, "image", &member, err) < 0 ||
-        parse_ref (member, name, "image.ref", &image->ref, err) < 0)
+    /* With a dockerfile, ref may be left out: its FROM is the base. */
+    bool has_dockerfile =
+        json_object_object_get_ex (value, "dockerfile", &member) && member != NULL;
+    int found = wr_json_member (value, "ref", !has_dockerfile, name, "image", &member, err);
+    if (found < 0 || (found > 0 && parse_ref (member, name, "image.ref", &image->ref, err) < 0))
         return -1;
-    int found = wr_json_member (value, "steps", false, name, "image", &member, err);
+    found = wr_json_member (value, "steps", false, name, "image", &member, err);
     if (found > 0) {
         if (wr_json_expect (member, json_type_array, name, "image.steps", err) < 0)
             return -1;
@@ -300,7 +334,8 @@ parse_image (json_object *value, const char *name, wr_sandbox_image_t *image, wr
                                   s[0] == '\0' ? "empty" : "longer than %d bytes", DOCKERFILE_MAX);
         if (image->n_steps > 0)
             return wr_json_error (err, name, "image", "give steps or a dockerfile, not both");
-        image->dockerfile = xstrdup (s);
+        if (parse_dockerfile (s, name, image, err) < 0)
+            return -1;
     }
     return 0;
 }

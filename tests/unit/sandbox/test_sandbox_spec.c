@@ -150,6 +150,17 @@ test_image_with_steps (void **state)
     assert_string_equal (spec.image.dockerfile, "FROM debian:12\nRUN true\n");
     assert_int_equal (spec.image.n_steps, 0);
     wr_sandbox_spec_clear (&spec);
+
+    /* Without ref, the Dockerfile's FROM (its ARGs replaced) is the base;
+     * a ref that names the same image in another form is taken. */
+    parse_ok ("{\"image\": {\"dockerfile\": \"ARG T=12\\nFROM debian:$T\\n\"}}", &spec);
+    assert_string_equal (spec.image.ref, "debian:12");
+    wr_sandbox_spec_clear (&spec);
+    parse_ok ("{\"image\": {\"ref\": \"docker.io/library/debian:12\", "
+              "\"dockerfile\": \"FROM debian:12\\n\"}}",
+              &spec);
+    assert_string_equal (spec.image.ref, "docker.io/library/debian:12");
+    wr_sandbox_spec_clear (&spec);
 }
 
 static void
@@ -202,6 +213,15 @@ test_errors (void **state)
         "image: give steps or a dockerfile, not both");
     refused ("{\"image\": {\"ref\": \"busybox\", \"dockerfile\": \"\"}}",
              "image.dockerfile: empty");
+    refused ("{\"image\": {\"dockerfile\": \"FROM debian:12\\nRUN true\\nVOLUME /x\\n\"}}",
+             "sandbox spec: image.dockerfile: line 3: VOLUME is not supported (supported: FROM, "
+             "RUN,");
+    refused ("{\"image\": {\"dockerfile\": \"FROM debian:12\\nCOPY . /app\\n\"}}",
+             "image.dockerfile: line 2: COPY: files from a build context are not supported");
+    refused ("{\"image\": {\"ref\": \"busybox\", \"dockerfile\": \"FROM debian:12\\n\"}}",
+             "image.ref: `busybox` is not the Dockerfile's FROM `debian:12` (line 1): leave ref "
+             "out or give the same image");
+    refused ("{\"image\": {\"steps\": []}}", "image.ref: missing");
     /* cpu */
     refused ("{\"image\": \"busybox\", \"cpu\": \"1\"}",
              "sandbox spec: cpu: must be a number, not a string");
