@@ -188,10 +188,8 @@ class Docker(unittest.TestCase):
 
     def test_host_network_port_exposed(self) -> None:
         with self.assertRaises(DockerCommandError) as cm:
-            self.docker.run("busybox", ["true"], ports={80: 8080})
-        self.assertIn("bridge", cm.exception.message)
-        with self.assertRaises(DockerCommandError):
             self.docker.run("busybox", ["true"], ports={80: 8080}, network="host")
+        self.assertIn("map each port to itself", cm.exception.message)
         self.sandbox.fs.write_text("/srv/www/index.html", "from a nested container\n")
         web = self.docker.run(
             "busybox",
@@ -215,6 +213,30 @@ class Docker(unittest.TestCase):
         self.assertEqual(body, b"from a nested container\n")
         self.assertTrue(self.docker.rm("sdk-web", force=True))
         self.sandbox.unexpose_port(8090)
+
+    def test_published_port_exposed(self) -> None:
+        self.sandbox.fs.write_text("/srv/pub/index.html", "published from the bridge\n")
+        web = self.docker.run(
+            "busybox",
+            ["httpd", "-f", "-p", "80", "-h", "/www"],
+            name="sdk-pub",
+            detach=True,
+            ports={80: 8091},
+            volumes={"/srv/pub": "/www:ro"},
+        )
+        self.assertTrue(web.success, web.stderr)
+        url = self.sandbox.expose_port(8091)
+        body = b""
+        for _ in range(50):
+            try:
+                with urllib.request.urlopen(url + "/index.html", timeout=5) as f:
+                    body = f.read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        self.assertEqual(body, b"published from the bridge\n")
+        self.assertTrue(self.docker.rm("sdk-pub", force=True))
+        self.sandbox.unexpose_port(8091)
 
     def test_unsupported_arguments_raise(self) -> None:
         with self.assertRaises(TypeError):

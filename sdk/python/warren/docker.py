@@ -440,25 +440,28 @@ class SandboxDockerManager:
         argument; a list its argv), ``volumes`` maps sandbox paths (or volume
         names) to container paths (``"/data": "/srv:ro"``), ``env`` its
         environment, ``network`` its ``--network``.  ``ports``
-        (``{container: host}``): the nested dockerd has no bridge, so Docker
-        would accept ``-p`` and publish nothing; the SDK raises
-        :class:`DockerCommandError` (``invalid``) instead, unless
-        ``network="host"`` and each port maps to itself, which host
-        networking serves as it is (reach it from outside with
-        ``sandbox.expose_port(port)``).  ``pid="host"`` shares the sandbox's
+        (``{container: sandbox}``) publishes each container port on the
+        sandbox's port (``-p SANDBOX:CONTAINER``), on the nested dockerd's
+        bridge; reach it from outside with ``sandbox.expose_port(port)``.
+        With ``network="host"`` there is nothing to publish: each port must
+        map to itself, or :class:`DockerCommandError` (``invalid``) is
+        raised.  ``pid="host"`` shares the sandbox's
         PID namespace: ``docker exec`` into a container needs it under
         gVisor, which cannot enter a nested PID namespace (``setns``).  With
         ``detach``, ``output`` is the container's id."""
         _no_extra("run", kwargs)
+        published: List[str] = []
         for cport, hport in (ports or {}).items():
-            if network != "host" or str(cport).split("/")[0] != str(hport):
-                raise DockerCommandError(
-                    "docker run",
-                    125,
-                    f"ports {{{cport!r}: {hport!r}}}: the sandbox's dockerd has no bridge, so "
-                    'published ports would not be reachable; run with network="host" and the '
-                    "same port on both sides, then sandbox.expose_port(port)",
-                )
+            if network == "host":
+                if str(cport).split("/")[0] != str(hport):
+                    raise DockerCommandError(
+                        "docker run",
+                        125,
+                        f"ports {{{cport!r}: {hport!r}}}: a container with network=\"host\" "
+                        "listens on the sandbox's own ports, so map each port to itself",
+                    )
+                continue
+            published.append(f"{hport}:{cport}")
         cmd: Optional[List[str]] = None
         if command:
             cmd = [command] if isinstance(command, str) else list(command)
@@ -478,6 +481,8 @@ class SandboxDockerManager:
             argv += ["-v", b]
         for k, v in (env or {}).items():
             argv += ["-e", f"{k}={v}"]
+        for p in published:
+            argv += ["-p", p]
         argv.append(image)
         argv += cmd or []
         route = None
@@ -494,6 +499,7 @@ class SandboxDockerManager:
                     "volumes": binds or None,
                     "env": dict(env) if env else None,
                     "network": network,
+                    "ports": published or None,
                 },
                 None,
             )
