@@ -73,8 +73,10 @@ network() {
     host m 169.254.77 host-m
     serve_page "$UP" 10.77.1.1 uplink-self
     TABLE=wt_$$
-    t_defer nft delete table inet "$TABLE"
+    t_defer drop_table "$UP" "$TABLE"
 }
+
+drop_table() { ip netns exec "$1" nft delete table inet "$2" 2>/dev/null || true; }
 
 setup() {
     t_require_warren
@@ -125,6 +127,13 @@ patch() {
     t_api PATCH "/v1/sandboxes/$1" -H 'Content-Type: application/json' -d "$2"
 }
 
+# ticks ID: how many lines /tmp/ticks has in sandbox ID.
+ticks() {
+    local out
+    out=$(run "$1" '["wc", "-l", "/tmp/ticks"]')
+    awk 'NR == 1 { print $1 }' <<<"$out"
+}
+
 link_of() { echo "wr-${1:3:12}"; }
 
 case_egress() {
@@ -158,14 +167,14 @@ case_egress() {
     # A connection open across a change: ticks flow, then stop at once.
     pid=$(t_api_exec "$o" '["sh", "-c", "nc 10.77.1.2 9000 > /tmp/ticks"]')
     sleep 1.5
-    ticks1=$(run "$o" '["wc", "-l", "/tmp/ticks"]' | head -n 1 | awk '{print $1}')
+    ticks1=$(ticks "$o")
     [ "${ticks1:-0}" -ge 3 ] || t_fail "the open connection got only '${ticks1}' ticks"
     out=$(patch "$o" '{"block_network": true}')
     assert_eq "$(tail -n 1 <<<"$out")" 200 "blocking a running sandbox"
     assert_eq "$(head -n 1 <<<"$out" | jq -c '[.block_network, .allow_list]')" '[true,null]' "the PATCH's answer"
-    ticks1=$(run "$o" '["wc", "-l", "/tmp/ticks"]' | head -n 1 | awk '{print $1}')
+    ticks1=$(ticks "$o")
     sleep 1.5
-    ticks2=$(run "$o" '["wc", "-l", "/tmp/ticks"]' | head -n 1 | awk '{print $1}')
+    ticks2=$(ticks "$o")
     assert_eq "$ticks2" "$ticks1" "ticks on the open connection after the block"
     t_api POST "/v1/sandboxes/$o/processes/$pid/kill" > /dev/null
     refused "$o" 10.77.1.2 "blocked by a PATCH: host A"
@@ -200,16 +209,24 @@ case_egress() {
 
     local id
     for id in "$o" "$k" "$l"; do
+        ip -n "$UP" link show "$(link_of "$id")" > /dev/null || t_fail "no link $(link_of "$id") in the uplink"
+        ip netns exec "$UP" nft list chain inet "$TABLE" "sbi-${id:3:12}" > /dev/null ||
+            t_fail "no chain sbi-${id:3:12} in the uplink's table"
+    done
+    for id in "$o" "$k" "$l"; do
         t_api DELETE "/v1/sandboxes/$id" > /dev/null
         ip -n "$UP" link show "$(link_of "$id")" > /dev/null 2>&1 &&
             t_fail "link $(link_of "$id") is left after the delete"
-        nft list chain inet "$TABLE" "sb-${id:3:12}" > /dev/null 2>&1 &&
+        ip netns exec "$UP" nft list chain inet "$TABLE" "sb-${id:3:12}" > /dev/null 2>&1 &&
             t_fail "chain sb-${id:3:12} is left after the delete"
+        ip netns exec "$UP" nft list chain inet "$TABLE" "sbi-${id:3:12}" > /dev/null 2>&1 &&
+            t_fail "chain sbi-${id:3:12} is left after the delete"
     done
-    assert_eq "$(nft -j list map inet "$TABLE" links | jq -c '[.nftables[] | select(.map) | .map.elem // []] | add')" '[]' "the links map after the deletes"
+    assert_eq "$(ip netns exec "$UP" nft -j list map inet "$TABLE" links | jq -c '[.nftables[] | select(.map) | .map.elem // []] | add')" '[]' "the links map after the deletes"
     assert_eq "$(t_leftovers)" "" "what the sandboxes left"
+    ip netns exec "$UP" nft list table inet "$TABLE" > /dev/null || t_fail "no table $TABLE before the stop"
     t_warrend_stop "$WD_PID"
-    nft list table inet "$TABLE" > /dev/null 2>&1 && t_fail "table $TABLE is left after a clean stop"
+    ip netns exec "$UP" nft list table inet "$TABLE" > /dev/null 2>&1 && t_fail "table $TABLE is left after a clean stop"
     return 0
 }
 

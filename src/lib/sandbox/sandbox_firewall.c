@@ -49,12 +49,20 @@ cidr_text (const wr_cidr_t *c, char buf[WR_CIDR_TEXT_MAX])
     wr_cidr_format (c, buf);
 }
 
-/* "sb-" and the link's hex: the sandbox's chain. */
+/* "sb-" and the link's hex: the chain of what the sandbox sends; "sbi-"
+ * and the hex: of what it is sent. */
 static void
 chain_name (const char *link, char buf[WR_LINK_NAME_MAX])
 {
     const char *hex = strncmp (link, WR_LINK_PREFIX, 3) == 0 ? link + 3 : link;
     snprintf (buf, WR_LINK_NAME_MAX, "sb-%.12s", hex);
+}
+
+static void
+in_chain_name (const char *link, char buf[WR_LINK_NAME_MAX + 1])
+{
+    const char *hex = strncmp (link, WR_LINK_PREFIX, 3) == 0 ? link + 3 : link;
+    snprintf (buf, WR_LINK_NAME_MAX + 1, "sbi-%.12s", hex);
 }
 
 char *
@@ -78,6 +86,7 @@ wr_firewall_base_script (const wr_firewall_options_t *o)
     }
     fprintf (b.f, "  }\n");
     fprintf (b.f, "  map links {\n    type ifname : verdict\n  }\n");
+    fprintf (b.f, "  map links_in {\n    type ifname : verdict\n  }\n");
     fprintf (b.f,
              "  chain forward {\n"
              "    type filter hook forward priority filter; policy accept;\n"
@@ -85,10 +94,10 @@ wr_firewall_base_script (const wr_firewall_options_t *o)
              "    meta nfproto ipv6 oifname \"" WR_LINK_PREFIX "*\" drop\n"
              "    iifname vmap @links\n"
              "    ip saddr %s drop\n"
-             "    ip daddr %s ct state established,related accept\n"
+             "    oifname vmap @links_in\n"
              "    ip daddr %s drop\n"
              "  }\n",
-             pool, pool, pool);
+             pool, pool);
     fprintf (b.f, "  chain input {\n"
                   "    type filter hook input priority filter; policy accept;\n"
                   "    iifname \"" WR_LINK_PREFIX "*\" ct state established,related accept\n"
@@ -137,22 +146,52 @@ wr_firewall_set_script (const wr_firewall_options_t *o, const char *link, uint32
         fprintf (b.f, "add rule inet %s %s drop\n", t, chain);
     }
     fprintf (b.f, "add element inet %s links { \"%s\" : jump %s }\n", t, link, chain);
+    /* What it is sent: replies only (nothing opens a connection to a
+     * sandbox), and only from where it may go now, so a change stops a
+     * connection in both directions. */
+    char in[WR_LINK_NAME_MAX + 1];
+    in_chain_name (link, in);
+    fprintf (b.f, "add chain inet %s %s\nflush chain inet %s %s\n", t, in, t, in);
+    fprintf (b.f, "add rule inet %s %s ct state != { established, related } drop\n", t, in);
+    fprintf (b.f, "add rule inet %s %s ip saddr @deny drop\n", t, in);
+    if (!policy->block && !policy->has_allow) {
+        fprintf (b.f, "add rule inet %s %s accept\n", t, in);
+    } else {
+        if (!policy->block && policy->n_allow > 0) {
+            fprintf (b.f, "add rule inet %s %s ip saddr { ", t, in);
+            for (size_t i = 0; i < policy->n_allow; i++) {
+                char c[WR_CIDR_TEXT_MAX];
+                cidr_text (&policy->allow[i], c);
+                fprintf (b.f, "%s%s", i > 0 ? ", " : "", c);
+            }
+            fprintf (b.f, " } accept\n");
+        }
+        fprintf (b.f, "add rule inet %s %s drop\n", t, in);
+    }
+    fprintf (b.f, "add element inet %s links_in { \"%s\" : jump %s }\n", t, link, in);
     return script_take (&b);
 }
 
 char *
 wr_firewall_unset_script (const wr_firewall_options_t *o, const char *link)
 {
-    char chain[WR_LINK_NAME_MAX];
+    char chain[WR_LINK_NAME_MAX], in[WR_LINK_NAME_MAX + 1];
     chain_name (link, chain);
+    in_chain_name (link, in);
     const char *t = o->table;
     /* Adding first makes the deletes no error when they are missing. */
     return xasprintf ("add chain inet %s %s\n"
+                      "add chain inet %s %s\n"
                       "add element inet %s links { \"%s\" : jump %s }\n"
+                      "add element inet %s links_in { \"%s\" : jump %s }\n"
                       "delete element inet %s links { \"%s\" }\n"
+                      "delete element inet %s links_in { \"%s\" }\n"
+                      "flush chain inet %s %s\n"
+                      "delete chain inet %s %s\n"
                       "flush chain inet %s %s\n"
                       "delete chain inet %s %s\n",
-                      t, chain, t, link, chain, t, link, t, chain, t, chain);
+                      t, chain, t, in, t, link, chain, t, link, in, t, link, t, link, t, chain,
+                      t, chain, t, in, t, in);
 }
 
 char *

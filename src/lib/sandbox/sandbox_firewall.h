@@ -5,14 +5,18 @@
  *
  *   forward     IPv6 to or from a link "wr-*": dropped (sandboxes have
  *               none).  A packet from one of this warrend's links jumps to
- *               its sandbox's chain (the map `links`); a packet from the
- *               pool through any other link is dropped; to the pool, only
- *               replies (conntrack established/related) pass.
- *   sb-HEX      a sandbox's chain: a source other than its own address,
+ *               its sandbox's chain sb-HEX (the map `links`), one to such a
+ *               link to its chain sbi-HEX (`links_in`); a packet from or to
+ *               the pool through any other link is dropped.
+ *   sb-HEX      what a sandbox sends: a source other than its own address,
  *               the deny list (`deny`: link-local and cloud metadata by
  *               default) and the pool itself (sandbox to sandbox) are
  *               dropped first, whatever the policy; then open accepts,
  *               allow_list accepts its CIDRs, and the rest is dropped.
+ *   sbi-HEX     what it is sent: replies only (conntrack established or
+ *               related: nothing opens a connection to a sandbox), not
+ *               from the deny list, and only from where its policy lets it
+ *               go.
  *   input       nothing from a link "wr-*" reaches the uplink's own
  *               addresses (the host, when the uplink is warrend's own
  *               namespace) but replies.

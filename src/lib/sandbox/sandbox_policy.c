@@ -8,6 +8,7 @@
 
 #include "cleanup.h"
 #include "json_reader.h"
+#include "quote.h"
 #include "xalloc.h"
 
 static uint32_t
@@ -33,31 +34,34 @@ number (const char **p, unsigned max, unsigned *out)
     return true;
 }
 
+/* The error for TEXT, quoted (it is the client's). */
+static int
+cidr_error (wr_error_t *err, const char *text, const char *why)
+{
+    cleanup_free char *quoted = wr_quote (text, 64);
+    return wr_error_set_kind (err, WR_ERROR_INVALID, 0, "`%s` %s", quoted, why);
+}
+
 int
 wr_cidr_parse (const char *text, wr_cidr_t *out, wr_error_t *err)
 {
+    static const char not_one[] = "is not an IPv4 address or CIDR (such as 192.0.2.0/24)";
     const char *p = text;
     uint32_t addr = 0;
     for (int i = 0; i < 4; i++) {
         unsigned octet = 0;
         if (!number (&p, 255, &octet) || (i < 3 && *p++ != '.'))
-            return wr_error_set_kind (err, WR_ERROR_INVALID, 0,
-                                      "`%.64s` is not an IPv4 address or CIDR (such as "
-                                      "192.0.2.0/24)",
-                                      text);
+            return cidr_error (err, text, not_one);
         addr = addr << 8 | octet;
     }
     unsigned prefix = 32;
     if (*p == '/') {
         p++;
         if (!number (&p, 32, &prefix))
-            return wr_error_set_kind (err, WR_ERROR_INVALID, 0,
-                                      "`%.64s`: the prefix length must be 0 to 32", text);
+            return cidr_error (err, text, "has no prefix length of 0 to 32");
     }
     if (*p != '\0')
-        return wr_error_set_kind (err, WR_ERROR_INVALID, 0,
-                                  "`%.64s` is not an IPv4 address or CIDR (such as 192.0.2.0/24)",
-                                  text);
+        return cidr_error (err, text, not_one);
     out->prefix = (int) prefix;
     out->addr = addr & mask_of ((int) prefix);
     return 0;

@@ -57,8 +57,9 @@ test_cidr (void **state)
     cidr_is ("255.255.255.255/32", "255.255.255.255/32");
     cidr_refused ("10.1.2.300", "is not an IPv4 address");
     cidr_refused ("10.1.2", "is not an IPv4 address");
-    cidr_refused ("10.1.2.3/33", "prefix length must be 0 to 32");
+    cidr_refused ("10.1.2.3/33", "has no prefix length of 0 to 32");
     cidr_refused ("10.1.2.3/", "prefix length");
+    cidr_refused ("10.1.2.3\x01", "\\x01");
     cidr_refused ("10.1.2.3 ", "is not an IPv4 address");
     cidr_refused ("0010.1.2.3", "is not an IPv4 address");
     cidr_refused ("::1", "is not an IPv4 address");
@@ -181,6 +182,8 @@ test_scripts (void **state)
     cleanup_free char *s_allow =
         wr_firewall_set_script (&o, "wr-0123456789ab", 0x0a630006, &listed);
     assert_non_null (strstr (s_allow, "ip daddr { 10.77.1.2/32, 10.77.2.0/24 } accept"));
+    assert_non_null (strstr (s_allow, "sbi-0123456789ab ip saddr { 10.77.1.2/32, 10.77.2.0/24 } accept"));
+    assert_non_null (strstr (s_allow, "links_in { \"wr-0123456789ab\" : jump sbi-0123456789ab }"));
     /* The deny list comes before the allow list. */
     assert_true (strstr (s_allow, "@deny") < strstr (s_allow, "10.77.1.2/32"));
 
