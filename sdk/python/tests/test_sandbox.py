@@ -168,27 +168,34 @@ class Ports(unittest.TestCase):
 
 
 class Network(unittest.TestCase):
-    def test_update_network_permissions_is_sent(self) -> None:
+    def test_update_network_permissions(self) -> None:
         with Sandbox(image=busybox()).create(output=Quiet()) as sb:
-            try:
-                sb.update_network_permissions(block_network=True)
-            except SandboxConnectionError as e:
-                # A warrend without network permissions refuses the field by
-                # name; the SDK raises its message.
-                self.assertEqual(e.kind, "invalid")
-                self.assertIn("block_network", e.message)
-            else:
-                self.assertTrue(sb.refresh().get("block_network"))
+            self.assertFalse(sb.info["block_network"])
+            self.assertIsNone(sb.info["allow_list"])
+            sb.update_network_permissions(block_network=True)
+            self.assertTrue(sb.refresh()["block_network"])
+            sb.update_network_permissions(allow_list=["10.1.2.3", "10.2.0.0/16"])
+            self.assertFalse(sb.info["block_network"])
+            self.assertEqual(sb.refresh()["allow_list"], ["10.1.2.3/32", "10.2.0.0/16"])
+            sb.update_network_permissions()
+            self.assertFalse(sb.info["block_network"])
+            self.assertIsNone(sb.info["allow_list"])
+            with self.assertRaises(SandboxConnectionError) as cm:
+                sb.update_network_permissions(allow_list=["10.1.2.300"])
+            self.assertEqual(cm.exception.kind, "invalid")
+            self.assertIn("allow_list[0]", cm.exception.message)
+            with self.assertRaises(SandboxConnectionError) as cm:
+                sb.update_network_permissions(block_network=True, allow_list=["10.1.2.3"])
+            self.assertIn("cannot go together", cm.exception.message)
+            self.assertIsNone(sb.refresh()["allow_list"])
 
-    def test_block_network_at_create_is_sent(self) -> None:
-        try:
-            sb = Sandbox(image=busybox(), block_network=True).create(output=Quiet())
-        except SandboxConnectionError as e:
-            self.assertEqual(e.kind, "invalid")
-            self.assertTrue(re.search(r"block_network", e.message), e.message)
-        else:
-            with sb:
-                self.assertTrue(sb.info.get("block_network"))
+    def test_block_network_at_create(self) -> None:
+        with Sandbox(image=busybox(), block_network=True).create(output=Quiet()) as sb:
+            self.assertTrue(sb.info["block_network"])
+            self.assertNotIn("nameserver", sb.fs.read_text("/etc/resolv.conf"))
+        with self.assertRaises(SandboxConnectionError) as cm:
+            Sandbox(image=busybox(), block_network=True, allow_list=["10.0.0.0/8"]).create(output=Quiet())
+        self.assertIn("cannot go together", cm.exception.message)
 
 
 if __name__ == "__main__":

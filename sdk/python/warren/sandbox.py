@@ -361,9 +361,11 @@ class SandboxInstance:
         return {int(p["port"]): str(p["url"]) for p in answer.get("ports", [])}
 
     def update_network_permissions(self, block_network: bool = False, allow_list: Optional[List[str]] = None) -> None:
-        """Changes what the sandbox may reach: nothing (``block_network``), or
-        only ``allow_list``.  A warrend that cannot change them refuses, and
-        that is raised (:class:`SandboxConnectionError`)."""
+        """Gives the running sandbox a new network policy at once: nothing
+        (``block_network``), only ``allow_list`` (CIDRs), or, with neither,
+        open again.  Connections the new policy does not allow stop.  Bad
+        input (a malformed CIDR, both arguments) raises
+        :class:`SandboxConnectionError` with the server's message."""
         body: Dict[str, Any] = {"block_network": bool(block_network)}
         if allow_list is not None:
             body["allow_list"] = list(allow_list)

@@ -75,6 +75,17 @@ static const char usage[] =
     "  --auth-config FILE   registry credentials (Docker's config.json)\n"
     "  --port-address ADDR  where exposed sandbox ports listen (default 127.0.0.1)\n"
     "\n"
+    "Egress (docs/daemon.md, \"Egress\"; without --uplink sandboxes have loopback only):\n"
+    "  --uplink NS          where sandboxes' links go: `self` (warrend's own network\n"
+    "                       namespace, the host's routes out) or a namespace's path\n"
+    "  --sandbox-subnet CIDR  the sandboxes' addresses, a /30 each (default " WR_NET_POOL_DEFAULT
+    ")\n"
+    "  --dns ADDR           the resolver sandboxes get (default: the image's resolv.conf)\n"
+    "  --egress-deny CIDR   never reachable, whatever a sandbox's policy (repeatable;\n"
+    "                       default " WR_NET_DENY_DEFAULT "; `none`: nothing)\n"
+    "  --nft-table NAME     warrend's nftables table (default " WR_NET_TABLE_DEFAULT
+    "; one per warrend)\n"
+    "\n"
     "  --log-format FMT     text (default) or json\n"
     "  --debug              debug log lines\n"
     "  --print-routes       print the API's routes (METHOD PATH) and exit\n"
@@ -210,6 +221,11 @@ enum {
     OPT_CLIENT_BURST,
     OPT_CLIENT_SANDBOXES,
     OPT_SANDBOX_PROCESSES,
+    OPT_UPLINK,
+    OPT_SANDBOX_SUBNET,
+    OPT_DNS,
+    OPT_EGRESS_DENY,
+    OPT_NFT_TABLE,
 };
 
 /* A number from 0 to MAX for OPTION, or -1 after its usage error. */
@@ -254,6 +270,11 @@ main (int argc, char **argv)
         { "client-burst", required_argument, NULL, OPT_CLIENT_BURST },
         { "client-sandboxes", required_argument, NULL, OPT_CLIENT_SANDBOXES },
         { "sandbox-processes", required_argument, NULL, OPT_SANDBOX_PROCESSES },
+        { "uplink", required_argument, NULL, OPT_UPLINK },
+        { "sandbox-subnet", required_argument, NULL, OPT_SANDBOX_SUBNET },
+        { "dns", required_argument, NULL, OPT_DNS },
+        { "egress-deny", required_argument, NULL, OPT_EGRESS_DENY },
+        { "nft-table", required_argument, NULL, OPT_NFT_TABLE },
         { NULL, 0, NULL, 0 },
     };
     const char *root = NULL, *socket_path = NULL, *group = NULL, *listen = NULL, *token_file = NULL;
@@ -266,6 +287,8 @@ main (int argc, char **argv)
     };
     long long count;
     cleanup_strv char **insecure = NULL;
+    cleanup_strv char **deny = NULL;
+    bool deny_given = false;
     cleanup_error wr_error_t err = NULL;
     int opt;
     while ((opt = getopt_long (argc, argv, "h", options, NULL)) != -1) {
@@ -359,6 +382,35 @@ main (int argc, char **argv)
                 return EXIT_USAGE;
             service_options.max_processes_per_sandbox = (int) count;
             break;
+        case OPT_UPLINK:
+            if (strcmp (optarg, "self") != 0 && optarg[0] != '/')
+                return usage_error ("--uplink: `self` or a network namespace's absolute path: %s",
+                                    optarg);
+            service_options.uplink = optarg;
+            break;
+        case OPT_SANDBOX_SUBNET:
+            service_options.sandbox_subnet = optarg;
+            break;
+        case OPT_DNS:
+            service_options.dns = optarg;
+            break;
+        case OPT_EGRESS_DENY: {
+            deny_given = true;
+            if (strcmp (optarg, "none") == 0)
+                break;
+            wr_cidr_t cidr;
+            if (wr_cidr_parse (optarg, &cidr, &err) < 0)
+                return usage_error ("--egress-deny: %s", err->message);
+            wr_strv_add (&deny, optarg);
+            break;
+        }
+        case OPT_NFT_TABLE: {
+            size_t n = strlen (optarg);
+            if (n == 0 || n > 32 || strspn (optarg, "abcdefghijklmnopqrstuvwxyz0123456789_") != n)
+                return usage_error ("--nft-table: 1 to 32 of a-z, 0-9 and `_`: %s", optarg);
+            service_options.nft_table = optarg;
+            break;
+        }
         case OPT_PRINT_ROUTES:
             print_routes ();
             return 0;
@@ -445,6 +497,13 @@ main (int argc, char **argv)
     service_options.self_exe = self;
     service_options.search_path = getenv ("PATH");
     service_options.insecure_registries = insecure;
+    static char *const no_deny[] = { NULL };
+    if (deny_given)
+        service_options.egress_deny = deny != NULL ? deny : (char **) no_deny;
+    if (service_options.uplink == NULL &&
+        (service_options.sandbox_subnet != NULL || service_options.dns != NULL || deny_given ||
+         service_options.nft_table != NULL))
+        return usage_error ("--sandbox-subnet, --dns, --egress-deny and --nft-table need --uplink");
     service_t *service = service_start (&service_options, &err);
     if (service == NULL)
         return fail (err);

@@ -1,7 +1,12 @@
 #include "service.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "fs.h"
@@ -24,13 +29,45 @@ struct service_s {
     wr_mirror_t *mirror;
     wr_backend_t *runsc;
     wr_sandbox_host_t host;
+    wr_sandbox_net_t *net;
     wr_sandbox_manager_t *manager;
+    int lock_fd;
 };
+
+/* ROOT/warrend.lock, held (flock) for warrend's life: two warrends on one
+ * root would remove each other's sandboxes as leftovers. */
+static int
+lock_root (service_t *s, const char *root, wr_error_t *err)
+{
+    cleanup_free char *path = xasprintf ("%s/warrend.lock", root);
+    s->lock_fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (s->lock_fd < 0)
+        return wr_error_set (err, errno, "open `%s`", path);
+    if (flock (s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        char pid[32] = "";
+        ssize_t n = pread (s->lock_fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn (pid, "\n")] = '\0';
+        if (e == EWOULDBLOCK)
+            return wr_error_set_kind (err, WR_ERROR_EXISTS, 0,
+                                      "root `%s` is in use by another warrend (pid %s): give each "
+                                      "warrend its own --root",
+                                      root, pid[0] != '\0' ? pid : "unknown");
+        return wr_error_set (err, e, "lock `%s`", path);
+    }
+    char text[32];
+    int len = snprintf (text, sizeof text, "%ld\n", (long) getpid ());
+    if (ftruncate (s->lock_fd, 0) < 0 || pwrite (s->lock_fd, text, (size_t) len, 0) != len)
+        return wr_error_set (err, errno, "write `%s`", path);
+    return 0;
+}
 
 service_t *
 service_start (const service_options_t *o, wr_error_t *err)
 {
     service_t *s = xzalloc (sizeof *s);
+    s->lock_fd = -1;
     cleanup_free char *searched = NULL;
     if (wr_runtime_find_init (o->init, o->self_exe, o->libexecdir, &s->init, &searched, err) < 0)
         goto fail;
@@ -40,6 +77,8 @@ service_start (const service_options_t *o, wr_error_t *err)
         goto fail;
     }
     s->root = xstrdup (o->root);
+    if (lock_root (s, o->root, err) < 0)
+        goto fail;
     s->store_dir = xasprintf ("%s/store", o->root);
     s->probe_dir = xasprintf ("%s/run", o->root);
     s->netns_dir = xasprintf ("%s/run/netns", o->root);
@@ -72,12 +111,25 @@ service_start (const service_options_t *o, wr_error_t *err)
         .cgroup_parent = o->cgroup_parent != NULL ? o->cgroup_parent : "/warren",
         .platform = o->platform,
     };
+    if (o->uplink != NULL) {
+        wr_sandbox_net_options_t nopts = {
+            .uplink = o->uplink,
+            .pool = o->sandbox_subnet,
+            .dns = o->dns,
+            .deny = (const char *const *) o->egress_deny,
+            .table = o->nft_table,
+        };
+        s->net = wr_sandbox_net_open (&nopts, err);
+        if (s->net == NULL)
+            goto fail;
+    }
     wr_sandbox_manager_options_t mopts = {
         .root = s->root,
         .store = s->store,
         .registry = s->registry,
         .mirror = s->mirror,
         .host = &s->host,
+        .net = s->net,
         .init_path = s->init,
         .max_lifetime_seconds = o->max_lifetime_seconds,
         .max_sandboxes_per_client = o->max_sandboxes_per_client,
@@ -105,6 +157,8 @@ service_stop (service_t *s)
     if (s == NULL)
         return;
     wr_sandbox_manager_close (s->manager);
+    wr_sandbox_net_retire (s->net);
+    wr_sandbox_net_close (s->net);
     wr_mirror_free (s->mirror);
     if (s->runsc != NULL)
         wr_backend_free (s->runsc);
@@ -117,5 +171,7 @@ service_stop (service_t *s)
     free (s->probe_dir);
     free (s->netns_dir);
     free (s->init);
+    if (s->lock_fd >= 0)
+        close (s->lock_fd);
     free (s);
 }

@@ -26,6 +26,14 @@ typedef struct {
     int64_t max_sandboxes_per_client; /* 0: no limit */
     int max_processes_per_sandbox; /* 0: no limit */
     const char *port_address; /* where exposed ports listen; NULL: 127.0.0.1 */
+    /* Egress (sandbox_net.h): the uplink ("self" or a namespace's path;
+     * NULL: none, loopback only), the pool, the resolver, the deny list
+     * (NULL: the default; empty: none) and the nftables table. */
+    const char *uplink;
+    const char *sandbox_subnet;
+    const char *dns;
+    char *const *egress_deny;
+    const char *nft_table;
 } service_options_t;
 
 typedef struct service_s service_t;

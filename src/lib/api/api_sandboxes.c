@@ -169,10 +169,14 @@ wr_api_get_sandbox (wr_api_request_t *req, wr_api_response_t *resp, void *data, 
 }
 
 static const wr_api_field_t update_fields[] = {
-    { "keep_warm_seconds", json_type_int, true },
+    { "keep_warm_seconds", json_type_int, false },
+    { "block_network", json_type_boolean, false },
+    { "allow_list", json_type_array, false },
     { NULL, json_type_null, false },
 };
 
+/* PATCH: a new lifetime, a new network policy, or both (the policy
+ * first: a lifetime is no reason to leave a sandbox open). */
 int
 wr_api_update_sandbox (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_error_t *err)
 {
@@ -182,16 +186,37 @@ wr_api_update_sandbox (wr_api_request_t *req, wr_api_response_t *resp, void *dat
     cleanup_json_reader json_object *body = wr_api_request_json (req, update_fields, err);
     if (body == NULL)
         return -1;
-    int64_t keep = json_object_get_int64 (json_object_object_get (body, "keep_warm_seconds"));
-    if (keep != -1 && (keep < 1 || keep > 30 * 86400))
+    json_object *keep_value = NULL;
+    bool has_keep =
+        json_object_object_get_ex (body, "keep_warm_seconds", &keep_value) && keep_value != NULL;
+    int64_t keep = has_keep ? json_object_get_int64 (keep_value) : 0;
+    if (has_keep && keep != -1 && (keep < 1 || keep > 30 * 86400))
         return wr_error_set_kind (err, WR_ERROR_INVALID, 0,
                                   "request body: keep_warm_seconds: %lld is out of range (-1, "
                                   "or 1 to 2592000)",
                                   (long long) keep);
-    json_object *o =
-        wr_sandbox_manager_set_lifetime (mgr, wr_api_request_param (req, "id"), keep, err);
-    if (o == NULL)
+    wr_net_policy_t policy = { 0 };
+    int has_policy = wr_net_policy_from_object (body, "request body", &policy, err);
+    if (has_policy < 0)
         return -1;
+    if (!has_keep && has_policy == 0)
+        return wr_error_set_kind (err, WR_ERROR_INVALID, 0,
+                                  "request body: give keep_warm_seconds, block_network or "
+                                  "allow_list");
+    const char *id = wr_api_request_param (req, "id");
+    json_object *o = NULL;
+    if (has_policy > 0) {
+        o = wr_sandbox_manager_set_network (mgr, id, &policy, err);
+        wr_net_policy_clear (&policy);
+        if (o == NULL)
+            return -1;
+    }
+    if (has_keep) {
+        json_object_put (o);
+        o = wr_sandbox_manager_set_lifetime (mgr, id, keep, err);
+        if (o == NULL)
+            return -1;
+    }
     wr_api_response_json (resp, 200, o);
     return 0;
 }

@@ -1,12 +1,16 @@
 /* The bundle of a warrend sandbox (see sandbox_bundle.h). */
 #include "sandbox_bundle.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bundle.h"
 #include "cleanup.h"
+#include "fs.h"
 #include "profile.h"
 #include "spec.h"
 #include "strv.h"
@@ -69,7 +73,8 @@ check_options (const wr_sandbox_bundle_options_t *o, wr_error_t *err)
 
 /* Everything of the sandbox's that the image's spec does not say. */
 static int
-make_sandbox_spec (wr_spec_t *spec, const wr_sandbox_bundle_options_t *o, wr_error_t *err)
+make_sandbox_spec (wr_spec_t *spec, const wr_sandbox_bundle_options_t *o, const char *dir,
+                   wr_error_t *err)
 {
     const wr_profile_t *profile = o->docker_enabled ? &wr_profile_docker : &wr_profile_default;
     /* warren-init is mounted below, with the process args given: the
@@ -92,6 +97,22 @@ make_sandbox_spec (wr_spec_t *spec, const wr_sandbox_bundle_options_t *o, wr_err
     if (wr_spec_add_mount (spec, &init_mount, err) < 0 ||
         wr_spec_add_mount (spec, &agent_mount, err) < 0)
         return -1;
+    if (o->resolv_conf != NULL) {
+        cleanup_free char *path = xasprintf ("%s/resolv.conf", dir);
+        cleanup_close int fd =
+            open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+            return wr_error_set (err, errno, "write `%s`", path);
+        if (wr_write_all (fd, o->resolv_conf, strlen (o->resolv_conf), path, err) < 0)
+            return -1;
+        static const char *const resolv_options[] = { "bind", "ro", NULL };
+        const wr_mount_t resolv_mount = { .destination = "/etc/resolv.conf",
+                                          .type = "bind",
+                                          .source = path,
+                                          .options = resolv_options };
+        if (wr_spec_add_mount (spec, &resolv_mount, err) < 0)
+            return -1;
+    }
 
     if (o->cpu > 0 &&
         wr_spec_set_cpu_quota (spec, wr_sandbox_cpu_quota (o->cpu), WR_SANDBOX_CPU_PERIOD, err) < 0)
@@ -145,7 +166,7 @@ wr_sandbox_bundle_create (wr_store_t *store, const wr_image_record_t *record,
         return wr_error_prefix (err, "sandbox `%s`", options->id);
     cleanup_free char *config_path = xasprintf ("%s/config.json", dir);
     cleanup_spec wr_spec_t *spec = wr_spec_load (config_path, err);
-    if (spec == NULL || make_sandbox_spec (spec, options, err) < 0 ||
+    if (spec == NULL || make_sandbox_spec (spec, options, dir, err) < 0 ||
         wr_spec_save (spec, config_path, err) < 0) {
         wr_bundle_destroy (dir, NULL);
         return wr_error_prefix (err, "sandbox `%s`", options->id);

@@ -53,6 +53,14 @@ typedef struct {
     /* linux.cgroupsPath ("/warren/ID": runsc makes it in every cgroup v1
      * controller and removes it at delete); NULL: none. */
     const char *cgroups_path;
+    /* Egress (sandbox_net.h): the sandbox's address, host byte order (0:
+     * loopback only), and the uplink namespace its link's host end goes to
+     * (wr_sandbox_launch makes the link). */
+    uint32_t address;
+    int uplink_fd;
+    /* /etc/resolv.conf's text (kept as DIR/resolv.conf and mounted
+     * read-only), or NULL: the image's own. */
+    const char *resolv_conf;
 } wr_sandbox_bundle_options_t;
 
 /* `/.warren/init --agent-socket /.warren/agent/agent.sock

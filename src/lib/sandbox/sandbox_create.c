@@ -312,6 +312,10 @@ start_sandbox (creation_t *c, const wr_sandbox_spec_t *spec, const wr_cancel_t *
     if (rc == 0)
         rc = wr_sandbox_db_set_state (mgr->db, c->id, WR_SANDBOX_STARTING, NULL, 0, err);
     wr_sandbox_launched_t launched = { 0 };
+    uint32_t address = 0;
+    if (rc == 0)
+        rc = wr_sandbox_network_reserve (mgr, c->id, &spec->network, &address, err);
+    cleanup_free char *resolv = wr_sandbox_net_resolv_conf (mgr->net, &spec->network);
     if (rc == 0) {
         emit_state (c, "starting");
         wr_sandbox_bundle_options_t bo = {
@@ -325,6 +329,9 @@ start_sandbox (creation_t *c, const wr_sandbox_spec_t *spec, const wr_cancel_t *
             .max_processes = mgr->max_processes,
             .docker_enabled = spec->docker_enabled,
             .init_host_path = mgr->init_path,
+            .address = address,
+            .uplink_fd = mgr->net != NULL ? wr_sandbox_net_uplink_fd (mgr->net) : -1,
+            .resolv_conf = resolv,
         };
         rc = wr_sandbox_launch (mgr->host, mgr->store, &image, &config, &bo, &launched, err);
     }

@@ -70,6 +70,9 @@ static const char *const migrations[] = {
     /* 3: who asked for each sandbox, for per-client limits */
     "ALTER TABLE sandboxes ADD COLUMN client TEXT;"
     "CREATE INDEX sandboxes_by_client ON sandboxes(client, state);",
+    /* 4: egress: the sandbox's address and its current network policy */
+    "ALTER TABLE sandboxes ADD COLUMN address TEXT;"
+    "ALTER TABLE sandboxes ADD COLUMN network TEXT;",
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == WR_SANDBOX_DB_SCHEMA_VERSION + 1,
                "one migration per schema version");
@@ -490,7 +493,7 @@ wr_sandbox_db_insert (wr_sandbox_db_t *db, wr_sandbox_record_t *record, wr_error
 #define RECORD_COLUMNS                                                                             \
     "id, name, labels, spec, keep_warm_seconds, image_ref, manifest_digest, root_id, state, "      \
     "reason, created_ms, started_ms, ended_ms, last_activity_ms, expires_ms, runsc_id, "           \
-    "bundle_dir, netns, cgroup, agent_dir, client"
+    "bundle_dir, netns, cgroup, agent_dir, client, address, network"
 
 static char *
 column_strdup (sqlite3_stmt *stmt, int column)
@@ -541,6 +544,8 @@ record_from_row (sqlite3_stmt *stmt, wr_sandbox_record_t *r)
     r->resources.cgroup = column_strdup (stmt, 18);
     r->resources.agent_dir = column_strdup (stmt, 19);
     r->client = column_strdup (stmt, 20);
+    r->resources.address = column_strdup (stmt, 21);
+    r->network = column_strdup (stmt, 22);
 }
 
 /* Rows of STMT (bound) into a list, under the lock held by the caller. */

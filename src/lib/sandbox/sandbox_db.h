@@ -26,7 +26,7 @@
 #include "error.h"
 #include "sandbox_spec.h"
 
-#define WR_SANDBOX_DB_SCHEMA_VERSION 3
+#define WR_SANDBOX_DB_SCHEMA_VERSION 4
 /* "sb-" and 16 lower-case hex digits. */
 #define WR_SANDBOX_ID_LEN 19
 
@@ -55,6 +55,7 @@ typedef struct {
     char *netns; /* the network namespace's name (ip netns) */
     char *cgroup; /* the cgroup's path */
     char *agent_dir; /* the directory of the agent's socket */
+    char *address; /* its IPv4 address on its link (sandbox_net.h) */
 } wr_sandbox_resources_t;
 
 typedef struct {
@@ -73,6 +74,7 @@ typedef struct {
     int64_t created_ms, started_ms, ended_ms, last_activity_ms;
     int64_t expires_ms; /* 0: never */
     wr_sandbox_resources_t resources;
+    char *network; /* its current network policy (wr_net_policy_to_json), or NULL: the spec's */
 } wr_sandbox_record_t;
 
 typedef struct wr_sandbox_db_s wr_sandbox_db_t;
@@ -139,6 +141,9 @@ int wr_sandbox_db_set_image (wr_sandbox_db_t *db, const char *id, const char *ma
  * clears it. */
 int wr_sandbox_db_set_resources (wr_sandbox_db_t *db, const char *id,
                                  const wr_sandbox_resources_t *resources, wr_error_t *err);
+/* Records ID's current network policy (wr_net_policy_to_json's text). */
+int wr_sandbox_db_set_network (wr_sandbox_db_t *db, const char *id, const char *policy_json,
+                               wr_error_t *err);
 /* API activity on ID at NOW_MS (0: now): last_activity_ms = NOW_MS and
  * expires_ms = the earlier of NOW_MS + keep_warm_seconds (unless -1) and
  * created_ms + the daemon's max lifetime (unless none); 0 when neither. */

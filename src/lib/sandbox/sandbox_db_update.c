@@ -168,11 +168,21 @@ int
 wr_sandbox_db_set_resources (wr_sandbox_db_t *db, const char *id, const wr_sandbox_resources_t *res,
                              wr_error_t *err)
 {
-    static const char *const columns[] = { "runsc_id", "bundle_dir", "netns", "cgroup",
-                                           "agent_dir" };
-    const char *values[] = { res->runsc_id, res->bundle_dir, res->netns, res->cgroup,
-                             res->agent_dir };
-    texts_t t = { columns, values, 5 };
+    static const char *const columns[] = { "runsc_id", "bundle_dir", "netns",
+                                           "cgroup",   "agent_dir",  "address" };
+    const char *values[] = { res->runsc_id, res->bundle_dir, res->netns,
+                             res->cgroup,   res->agent_dir,  res->address };
+    texts_t t = { columns, values, 6 };
+    return wr_sandbox_db_txn (db, id, set_texts_locked, &t, err);
+}
+
+int
+wr_sandbox_db_set_network (wr_sandbox_db_t *db, const char *id, const char *policy_json,
+                           wr_error_t *err)
+{
+    static const char *const columns[] = { "network" };
+    const char *values[] = { policy_json };
+    texts_t t = { columns, values, 1 };
     return wr_sandbox_db_txn (db, id, set_texts_locked, &t, err);
 }
 
@@ -271,6 +281,7 @@ wr_sandbox_resources_clear (wr_sandbox_resources_t *res)
     free (res->netns);
     free (res->cgroup);
     free (res->agent_dir);
+    free (res->address);
     memset (res, 0, sizeof *res);
 }
 
@@ -292,6 +303,7 @@ wr_sandbox_record_clear (wr_sandbox_record_t *r)
     free (r->manifest_digest);
     free (r->root_id);
     free (r->reason);
+    free (r->network);
     wr_sandbox_resources_clear (&r->resources);
     memset (r, 0, sizeof *r);
 }

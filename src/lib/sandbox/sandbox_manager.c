@@ -144,6 +144,7 @@ wr_sandbox_manager_open (const wr_sandbox_manager_options_t *options, wr_error_t
     mgr->registry = options->registry;
     mgr->mirror = options->mirror;
     mgr->host = options->host;
+    mgr->net = options->net;
     mgr->port_address = options->port_address != NULL ? xstrdup (options->port_address) : NULL;
     mgr->init_path = xstrdup (options->init_path);
     mgr->pull_deadline_ms =
@@ -239,6 +240,15 @@ record_json (wr_sandbox_manager_t *mgr, const wr_sandbox_record_t *record)
     pthread_mutex_unlock (&mgr->lock);
     json_object *o = wr_sandbox_record_json (record, socket);
     json_object_object_add (o, "ports", ports);
+    wr_net_policy_t policy = { 0 };
+    if (wr_sandbox_policy_of (record, &policy, NULL) == 0)
+        wr_net_policy_add_json (&policy, o);
+    wr_net_policy_clear (&policy);
+    json_object_object_add (o, "address",
+                            record->resources.address != NULL
+                                ? json_object_new_string (record->resources.address)
+                                : NULL);
+    json_object_object_add (o, "egress", json_object_new_boolean (mgr->net != NULL));
     return o;
 }
 
@@ -306,6 +316,7 @@ wr_sandbox_end (wr_sandbox_manager_t *mgr, const char *id, wr_sandbox_state_t to
     if (wr_sandbox_db_get (mgr->db, id, &record, err) < 0)
         return -1;
     wr_sandbox_state_t from = record.state;
+    cleanup_free char *address = steal_pointer (&record.resources.address);
     wr_sandbox_record_clear (&record);
     if (from == WR_SANDBOX_STOPPED || from == WR_SANDBOX_FAILED)
         return 0;
@@ -315,7 +326,9 @@ wr_sandbox_end (wr_sandbox_manager_t *mgr, const char *id, wr_sandbox_state_t to
     wr_sandbox_live_remove (mgr, id);
     wr_sandbox_db_port_remove (mgr->db, id, 0, NULL);
     cleanup_error wr_error_t destroy_err = NULL;
-    if (wr_sandbox_destroy (mgr->host, id, &destroy_err) < 0) {
+    int destroyed = wr_sandbox_destroy (mgr->host, id, &destroy_err);
+    wr_sandbox_network_release (mgr, id, address);
+    if (destroyed < 0) {
         /* Recorded as failed: what is left is named, for the operator and
          * the next recovery. */
         cleanup_free char *why =

@@ -24,6 +24,8 @@
 #include "registry.h"
 #include "store.h"
 #include "sandbox_db.h"
+#include "sandbox_net.h"
+#include "sandbox_policy.h"
 #include "sandbox_runsc.h"
 
 typedef struct wr_sandbox_manager_s wr_sandbox_manager_t;
@@ -43,6 +45,9 @@ typedef struct {
     /* How sandboxes run on the host (sandbox_runsc.h); its strings and
      * backend must outlive the manager. */
     const wr_sandbox_host_t *host;
+    /* Sandboxes' egress (sandbox_net.h), or NULL: loopback only.  Must
+     * outlive the manager. */
+    wr_sandbox_net_t *net;
     /* The address exposed ports listen on (sandbox_ports.h); NULL:
      * 127.0.0.1. */
     const char *port_address;
@@ -101,6 +106,11 @@ json_object *wr_sandbox_manager_list (wr_sandbox_manager_t *mgr, const wr_sandbo
  * expiry from now. */
 json_object *wr_sandbox_manager_set_lifetime (wr_sandbox_manager_t *mgr, const char *id,
                                               int64_t keep_warm_seconds, wr_error_t *err);
+
+/* Gives running sandbox ID the network POLICY (sandbox_policy.h) at once
+ * and keeps it for a restart. */
+json_object *wr_sandbox_manager_set_network (wr_sandbox_manager_t *mgr, const char *id,
+                                             const wr_net_policy_t *policy, wr_error_t *err);
 
 /* Stops a sandbox and removes everything it owns on the host; its record
  * stays, stopped with the reason "deleted". */

@@ -46,6 +46,7 @@ struct wr_sandbox_manager_s {
     wr_registry_t *registry;
     wr_mirror_t *mirror; /* may be NULL */
     const wr_sandbox_host_t *host;
+    wr_sandbox_net_t *net; /* NULL: no egress */
     char *port_address; /* NULL: 127.0.0.1 */
     char *init_path;
     int64_t pull_deadline_ms;
@@ -112,6 +113,17 @@ int wr_sandbox_ports_apply (wr_sandbox_manager_t *mgr, const char *id, const int
                             wr_error_t *err);
 void wr_sandbox_ports_restore (wr_sandbox_manager_t *mgr, const char *id);
 void wr_sandbox_ports_stop (wr_sandbox_exposed_t *list);
+
+/* Egress (sandbox_network.c).  A record's current policy (its PATCHed
+ * one, else its spec's); a new sandbox's address and rules (its address
+ * recorded at once, so that its end frees it whatever happens; *ADDRESS 0
+ * without an uplink); removing them at its end (errors logged); its rules
+ * again after a restart. */
+int wr_sandbox_policy_of (const wr_sandbox_record_t *record, wr_net_policy_t *out, wr_error_t *err);
+int wr_sandbox_network_reserve (wr_sandbox_manager_t *mgr, const char *id,
+                                const wr_net_policy_t *policy, uint32_t *address, wr_error_t *err);
+void wr_sandbox_network_release (wr_sandbox_manager_t *mgr, const char *id, const char *address);
+void wr_sandbox_network_adopt (wr_sandbox_manager_t *mgr, const wr_sandbox_record_t *record);
 
 /* At open: sandboxes a previous warrend left (sandbox_recover.c). */
 int wr_sandbox_recover (wr_sandbox_manager_t *mgr, wr_error_t *err);

@@ -66,6 +66,7 @@ recover_one (wr_sandbox_manager_t *mgr, const wr_sandbox_record_t *r, char ***ru
                              docker_enabled (r));
         wr_strv_add (running, r->id);
         wr_sandbox_ports_restore (mgr, r->id);
+        wr_sandbox_network_adopt (mgr, r);
         wr_log_to (mgr->log, WR_LOG_INFO, "recovery: adopted a running sandbox", "sandbox", r->id,
                    NULL);
         if (docker_enabled (r))

@@ -24,6 +24,8 @@
 #include "runtime_runsc.h"
 #include "sandbox_destroy.h"
 #include "sandbox_limits.h"
+#include "sandbox_link.h"
+#include "sandbox_net.h"
 #include "sandbox_netns.h"
 #include "spec.h"
 #include "strv.h"
@@ -365,6 +367,22 @@ launch_steps (const wr_sandbox_host_t *host, wr_store_t *store, const wr_image_r
     cleanup_free char *netns_name = wr_netns_name (id);
     if (wr_netns_create (host->netns_dir, netns_name, NULL, err) < 0)
         return -1;
+    /* The link before runsc: gVisor's stack takes eth0 and its route from
+     * the namespace when the sandbox boots. */
+    if (options->address != 0) {
+        char link[WR_LINK_NAME_MAX];
+        wr_link_name (id, link);
+        const wr_link_spec_t ls = {
+            .name = link,
+            .uplink_fd = options->uplink_fd,
+            .netns_path = l->netns_path,
+            .gateway = options->address - 1,
+            .address = options->address,
+            .prefix = WR_NET_LINK_PREFIX,
+        };
+        if (wr_link_create (&ls, err) < 0)
+            return -1;
+    }
 
     wr_sandbox_bundle_options_t o = *options;
     o.agent_dir = agent_dir;

@@ -502,9 +502,11 @@ parse_fields (json_object *obj, const limits_t *l, const char *name, wr_sandbox_
               wr_error_t *err)
 {
     static const char *const known[] = {
-        "image",   "cpu",  "memory", "docker_enabled",    "env",
-        "workdir", "name", "labels", "keep_warm_seconds", "pids_limit",
-        "ports",   NULL,
+        "image",          "cpu",    "memory",
+        "docker_enabled", "env",    "workdir",
+        "name",           "labels", "keep_warm_seconds",
+        "pids_limit",     "ports",  "block_network",
+        "allow_list",     NULL,
     };
     if (check_known (obj, known, name, "", err) < 0)
         return -1;
@@ -569,6 +571,8 @@ parse_fields (json_object *obj, const limits_t *l, const char *name, wr_sandbox_
     }
     if (wr_json_member (obj, "ports", false, name, "", &v, err) > 0 &&
         parse_ports (v, name, spec, err) < 0)
+        return -1;
+    if (wr_net_policy_from_object (obj, name, &spec->network, err) < 0)
         return -1;
     return 0;
 }
@@ -671,6 +675,7 @@ wr_sandbox_spec_to_object (const wr_sandbox_spec_t *spec)
     for (size_t i = 0; i < spec->n_ports; i++)
         json_object_array_add (ports, json_object_new_int (spec->ports[i]));
     json_object_object_add (o, "ports", ports);
+    wr_net_policy_add_json (&spec->network, o);
     return o;
 }
 
@@ -703,5 +708,6 @@ wr_sandbox_spec_clear (wr_sandbox_spec_t *spec)
     }
     free (spec->labels);
     free (spec->ports);
+    wr_net_policy_clear (&spec->network);
     memset (spec, 0, sizeof *spec);
 }

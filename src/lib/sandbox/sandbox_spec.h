@@ -21,6 +21,7 @@
 
 #include "error.h"
 #include "image_build.h"
+#include "sandbox_policy.h"
 
 #define WR_SANDBOX_NAME_MAX 63
 #define WR_SANDBOX_KEEP_WARM_NEVER (-1)
@@ -68,6 +69,7 @@ typedef struct {
     int64_t pids_limit; /* 0: not set (the daemon's default) */
     int *ports; /* sandbox ports exposed on the host at create (sandbox_ports.h) */
     size_t n_ports;
+    wr_net_policy_t network; /* block_network and allow_list (sandbox_policy.h) */
 } wr_sandbox_spec_t;
 
 /* Parses LEN bytes of JSON into *OUT (cleared first; cleared again on
