@@ -190,8 +190,8 @@ wr_firewall_unset_script (const wr_firewall_options_t *o, const char *link)
                       "delete chain inet %s %s\n"
                       "flush chain inet %s %s\n"
                       "delete chain inet %s %s\n",
-                      t, chain, t, in, t, link, chain, t, link, in, t, link, t, link, t, chain,
-                      t, chain, t, in, t, in);
+                      t, chain, t, in, t, link, chain, t, link, in, t, link, t, link, t, chain, t,
+                      chain, t, in, t, in);
 }
 
 char *

@@ -675,7 +675,10 @@ wr_sandbox_spec_to_object (const wr_sandbox_spec_t *spec)
     for (size_t i = 0; i < spec->n_ports; i++)
         json_object_array_add (ports, json_object_new_int (spec->ports[i]));
     json_object_object_add (o, "ports", ports);
-    wr_net_policy_add_json (&spec->network, o);
+    /* Written only when set, so a spec without them (and a build's cache
+     * key, made from a spec) reads as it did before they existed. */
+    if (spec->network.block || spec->network.has_allow)
+        wr_net_policy_add_json (&spec->network, o);
     return o;
 }
 

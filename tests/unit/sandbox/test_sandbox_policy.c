@@ -182,7 +182,8 @@ test_scripts (void **state)
     cleanup_free char *s_allow =
         wr_firewall_set_script (&o, "wr-0123456789ab", 0x0a630006, &listed);
     assert_non_null (strstr (s_allow, "ip daddr { 10.77.1.2/32, 10.77.2.0/24 } accept"));
-    assert_non_null (strstr (s_allow, "sbi-0123456789ab ip saddr { 10.77.1.2/32, 10.77.2.0/24 } accept"));
+    assert_non_null (
+        strstr (s_allow, "sbi-0123456789ab ip saddr { 10.77.1.2/32, 10.77.2.0/24 } accept"));
     assert_non_null (strstr (s_allow, "links_in { \"wr-0123456789ab\" : jump sbi-0123456789ab }"));
     /* The deny list comes before the allow list. */
     assert_true (strstr (s_allow, "@deny") < strstr (s_allow, "10.77.1.2/32"));
