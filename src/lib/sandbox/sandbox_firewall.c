@@ -49,20 +49,31 @@ cidr_text (const wr_cidr_t *c, char buf[WR_CIDR_TEXT_MAX])
     wr_cidr_format (c, buf);
 }
 
+/* PREFIX and the link's hex (at most 12 characters) into BUF. */
+static void
+named (const char *prefix, const char *link, char *buf, size_t size)
+{
+    const char *hex = strncmp (link, WR_LINK_PREFIX, 3) == 0 ? link + 3 : link;
+    size_t p = strlen (prefix), n = strnlen (hex, 12);
+    if (p + n + 1 > size)
+        n = size > p + 1 ? size - p - 1 : 0;
+    memcpy (buf, prefix, p);
+    memcpy (buf + p, hex, n);
+    buf[p + n] = '\0';
+}
+
 /* "sb-" and the link's hex: the chain of what the sandbox sends; "sbi-"
  * and the hex: of what it is sent. */
 static void
 chain_name (const char *link, char buf[WR_LINK_NAME_MAX])
 {
-    const char *hex = strncmp (link, WR_LINK_PREFIX, 3) == 0 ? link + 3 : link;
-    snprintf (buf, WR_LINK_NAME_MAX, "sb-%.12s", hex);
+    named ("sb-", link, buf, WR_LINK_NAME_MAX);
 }
 
 static void
 in_chain_name (const char *link, char buf[WR_LINK_NAME_MAX + 1])
 {
-    const char *hex = strncmp (link, WR_LINK_PREFIX, 3) == 0 ? link + 3 : link;
-    snprintf (buf, WR_LINK_NAME_MAX + 1, "sbi-%.12s", hex);
+    named ("sbi-", link, buf, WR_LINK_NAME_MAX + 1);
 }
 
 char *
