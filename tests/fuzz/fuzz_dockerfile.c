@@ -2,7 +2,8 @@
  * Dockerfile read must give a valid base reference and steps that stay
  * within the limits and describe themselves; reading it again (with a base
  * environment or not) gives the same steps' kinds and lines; an error names
- * a line (or the whole file) and leaves nothing behind. */
+ * a line (or the whole file) in printable ASCII (the client's text is
+ * quoted) and leaves nothing behind. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "error.h"
 #include "image_build.h"
 #include "image_ref.h"
+#include "quote.h"
 #include "strv.h"
 #include "xalloc.h"
 
@@ -69,6 +71,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     cleanup_error wr_error_t err = NULL;
     if (wr_dockerfile_parse (text, size, NULL, &df, &err) < 0) {
         check (err != NULL && err->message[0] != '\0');
+        check (wr_is_printable_ascii (err->message));
         check (strncmp (err->message, "line ", 5) == 0 ||
                strncmp (err->message, "the Dockerfile is ", 18) == 0 ||
                strncmp (err->message, "no FROM instruction", 19) == 0);

@@ -138,6 +138,9 @@ case_refusals_at_start() {
     start_warrend "$dir/a"
     local first=$PID
     rc=0; out=$("$WARREND" --root "$dir/a" 2>&1) || rc=$?
+    assert_status 1 "$rc" "a second warrend on the same root"
+    assert_contains "$out" "is in use by another warrend (pid $first)"
+    rc=0; out=$("$WARREND" --root "$dir/b" --socket "$dir/a/run/warrend.sock" 2>&1) || rc=$?
     assert_status 1 "$rc" "a second warrend on the same socket"
     assert_contains "$out" "another server is listening on it"
     kill -KILL "$first"
@@ -193,7 +196,7 @@ case_sigint() { stop_with INT; }
 t_case "the unix socket: mode 0660, its group, health and version" case_unix_socket
 t_case "JSON errors (404, 405, 400, 413) and warrend still serving" case_errors_and_still_serving
 t_case "TCP: health without a token, everything else needs the right one" case_tcp_token
-t_case "refusals at start: TCP without a token, a short token, a socket in use" case_refusals_at_start
+t_case "refusals at start: TCP without a token, a short token, a root or a socket in use" case_refusals_at_start
 t_case "warrend --print-routes equals docs/openapi.json's paths" case_routes_match_openapi
 t_case "--log-format json: a line per request with its id" case_json_logs
 t_case "SIGTERM stops warrend and removes its socket" case_sigterm

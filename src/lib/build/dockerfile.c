@@ -240,10 +240,11 @@ expand (parser_t *p, const char **s, int depth, buf_t *out)
     }
     if (*q == '\0')
         return fail (p, "`${%.*s` has no closing `}`", (int) len, start);
+    cleanup_free char *after = wr_quote_len (q, 1, 8);
     return fail (p,
-                 "`${%.*s%c...`: only ${NAME}, ${NAME:-DEFAULT} and ${NAME:+ALTERNATIVE} are "
+                 "`${%.*s%s...`: only ${NAME}, ${NAME:-DEFAULT} and ${NAME:+ALTERNATIVE} are "
                  "supported",
-                 (int) len, start, *q);
+                 (int) len, start, after);
 }
 
 /* A default or alternative word up to STOP, with references replaced. */
@@ -446,11 +447,13 @@ do_from (parser_t *p, const char *rest)
     if (lex_words (p, rest, false, true, &words) < 0)
         return -1;
     size_t n = wr_strv_length (words);
-    if (n == 3 && strcasecmp (words[1], "AS") == 0)
+    if (n == 3 && strcasecmp (words[1], "AS") == 0) {
+        cleanup_free char *stage = wr_quote (words[2], 64);
         return fail (p,
                      "`AS %s`: named stages (multi-stage builds) are not supported: give FROM "
                      "IMAGE, once",
-                     words[2]);
+                     stage);
+    }
     if (n != 1)
         return fail (p, "expected FROM IMAGE (one image reference)");
     if (strcmp (words[0], "scratch") == 0)
@@ -573,9 +576,11 @@ pairs_of (parser_t *p, const char *rest, bool (*key_ok) (const char *, size_t),
             cleanup_free char *quoted = wr_quote (key, 64);
             return fail (p, "`%s` is not %s", quoted, key_rule);
         }
-        if (*value == '\0')
-            return fail (p, "`%s` has no value: expected %s KEY=VALUE or %s KEY VALUE", key,
+        if (*value == '\0') {
+            cleanup_free char *quoted = wr_quote (key, 64);
+            return fail (p, "`%s` has no value: expected %s KEY=VALUE or %s KEY VALUE", quoted,
                          p->instruction, p->instruction);
+        }
         cleanup_free char *v = one_word (p, value);
         if (v == NULL)
             return -1;
@@ -698,8 +703,10 @@ do_user (parser_t *p, const char *rest)
         return fail (p, "expected USER NAME, USER UID, or USER USER:GROUP");
     const char *colon = strchr (words[0], ':');
     if (has_control (words[0]) || words[0][0] == ':' ||
-        (colon != NULL && (colon[1] == '\0' || strchr (colon + 1, ':') != NULL)))
-        return fail (p, "`%s` is not NAME, UID or USER:GROUP", words[0]);
+        (colon != NULL && (colon[1] == '\0' || strchr (colon + 1, ':') != NULL))) {
+        cleanup_free char *quoted = wr_quote (words[0], 64);
+        return fail (p, "`%s` is not NAME, UID or USER:GROUP", quoted);
+    }
     if (strlen (words[0]) > 256)
         return fail (p, "the user is longer than 256 bytes");
     wr_build_step_t *step = add_step (p, WR_BUILD_CONFIG);
