@@ -512,11 +512,12 @@ t_api() {
     curl -s --unix-socket "$WD_SOCK" -X "$method" -w '\n%{http_code}\n' "$@" "http://warrend$path"
 }
 
-# t_api_exec ID ARGV_JSON: starts a process in sandbox ID through the API
+# t_api_exec ID ARGV_JSON [MORE]: starts a process in sandbox ID through the API
+# (MORE: more members of the body, such as `"user": "root"`)
 # (fails the case unless it is 201); prints its pid.
 t_api_exec() {
     local out
-    out=$(t_api POST "/v1/sandboxes/$1/processes" -d "{\"argv\": $2}")
+    out=$(t_api POST "/v1/sandboxes/$1/processes" -d "{\"argv\": $2${3:+, $3}}")
     [ "$(tail -n 1 <<<"$out")" = 201 ] || t_fail "exec $2: $out"
     head -n 1 <<<"$out" | jq -r .pid
 }

@@ -28,7 +28,7 @@ create_events() {
 
 run_out() {
     local pid
-    pid=$(t_api_exec "$1" "$2")
+    pid=$(t_api_exec "$1" "$2" "${3:-}")
     t_api POST "/v1/sandboxes/$1/processes/$pid/wait" -d '{"timeout_ms": 60000}' > /dev/null
     curl -s --unix-socket "$WD_SOCK" "http://warrend/v1/sandboxes/$1/processes/$pid/output?stream=stdout"
 }
@@ -115,14 +115,13 @@ WORKDIR \$APP_HOME
 RUN pwd > /srv/run-cwd.txt && echo \"\$APP_MODE\" > /srv/run-env.txt
 USER nobody
 RUN test \"\$(id -un)\" = nobody
-USER root
 LABEL org.example.built-by=warrend
 CMD [\"sleep\", \"infinity\"]"
     out=$(create_events "$(dockerfile_body "$text")")
     echo "$out"
-    assert_contains "$out" '"message":"Dockerfile: FROM '"$WARREN_DEBIAN_IMAGE"', 9 steps"'
+    assert_contains "$out" '"message":"Dockerfile: FROM '"$WARREN_DEBIAN_IMAGE"', 8 steps"'
     assert_contains "$out" '"message":"running"'
-    assert_match "$out" '"event":"built".*"steps_run":9'
+    assert_match "$out" '"event":"built".*"steps_run":8'
     [ "$(tail -n 1 <<<"$out" | jq -r .sandbox.state)" = running ] || t_fail "not running: $out"
     id=$(tail -n 1 <<<"$out" | jq -r .sandbox.id)
     assert_eq "$(run_out "$id" '["cat", "/built.txt", "/srv/built-as.txt"]')" "hello from a Dockerfile
@@ -130,11 +129,12 @@ root" "RUN's file (an ARG in its environment, run as root before USER)"
     assert_eq "$(run_out "$id" '["cat", "/srv/run-cwd.txt", "/srv/run-env.txt"]')" "/srv/app
 hello mode" "a RUN after WORKDIR and ENV"
     # (The RUN after USER nobody fails the build unless it runs as nobody.)
-    # The last USER is root: warren-init, the sandbox's PID 1, runs as the
-    # image's user and cannot serve as another one.
+    # The last USER is nobody: what a client starts runs as nobody unless
+    # it names a user (the agent itself runs as root).
     assert_eq "$(run_out "$id" '["sh", "-c", "echo $APP_HOME/$APP_MODE; pwd; id -un"]')" "/srv/app/hello mode
 /srv/app
-root" "ENV, WORKDIR and USER in the sandbox"
+nobody" "ENV, WORKDIR and USER in the sandbox"
+    assert_eq "$(run_out "$id" '["id", "-un"]' '"user": "root"')" "root" "an exec that names root"
     # The same Dockerfile again: every step from the cache.
     out=$(create_events "$(dockerfile_body "$text")")
     assert_match "$out" '"event":"built".*"steps_run":0'

@@ -110,6 +110,7 @@ typedef struct {
     const char *spill_dir;
     int registry_mirror_port; /* with --docker: the relay's loopback port; 0: none */
     int max_processes; /* running at once; 0: no limit */
+    const char *default_user; /* an exec that names no user runs as this; NULL: the agent's */
 } agent_options_t;
 
 /* Docker's readiness as the loop measures it (agent_docker.c). */

@@ -39,7 +39,8 @@ agent_main (const init_args_t *args, reaper_t *reaper)
                            .root = args->agent_root,
                            .spill_dir = args->agent_spill_dir,
                            .registry_mirror_port = args->docker ? args->registry_mirror_port : 0,
-                           .max_processes = args->agent_max_processes };
+                           .max_processes = args->agent_max_processes,
+                           .default_user = args->agent_user };
     pthread_mutex_init (&agent.lock, NULL);
     pthread_cond_init (&agent.cond, NULL);
     agent.wake_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);

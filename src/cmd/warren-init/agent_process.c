@@ -161,9 +161,10 @@ static int
 process_start (agent_t *agent, agent_process_t *p, const wr_agent_exec_t *ex, wr_error_t *err)
 {
     agent_spawn_t spawn = { .argv = ex->argv, .cwd = ex->cwd, .mask = &agent->reaper->saved_mask };
-    if (ex->user && agent_user_lookup ("/etc/passwd", ex->user, &spawn.uid, &spawn.gid, err) < 0)
+    const char *user = ex->user != NULL ? ex->user : agent->options.default_user;
+    if (user != NULL && agent_user_lookup ("/etc/passwd", user, &spawn.uid, &spawn.gid, err) < 0)
         return -1;
-    spawn.set_user = ex->user != NULL;
+    spawn.set_user = user != NULL;
     cleanup_strv char **env = agent_env_merge (environ, ex->env);
     spawn.env = env;
     char tty_path[128];

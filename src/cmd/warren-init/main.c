@@ -55,6 +55,7 @@ usage (FILE *out)
            "             after checkpoint.prepare closed the socket.\n"
            "  --agent-root DIR       the root of file requests (/)\n"
            "  --agent-spill-dir DIR  where processes' output is spilled (/run/warren-agent)\n"
+           "  --agent-user USER      who a process runs as when its exec names nobody\n"
            "  --registry-mirror-port N  with --docker and the agent: offer dockerd a registry\n"
            "             mirror on 127.0.0.1:N (5999; 0: none), relayed to warrend\n"
            "  --help     show this text\n"

@@ -57,9 +57,12 @@ init_args_parse (int argc, char **argv, init_args_t *args, wr_error_t *err)
                 0 ||
             (r = option_value (argc, argv, &i, "--registry-mirror-port", &port, err)) != 0 ||
             (r = option_value (argc, argv, &i, "--agent-max-processes", &max_processes, err)) !=
-                0) {
+                0 ||
+            (r = option_value (argc, argv, &i, "--agent-user", &args->agent_user, err)) != 0) {
             if (r < 0)
                 return -1;
+            if (args->agent_user != NULL && strlen (args->agent_user) > 256)
+                return wr_error_set (err, 0, "--agent-user: longer than 256 bytes");
             if (max_processes != NULL) {
                 char *end = NULL;
                 errno = 0;

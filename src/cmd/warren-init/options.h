@@ -29,12 +29,18 @@ typedef struct {
     /* --agent-max-processes N: processes started through the agent that
      * may run at once; the next exec is refused (too_many).  0: no limit. */
     int agent_max_processes;
+    /* --agent-user USER: who a process started through the agent runs as
+     * when its exec names nobody (a name, a uid or uid:gid; the image's
+     * User, as warrend runs the agent itself as root).  NULL: the agent's
+     * own user. */
+    const char *agent_user;
 } init_args_t;
 
 #define INIT_DEFAULT_REGISTRY_MIRROR_PORT 5999
 
 /* Parses `warren-init [--docker] [--agent-socket PATH] [--agent-root DIR]
- * [--agent-spill-dir DIR] [--registry-mirror-port N] [--agent-max-processes N] [--]
+ * [--agent-spill-dir DIR] [--registry-mirror-port N] [--agent-max-processes N]
+ * [--agent-user USER] [--]
  * CMD ARGS...` (a value also as --opt=VALUE).  Options stop at the
  * first argument that does not start with '-' or after "--". */
 int init_args_parse (int argc, char **argv, init_args_t *args, wr_error_t *err);

@@ -142,6 +142,37 @@ make_sandbox_spec (wr_spec_t *spec, const wr_sandbox_bundle_options_t *o, const 
     return 0;
 }
 
+/* The agent runs as root, whoever the image's User is: it serves files
+ * anywhere, starts processes as any user and prepares dockerd.  The
+ * image's User (as the bundle resolved it, uid:gid) becomes the agent's
+ * --agent-user, so what a client starts runs as the image says. */
+static int
+agent_as_root (wr_spec_t *spec, wr_error_t *err)
+{
+    json_object *process = NULL, *user = NULL, *uid = NULL, *gid = NULL;
+    if (!json_object_object_get_ex (wr_spec_root (spec), "process", &process) ||
+        !json_object_object_get_ex (process, "user", &user) ||
+        !json_object_object_get_ex (user, "uid", &uid) ||
+        !json_object_object_get_ex (user, "gid", &gid))
+        return wr_error_set (err, 0, "the sandbox's spec has no process.user");
+    int64_t u = json_object_get_int64 (uid), g = json_object_get_int64 (gid);
+    if (u == 0 && g == 0)
+        return 0;
+    cleanup_free char *as = xasprintf ("%lld:%lld", (long long) u, (long long) g);
+    size_t n = wr_spec_args_count (spec);
+    cleanup_free const char **args = xzalloc ((n + 2) * sizeof *args);
+    for (size_t i = 0; i < n; i++)
+        args[i] = wr_spec_arg (spec, i);
+    args[n] = "--agent-user";
+    args[n + 1] = as;
+    if (wr_spec_set_args (spec, args, n + 2, err) < 0)
+        return -1;
+    json_object_object_add (user, "uid", json_object_new_int64 (0));
+    json_object_object_add (user, "gid", json_object_new_int64 (0));
+    json_object_object_del (user, "additionalGids");
+    return 0;
+}
+
 int
 wr_sandbox_bundle_create (wr_store_t *store, const wr_image_record_t *record,
                           const wr_image_config_t *config, const char *dir,
@@ -167,6 +198,7 @@ wr_sandbox_bundle_create (wr_store_t *store, const wr_image_record_t *record,
     cleanup_free char *config_path = xasprintf ("%s/config.json", dir);
     cleanup_spec wr_spec_t *spec = wr_spec_load (config_path, err);
     if (spec == NULL || make_sandbox_spec (spec, options, dir, err) < 0 ||
+        (options->args == NULL && agent_as_root (spec, err) < 0) ||
         wr_spec_save (spec, config_path, err) < 0) {
         wr_bundle_destroy (dir, NULL);
         return wr_error_prefix (err, "sandbox `%s`", options->id);

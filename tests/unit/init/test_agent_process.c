@@ -642,6 +642,37 @@ test_files_and_docker_answer (void **state)
     ac_close (&c);
 }
 
+/* --agent-user: an exec that names no user runs as it; one that names a
+ * user runs as that one (root included). */
+static void
+test_default_user (void **state)
+{
+    (void) state;
+    char own[] = "/tmp/test-agent-user-XXXXXX";
+    assert_non_null (mkdtemp (own));
+    char own_sock[256];
+    char *more[] = { "--agent-user", "4321:8765", NULL };
+    pid_t pid = agent_start_with (warren_init, own, own, own_sock, sizeof own_sock, more);
+    assert_true (pid >= 0);
+    ac_t c;
+    if (ac_connect (&c, own_sock) < 0)
+        fail_msg ("connect: %s", c.err ? c.err->message : "failed");
+    wr_agent_exec_t ex = { .argv = (char *[]){ "sh", "-c", "id -u; id -g", NULL } };
+    char *out = run_output (&c, 1, &ex);
+    assert_string_equal (out, "4321\n8765\n");
+    free (out);
+    ex.user = "0";
+    out = run_output (&c, 5, &ex);
+    assert_string_equal (out, "0\n0\n");
+    free (out);
+    ac_close (&c);
+    int status = agent_stop (pid);
+    assert_true (WIFEXITED (status));
+    char cmd[300];
+    snprintf (cmd, sizeof cmd, "rm -rf %s", own);
+    assert_int_equal (system (cmd), 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -663,6 +694,7 @@ main (int argc, char **argv)
         cmocka_unit_test (test_exec_tty),
         cmocka_unit_test (test_exec_errors),
         cmocka_unit_test (test_max_processes),
+        cmocka_unit_test (test_default_user),
     };
     return cmocka_run_group_tests (tests, setup, teardown);
 }

@@ -95,6 +95,16 @@ test_args_agent_max_processes (void **state)
         assert_non_null (strstr (err->message, "--agent-max-processes"));
         free (arg);
     }
+    char *user[] = { "warren-init", "--agent-user", "1000:1000", "--agent-socket", "/s", NULL };
+    assert_int_equal (init_args_parse (5, user, &args, NULL), 0);
+    assert_string_equal (args.agent_user, "1000:1000");
+    assert_null (args.command);
+    cleanup_free char *long_user = xzalloc (300);
+    memset (long_user, 'u', 299);
+    char *argv3[] = { "warren-init", "--agent-user", long_user, NULL };
+    cleanup_error wr_error_t err = NULL;
+    assert_int_equal (init_args_parse (3, argv3, &args, &err), -1);
+    assert_non_null (strstr (err->message, "--agent-user"));
 }
 
 static void

@@ -1,5 +1,6 @@
 /* The bundle of a warrend sandbox from a stored image: warren-init's agent
- * command (or the args given), the image's user and env with the
+ * command as root with the image's user for what it starts (or the args
+ * given, as the image's user), the image's env with the
  * request's, warren-init read-only at /.warren/init and the agent
  * directory at /.warren/agent, cpu/memory/pids limits, the network
  * namespace by path, the cgroup path, the annotations, and the docker
@@ -165,9 +166,15 @@ test_plain_sandbox (void **state)
     assert_string_equal (get_str (s, "process.args.0"), "/.warren/init");
     assert_string_equal (get_str (s, "process.args.1"), "--agent-socket");
     assert_string_equal (get_str (s, "process.args.2"), "/.warren/agent/agent.sock");
-    assert_null (get (s, "process.args.3"));
+    /* The agent runs as root; what it starts runs as the image's User. */
+    assert_string_equal (get_str (s, "process.args.3"), "--agent-user");
+    assert_string_equal (get_str (s, "process.args.4"), "1000:1000");
+    assert_null (get (s, "process.args.5"));
     assert_string_equal (get_str (s, "process.cwd"), "/work");
-    assert_int_equal (json_object_get_int (get (s, "process.user.uid")), 1000);
+    assert_int_equal (json_object_get_int (get (s, "process.user.uid")), 0);
+    assert_int_equal (json_object_get_int (get (s, "process.user.gid")), 0);
+    assert_null (get (s, "process.user.additionalGids"));
+    assert_string_equal (wr_spec_get_env (spec, "HOME"), "/home/app");
     assert_string_equal (wr_spec_get_env (spec, "FROM_REQUEST"), "2");
     assert_string_equal (wr_spec_get_env (spec, "FROM_IMAGE"), "3");
     assert_string_equal (wr_spec_get_env (spec, "PATH"), "/bin");
@@ -214,6 +221,8 @@ test_docker_sandbox_and_args (void **state)
     json_object *s = wr_spec_root (spec);
     assert_int_equal (wr_spec_args_count (spec), 4);
     assert_string_equal (get_str (s, "process.args.2"), "sleep");
+    /* Args given: the image's User runs them, as it would any command. */
+    assert_int_equal (json_object_get_int (get (s, "process.user.uid")), 1000);
     assert_true (wr_spec_has_capability (spec, "bounding", "CAP_SYS_ADMIN"));
     assert_string_equal (wr_spec_get_annotation (spec, "dev.warren.profile"), "docker");
     assert_string_equal (wr_spec_get_env (spec, "WARREN_NETWORK"), "sandbox");
