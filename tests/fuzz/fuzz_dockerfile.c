@@ -47,8 +47,19 @@ check_steps (const wr_dockerfile_t *df)
     for (size_t i = 0; i < df->n_steps; i++) {
         const wr_build_step_t *s = &df->steps[i];
         check (df->step_lines[i] > df->from_line);
-        check (i == 0 || df->step_lines[i] > df->step_lines[i - 1]);
-        check (s->kind == WR_BUILD_RUN || s->kind == WR_BUILD_ENV || s->kind == WR_BUILD_CONFIG);
+        /* (A COPY of several sources is a step per source, on one line.) */
+        check (i == 0 || df->step_lines[i] >= df->step_lines[i - 1]);
+        check (s->kind == WR_BUILD_RUN || s->kind == WR_BUILD_ENV || s->kind == WR_BUILD_CONFIG ||
+               s->kind == WR_BUILD_COPY);
+        if (s->kind == WR_BUILD_COPY) {
+            /* Inside the context: relative, no `..`; described only
+             * against a context (the build's), never the fuzzer's host. */
+            check (s->src != NULL && s->src[0] != '\0' && s->src[0] != '/');
+            check (strcmp (s->src, "..") != 0 && strncmp (s->src, "../", 3) != 0 &&
+                   strstr (s->src, "/../") == NULL);
+            check (s->dst != NULL && s->dst[0] != '\0');
+            continue;
+        }
         if (s->kind == WR_BUILD_RUN) {
             check (wr_strv_length (s->commands) == 1 && s->commands[0][0] != '\0');
             check (strlen (s->commands[0]) <= WR_DOCKERFILE_MAX_LINE);

@@ -9,7 +9,10 @@
 # A sandbox from a Dockerfile (FROM the Debian image, ARG, RUN, ENV,
 # WORKDIR, USER for a RUN, CMD, LABEL) has what it built and runs as it says, and the
 # same Dockerfile again is all cache hits; a Dockerfile warrend does not
-# take is a 400 naming its line, and no sandbox is recorded.
+# take is a 400 naming its line, and no sandbox is recorded.  COPY takes
+# files from a build context uploaded as a tar (POST /v1/contexts), kept
+# once per archive, never followed out through its symlinks; a hostile
+# archive is refused and leaves nothing.
 . "$(dirname "$0")/../lib.sh"
 
 T_CASE_TIMEOUT=600
@@ -161,12 +164,85 @@ FROM $WARREN_BUSYBOX_IMAGE")")
     out=$(t_api POST /v1/sandboxes -d "$(dockerfile_body "FROM $WARREN_BUSYBOX_IMAGE
 COPY app.py /app/")")
     echo "$out"
-    assert_eq "$(tail -n 1 <<<"$out")" 400 "the status of a create with COPY"
+    assert_eq "$(tail -n 1 <<<"$out")" 400 "the status of a create with COPY and no context"
     assert_contains "$(head -n 1 <<<"$out" | jq -r .error.message)" \
-        "image.dockerfile: line 2: COPY: files from a build context are not supported"
+        "image.dockerfile: line 2: COPY: its files come from a build context"
     out=$(t_api GET '/v1/sandboxes')
     assert_eq "$(head -n 1 <<<"$out" | jq '.sandboxes | length')" 0 "sandboxes recorded"
     assert_eq "$(t_leftovers)" "" "what the refused creates left"
+}
+
+# A tar of DIR's contents sent as a build context; prints the answer and
+# its status.
+upload_context() {
+    tar -C "$1" -cf - . | curl -s --unix-socket "$WD_SOCK" -X POST --data-binary @- \
+        -H 'Content-Type: application/x-tar' -w '\n%{http_code}\n' http://warrend/v1/contexts
+}
+
+case_dockerfile_context() {
+    setup
+    t_warrend
+    local tmp ctx out digest id text
+    tmp=$(mktemp -d "$T_TMP_ROOT/ctx.XXXXXX")
+    t_defer rm -rf "$tmp"
+    ctx=$tmp/ctx
+    mkdir -p "$ctx/app/lib"
+    echo 'echo util' > "$ctx/app/lib/util.sh"
+    printf '#!/bin/sh\necho run\n' > "$ctx/run.sh"
+    chmod 0750 "$ctx/run.sh"
+    ln -s /etc "$ctx/link"
+    out=$(upload_context "$ctx")
+    echo "$out"
+    assert_eq "$(tail -n 1 <<<"$out")" 201 "the status of an upload"
+    digest=$(head -n 1 <<<"$out" | jq -r .context)
+    assert_match "$digest" '^sha256:[0-9a-f]{64}$' "the context's digest"
+    out=$(upload_context "$ctx")
+    assert_eq "$(tail -n 1 <<<"$out")" 200 "the status of the same archive again"
+    assert_eq "$(head -n 1 <<<"$out" | jq -r .context)" "$digest" "the same archive's digest"
+    text="FROM $WARREN_BUSYBOX_IMAGE
+WORKDIR /srv
+COPY app ./app
+COPY run.sh /usr/local/bin/
+COPY . /ctx
+RUN sh /srv/app/lib/util.sh > /srv/built.txt"
+    out=$(create_events "$(jq -cn --arg text "$text" --arg ctx "$digest" '{image: {dockerfile: $text, context: $ctx}}')")
+    echo "$out"
+    assert_match "$out" '"event":"built".*"steps_run":5'
+    id=$(tail -n 1 <<<"$out" | jq -r .sandbox.id)
+    [ "$id" != null ] || t_fail "no sandbox: $out"
+    assert_eq "$(run_out "$id" '["sh", "-c", "cat /srv/built.txt; run.sh; stat -c %a /usr/local/bin/run.sh; readlink /ctx/link; ls /ctx"]')" "util
+run
+750
+/etc
+app
+link
+run.sh" "the context's files in the sandbox"
+    # COPY through the context's symlink stays in the context.
+    out=$(t_api POST /v1/sandboxes -d "$(jq -cn --arg text "FROM $WARREN_BUSYBOX_IMAGE
+COPY link/passwd /stolen" --arg ctx "$digest" '{image: {dockerfile: $text, context: $ctx}}')")
+    echo "$out"
+    assert_eq "$(tail -n 1 <<<"$out")" 404 "COPY of link/passwd"
+    assert_contains "$(head -n 1 <<<"$out" | jq -r .error.message)" "\`link/passwd\` in the build context"
+    # A context never uploaded, and an archive that leaves its directory.
+    out=$(t_api POST /v1/sandboxes -d "$(jq -cn --arg text "FROM $WARREN_BUSYBOX_IMAGE
+COPY app /app" --arg ctx "sha256:$(printf '%064d' 0)" '{image: {dockerfile: $text, context: $ctx}}')")
+    assert_eq "$(tail -n 1 <<<"$out")" 404 "a context never uploaded"
+    assert_contains "$(head -n 1 <<<"$out" | jq -r .error.message)" "upload it again (POST /v1/contexts)"
+    python3 -c '
+import io, sys, tarfile
+t = tarfile.open(fileobj=sys.stdout.buffer, mode="w|")
+data = b"pwned\n"
+info = tarfile.TarInfo("../escape.txt"); info.size = len(data)
+t.addfile(info, io.BytesIO(data)); t.close()' > "$tmp/hostile.tar"
+    out=$(curl -s --unix-socket "$WD_SOCK" -X POST --data-binary @"$tmp/hostile.tar" \
+        -w '\n%{http_code}\n' http://warrend/v1/contexts)
+    echo "$out"
+    assert_eq "$(tail -n 1 <<<"$out")" 400 "an archive with ../escape.txt"
+    assert_contains "$(head -n 1 <<<"$out" | jq -r .error.message)" "../escape.txt"
+    [ ! -e "$WD_ROOT/escape.txt" ] || t_fail "the hostile archive wrote outside its directory"
+    assert_eq "$(find "$WD_ROOT/contexts" -mindepth 1 -maxdepth 1 | wc -l)" 1 "contexts kept (the good one only)"
+    t_api DELETE "/v1/sandboxes/$id" > /dev/null
+    assert_eq "$(t_leftovers)" "" "what the sandboxes left"
 }
 
 t_case "build steps: events, the result in the sandbox, cached the second time" case_steps
@@ -174,4 +250,5 @@ t_case "a failing step fails the create with its exit status and its output" cas
 t_case "with_docker on an image that has Docker: dockerd ready" case_with_docker
 t_case "a Dockerfile: RUN, ENV, WORKDIR, USER in the sandbox, cached the second time" case_dockerfile
 t_case "a Dockerfile warrend does not take: 400 naming the line" case_bad_dockerfile
+t_case "a Dockerfile's COPY from an uploaded build context, confined to it" case_dockerfile_context
 t_done

@@ -69,14 +69,17 @@ class Values(unittest.TestCase):
             with self.assertRaises(ImageBuildError) as cm:
                 img.add_commands(["true"])
             self.assertIn("Dockerfile", cm.exception.message)
-            with self.assertRaises(ImageBuildError) as cm:
-                Image.from_dockerfile(path, context_dir=d)
-            self.assertIn("context", cm.exception.message)
+            # No COPY: no context to send.
+            self.assertIsNone(Image.from_dockerfile(path, context_dir=d).context_dir)
             with open(path, "w") as f:
                 f.write("FROM debian:12\nCOPY app /app\n")
+            self.assertEqual(Image.from_dockerfile(path).context_dir, d)
             with self.assertRaises(ImageBuildError) as cm:
-                Image.from_dockerfile(path)
-            self.assertIn("COPY app /app", cm.exception.message)
+                Image.from_dockerfile(path, context_dir=os.path.join(d, "missing"))
+            self.assertEqual(cm.exception.kind, "not_found")
+            self.assertEqual(
+                Image.from_dockerfile(path).to_spec("sha256:" + "0" * 64)["context"], "sha256:" + "0" * 64
+            )
         with self.assertRaises(ImageBuildError) as cm:
             Image.from_dockerfile("/nonexistent/Dockerfile")
         self.assertEqual(cm.exception.kind, "not_found")
@@ -144,6 +147,38 @@ class AgainstWarrend(unittest.TestCase):
                 p = sb.process.exec("sh", "-c", 'echo "$FROM_DOCKERFILE/$SECOND"; pwd')
                 self.assertEqual(p.wait(), 0)
                 self.assertEqual(p.stdout.read(), "hello env/2\n/srv/work\n")
+
+    def test_dockerfile_copy_from_context(self) -> None:
+        with tempfile.TemporaryDirectory() as d, tempfile.TemporaryDirectory() as ctx:
+            os.makedirs(os.path.join(ctx, "app", "lib"))
+            with open(os.path.join(ctx, "app", "lib", "util.sh"), "w") as f:
+                f.write("echo util\n")
+            with open(os.path.join(ctx, "run.sh"), "w") as f:
+                f.write("#!/bin/sh\necho run\n")
+            os.chmod(os.path.join(ctx, "run.sh"), 0o750)
+            with open(os.path.join(ctx, "secret.env"), "w") as f:
+                f.write("TOKEN=1\n")
+            with open(os.path.join(ctx, ".dockerignore"), "w") as f:
+                f.write("# not sent\n*.env\n")
+            path = os.path.join(d, "Dockerfile")
+            with open(path, "w") as f:
+                f.write(
+                    f"FROM {env('WARREN_TEST_BUSYBOX')}\n"
+                    "WORKDIR /srv\n"
+                    "COPY app ./app\n"
+                    "COPY run.sh /usr/local/bin/\n"
+                    "COPY . /ctx\n"
+                    "RUN sh /srv/app/lib/util.sh > /srv/built.txt\n"
+                )
+            img = Image.from_dockerfile(path, context_dir=ctx)
+            with Sandbox(image=img).create(output=Quiet()) as sb:
+                self.assertEqual(sb.fs.read_text("/srv/built.txt"), "util\n")
+                self.assertEqual(sb.fs.stat_file("/usr/local/bin/run.sh").mode, 0o750)
+                p = sb.process.exec("run.sh")
+                self.assertEqual(p.wait(), 0)
+                self.assertEqual(p.stdout.read(), "run\n")
+                # .dockerignore kept the secret out of the context.
+                self.assertEqual(sorted(f.name for f in sb.fs.list_files("/ctx")), [".dockerignore", "app", "run.sh"])
 
     def test_bad_dockerfile_names_the_line(self) -> None:
         with tempfile.TemporaryDirectory() as d:

@@ -133,6 +133,7 @@ class Image:
         self._ref: str = base_image
         self._steps: Tuple[Dict[str, object], ...] = ()
         self._dockerfile: Optional[str] = None
+        self._context_dir: Optional[str] = None
         self._docker: bool = False
         self._local_paths: Tuple[Tuple[str, str], ...] = ()
         self.python_version: str = python_version
@@ -192,18 +193,12 @@ class Image:
         ``WORKDIR``, ``USER``, ``CMD``, ``ENTRYPOINT``, ``EXPOSE``,
         ``LABEL`` and ``ARG`` (docs/python.md); anything else makes
         ``create()`` raise :class:`ImageBuildError` naming the line.
-        warrend takes no build context from clients: a ``context_dir`` is
-        refused (:class:`ImageBuildError`), as is a Dockerfile with ``COPY``
-        or ``ADD``.  Build images that need a context inside a
-        Docker-enabled sandbox with ``sandbox.docker.build()``, or upload the
-        files with ``sandbox.fs`` once it runs.
+        ``COPY SOURCE... DESTINATION`` takes files from ``context_dir``
+        (default: the Dockerfile's directory), sent to warrend as a tar
+        when the sandbox is created, without what its ``.dockerignore``
+        excludes; sources are paths in the context (no wildcards) and
+        ``ADD`` is refused.
         """
-        if context_dir is not None:
-            raise ImageBuildError(
-                "from_dockerfile: context_dir: warrend takes no build context from clients; "
-                "use sandbox.docker.build(tag, context=DIR) in a Docker-enabled sandbox",
-                "invalid",
-            )
         try:
             with open(path, encoding="utf-8") as f:
                 text = f.read()
@@ -213,16 +208,14 @@ class Image:
             raise ImageBuildError(f"Dockerfile `{path}` is empty", "invalid")
         if len(text.encode("utf-8")) > _DOCKERFILE_MAX:
             raise ImageBuildError(f"Dockerfile `{path}` is larger than 256 KiB", "limit")
-        for line in text.splitlines():
-            words = line.strip().split()
-            if words and words[0].upper() in ("COPY", "ADD") and not any(w.startswith("--from") for w in words):
-                raise ImageBuildError(
-                    f"Dockerfile `{path}`: `{line.strip()}` needs a build context, which warrend "
-                    "does not take from clients",
-                    "invalid",
-                )
+        context = os.path.abspath(context_dir if context_dir is not None else os.path.dirname(os.path.abspath(path)))
+        if not os.path.isdir(context):
+            raise ImageBuildError(f"from_dockerfile: context_dir `{context}` is not a directory", "not_found")
+        uses_context = any(
+            ln.strip().split()[0].upper() == "COPY" for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")
+        )
         img = cls(base_image=_dockerfile_base(text, path))
-        return img._copy(dockerfile=text)
+        return img._copy(dockerfile=text, context_dir=context if uses_context else None)
 
     # ---- steps ----
 
@@ -314,11 +307,20 @@ class Image:
         """``(local, remote)`` pairs uploaded into each sandbox."""
         return list(self._local_paths)
 
-    def to_spec(self) -> Union[str, Dict[str, object]]:
+    @property
+    def context_dir(self) -> Optional[str]:
+        """The build context of a Dockerfile that has ``COPY``, or ``None``."""
+        return self._context_dir
+
+    def to_spec(self, context: Optional[str] = None) -> Union[str, Dict[str, object]]:
         """The create body's ``image``: a reference, or an object with ``ref``
-        and ``steps`` or ``dockerfile``."""
+        and ``steps`` or ``dockerfile`` (and ``context``, the digest of its
+        uploaded build context)."""
         if self._dockerfile is not None:
-            return {"ref": self._ref, "dockerfile": self._dockerfile}
+            spec: Dict[str, object] = {"ref": self._ref, "dockerfile": self._dockerfile}
+            if context is not None:
+                spec["context"] = context
+            return spec
         steps = self.steps
         if not steps:
             return self._ref

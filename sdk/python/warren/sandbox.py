@@ -7,6 +7,7 @@ import time
 from typing import IO, Any, Callable, Dict, List, Optional, Sequence, Union
 
 from .client import Client, default_client
+from .context import upload as upload_context
 from .exceptions import (
     DockerDaemonNotReadyError,
     ImageBuildError,
@@ -146,10 +147,11 @@ class Sandbox:
         self.pids_limit: Optional[int] = pids_limit
         self.client: Client = client if client is not None else default_client()
 
-    def spec(self) -> Dict[str, Any]:
-        """The create body (docs/api.md, "The create body")."""
+    def spec(self, context: Optional[str] = None) -> Dict[str, Any]:
+        """The create body (docs/api.md, "The create body"); ``context`` is
+        the digest of the image's uploaded build context."""
         body: Dict[str, Any] = {
-            "image": self.image.to_spec(),
+            "image": self.image.to_spec(context),
             "cpu": self.cpu,
             "memory": self.memory,
             "docker_enabled": self.docker_enabled,
@@ -188,7 +190,10 @@ class Sandbox:
         server's kind and message.
         """
         out = output if output is not None else sys.stdout
-        body = self.spec()
+        context = None
+        if self.image.context_dir is not None:
+            context = upload_context(self.client, self.image.context_dir)
+        body = self.spec(context)
         sandbox: Optional[Dict[str, Any]] = None
         phase = {"state": "creating"}
         try:

@@ -2,6 +2,7 @@
 
 #include <microhttpd.h>
 
+#include "api_contexts.h"
 #include "api_docker.h"
 #include "api_files.h"
 #include "api_ports.h"
@@ -48,6 +49,8 @@ static const wr_api_route_t routes[] = {
       "whether warrend answers (no token needed)" },
     { "GET", "/v1/version", get_version, 0, 0, "warrend's version and API versions" },
     { "GET", "/metrics", wr_api_get_metrics, 0, 0, "prometheus metrics" },
+    { "POST", "/v1/contexts", wr_api_upload_context, WR_API_ROUTE_STREAM_BODY, WR_API_MAX_CONTEXT,
+      "upload a build context (a tar) for a Dockerfile's COPY" },
     { "GET", "/v1/sandboxes", wr_api_list_sandboxes, 0, 0, "list sandboxes" },
     { "POST", "/v1/sandboxes", wr_api_create_sandbox, 0, 0, "create a sandbox" },
     { "GET", "/v1/sandboxes/{id}", wr_api_get_sandbox, 0, 0, "a sandbox" },

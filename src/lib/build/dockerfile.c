@@ -15,6 +15,7 @@
 
 #include "cleanup.h"
 #include "image_ref.h"
+#include "path_in_root.h"
 #include "quote.h"
 #include "strv.h"
 #include "xalloc.h"
@@ -22,7 +23,7 @@
 #define SUBSTITUTION_DEPTH_MAX 8
 
 static const char supported[] =
-    "supported: FROM, RUN, ENV, WORKDIR, USER, CMD, ENTRYPOINT, EXPOSE, LABEL, ARG";
+    "supported: FROM, RUN, ENV, WORKDIR, USER, CMD, ENTRYPOINT, EXPOSE, LABEL, ARG, COPY";
 
 typedef struct {
     char *name;
@@ -747,13 +748,71 @@ do_expose (parser_t *p, const char *rest)
     return 0;
 }
 
+/* COPY SRC... DST: a copy step per source, the source a path inside the
+ * build context (a leading `/` is dropped; `..` may not leave it), the
+ * destination as written (relative to WORKDIR, resolved at build time;
+ * a trailing `/` means "into this directory"). */
 static int
 do_copy (parser_t *p, const char *rest)
 {
+    if (no_flags (p, rest) < 0)
+        return -1;
+    cleanup_strv char **words = NULL;
+    int form = exec_form (p, rest, &words);
+    if (form < 0 || (form == 0 && lex_words (p, rest, false, true, &words) < 0))
+        return -1;
+    size_t n = wr_strv_length (words);
+    if (n < 2)
+        return fail (p, "expected COPY SOURCE... DESTINATION");
+    const char *dst = words[n - 1];
+    size_t dst_len = strlen (dst);
+    if (dst_len == 0 || has_control (dst) || dst_len > 4096) {
+        cleanup_free char *quoted = wr_quote (dst, 64);
+        return fail (p, "`%s` is not a destination path", quoted);
+    }
+    if (p->out->n_steps + (n - 1) >= WR_DOCKERFILE_MAX_INSTRUCTIONS)
+        return fail_kind (p, WR_ERROR_LIMIT, "more than %d steps (a step per source of a COPY)",
+                          WR_DOCKERFILE_MAX_INSTRUCTIONS - 1);
+    bool into_dir = dst[dst_len - 1] == '/';
+    if (n > 2 && !into_dir) {
+        cleanup_free char *quoted = wr_quote (dst, 64);
+        return fail (p,
+                     "with more than one source the destination must be a directory ending "
+                     "in `/` (`%s/`)",
+                     quoted);
+    }
+    for (size_t i = 0; i + 1 < n; i++) {
+        cleanup_free char *quoted = wr_quote (words[i], 64);
+        if (words[i][0] == '\0' || has_control (words[i]) || strlen (words[i]) > 4096)
+            return fail (p, "`%s` is not a source path", quoted);
+        if (strpbrk (words[i], "*?[") != NULL)
+            return fail (p, "`%s`: wildcards are not supported: name each file or directory",
+                         quoted);
+        const char *src = words[i];
+        while (*src == '/')
+            src++;
+        cleanup_error wr_error_t path_err = NULL;
+        char *normal = wr_path_normalize (*src != '\0' ? src : ".", &path_err);
+        if (normal == NULL)
+            return fail (p, "`%s`: sources are paths inside the build context, without `..`",
+                         quoted);
+        if (normal[0] == '\0') {
+            free (normal);
+            normal = xstrdup (".");
+        }
+        wr_build_step_t *step = add_step (p, WR_BUILD_COPY);
+        step->src = normal;
+        step->dst = xstrdup (dst);
+    }
+    return 0;
+}
+
+static int
+do_add (parser_t *p, const char *rest)
+{
     (void) rest;
-    return fail (p, "files from a build context are not supported (warrend takes no build context "
-                    "from clients): create the sandbox, then upload the files into it "
-                    "(sandbox.fs.upload, or PUT /v1/sandboxes/ID/files)");
+    return fail (p, "ADD is not supported (its URLs and archive unpacking are not done): use COPY "
+                    "for files of the build context");
 }
 
 typedef struct {
@@ -773,7 +832,7 @@ static const instruction_t instructions[] = {
     { "LABEL", do_label },
     { "ARG", do_arg },
     { "COPY", do_copy },
-    { "ADD", do_copy },
+    { "ADD", do_add },
 };
 
 static const char *const refused[] = { "SHELL",   "VOLUME",     "STOPSIGNAL", "HEALTHCHECK",

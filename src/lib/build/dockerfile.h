@@ -19,8 +19,12 @@
  * an unset one is empty.  Quotes and backslashes work as in Docker's
  * words.  A build takes no build arguments: an ARG has its default.
  *
- * COPY and ADD are refused: warrend takes no build context from clients
- * (upload files into the sandbox after it is created).  Lines end with
+ *   COPY SRC... DST        a copy step per source, SRC a path inside the
+ *                          build context (normalised: a leading `/` dropped,
+ *                          no `..`, no wildcards; "." for all of it), DST as
+ *                          written (image_build.h says what it means)
+ *
+ * ADD is refused (its URLs and archive unpacking are not done).  Lines end with
  * a backslash to continue; `#` lines are comments (inside a continued
  * instruction too); parser directives are ignored, but an `escape` other
  * than a backslash is refused.  Every error begins "line N: INSTRUCTION:"

@@ -139,8 +139,36 @@ os_release_id (int root_fd, wr_error_t *err)
     return NULL;
 }
 
-/* Copies host SRC (file, directory or symlink) to NAME in DIR_FD, which is
- * inside the image's merged root: nothing there is followed. */
+static int copy_in (int src_dir, const char *src, int dir_fd, const char *name, const char *shown,
+                    wr_error_t *err);
+
+/* Copies what the directory FROM holds into the directory TO (SHOWN names
+ * FROM in errors). */
+static int
+copy_children (int from, int to, const char *shown, wr_error_t *err)
+{
+    int dup_fd = openat (from, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    cleanup_closedir DIR *dir = dup_fd >= 0 ? fdopendir (dup_fd) : NULL;
+    if (dir == NULL) {
+        if (dup_fd >= 0)
+            close (dup_fd);
+        return wr_error_set (err, errno, "copy: read `%s`", shown);
+    }
+    cleanup_strv char **names = NULL;
+    struct dirent *de;
+    while ((de = readdir (dir)) != NULL)
+        if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
+            wr_strv_add (&names, de->d_name);
+    for (size_t i = 0; names != NULL && names[i] != NULL; i++) {
+        cleanup_free char *child = xasprintf ("%s/%s", shown, names[i]);
+        if (copy_in (from, names[i], to, names[i], child, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Copies SRC (file, directory or symlink) in SRC_DIR to NAME in DIR_FD,
+ * which is inside the image's merged root: nothing there is followed. */
 static int
 copy_in (int src_dir, const char *src, int dir_fd, const char *name, const char *shown,
          wr_error_t *err)
@@ -166,21 +194,7 @@ copy_in (int src_dir, const char *src, int dir_fd, const char *name, const char 
             return wr_error_set (err, errno, "copy: open `%s`", shown);
         if (fchown (to, 0, 0) < 0 || fchmod (to, st.st_mode & 07777) < 0)
             return wr_error_set (err, errno, "copy: set the owner of `%s`", shown);
-        int dup_fd = dup (from);
-        cleanup_closedir DIR *dir = dup_fd >= 0 ? fdopendir (dup_fd) : NULL;
-        if (dir == NULL)
-            return wr_error_set (err, errno, "copy: read `%s`", shown);
-        cleanup_strv char **names = NULL;
-        struct dirent *de;
-        while ((de = readdir (dir)) != NULL)
-            if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
-                wr_strv_add (&names, de->d_name);
-        for (size_t i = 0; names != NULL && names[i] != NULL; i++) {
-            cleanup_free char *child = xasprintf ("%s/%s", shown, names[i]);
-            if (copy_in (from, names[i], to, names[i], child, err) < 0)
-                return -1;
-        }
-        return 0;
+        return copy_children (from, to, shown, err);
     }
     if (exists && wr_remove_tree_at (dir_fd, name, err) < 0)
         return -1;
@@ -217,18 +231,49 @@ copy_in (int src_dir, const char *src, int dir_fd, const char *name, const char 
     return 0;
 }
 
+/* The copy step STEP into the merged root ROOTFS, at DST (absolute,
+ * normalised: the step's destination resolved against the WorkingDir). */
 static int
-copy_step (const wr_build_step_t *step, const char *rootfs, wr_error_t *err)
+copy_step (const wr_build_step_t *step, const wr_build_options_t *options, const char *rootfs,
+           const char *dst, wr_error_t *err)
 {
-    cleanup_free char *path =
-        wr_path_normalize (step->dst[0] == '/' ? step->dst + 1 : step->dst, err);
-    if (path == NULL)
-        return wr_error_prefix (err, "copy: destination `%s`", step->dst);
-    if (path[0] == '\0')
-        return wr_error_set (err, 0, "copy: the destination cannot be the root");
+    cleanup_close int src_fd = -1;
+    const char *src_name = NULL;
+    if (wr_build_copy_source (step, options, &src_fd, &src_name, err) < 0)
+        return -1;
+    int src_dir = src_fd >= 0 ? src_fd : AT_FDCWD;
+    struct stat st;
+    if (fstatat (src_dir, src_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return wr_error_set (err, errno, "copy: `%s`%s", step->src,
+                             options->context_dir != NULL ? " in the build context" : "");
     cleanup_close int root_fd = open (rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (root_fd < 0)
         return wr_error_set (err, errno, "open `%s`", rootfs);
+    cleanup_free char *path = wr_path_normalize (dst[0] == '/' ? dst + 1 : dst, err);
+    if (path == NULL)
+        return wr_error_prefix (err, "copy: destination `%s`", step->dst);
+    size_t dst_len = strlen (step->dst);
+    bool into = path[0] == '\0' || step->dst[dst_len - 1] == '/';
+    if (!into && !S_ISDIR (st.st_mode)) {
+        /* As Docker: a directory of the image there takes the file. */
+        cleanup_close int d = wr_open_in_root (root_fd, path, O_PATH | O_DIRECTORY, 0, NULL);
+        into = d >= 0;
+    }
+    if (into && !S_ISDIR (st.st_mode)) {
+        const char *slash = strrchr (src_name, '/');
+        const char *file = slash != NULL ? slash + 1 : src_name;
+        char *joined = path[0] != '\0' ? xasprintf ("%s/%s", path, file) : xstrdup (file);
+        free (path);
+        path = joined;
+    }
+    if (path[0] == '\0') {
+        /* A directory's contents into the root itself. */
+        cleanup_close int from =
+            openat (src_dir, src_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (from < 0)
+            return wr_error_set (err, errno, "copy: open `%s`", step->src);
+        return copy_children (from, root_fd, step->src, err);
+    }
     const char *base = NULL;
     cleanup_close int parent_path_fd = wr_open_parent_in_root (root_fd, path, true, &base, err);
     if (parent_path_fd < 0)
@@ -237,7 +282,7 @@ copy_step (const wr_build_step_t *step, const char *rootfs, wr_error_t *err)
     cleanup_close int parent = openat (parent_path_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (parent < 0)
         return wr_error_set (err, errno, "copy: open the directory of `%s`", step->dst);
-    return copy_in (AT_FDCWD, step->src, parent, base, step->src, err);
+    return copy_in (src_dir, src_name, parent, base, step->src, err);
 }
 
 /* Makes the directory PATH (absolute) in the image's merged root ROOTFS
@@ -271,7 +316,8 @@ typedef struct {
 } builder_t;
 
 /* Runs a layer step on IMAGE: a bundle on its root, the step in it, the
- * upper directory as a new layer.  *LAYER gets the layer's digests. */
+ * upper directory as a new layer.  WORKDIR is the WorkingDir a config step makes
+ * or the destination of a copy (absolute).  *LAYER gets the layer's digests. */
 static int
 layer_step (builder_t *b, wr_build_image_t *image, const wr_build_step_t *step, size_t index,
             const char *workdir, wr_layer_diff_result_t *layer, wr_error_t *err)
@@ -308,7 +354,7 @@ layer_step (builder_t *b, wr_build_image_t *image, const wr_build_step_t *step, 
                               wr_build_with_docker_script (wr_build_apt_mirror (b->options)));
     } else if (step->kind == WR_BUILD_COPY) {
         cleanup_free char *rootfs = xasprintf ("%s/rootfs", dir);
-        r = copy_step (step, rootfs, err);
+        r = copy_step (step, b->options, rootfs, workdir, err);
     } else if (step->kind == WR_BUILD_CONFIG) {
         cleanup_free char *rootfs = xasprintf ("%s/rootfs", dir);
         r = make_workdir (rootfs, workdir, err);
@@ -369,6 +415,8 @@ run_step (builder_t *b, wr_build_image_t *image, const wr_build_step_t *step, si
     cleanup_free char *created_by = xasprintf ("warren build: %s", description);
     cleanup_free char *workdir = NULL;
     bool needs_layer = step->kind != WR_BUILD_ENV && step->kind != WR_BUILD_CONFIG;
+    if (step->kind == WR_BUILD_COPY)
+        workdir = wr_build_image_workdir (image, step->dst); /* the destination */
     if (step->kind == WR_BUILD_CONFIG && step->workdir != NULL) {
         workdir = wr_build_image_workdir (image, step->workdir);
         /* As Docker: a WORKDIR that is not in the image is made. */

@@ -4,7 +4,8 @@
  *                        (--network=host, or none) on the previous root; the
  *                        sandbox's changes become one new layer
  *   env({...})           the config's Env only, no layer
- *   copy(src, dst)       host files into the image, as a new layer
+ *   copy(src, dst)       host files (or, with a build context, files of
+ *                        the context) into the image, as a new layer
  *   config               the config's WorkingDir, User, Cmd, Entrypoint,
  *                        Labels or ExposedPorts (a Dockerfile's
  *                        instructions, dockerfile.h); no layer, except a
@@ -48,8 +49,13 @@ typedef struct {
     /* ENV: NAME=VALUE entries.  RUN: NAME=VALUE entries set for its
      * commands only, after the image's (a Dockerfile's ARGs); may be NULL. */
     char **env;
-    char *src; /* COPY: a host file or directory */
-    char *dst; /* COPY: an absolute path in the image */
+    /* COPY: a host file or directory; with the options' context_dir, a
+     * path inside the context ("." for all of it). */
+    char *src;
+    /* COPY: a path in the image, relative to the WorkingDir when not
+     * absolute.  A file goes into it, as NAME, when it ends with `/` or is
+     * a directory of the image already; a directory's contents go into it. */
+    char *dst;
     /* CONFIG: what it changes; NULL (or false) leaves a field as it is. */
     char *workdir; /* relative: to the current WorkingDir; made when missing */
     char *user; /* USER[:GROUP] */
@@ -73,6 +79,10 @@ typedef struct {
      * warrend sets it: its users' steps must not reach the host's
      * services. */
     bool no_network;
+    /* COPY sources are paths inside this directory (a client's build
+     * context, build_context.h), resolved in it: no `..` or symlink leads
+     * out.  NULL: they are host paths (the CLI's --copy). */
+    const char *context_dir;
     int step_timeout; /* seconds a sandbox may run (0: 3600) */
     const wr_log_t *log; /* the build's lines; NULL: the standard log */
     /* Stops the build from another thread: checked before each step and

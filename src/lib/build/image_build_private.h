@@ -24,6 +24,14 @@ const char *wr_build_apt_mirror (const wr_build_options_t *options);
  * NULL).  Caller frees. */
 char *wr_build_with_docker_script (const char *mirror);
 
+/* ---- copy sources (image_build_step.c) ----
+ * Where a copy step's source is read from: *DIR_FD (-1 for AT_FDCWD; the
+ * caller closes it) and *NAME, the source's name in it.  With a context
+ * (OPTIONS->context_dir) the source is resolved inside it and *DIR_FD is
+ * an O_PATH descriptor of the directory holding it. */
+int wr_build_copy_source (const wr_build_step_t *step, const wr_build_options_t *options,
+                          int *dir_fd, const char **name, wr_error_t *err);
+
 /* ---- the cache (image_build_cache.c) ----
  * A table of its own in the store's database, made when missing; a row
  * names the manifest a (parent, step) key built. */

@@ -15,6 +15,7 @@
 #include "cleanup.h"
 #include "digest.h"
 #include "image_build_private.h"
+#include "path_in_root.h"
 #include "strv.h"
 #include "xalloc.h"
 
@@ -198,6 +199,28 @@ hash_tree (wr_sha256_t *sha, int dir_fd, const char *path, const char *name, wr_
     return 0;
 }
 
+int
+wr_build_copy_source (const wr_build_step_t *step, const wr_build_options_t *options, int *dir_fd,
+                      const char **name, wr_error_t *err)
+{
+    *dir_fd = -1;
+    *name = step->src;
+    const char *context = options != NULL ? options->context_dir : NULL;
+    if (context == NULL)
+        return 0;
+    cleanup_close int root_fd = open (context, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (root_fd < 0)
+        return wr_error_set (err, errno, "copy: open the build context `%s`", context);
+    if (strcmp (step->src, ".") == 0) {
+        *dir_fd = steal_fd (&root_fd);
+        return 0;
+    }
+    *dir_fd = wr_open_parent_in_root (root_fd, step->src, false, name, err);
+    if (*dir_fd < 0)
+        return wr_error_prefix (err, "copy: `%s` in the build context", step->src);
+    return 0;
+}
+
 char *
 wr_build_step_describe (const wr_build_step_t *step, const wr_build_options_t *options,
                         wr_error_t *err)
@@ -223,8 +246,16 @@ wr_build_step_describe (const wr_build_step_t *step, const wr_build_options_t *o
         break;
     }
     case WR_BUILD_COPY: {
+        int dir_fd = -1;
+        const char *name = NULL;
+        if (wr_build_copy_source (step, options, &dir_fd, &name, err) < 0) {
+            json_object_put (o);
+            return NULL;
+        }
         wr_sha256_t *sha = wr_sha256_new ();
-        int r = hash_tree (sha, AT_FDCWD, step->src, step->src, err);
+        int r = hash_tree (sha, dir_fd >= 0 ? dir_fd : AT_FDCWD, name, step->src, err);
+        if (dir_fd >= 0)
+            close (dir_fd);
         char digest[WR_DIGEST_MAX_LEN + 1];
         wr_sha256_final (sha, digest);
         wr_sha256_free (sha);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "build_context.h"
 #include "dockerfile.h"
 #include "fs.h"
 #include "image_build.h"
@@ -184,6 +185,14 @@ build_image (creation_t *c, const wr_sandbox_image_t *spec_image, const wr_cance
         .log = &log,
         .cancel = cancel,
     };
+    cleanup_free char *context = NULL;
+    if (spec_image->context != NULL) {
+        cleanup_free char *contexts = wr_sandbox_contexts_dir (mgr);
+        context = wr_build_context_find (contexts, spec_image->context, err);
+        if (context == NULL)
+            return wr_error_prefix (err, "image.context");
+        bopts.context_dir = context;
+    }
     const wr_build_step_t *steps = spec_image->steps;
     size_t n_steps = spec_image->n_steps;
     wr_dockerfile_t df = { 0 };

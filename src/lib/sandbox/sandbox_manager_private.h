@@ -102,6 +102,10 @@ int wr_sandbox_lookup (wr_sandbox_manager_t *mgr, const char *id, wr_sandbox_rec
  * it is not running.  Caller frees. */
 char *wr_sandbox_running_id (wr_sandbox_manager_t *mgr, const char *id, wr_error_t *err);
 
+/* ROOT/contexts, where build contexts are kept (sandbox_context.c).
+ * Caller frees. */
+char *wr_sandbox_contexts_dir (const wr_sandbox_manager_t *mgr);
+
 /* Exposed ports (sandbox_ports.c).  The address they listen on; a live
  * sandbox's as a JSON array (the lock held; L may be NULL); exposing
  * PORTS of a new sandbox; listening again on the ports the database has

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "digest.h"
 #include "dockerfile.h"
 #include "image_ref.h"
 #include "json_reader.h"
@@ -284,6 +285,13 @@ parse_dockerfile (const char *text, const char *name, wr_sandbox_image_t *image,
                                quoted, df.from, df.from_line);
         }
     }
+    for (size_t i = 0; r == 0 && image->context == NULL && i < df.n_steps; i++)
+        if (df.steps[i].kind == WR_BUILD_COPY)
+            r = wr_json_error (err, name, "image.dockerfile",
+                               "line %zu: COPY: its files come from a build context: upload "
+                               "them as a tar (POST /v1/contexts) and give its digest as "
+                               "image.context",
+                               df.step_lines[i]);
     wr_dockerfile_clear (&df);
     if (r == 0)
         image->dockerfile = xstrdup (text);
@@ -298,7 +306,7 @@ parse_image (json_object *value, const char *name, wr_sandbox_image_t *image, wr
     if (!json_object_is_type (value, json_type_object))
         return wr_json_error (err, name, "image", "must be a string or an object, not %s",
                               wr_json_type_phrase (json_object_get_type (value)));
-    static const char *const known[] = { "ref", "steps", "dockerfile", NULL };
+    static const char *const known[] = { "ref", "steps", "dockerfile", "context", NULL };
     if (check_known (value, known, name, "image", err) < 0)
         return -1;
     json_object *member = NULL;
@@ -323,6 +331,19 @@ parse_image (json_object *value, const char *name, wr_sandbox_image_t *image, wr
                             err) < 0)
                 return -1;
         }
+    }
+    found = wr_json_member (value, "context", false, name, "image", &member, err);
+    if (found > 0) {
+        const char *s = NULL;
+        if (wr_json_string (member, name, "image.context", &s, err) < 0)
+            return -1;
+        cleanup_error wr_error_t digest_err = NULL;
+        if (wr_digest_validate (s, &digest_err) < 0)
+            return wr_json_error (err, name, "image.context", "%s", digest_err->message);
+        if (!has_dockerfile)
+            return wr_json_error (err, name, "image.context",
+                                  "a build context is for a dockerfile's COPY: give one");
+        image->context = xstrdup (s);
     }
     found = wr_json_member (value, "dockerfile", false, name, "image", &member, err);
     if (found > 0) {
@@ -646,6 +667,8 @@ image_object (const wr_sandbox_image_t *image)
     }
     if (image->dockerfile != NULL)
         json_object_object_add (o, "dockerfile", json_object_new_string (image->dockerfile));
+    if (image->context != NULL)
+        json_object_object_add (o, "context", json_object_new_string (image->context));
     return o;
 }
 
@@ -702,6 +725,7 @@ wr_sandbox_spec_clear (wr_sandbox_spec_t *spec)
         wr_build_step_clear (&spec->image.steps[i]);
     free (spec->image.steps);
     free (spec->image.dockerfile);
+    free (spec->image.context);
     wr_strv_free (spec->env);
     free (spec->workdir);
     free (spec->name);

@@ -49,10 +49,14 @@ typedef struct {
 typedef struct {
     char *ref; /* the reference as given (checked with wr_image_ref_parse) */
     /* Build steps applied on top of REF (run, env, with_docker; copy is
-     * refused: its source is a path on warrend's host). */
+     * refused: its source is a path on warrend's host; a Dockerfile's COPY
+     * reads the uploaded context instead). */
     wr_build_step_t *steps;
     size_t n_steps;
     char *dockerfile; /* a Dockerfile's text, or NULL; never with steps */
+    /* The build context of its COPY: a digest ("sha256:HEX") of an
+     * uploaded archive (build_context.h), or NULL; only with a dockerfile. */
+    char *context;
 } wr_sandbox_image_t;
 
 typedef struct {

@@ -262,20 +262,26 @@ test_refusals (void **state)
     refused ("FROM scratch\n",
              "line 1: FROM: `scratch` is not supported: start from an image with a shell");
     refused ("FROM a b\n", "line 1: FROM: expected FROM IMAGE (one image reference)");
-    refused ("FROM debian:12\nCOPY app.py /app/\n",
-             "line 2: COPY: files from a build context are not supported (warrend takes no build "
-             "context from clients): create the sandbox, then upload the files into it "
-             "(sandbox.fs.upload, or PUT /v1/sandboxes/ID/files)");
     refused ("FROM debian:12\n\nadd x.tar /\n",
-             "line 3: ADD: files from a build context are not supported (warrend takes no build "
-             "context from clients): create the sandbox, then upload the files into it "
-             "(sandbox.fs.upload, or PUT /v1/sandboxes/ID/files)");
+             "line 3: ADD: ADD is not supported (its URLs and archive unpacking are not done): "
+             "use COPY for files of the build context");
+    refused ("FROM debian:12\nCOPY app.py\n", "line 2: COPY: expected COPY SOURCE... DESTINATION");
+    refused ("FROM debian:12\nCOPY a b /app\n",
+             "line 2: COPY: with more than one source the destination must be a directory "
+             "ending in `/` (`/app/`)");
+    refused ("FROM debian:12\nCOPY *.py /app/\n",
+             "line 2: COPY: `*.py`: wildcards are not supported: name each file or directory");
+    refused ("FROM debian:12\nCOPY ../etc/passwd /x\n",
+             "line 2: COPY: `../etc/passwd`: sources are paths inside the build context, without "
+             "`..`");
+    refused ("FROM debian:12\nCOPY --chown=1:1 a /x\n",
+             "line 2: COPY: flags such as `--chown=1:1` are not supported");
     refused ("FROM debian:12\nVOLUME /data\n",
              "line 2: VOLUME is not supported (supported: FROM, RUN, ENV, WORKDIR, USER, CMD, "
-             "ENTRYPOINT, EXPOSE, LABEL, ARG)");
+             "ENTRYPOINT, EXPOSE, LABEL, ARG, COPY)");
     refused ("FROM debian:12\nFROB x\n",
              "line 2: unknown instruction `FROB` (supported: FROM, RUN, ENV, WORKDIR, USER, CMD, "
-             "ENTRYPOINT, EXPOSE, LABEL, ARG)");
+             "ENTRYPOINT, EXPOSE, LABEL, ARG, COPY)");
     refused ("FROM debian:12\nRUN --mount=type=cache,target=/x true\n",
              "line 2: RUN: flags such as `--mount=type=cache,target=/x` are not supported");
     refused ("FROM debian:12\nRUN\n", "line 2: RUN: has no arguments");
@@ -319,10 +325,33 @@ test_refusals (void **state)
              "line 1: the escape directive: only `\\` is supported");
     refused ("FROM debian:12\nRUN \\\n  true \\\n  && x\nFROB\n",
              "line 5: unknown instruction `FROB` (supported: FROM, RUN, ENV, WORKDIR, USER, CMD, "
-             "ENTRYPOINT, EXPOSE, LABEL, ARG)");
+             "ENTRYPOINT, EXPOSE, LABEL, ARG, COPY)");
     refused ("ARG NAME=Debian\nFROM $NAME\n",
              "line 2: FROM: image reference `Debian`: repository name `Debian` must be "
              "lowercase");
+}
+
+/* COPY: a step per source, the source inside the context, the
+ * destination as written (with ARGs and ENV replaced). */
+static void
+test_copy (void **state)
+{
+    (void) state;
+    wr_dockerfile_t df = { 0 };
+    parse_ok ("FROM debian:12\nARG DIR=/srv\nCOPY app.py lib/ ${DIR}/\nCOPY [\"/conf\", \"x\"]\n"
+              "copy . /all\nCOPY a/./b//c rel\n",
+              NULL, &df);
+    assert_int_equal (df.n_steps, 5);
+    const char *src[] = { "app.py", "lib", "conf", ".", "a/b/c" };
+    const char *dst[] = { "/srv/", "/srv/", "x", "/all", "rel" };
+    size_t lines[] = { 3, 3, 4, 5, 6 };
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal (df.steps[i].kind, WR_BUILD_COPY);
+        assert_string_equal (df.steps[i].src, src[i]);
+        assert_string_equal (df.steps[i].dst, dst[i]);
+        assert_int_equal (df.step_lines[i], lines[i]);
+    }
+    wr_dockerfile_clear (&df);
 }
 
 static void
@@ -403,6 +432,7 @@ main (void)
         cmocka_unit_test (test_arg_substitution),
         cmocka_unit_test (test_base_env),
         cmocka_unit_test (test_refusals),
+        cmocka_unit_test (test_copy),
         cmocka_unit_test (test_limits),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

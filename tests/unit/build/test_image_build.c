@@ -392,6 +392,79 @@ test_copy_stays_inside (void **state)
 }
 
 static void
+write_text (const char *path, const char *text)
+{
+    FILE *fp = fopen (path, "w");
+    assert_non_null (fp);
+    fputs (text, fp);
+    assert_int_equal (fclose (fp), 0);
+}
+
+static wr_build_step_t
+copy_of (const char *src, const char *dst)
+{
+    return (wr_build_step_t){ .kind = WR_BUILD_COPY, .src = xstrdup (src), .dst = xstrdup (dst) };
+}
+
+/* With a build context, sources are paths inside it: a directory's
+ * contents go to the destination, a file into a destination ending in `/`
+ * or naming a directory of the image, the whole context with "."; a
+ * symlink of the context is never followed out of it. */
+static void
+test_copy_from_context (void **state)
+{
+    fixture_t *f = *state;
+    cleanup_free char *ctx = xasprintf ("%s/ctx", f->dir);
+    cleanup_free char *app = xasprintf ("%s/app", ctx);
+    cleanup_free char *x = xasprintf ("%s/app/x.txt", ctx);
+    cleanup_free char *file = xasprintf ("%s/file.txt", ctx);
+    cleanup_free char *link = xasprintf ("%s/link", ctx);
+    assert_int_equal (mkdir (ctx, 0755), 0);
+    assert_int_equal (mkdir (app, 0755), 0);
+    write_text (x, "x\n");
+    write_text (file, "file\n");
+    assert_int_equal (symlink ("/etc", link), 0);
+    wr_build_step_t steps[] = { copy_of ("app", "/srv/app"), copy_of ("file.txt", "/srv/"),
+                                copy_of ("file.txt", "/etc"), copy_of (".", "/all") };
+    wr_build_options_t options = { .context_dir = ctx };
+    wr_image_record_t out = { 0 };
+    cleanup_error wr_error_t err = NULL;
+    if (wr_image_build (f->store, &f->base, steps, 4, "test/context:1", &options, &out, NULL,
+                        &err) < 0)
+        fail_msg ("%s", err->message);
+    cleanup_free char *root = wr_store_root_path (f->store, out.root_id, NULL);
+    const char *expect[][2] = { { "srv/app/x.txt", "x\n" },
+                                { "srv/file.txt", "file\n" },
+                                { "etc/file.txt", "file\n" },
+                                { "all/app/x.txt", "x\n" },
+                                { "etc/os-release", NULL } };
+    for (size_t i = 0; i < 5; i++) {
+        cleanup_free char *path = xasprintf ("%s/%s", root, expect[i][0]);
+        size_t len = 0;
+        cleanup_free char *text = read_path (path, &len);
+        if (expect[i][1] != NULL)
+            assert_string_equal (text, expect[i][1]);
+    }
+    cleanup_free char *kept_link = xasprintf ("%s/all/link", root);
+    char target[64] = { 0 };
+    assert_true (readlink (kept_link, target, sizeof target - 1) > 0);
+    assert_string_equal (target, "/etc");
+    wr_image_record_clear (&out);
+    for (size_t i = 0; i < 4; i++)
+        wr_build_step_clear (&steps[i]);
+
+    /* link/passwd is the context's /etc/passwd, which it has not. */
+    wr_build_step_t stolen = copy_of ("link/passwd", "/stolen");
+    cleanup_error wr_error_t err2 = NULL;
+    assert_int_equal (wr_image_build (f->store, &f->base, &stolen, 1, "test/context:2", &options,
+                                      NULL, NULL, &err2),
+                      -1);
+    assert_non_null (strstr (err2->message, "`link/passwd` in the build context"));
+    assert_int_equal (wr_error_kind (err2), WR_ERROR_NOT_FOUND);
+    wr_build_step_clear (&stolen);
+}
+
+static void
 test_with_docker_unknown_distribution (void **state)
 {
     fixture_t *f = *state;
@@ -417,6 +490,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_cache_keys, setup, teardown),
         cmocka_unit_test_setup_teardown (test_build_and_cache, setup, teardown),
         cmocka_unit_test_setup_teardown (test_copy_stays_inside, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_copy_from_context, setup, teardown),
         cmocka_unit_test_setup_teardown (test_with_docker_unknown_distribution, setup, teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

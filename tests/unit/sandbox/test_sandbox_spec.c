@@ -161,6 +161,16 @@ test_image_with_steps (void **state)
               &spec);
     assert_string_equal (spec.image.ref, "docker.io/library/debian:12");
     wr_sandbox_spec_clear (&spec);
+
+    /* A COPY with its build context, which the JSON keeps. */
+    parse_ok ("{\"image\": {\"dockerfile\": \"FROM debian:12\\nCOPY . /app\\n\", \"context\": "
+              "\"sha256:1111111111111111111111111111111111111111111111111111111111111111\"}}",
+              &spec);
+    assert_string_equal (spec.image.context,
+                         "sha256:1111111111111111111111111111111111111111111111111111111111111111");
+    cleanup_free char *json = wr_sandbox_spec_to_json (&spec);
+    assert_non_null (strstr (json, "\"context\":\"sha256:1111"));
+    wr_sandbox_spec_clear (&spec);
 }
 
 static void
@@ -217,7 +227,14 @@ test_errors (void **state)
              "sandbox spec: image.dockerfile: line 3: VOLUME is not supported (supported: FROM, "
              "RUN,");
     refused ("{\"image\": {\"dockerfile\": \"FROM debian:12\\nCOPY . /app\\n\"}}",
-             "image.dockerfile: line 2: COPY: files from a build context are not supported");
+             "image.dockerfile: line 2: COPY: its files come from a build context: upload them "
+             "as a tar (POST /v1/contexts) and give its digest as image.context");
+    refused ("{\"image\": {\"dockerfile\": \"FROM debian:12\\nCOPY . /app\\n\", \"context\": "
+             "\"sha256:../x\"}}",
+             "image.context: ");
+    refused ("{\"image\": {\"ref\": \"busybox\", \"context\": \"sha256:"
+             "0000000000000000000000000000000000000000000000000000000000000000\"}}",
+             "image.context: a build context is for a dockerfile's COPY: give one");
     refused ("{\"image\": {\"ref\": \"busybox\", \"dockerfile\": \"FROM debian:12\\n\"}}",
              "image.ref: `busybox` is not the Dockerfile's FROM `debian:12` (line 1): leave ref "
              "out or give the same image");
