@@ -264,6 +264,23 @@ case_processes_and_output() {
     assert_contains "$out" '"state":"signaled","signal":9'
     out=$(t_api GET "/v1/sandboxes/$id/processes/p999")
     assert_eq "$(tail -n 1 <<<"$out")" 404 "an unknown process"
+    # Exec and wait in one request: 200 with the ended process, its output
+    # kept; with timeout_ms, 201 with the one still running.
+    out=$(t_api POST "/v1/sandboxes/$id/processes" -d '{"argv": ["sh", "-c", "echo waited; exit 4"], "wait": true}')
+    echo "$out"
+    assert_eq "$(tail -n 1 <<<"$out")" 200 "the status of an exec with wait"
+    assert_contains "$out" '"state":"exited","exit_code":4'
+    pid=$(head -n 1 <<<"$out" | jq -r .pid)
+    out=$(curl -s --unix-socket "$WD_SOCK" "http://warrend/v1/sandboxes/$id/processes/$pid/output?stream=stdout")
+    assert_eq "$out" "waited" "the output of an exec with wait"
+    out=$(t_api POST "/v1/sandboxes/$id/processes" -d '{"argv": ["sleep", "100"], "wait": true, "timeout_ms": 300}')
+    assert_eq "$(tail -n 1 <<<"$out")" 201 "an exec with wait past its timeout_ms"
+    assert_contains "$out" '"state":"running"'
+    pid=$(head -n 1 <<<"$out" | jq -r .pid)
+    t_api POST "/v1/sandboxes/$id/processes/$pid/kill" > /dev/null
+    out=$(t_api POST "/v1/sandboxes/$id/processes" -d '{"argv": ["true"], "timeout_ms": 300}')
+    assert_eq "$(tail -n 1 <<<"$out")" 400 "timeout_ms without wait"
+    assert_contains "$out" 'timeout_ms: is for `wait: true` only'
     t_api DELETE "/v1/sandboxes/$id" > /dev/null
     assert_eq "$(t_leftovers)" "" "what the sandbox left"
 }
@@ -336,7 +353,7 @@ t_case "kill -9 of warrend during a create: the half-made one failed and removed
 t_case "kill -9 of a sandbox's runsc processes: failed with the reason, nothing left" case_runsc_killed
 t_case "lifetimes: keep_warm_seconds expires, -1 does not, the daemon's maximum bounds both" case_lifetimes
 t_case "isolation: no sandbox sees another's files or processes, or any host socket; no raw sockets without Docker" case_isolation
-t_case "processes: 1,000,000 lines read by a follower and a later reader, offsets, exit codes and signals" case_processes_and_output
+t_case "processes: 1,000,000 lines read by a follower and a later reader, offsets, exit codes and signals, exec with wait" case_processes_and_output
 t_case "files: a 100 MB upload and download, mode and owner kept, paths that try to leave stay inside" case_files
 t_case "kill -9 of warrend during an exec's wait and an upload: the process and its output live on, no partial file" case_warrend_killed_mid_call
 t_case "bad input: wrong types, bad values, an unknown image and id, and warrend still serving" case_bad_input

@@ -8,6 +8,9 @@
  *                               ended (it must exit 0); prints each
  *                               exec+wait in microseconds.  The process is
  *                               then forgotten (DELETE), untimed.
+ *   run ID N PROGRAM [ARG...]   the same in one request: POST .../processes
+ *                               {"argv": ..., "wait": true}, answered once
+ *                               it ended (200, exit 0 checked)
  *   stat ID PATH N              N times GET .../files/stat?path=PATH (us)
  *   read ID PATH N              N times GET .../files/content?path=PATH,
  *                               checking the size against a first stat (us)
@@ -26,6 +29,7 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,13 +167,29 @@ exec_one (const char *id, const char *body, buf_t *b, char *pid, size_t cap)
         die ("POST %s: status %ld: %s", path, status, b->data ? b->data : "");
 }
 
+/* run_one ID BODY: exec with wait, one request; the pid in PID.  Dies
+ * unless it exited 0. */
+static void
+run_one (const char *id, const char *body, buf_t *b, char *pid, size_t cap)
+{
+    char path[1024];
+    snprintf (path, sizeof path, "/v1/sandboxes/%s/processes", id);
+    long status = request ("POST", path, body, NULL, b);
+    if (status != 200 || !strstr (b->data, "\"exit_code\":0"))
+        die ("POST %s (wait): status %ld: %s", path, status, b->data ? b->data : "");
+    if (!*json_str (b->data, "pid", pid, cap))
+        die ("POST %s: no pid in %s", path, b->data);
+}
+
 static char *
-argv_json (int argc, char **argv)
+argv_json (int argc, char **argv, bool wait)
 {
     json_object *o = json_object_new_object (), *a = json_object_new_array ();
     for (int i = 0; i < argc; i++)
         json_object_array_add (a, json_object_new_string (argv[i]));
     json_object_object_add (o, "argv", a);
+    if (wait)
+        json_object_object_add (o, "wait", json_object_new_boolean (1));
     char *s = strdup (json_object_to_json_string_ext (o, JSON_C_TO_STRING_PLAIN));
     json_object_put (o);
     return s;
@@ -185,18 +205,21 @@ count (const char *s)
 }
 
 static int
-mode_exec (int argc, char **argv)
+mode_exec (int argc, char **argv, bool one_request)
 {
     if (argc < 3)
-        die ("usage: exec ID N PROGRAM [ARG...]");
+        die ("usage: exec|run ID N PROGRAM [ARG...]");
     const char *id = argv[0];
     long n = count (argv[1]);
-    char *body = argv_json (argc - 2, argv + 2);
+    char *body = argv_json (argc - 2, argv + 2, one_request);
     buf_t b = { 0 };
     char pid[64], path[1024];
     for (long i = 0; i < n; i++) {
         long long t0 = now_ns ();
-        exec_one (id, body, &b, pid, sizeof pid);
+        if (one_request)
+            run_one (id, body, &b, pid, sizeof pid);
+        else
+            exec_one (id, body, &b, pid, sizeof pid);
         long long t1 = now_ns ();
         printf ("%.1f\n", (double) (t1 - t0) / 1e3);
         snprintf (path, sizeof path, "/v1/sandboxes/%s/processes/%s", id, pid);
@@ -257,7 +280,7 @@ mode_create_echo (int argc, char **argv)
     if (!*json_str (b.data, "id", id, sizeof id))
         die ("POST /v1/sandboxes: no id in %s", b.data);
     char *echo[] = { "echo", argv[1] };
-    char *body = argv_json (2, echo);
+    char *body = argv_json (2, echo, false);
     snprintf (path, sizeof path, "/v1/sandboxes/%s/processes", id);
     status = request ("POST", path, body, NULL, &b);
     free (body);
@@ -311,7 +334,8 @@ int
 main (int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf (stderr, "usage: api-bench SOCKET exec|stat|read|create-echo|create-stream ...\n");
+        fprintf (stderr,
+                 "usage: api-bench SOCKET exec|run|stat|read|create-echo|create-stream ...\n");
         return 2;
     }
     curl_global_init (CURL_GLOBAL_DEFAULT);
@@ -324,7 +348,9 @@ main (int argc, char **argv)
     int rc = 1;
     const char *mode = argv[2];
     if (strcmp (mode, "exec") == 0)
-        rc = mode_exec (argc - 3, argv + 3);
+        rc = mode_exec (argc - 3, argv + 3, false);
+    else if (strcmp (mode, "run") == 0)
+        rc = mode_exec (argc - 3, argv + 3, true);
     else if (strcmp (mode, "stat") == 0)
         rc = mode_files (argc - 3, argv + 3, 0);
     else if (strcmp (mode, "read") == 0)

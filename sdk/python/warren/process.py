@@ -381,7 +381,20 @@ class SandboxProcessManager:
             body["stdin"] = True
         if user is not None:
             body["user"] = str(user)
-        info = self.sandbox_instance.client.request("POST", self._base(), json_body=body, error=SandboxProcessError)
+        return self._start(body, cwd, env)
+
+    def _start(
+        self, body: Dict[str, Any], cwd: Optional[str], env: Optional[Dict[str, str]], wait: bool = False
+    ) -> SandboxProcess:
+        timeout: Optional[float] = -1.0
+        if wait:
+            # One request that answers once the process ended (200), or
+            # after a slice with it still running (201).
+            body = dict(body, wait=True, timeout_ms=_WAIT_SLICE_MS)
+            timeout = _WAIT_SLICE_MS / 1000 + 60
+        info = self.sandbox_instance.client.request(
+            "POST", self._base(), json_body=body, error=SandboxProcessError, timeout=timeout
+        )
         process = SandboxProcess(self.sandbox_instance, info, cwd=cwd, env=env)
         self.processes[process.pid] = process
         return process
@@ -396,10 +409,16 @@ class SandboxProcessManager:
         """Runs Python code with the sandbox's ``python3 -c CODE``.  Blocking,
         returns a :class:`SandboxProcessResponse` once it ended; else the
         running :class:`SandboxProcess`."""
-        process = self.exec("python3", "-c", code, cwd=cwd, env=env)
         if not blocking:
-            return process
-        process.wait()
+            return self.exec("python3", "-c", code, cwd=cwd, env=env)
+        body: Dict[str, Any] = {"argv": ["python3", "-c", code]}
+        if cwd is not None:
+            body["cwd"] = cwd
+        if env:
+            body["env"] = {str(k): str(v) for k, v in env.items()}
+        process = self._start(body, cwd, env, wait=True)
+        if process.info.get("state") == "running":
+            process.wait()
         return SandboxProcessResponse(process.pid, process.exit_code, process.stdout.read(), process.stderr.read())
 
     def list_processes(self) -> Dict[str, SandboxProcess]:

@@ -242,6 +242,13 @@ agent_process_exec (agent_t *agent, agent_stream_t *s)
     }
     wr_agent_exec_t ex;
     wr_agent_exec_from (s->request, &ex);
+    if (ex.wait && s->conn->version < 3) {
+        agent_send_error (s, WR_ERROR_INVALID, 0,
+                          "exec: wait is a field of protocol version 3; this connection speaks %u",
+                          s->conn->version);
+        wr_agent_exec_clear (&ex);
+        return;
+    }
     agent_process_t *p = xzalloc (sizeof *p);
     p->pty_fd = p->stdin_fd = p->out_fd[0] = p->out_fd[1] = -1;
     p->tty = ex.tty;
@@ -268,6 +275,8 @@ agent_process_exec (agent_t *agent, agent_stream_t *s)
     p->argv = xzalloc ((n + 1) * sizeof (char *));
     for (size_t i = 0; i < n; i++)
         p->argv[i] = xstrdup (ex.argv[i]);
+    bool wait = ex.wait;
+    int64_t wait_timeout_ms = ex.wait_timeout_ms;
     wr_agent_exec_clear (&ex);
     p->next = agent->processes;
     agent->processes = p;
@@ -279,7 +288,13 @@ agent_process_exec (agent_t *agent, agent_stream_t *s)
         wr_agent_message_set_string (msg, "process_id", p->id);
         wr_agent_message_set_int (msg, "pid", p->pid);
     }
-    agent_send (s, msg, true);
+    agent_send (s, msg, !wait);
+    if (wait) {
+        /* The stream goes on as a process.wait's (agent_process_tick). */
+        s->kind = STREAM_WAIT;
+        s->process_id = xstrdup (p->id);
+        s->deadline_ms = wait_timeout_ms > 0 ? agent_now_ms () + wait_timeout_ms : -1;
+    }
 }
 
 static void

@@ -26,9 +26,10 @@
 /* The framing version of every hello, whatever the peers speak later. */
 #define WR_AGENT_HELLO_VERSION 1
 /* The protocol versions this code speaks (docs/agent-protocol.md: 2 is 1
- * with a started message that describes the process). */
+ * with a started message that describes the process; 3 is 2 with exec's
+ * wait, which ends the stream with the process once it ended). */
 #define WR_AGENT_VERSION_MIN 1
-#define WR_AGENT_VERSION_MAX 2
+#define WR_AGENT_VERSION_MAX 3
 
 typedef enum {
     WR_AGENT_FRAME_MESSAGE = 1, /* a JSON object: a request, reply or event */

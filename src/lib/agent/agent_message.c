@@ -163,6 +163,8 @@ static const field_t exec_fields[] = {
     STR ("user", false, 256),
     BOOLF ("stdin"),
     OBJ ("tty", false, &tty_schema),
+    BOOLF ("wait"),
+    INT ("timeout_ms", false, 1, 86400000),
     END_FIELDS,
 };
 static const field_t started_fields[] = {
@@ -369,7 +371,7 @@ static const msg_spec_t specs[WR_AGENT_MSG_COUNT] = {
     [WR_AGENT_MSG_PING] = MSG ("ping", FROM_BOTH, REQUEST, false, no_fields, NULL),
     [WR_AGENT_MSG_PONG] = MSG ("pong", FROM_BOTH, ON_STREAM, true, no_fields, NULL),
     [WR_AGENT_MSG_EXEC] = MSG ("exec", FROM_HOST, REQUEST, false, exec_fields, NULL),
-    [WR_AGENT_MSG_STARTED] = MSG ("started", FROM_AGENT, ON_STREAM, true, started_fields, NULL),
+    [WR_AGENT_MSG_STARTED] = MSG ("started", FROM_AGENT, ON_STREAM, false, started_fields, NULL),
     [WR_AGENT_MSG_PROCESS_STATUS] =
         MSG ("process.status", FROM_HOST, REQUEST, false, process_id_fields, NULL),
     [WR_AGENT_MSG_PROCESS_WAIT] =
@@ -1121,6 +1123,11 @@ wr_agent_exec_new (const wr_agent_exec_t *exec)
         json_object_object_add (tty, "cols", json_object_new_int64 (exec->cols));
         wr_agent_message_set_json (msg, "tty", tty);
     }
+    if (exec->wait) {
+        wr_agent_message_set_bool (msg, "wait", true);
+        if (exec->wait_timeout_ms > 0)
+            wr_agent_message_set_int (msg, "timeout_ms", exec->wait_timeout_ms);
+    }
     return msg;
 }
 
@@ -1141,6 +1148,8 @@ wr_agent_exec_from (const wr_agent_message_t *msg, wr_agent_exec_t *out)
         out->rows = (unsigned) get_int (tty, "rows", 24);
         out->cols = (unsigned) get_int (tty, "cols", 80);
     }
+    out->wait = wr_agent_message_bool (msg, "wait", false);
+    out->wait_timeout_ms = wr_agent_message_int (msg, "timeout_ms", 0);
 }
 
 static void

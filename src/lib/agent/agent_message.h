@@ -151,6 +151,11 @@ typedef struct {
     bool stdin; /* keep stdin open for stdin messages */
     bool tty; /* run on a terminal of ROWS x COLS */
     unsigned rows, cols;
+    /* Protocol version 3: after started, the stream stays open and ends
+     * with the process message once it ended (as process.wait answers),
+     * or an unavailable error after WAIT_TIMEOUT_MS (0: none). */
+    bool wait;
+    int64_t wait_timeout_ms;
 } wr_agent_exec_t;
 
 wr_agent_message_t *wr_agent_exec_new (const wr_agent_exec_t *exec);

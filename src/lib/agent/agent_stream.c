@@ -19,15 +19,18 @@ frame_what (const wr_agent_frame_t *frame)
     return frame->type == WR_AGENT_FRAME_DATA ? "data" : "message";
 }
 
-/* Whether REPLY answers a request of type REQUEST; *MANY: it may come
- * more than once. */
+/* Whether REPLY answers a request of type REQUEST (ANSWERED: an answer
+ * came already); *MANY: more may follow it. */
 static bool
-reply_fits (wr_agent_msg_type_t request, wr_agent_msg_type_t reply, bool *many)
+reply_fits (wr_agent_msg_type_t request, wr_agent_msg_type_t reply, bool answered, bool *many)
 {
     *many = false;
     switch (request) {
     case WR_AGENT_MSG_EXEC:
-        return reply == WR_AGENT_MSG_STARTED;
+        /* With wait (version 3) the process follows its started. */
+        *many = reply == WR_AGENT_MSG_STARTED && !answered;
+        return (reply == WR_AGENT_MSG_STARTED && !answered) ||
+               (reply == WR_AGENT_MSG_PROCESS && answered);
     case WR_AGENT_MSG_PROCESS_STATUS:
     case WR_AGENT_MSG_PROCESS_WAIT:
         return reply == WR_AGENT_MSG_PROCESS;
@@ -175,7 +178,7 @@ message_frame (wr_agent_call_t *call, const wr_agent_frame_t *frame, wr_error_t 
                                       call->stream);
         break;
     default:
-        if (call->agent_opened || !reply_fits (call->request, msg->type, &many))
+        if (call->agent_opened || !reply_fits (call->request, msg->type, call->answered, &many))
             return wr_error_set_kind (err, WR_ERROR_INVALID, 0,
                                       "a %s message on stream %u, which does not answer %s",
                                       wr_agent_msg_type_name (msg->type), call->stream,

@@ -114,6 +114,125 @@ now_seconds (void)
     return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
+/* `wait` and `timeout_ms` (only with it) into EXEC. */
+static int
+wait_of (json_object *body, wr_agent_exec_t *exec, wr_error_t *err)
+{
+    json_object *value;
+    if (wr_json_member (body, "wait", false, NAME, "", &value, err) > 0)
+        exec->wait = json_object_get_boolean (value);
+    if (wr_json_member (body, "timeout_ms", false, NAME, "", &value, err) > 0) {
+        int64_t ms = json_object_get_int64 (value);
+        if (!exec->wait)
+            return wr_json_error (err, NAME, "timeout_ms", "is for `wait: true` only");
+        if (ms < 1 || ms > (int64_t) 24 * 3600 * 1000)
+            return wr_json_error (err, NAME, "timeout_ms", "must be 1 to 86400000");
+        exec->wait_timeout_ms = ms;
+    }
+    return 0;
+}
+
+static void
+observe_exec (wr_api_v1_t *v1, double took)
+{
+    if (v1->exec_histogram != NULL)
+        wr_histogram_observe (v1->exec_histogram, took);
+    else if (v1->sandboxes != NULL)
+        wr_sandbox_manager_observe_exec (v1->sandboxes, took);
+}
+
+/* The answer of an exec with wait: 200 and the ended process, or 201 and
+ * the running one when TIMED_OUT. */
+static void
+answer_waited (wr_api_response_t *resp, json_object *process, bool timed_out)
+{
+    wr_api_response_json (resp, timed_out ? 201 : 200, wr_api_process_json (process));
+}
+
+/* Exec and wait in one agent stream (protocol version 3): started, then
+ * the process once it ended, or the agent's unavailable error when
+ * TIMEOUT_MS (0: none) passed, answered with the running process. */
+static int
+exec_and_wait (wr_api_v1_t *v1, wr_agent_client_t *agent, const wr_agent_message_t *msg,
+               int64_t timeout_ms, double start, wr_api_response_t *resp, wr_error_t *err)
+{
+    cleanup_agent_call wr_agent_call_t *call = wr_agent_call_open (agent, msg, false, NULL, err);
+    if (call == NULL)
+        return -1;
+    wr_agent_item_t first = { 0 };
+    if (wr_api_agent_first (call, &first, err) < 0)
+        return -1;
+    observe_exec (v1, now_seconds () - start);
+    cleanup_json_reader json_object *started = json_object_get (first.message->json);
+    bool ended = first.end;
+    wr_agent_item_clear (&first);
+    if (ended) /* an agent that did not take the wait */
+        return wr_error_set_kind (err, WR_ERROR_INTERNAL, 0,
+                                  "the agent ended an exec with wait at its start");
+    int64_t deadline = timeout_ms > 0 ? timeout_ms + WR_API_AGENT_DEADLINE_MS : -1;
+    wr_agent_item_t item = { 0 };
+    int r = wr_agent_call_next (call, deadline, &item, err);
+    if (r <= 0) {
+        if (r == 0)
+            wr_error_set_kind (err, WR_ERROR_UNAVAILABLE, 0,
+                               "the agent ended the stream before the process ended");
+        return -1;
+    }
+    if (item.message == NULL) {
+        wr_agent_item_clear (&item);
+        return wr_error_set_kind (err, WR_ERROR_INTERNAL, 0,
+                                  "the agent sent data where the process was due");
+    }
+    if (item.message->type == WR_AGENT_MSG_ERROR) {
+        bool timed_out = timeout_ms > 0 && wr_agent_error_kind_from_name (wr_agent_message_string (
+                                               item.message, "kind")) == (int) WR_ERROR_UNAVAILABLE;
+        if (timed_out) {
+            wr_agent_item_clear (&item);
+            answer_waited (resp, started, true);
+            return 0;
+        }
+        wr_agent_error_from (item.message, WR_AGENT_SIDE_AGENT, err);
+        wr_agent_item_clear (&item);
+        return -1;
+    }
+    answer_waited (resp, item.message->json, false);
+    wr_agent_item_clear (&item);
+    return 0;
+}
+
+/* Waits for the process STARTED names (an agent older than version 3):
+ * the same answer as exec_and_wait. */
+static int
+wait_after (wr_agent_client_t *agent, const wr_agent_message_t *started, int64_t timeout_ms,
+            wr_api_response_t *resp, wr_error_t *err)
+{
+    cleanup_agent_message wr_agent_message_t *wait =
+        wr_agent_message_new (WR_AGENT_MSG_PROCESS_WAIT);
+    wr_agent_message_set_string (wait, "process_id",
+                                 wr_agent_message_string (started, "process_id"));
+    if (timeout_ms > 0)
+        wr_agent_message_set_int (wait, "timeout_ms", timeout_ms);
+    int64_t deadline = timeout_ms > 0 ? timeout_ms + WR_API_AGENT_DEADLINE_MS : -1;
+    cleanup_agent_message wr_agent_message_t *process = NULL;
+    cleanup_error wr_error_t wait_err = NULL;
+    if (wr_agent_client_request (agent, wait, deadline, &process, &wait_err) < 0) {
+        if (timeout_ms > 0 && wr_error_kind (wait_err) == WR_ERROR_UNAVAILABLE) {
+            cleanup_agent_message wr_agent_message_t *status =
+                wr_agent_message_new (WR_AGENT_MSG_PROCESS_STATUS);
+            wr_agent_message_set_string (status, "process_id",
+                                         wr_agent_message_string (started, "process_id"));
+            if (wr_api_agent_request (agent, status, &process, err) < 0)
+                return -1;
+            answer_waited (resp, process->json, true);
+            return 0;
+        }
+        *err = steal_pointer (&wait_err);
+        return -1;
+    }
+    answer_waited (resp, process->json, false);
+    return 0;
+}
+
 int
 wr_api_process_exec (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_error_t *err)
 {
@@ -124,31 +243,41 @@ wr_api_process_exec (wr_api_request_t *req, wr_api_response_t *resp, void *data,
         { "user", json_type_string, false },
         { "stdin", json_type_boolean, false },
         { "tty", json_type_object, false },
+        { "wait", json_type_boolean, false },
+        { "timeout_ms", json_type_int, false },
         { NULL, 0, false },
     };
     cleanup_json_reader json_object *body = wr_api_request_json (req, fields, err);
     if (body == NULL)
         return -1;
     wr_agent_exec_t exec = { 0 };
-    if (exec_of (body, &exec, err) < 0) {
+    if (exec_of (body, &exec, err) < 0 || wait_of (body, &exec, err) < 0) {
         wr_agent_exec_clear (&exec);
         return -1;
     }
-    cleanup_agent_message wr_agent_message_t *msg = wr_agent_exec_new (&exec);
-    wr_agent_exec_clear (&exec);
+    bool wait = exec.wait;
+    int64_t timeout_ms = exec.wait_timeout_ms;
     cleanup_agent_ref wr_api_agent_ref_t ref = { 0 };
-    if (wr_api_agent_ref (data, req, &ref, err) < 0)
+    if (wr_api_agent_ref (data, req, &ref, err) < 0) {
+        wr_agent_exec_clear (&exec);
         return -1;
+    }
+    /* An agent older than version 3 takes no wait in its exec. */
+    if (wr_agent_client_version (ref.agent) < 3)
+        exec.wait = false;
+    cleanup_agent_message wr_agent_message_t *msg = wr_agent_exec_new (&exec);
+    bool one_stream = exec.wait;
+    wr_agent_exec_clear (&exec);
     wr_api_v1_t *v1 = data;
     double start = now_seconds ();
+    if (one_stream)
+        return exec_and_wait (v1, ref.agent, msg, timeout_ms, start, resp, err);
     cleanup_agent_message wr_agent_message_t *started = NULL;
     if (wr_api_agent_request (ref.agent, msg, &started, err) < 0)
         return -1;
-    double took = now_seconds () - start;
-    if (v1->exec_histogram != NULL)
-        wr_histogram_observe (v1->exec_histogram, took);
-    else if (v1->sandboxes != NULL)
-        wr_sandbox_manager_observe_exec (v1->sandboxes, took);
+    observe_exec (v1, now_seconds () - start);
+    if (wait) /* in a request of its own */
+        return wait_after (ref.agent, started, timeout_ms, resp, err);
     /* Protocol version 2's started is the whole process; version 1's (an
      * agent older than this warrend) only names it. */
     if (wr_agent_message_has (started, "state")) {

@@ -347,14 +347,14 @@ test_version_mismatch (void **state)
 {
     (void) state;
     fake_t *f = fake_start (mismatch_script);
-    f->versions = "[3,4]";
+    f->versions = "[4,5]";
     fake_run (f);
     wr_agent_client_options_t opts = { .connect_timeout_ms = 5000 };
     wr_agent_client_t *client = NULL;
     cleanup_error wr_error_t err = NULL;
     assert_int_equal (wr_agent_client_connect (f->path, &opts, &client, &err), -1);
     assert_null (client);
-    expect_error (err, WR_ERROR_INVALID, "no common protocol version: the agent speaks 3, 4");
+    expect_error (err, WR_ERROR_INVALID, "no common protocol version: the agent speaks 4, 5");
     assert_non_null (strstr (err->message, f->path));
     fake_join (f);
     /* The agent was told why, on stream 0 with END. */

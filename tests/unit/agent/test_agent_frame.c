@@ -377,7 +377,7 @@ test_encode_checks (void **state)
                            .stream = 1 };
     cleanup_error wr_error_t err = NULL;
     assert_int_equal (wr_agent_frame_header_encode (&f, h, &err), -1);
-    assert_non_null (strstr (err->message, "unknown protocol version 3"));
+    assert_non_null (strstr (err->message, "unknown protocol version 4"));
     f.version = 1;
     f.stream = 0;
     assert_int_equal (wr_agent_frame_header_encode (&f, h, &err), -1);

@@ -432,15 +432,16 @@ test_negotiation (void **state)
         assert_non_null (back);
         assert_string_equal (wr_agent_message_string (back, "software"), "warrend 0.1");
         assert_int_equal (wr_agent_negotiate (back, HOST, &version, NULL), 0);
-        assert_int_equal (version, 2);
+        assert_int_equal (version, 3);
     }
     {
         /* A newer peer: more versions, fields of its own (taken in a hello). */
-        cleanup_agent_message wr_agent_message_t *hello = decode (
-            "{\"type\":\"hello\",\"versions\":[3,1,2],\"features\":{\"x\":1}}", 0, 0, AGENT, NULL);
+        cleanup_agent_message wr_agent_message_t *hello =
+            decode ("{\"type\":\"hello\",\"versions\":[4,1,3,2],\"features\":{\"x\":1}}", 0, 0,
+                    AGENT, NULL);
         assert_non_null (hello);
         assert_int_equal (wr_agent_negotiate (hello, AGENT, &version, NULL), 0);
-        assert_int_equal (version, 2);
+        assert_int_equal (version, 3);
     }
     {
         /* An older peer: its version. */
@@ -452,14 +453,14 @@ test_negotiation (void **state)
     }
     {
         cleanup_agent_message wr_agent_message_t *hello =
-            decode ("{\"type\":\"hello\",\"versions\":[3,4]}", 0, 0, AGENT, NULL);
+            decode ("{\"type\":\"hello\",\"versions\":[4,5]}", 0, 0, AGENT, NULL);
         assert_non_null (hello);
         cleanup_error wr_error_t err = NULL;
         assert_int_equal (wr_agent_negotiate (hello, AGENT, &version, &err), -1);
         assert_int_equal (version, 0);
         assert_int_equal (err->kind, WR_ERROR_INVALID);
         assert_string_equal (err->message,
-                             "no common protocol version: the agent speaks 3, 4, this side 1 to 2");
+                             "no common protocol version: the agent speaks 4, 5, this side 1 to 3");
         /* What is sent to the peer before closing. */
         cleanup_agent_message wr_agent_message_t *reply = wr_agent_error_new (err);
         cleanup_agent_buf wr_agent_buf_t buf = { 0 };

@@ -604,7 +604,7 @@ test_started_by_version (void **state)
     assert_non_null (theirs);
     assert_int_equal (wr_agent_negotiate (theirs, WR_AGENT_SIDE_AGENT, &c.version, NULL), 0);
     wr_agent_message_free (theirs);
-    assert_int_equal (c.version, 2); /* what it offers; the lower common one is used */
+    assert_int_equal (c.version, 3); /* what it offers; the lower common one is used */
     c.version = 1;
     assert_int_equal (wr_agent_decoder_set_version (c.dec, 1, NULL), 0);
     ex = (wr_agent_exec_t){ .argv = (char *[]){ "true", NULL } };
@@ -639,6 +639,49 @@ test_files_and_docker_answer (void **state)
     msg = next_message (&c, 3);
     assert_true (msg->type == WR_AGENT_MSG_FILE_INFO || msg->type == WR_AGENT_MSG_ERROR);
     wr_agent_message_free (msg);
+    ac_close (&c);
+}
+
+/* Exec with wait (version 3): started, then on the same stream the
+ * process once it ended; with timeout_ms, an unavailable error while it
+ * still runs. */
+static void
+test_exec_wait (void **state)
+{
+    (void) state;
+    ac_t c;
+    connect_ok (&c);
+    wr_agent_exec_t ex = { .argv = (char *[]){ "sh", "-c", "exit 3", NULL }, .wait = true };
+    assert_int_equal (ac_send (&c, 1, wr_agent_exec_new (&ex), true), 0);
+    wr_agent_message_t *msg = next_message (&c, 1);
+    assert_int_equal (msg->type, WR_AGENT_MSG_STARTED);
+    assert_false (c.frame.flags & WR_AGENT_FLAG_END);
+    cleanup_free char *id = xstrdup (wr_agent_message_string (msg, "process_id"));
+    wr_agent_message_free (msg);
+    msg = next_message (&c, 1);
+    assert_int_equal (msg->type, WR_AGENT_MSG_PROCESS);
+    assert_true (c.frame.flags & WR_AGENT_FLAG_END);
+    assert_string_equal (wr_agent_message_string (msg, "process_id"), id);
+    assert_string_equal (wr_agent_message_string (msg, "state"), "exited");
+    assert_int_equal (wr_agent_message_int (msg, "exit_code", -1), 3);
+    wr_agent_message_free (msg);
+
+    ex = (wr_agent_exec_t){ .argv = (char *[]){ "sleep", "30", NULL },
+                            .wait = true,
+                            .wait_timeout_ms = 200 };
+    assert_int_equal (ac_send (&c, 3, wr_agent_exec_new (&ex), true), 0);
+    msg = next_message (&c, 3);
+    assert_int_equal (msg->type, WR_AGENT_MSG_STARTED);
+    cleanup_free char *sleeper = xstrdup (wr_agent_message_string (msg, "process_id"));
+    wr_agent_message_free (msg);
+    msg = next_message (&c, 3);
+    assert_int_equal (msg->type, WR_AGENT_MSG_ERROR);
+    assert_string_equal (wr_agent_message_string (msg, "kind"), "unavailable");
+    wr_agent_message_free (msg);
+    wr_agent_message_t *kill_req = wr_agent_message_new (WR_AGENT_MSG_PROCESS_KILL);
+    wr_agent_message_set_string (kill_req, "process_id", sleeper);
+    assert_int_equal (ac_send (&c, 5, kill_req, true), 0);
+    wr_agent_message_free (next_message (&c, 5));
     ac_close (&c);
 }
 
@@ -695,6 +738,7 @@ main (int argc, char **argv)
         cmocka_unit_test (test_exec_errors),
         cmocka_unit_test (test_max_processes),
         cmocka_unit_test (test_default_user),
+        cmocka_unit_test (test_exec_wait),
     };
     return cmocka_run_group_tests (tests, setup, teardown);
 }
