@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "quote.h"
 #include "xalloc.h"
 
 int
@@ -12,24 +13,26 @@ wr_digest_validate (const char *digest, wr_error_t *err)
 {
     if (digest == NULL)
         return wr_error_set (err, 0, "missing digest");
-    /* Quote at most a few dozen bytes of hostile input in messages. */
-    const int shown = 80;
-    if (strncmp (digest, "sha256:", 7) != 0)
-        return wr_error_set (err, 0, "digest `%.*s`: only sha256 digests are supported", shown,
-                             digest);
     const char *hex = digest + 7;
-    size_t len = strlen (hex);
-    if (len != WR_DIGEST_SHA256_HEX_LEN)
-        return wr_error_set (err, 0, "digest `%.*s`: a sha256 digest has 64 hex digits, not %zu",
-                             shown, digest, len);
-    for (size_t i = 0; i < len; i++) {
-        char c = hex[i];
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-            return wr_error_set (err, 0,
-                                 "digest `%.*s`: character %zu is not a lowercase hex digit", shown,
-                                 digest, i + 8);
-    }
-    return 0;
+    size_t len = strncmp (digest, "sha256:", 7) == 0 ? strlen (hex) : 0;
+    size_t bad = 0;
+    for (size_t i = 0; len == WR_DIGEST_SHA256_HEX_LEN && i < len && bad == 0; i++)
+        if (!((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f')))
+            bad = i + 8;
+    if (len == WR_DIGEST_SHA256_HEX_LEN && bad == 0)
+        return 0;
+    /* Hostile input: at most 80 bytes of it, quoted. */
+    char *quoted = wr_quote (digest, 80);
+    if (strncmp (digest, "sha256:", 7) != 0)
+        wr_error_set (err, 0, "digest `%s`: only sha256 digests are supported", quoted);
+    else if (len != WR_DIGEST_SHA256_HEX_LEN)
+        wr_error_set (err, 0, "digest `%s`: a sha256 digest has 64 hex digits, not %zu", quoted,
+                      len);
+    else
+        wr_error_set (err, 0, "digest `%s`: character %zu is not a lowercase hex digit", quoted,
+                      bad);
+    free (quoted);
+    return -1;
 }
 
 const char *

@@ -323,7 +323,7 @@ test_refused_tags_and_digests (void **state)
                     "`md5:d41d8cd98f00b204e9800998ecf8427e`: only sha256 digests are supported");
     expect_refused ("foo@" DIGEST_A "@" DIGEST_B,
                     "image reference `foo@" DIGEST_A "@" DIGEST_B "`: digest `" DIGEST_A
-                    "@sha256:d`: a sha256 digest has 64 hex digits, not 136");
+                    "@sha256:d...`: a sha256 digest has 64 hex digits, not 136");
     expect_refused (
         "foo@SHA256:86E0E091D0DA6BDE2456DBB48306F3956BBEB2EAE1B5B9A43045843F69FE4AAA",
         "image reference "
