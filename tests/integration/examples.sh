@@ -116,6 +116,14 @@ case_dockerfile_in_sandbox() {
     ex_no_sandbox_left
 }
 
+case_image_from_dockerfile() {
+    ex_setup
+    ex_run "$EXAMPLES/image_from_dockerfile.py"
+    assert_match "$EX_OUT" '^hello from app 1.0, built by warrend$' "the built image's program"
+    assert_contains "$EX_OUT" "in /app: ['VERSION', 'main.sh']"
+    ex_no_sandbox_left
+}
+
 case_compose_two_services() {
     ex_setup
     ex_run "$EXAMPLES/compose_two_services.py"
@@ -137,6 +145,7 @@ t_case "examples/docker_in_sandbox.py: the issue's program, readiness lines and 
 t_case "the issue's program with beta9's names replaced by warren's, and nothing else" case_beta9_program
 t_case "examples/run_untrusted_code.py: code's output and exit code, lines streamed" case_run_untrusted_code
 t_case "examples/dockerfile_in_sandbox.py: docker build of an uploaded context, then run" case_dockerfile_in_sandbox
+t_case "examples/image_from_dockerfile.py: warrend builds a Dockerfile's COPY from a local context" case_image_from_dockerfile
 t_case "examples/compose_two_services.py: nginx and a client that fetches its page" case_compose_two_services
 t_case "examples/files_in_and_out.py: upload, process, download" case_files_in_and_out
 rc=0
