@@ -71,7 +71,8 @@ bench_images() {
 
 # bench_warrend_start BUILD [ARGS...]: warrend (with ARGS) of the benchmark's own (a state
 # directory under /run/warren-bench, short enough for the agent's socket
-# path; a cgroup parent of its own; the local registry), the way
+# path; a cgroup parent of its own, named after the calling (sub)shell;
+# the local registry), the way
 # tests/lib.sh's t_warrend starts one.  Sets WD_ROOT, WD_SOCK, WD_PID,
 # WD_CGROUP; its log is WD_ROOT/warrend.log.  bench_warrend_stop undoes it.
 bench_warrend_start() {
@@ -80,7 +81,7 @@ bench_warrend_start() {
     mkdir -p /run/warren-bench
     WD_ROOT=$(mktemp -d /run/warren-bench/wd.XXXXXX)
     WD_SOCK=$WD_ROOT/run/warrend.sock
-    WD_CGROUP=/warren-bench-$$
+    WD_CGROUP=/warren-bench-$BASHPID
     local warrend=$build/src/cmd/warrend/warrend
     [ -x "$warrend" ] || bench_die "no warrend at $warrend (ninja -C $build)"
     if grep -q __asan_init "$warrend" 2> /dev/null; then
@@ -129,7 +130,7 @@ bench_warrend_stop() {
         umount -l "$d" 2> /dev/null || true
     done
     for d in /sys/fs/cgroup/*"$WD_CGROUP" /sys/fs/cgroup/*/"$WD_CGROUP"; do
-        [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2> /dev/null
+        [ -d "$d" ] && { find "$d" -depth -type d -exec rmdir {} + 2> /dev/null || true; }
     done
     rm -rf "$WD_ROOT"
     WD_ROOT=
