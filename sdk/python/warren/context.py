@@ -16,6 +16,7 @@ import tarfile
 import tempfile
 from typing import IO, List, Optional, Tuple
 
+from .client import Client
 from .exceptions import ImageBuildError
 
 _Pattern = Tuple[bool, "re.Pattern[str]"]
@@ -135,11 +136,11 @@ def make_tar(context_dir: str) -> IO[bytes]:
     return out
 
 
-def upload(client: "object", context_dir: str) -> str:
+def upload(client: Client, context_dir: str) -> str:
     """Sends ``context_dir`` to warrend and returns the context's digest
     (``sha256:...``) for the create body's ``image.context``."""
     with make_tar(context_dir) as f:
-        answer = client.request("POST", "/v1/contexts", body=f, error=ImageBuildError)  # type: ignore[attr-defined]
+        answer = client.request("POST", "/v1/contexts", body=f, error=ImageBuildError)
     digest: Optional[str] = answer.get("context") if isinstance(answer, dict) else None
     if not digest:
         raise ImageBuildError("POST /v1/contexts: the answer has no context", "internal")

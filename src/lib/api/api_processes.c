@@ -141,12 +141,12 @@ observe_exec (wr_api_v1_t *v1, double took)
         wr_sandbox_manager_observe_exec (v1->sandboxes, took);
 }
 
-/* The answer of an exec with wait: 200 and the ended process, or 201 and
- * the running one when TIMED_OUT. */
+/* The answer of an exec: 200 and the process that ended (with wait), or
+ * 201 and the one still RUNNING. */
 static void
-answer_waited (wr_api_response_t *resp, json_object *process, bool timed_out)
+answer_waited (wr_api_response_t *resp, json_object *process, bool running)
 {
-    wr_api_response_json (resp, timed_out ? 201 : 200, wr_api_process_json (process));
+    wr_api_response_json (resp, running ? 201 : 200, wr_api_process_json (process));
 }
 
 /* Exec and wait in one agent stream (protocol version 3): started, then
@@ -200,8 +200,30 @@ exec_and_wait (wr_api_v1_t *v1, wr_agent_client_t *agent, const wr_agent_message
     return 0;
 }
 
-/* Waits for the process STARTED names (an agent older than version 3):
- * the same answer as exec_and_wait. */
+/* Answers 201 and the process STARTED names: protocol version 2's started
+ * is the whole process; version 1's (an agent older than this warrend)
+ * only names it, so its status is asked for. */
+static int
+answer_started (wr_agent_client_t *agent, const wr_agent_message_t *started,
+                wr_api_response_t *resp, wr_error_t *err)
+{
+    if (wr_agent_message_has (started, "state")) {
+        answer_waited (resp, started->json, true);
+        return 0;
+    }
+    cleanup_agent_message wr_agent_message_t *status =
+        wr_agent_message_new (WR_AGENT_MSG_PROCESS_STATUS);
+    wr_agent_message_set_string (status, "process_id",
+                                 wr_agent_message_string (started, "process_id"));
+    cleanup_agent_message wr_agent_message_t *process = NULL;
+    if (wr_api_agent_request (agent, status, &process, err) < 0)
+        return -1;
+    answer_waited (resp, process->json, true);
+    return 0;
+}
+
+/* Waits for the process STARTED names in a request of its own (an agent
+ * older than version 3): the same answer as exec_and_wait. */
 static int
 wait_after (wr_agent_client_t *agent, const wr_agent_message_t *started, int64_t timeout_ms,
             wr_api_response_t *resp, wr_error_t *err)
@@ -215,22 +237,14 @@ wait_after (wr_agent_client_t *agent, const wr_agent_message_t *started, int64_t
     int64_t deadline = timeout_ms > 0 ? timeout_ms + WR_API_AGENT_DEADLINE_MS : -1;
     cleanup_agent_message wr_agent_message_t *process = NULL;
     cleanup_error wr_error_t wait_err = NULL;
-    if (wr_agent_client_request (agent, wait, deadline, &process, &wait_err) < 0) {
-        if (timeout_ms > 0 && wr_error_kind (wait_err) == WR_ERROR_UNAVAILABLE) {
-            cleanup_agent_message wr_agent_message_t *status =
-                wr_agent_message_new (WR_AGENT_MSG_PROCESS_STATUS);
-            wr_agent_message_set_string (status, "process_id",
-                                         wr_agent_message_string (started, "process_id"));
-            if (wr_api_agent_request (agent, status, &process, err) < 0)
-                return -1;
-            answer_waited (resp, process->json, true);
-            return 0;
-        }
-        *err = steal_pointer (&wait_err);
-        return -1;
+    if (wr_agent_client_request (agent, wait, deadline, &process, &wait_err) == 0) {
+        answer_waited (resp, process->json, false);
+        return 0;
     }
-    answer_waited (resp, process->json, false);
-    return 0;
+    if (timeout_ms > 0 && wr_error_kind (wait_err) == WR_ERROR_UNAVAILABLE)
+        return answer_started (agent, started, resp, err);
+    *err = steal_pointer (&wait_err);
+    return -1;
 }
 
 int
@@ -255,18 +269,18 @@ wr_api_process_exec (wr_api_request_t *req, wr_api_response_t *resp, void *data,
         wr_agent_exec_clear (&exec);
         return -1;
     }
-    bool wait = exec.wait;
     int64_t timeout_ms = exec.wait_timeout_ms;
     cleanup_agent_ref wr_api_agent_ref_t ref = { 0 };
     if (wr_api_agent_ref (data, req, &ref, err) < 0) {
         wr_agent_exec_clear (&exec);
         return -1;
     }
-    /* An agent older than version 3 takes no wait in its exec. */
-    if (wr_agent_client_version (ref.agent) < 3)
-        exec.wait = false;
-    cleanup_agent_message wr_agent_message_t *msg = wr_agent_exec_new (&exec);
+    /* Version 3 waits on the exec's own stream; older agents take no wait
+     * in an exec and are asked with process.wait after started. */
+    bool wait = exec.wait;
+    exec.wait = wait && wr_agent_client_version (ref.agent) >= 3;
     bool one_stream = exec.wait;
+    cleanup_agent_message wr_agent_message_t *msg = wr_agent_exec_new (&exec);
     wr_agent_exec_clear (&exec);
     wr_api_v1_t *v1 = data;
     double start = now_seconds ();
@@ -276,23 +290,9 @@ wr_api_process_exec (wr_api_request_t *req, wr_api_response_t *resp, void *data,
     if (wr_api_agent_request (ref.agent, msg, &started, err) < 0)
         return -1;
     observe_exec (v1, now_seconds () - start);
-    if (wait) /* in a request of its own */
+    if (wait)
         return wait_after (ref.agent, started, timeout_ms, resp, err);
-    /* Protocol version 2's started is the whole process; version 1's (an
-     * agent older than this warrend) only names it. */
-    if (wr_agent_message_has (started, "state")) {
-        wr_api_response_json (resp, 201, wr_api_process_json (started->json));
-        return 0;
-    }
-    cleanup_agent_message wr_agent_message_t *status =
-        wr_agent_message_new (WR_AGENT_MSG_PROCESS_STATUS);
-    wr_agent_message_set_string (status, "process_id",
-                                 wr_agent_message_string (started, "process_id"));
-    cleanup_agent_message wr_agent_message_t *process = NULL;
-    if (wr_api_agent_request (ref.agent, status, &process, err) < 0)
-        return -1;
-    wr_api_response_json (resp, 201, wr_api_process_json (process->json));
-    return 0;
+    return answer_started (ref.agent, started, resp, err);
 }
 
 int

@@ -18,26 +18,26 @@
 
 #define READ_CHUNK (128 * 1024)
 
-/* The sha256 and size of the file FD, read from its start. */
+/* Copies what READ_FN gives into the file FD, with its sha256 and size. */
 static int
-hash_file (int fd, char *digest, unsigned long long *bytes, wr_error_t *err)
+receive (wr_build_context_read_fn read_fn, void *data, int fd, char *digest,
+         unsigned long long *bytes, wr_error_t *err)
 {
-    if (lseek (fd, 0, SEEK_SET) < 0)
-        return wr_error_set (err, errno, "a build context: seek its archive");
     wr_sha256_t *sha = wr_sha256_new ();
     cleanup_free char *buf = xmalloc (READ_CHUNK);
     ssize_t n;
     *bytes = 0;
-    while ((n = read (fd, buf, READ_CHUNK)) > 0) {
+    while ((n = read_fn (data, buf, READ_CHUNK, err)) > 0) {
         wr_sha256_update (sha, buf, (size_t) n);
         *bytes += (unsigned long long) n;
+        if (wr_write_all (fd, buf, (size_t) n, "a build context's archive", err) < 0) {
+            n = -1;
+            break;
+        }
     }
-    int saved = errno;
     wr_sha256_final (sha, digest);
     wr_sha256_free (sha);
-    if (n < 0)
-        return wr_error_set (err, saved, "a build context: read its archive");
-    return 0;
+    return n < 0 ? -1 : 0;
 }
 
 /* Renews the time of use of DIR/NAME; false when it is not there.  The
@@ -50,14 +50,19 @@ touch (int dir_fd, const char *name)
 }
 
 int
-wr_build_context_add (const char *dir, int tar_fd, const wr_unpack_limits_t *limits,
-                      wr_build_context_info_t *info, const wr_log_t *log, wr_error_t *err)
+wr_build_context_add (const char *dir, wr_build_context_read_fn read_fn, void *data,
+                      const wr_unpack_limits_t *limits, wr_build_context_info_t *info,
+                      const wr_log_t *log, wr_error_t *err)
 {
     memset (info, 0, sizeof *info);
     if (wr_mkdir_p (dir, 0700, err) < 0)
         return -1;
     wr_build_context_sweep (dir, WR_BUILD_CONTEXT_MAX_AGE, log);
-    if (hash_file (tar_fd, info->digest, &info->bytes, err) < 0)
+    /* The archive, unnamed until it is unpacked: nothing to clean up. */
+    cleanup_close int tar_fd = open (dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (tar_fd < 0)
+        return wr_error_set (err, errno, "a build context: a file in `%s`", dir);
+    if (receive (read_fn, data, tar_fd, info->digest, &info->bytes, err) < 0)
         return -1;
     const char *hex = wr_digest_hex (info->digest);
     cleanup_close int dir_fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -73,7 +78,7 @@ wr_build_context_add (const char *dir, int tar_fd, const wr_unpack_limits_t *lim
     if (mkdirat (dir_fd, tmp, 0755) < 0)
         return wr_error_set (err, errno, "a build context: make `%s/%s`", dir, tmp);
     cleanup_close int root_fd = openat (dir_fd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int layer_fd = dup (tar_fd);
+    int layer_fd = dup (tar_fd); /* taken by the unpack */
     int r = root_fd < 0 || layer_fd < 0 || lseek (layer_fd, 0, SEEK_SET) < 0
                 ? wr_error_set (err, errno, "a build context: open `%s/%s`", dir, tmp)
                 : 0;

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "digest.h"
 #include "error.h"
@@ -26,11 +27,15 @@ typedef struct {
     bool existed; /* the same archive was there already */
 } wr_build_context_info_t;
 
-/* Adds the tar archive in the file TAR_FD (read from its start; not
- * closed) to DIR (made when missing).  LIMITS may be NULL (the layer
- * defaults).  Errors name the archive by its digest. */
-int wr_build_context_add (const char *dir, int tar_fd, const wr_unpack_limits_t *limits,
-                          wr_build_context_info_t *info, const wr_log_t *log, wr_error_t *err);
+/* Reads a tar archive with READ_FN (the bytes it put in BUF, at most
+ * MAX; 0 at the end; -1 with *ERR), hashing it as it comes into a
+ * temporary file of DIR (made when missing), and adds it to DIR.  LIMITS
+ * may be NULL (the layer defaults).  Errors name the archive by its
+ * digest. */
+typedef ssize_t (*wr_build_context_read_fn) (void *data, void *buf, size_t max, wr_error_t *err);
+int wr_build_context_add (const char *dir, wr_build_context_read_fn read_fn, void *data,
+                          const wr_unpack_limits_t *limits, wr_build_context_info_t *info,
+                          const wr_log_t *log, wr_error_t *err);
 
 /* The directory of context DIGEST ("sha256:HEX") in DIR, its time of use
  * renewed; NULL with an error of kind invalid (not such a digest) or

@@ -113,12 +113,10 @@ json_object *wr_sandbox_manager_set_lifetime (wr_sandbox_manager_t *mgr, const c
 json_object *wr_sandbox_manager_set_network (wr_sandbox_manager_t *mgr, const char *id,
                                              const wr_net_policy_t *policy, wr_error_t *err);
 
-/* Reads a tar archive with READ (the bytes it puts in BUF, at most MAX;
- * 0 at the end; -1 with *ERR) and keeps it as a build context
- * (build_context.h) in ROOT/contexts, for the image.context of a create
- * with a Dockerfile; *INFO gets its digest. */
-typedef ssize_t (*wr_sandbox_read_fn) (void *data, void *buf, size_t max, wr_error_t *err);
-int wr_sandbox_manager_add_context (wr_sandbox_manager_t *mgr, wr_sandbox_read_fn read_fn,
+/* Reads a tar archive with READ_FN and keeps it as a build context
+ * (wr_build_context_add) in ROOT/contexts, for the image.context of a
+ * create with a Dockerfile; *INFO gets its digest. */
+int wr_sandbox_manager_add_context (wr_sandbox_manager_t *mgr, wr_build_context_read_fn read_fn,
                                     void *data, wr_build_context_info_t *info, wr_error_t *err);
 
 /* Stops a sandbox and removes everything it owns on the host; its record

@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +63,31 @@ count_entries (const char *dir)
     return n;
 }
 
+/* Reads the file R->fd from its start, as a client's
+ * upload would come. */
+typedef struct {
+    int fd;
+    off_t at;
+} file_reader_t;
+
+static ssize_t
+read_file (void *data, void *buf, size_t max, wr_error_t *err)
+{
+    file_reader_t *r = data;
+    ssize_t n = pread (r->fd, buf, max, r->at);
+    if (n < 0)
+        return wr_error_set (err, errno, "read the archive");
+    r->at += n;
+    return n;
+}
+
+static int
+add (fixture_t *f, int fd, wr_build_context_info_t *info, wr_error_t *err)
+{
+    file_reader_t r = { .fd = fd };
+    return wr_build_context_add (f->contexts, read_file, &r, NULL, info, NULL, err);
+}
+
 /* An archive made by the shell command SCRIPT (run in F's directory,
  * writing to stdout), opened. */
 static int
@@ -83,11 +109,11 @@ test_add_and_find (void **state)
                                        "ln -s /etc src/link && tar -C src -cf - .");
     wr_build_context_info_t info, again;
     cleanup_error wr_error_t err = NULL;
-    assert_int_equal (wr_build_context_add (f->contexts, fd, NULL, &info, NULL, &err), 0);
+    assert_int_equal (add (f, fd, &info, &err), 0);
     assert_false (info.existed);
     assert_true (info.bytes > 0);
     assert_int_equal (strncmp (info.digest, "sha256:", 7), 0);
-    assert_int_equal (wr_build_context_add (f->contexts, fd, NULL, &again, NULL, &err), 0);
+    assert_int_equal (add (f, fd, &again, &err), 0);
     assert_true (again.existed);
     assert_string_equal (again.digest, info.digest);
     assert_int_equal (count_entries (f->contexts), 1);
@@ -126,7 +152,7 @@ test_hostile_archive (void **state)
                                        "t.addfile(i, io.BytesIO(b\"bad\")); t.close()'");
     wr_build_context_info_t info;
     cleanup_error wr_error_t err = NULL;
-    assert_int_equal (wr_build_context_add (f->contexts, fd, NULL, &info, NULL, &err), -1);
+    assert_int_equal (add (f, fd, &info, &err), -1);
     assert_non_null (strstr (err->message, "../escape.txt"));
     assert_non_null (strstr (err->message, "build context sha256:"));
     assert_int_equal (count_entries (f->contexts), 0);
@@ -135,7 +161,14 @@ test_hostile_archive (void **state)
     /* Not a tar at all. */
     cleanup_close int junk = archive (f, "echo this is not a tar archive");
     cleanup_error wr_error_t err2 = NULL;
-    assert_int_equal (wr_build_context_add (f->contexts, junk, NULL, &info, NULL, &err2), -1);
+    assert_int_equal (add (f, junk, &info, &err2), -1);
+    assert_int_equal (count_entries (f->contexts), 0);
+    /* A client that goes away mid-upload: its error, nothing kept. */
+    file_reader_t broken = { .fd = -1 };
+    cleanup_error wr_error_t err3 = NULL;
+    assert_int_equal (
+        wr_build_context_add (f->contexts, read_file, &broken, NULL, &info, NULL, &err3), -1);
+    assert_non_null (strstr (err3->message, "read the archive"));
     assert_int_equal (count_entries (f->contexts), 0);
 }
 

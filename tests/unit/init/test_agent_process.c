@@ -435,6 +435,37 @@ test_exec_errors (void **state)
     ac_close (&c);
 }
 
+/* An agent of a test's own, with the options MORE, in a directory of its
+ * own; C is connected to it. */
+typedef struct {
+    char dir[64];
+    char sock[256];
+    pid_t pid;
+} own_agent_t;
+
+static void
+own_agent_start (own_agent_t *a, char *const *more, ac_t *c)
+{
+    snprintf (a->dir, sizeof a->dir, "/tmp/test-agent-own-XXXXXX");
+    assert_non_null (mkdtemp (a->dir));
+    a->pid = agent_start_with (warren_init, a->dir, a->dir, a->sock, sizeof a->sock, more);
+    assert_true (a->pid >= 0);
+    if (ac_connect (c, a->sock) < 0)
+        fail_msg ("connect: %s", c->err ? c->err->message : "failed");
+}
+
+/* Closes C, stops the agent (it must exit) and removes its directory. */
+static void
+own_agent_stop (own_agent_t *a, ac_t *c)
+{
+    ac_close (c);
+    int status = agent_stop (a->pid);
+    assert_true (WIFEXITED (status));
+    char cmd[300];
+    snprintf (cmd, sizeof cmd, "rm -rf %s", a->dir);
+    assert_int_equal (system (cmd), 0);
+}
+
 /* --agent-max-processes 2: a third exec while two run is refused with
  * kind too_many, leaving nothing behind; once one ended the next starts.
  * An agent of its own, in a directory of its own. */
@@ -442,15 +473,10 @@ static void
 test_max_processes (void **state)
 {
     (void) state;
-    char own[] = "/tmp/test-agent-max-XXXXXX";
-    assert_non_null (mkdtemp (own));
-    char own_sock[256];
     char *more[] = { "--agent-max-processes", "2", NULL };
-    pid_t pid = agent_start_with (warren_init, own, own, own_sock, sizeof own_sock, more);
-    assert_true (pid >= 0);
+    own_agent_t own;
     ac_t c;
-    if (ac_connect (&c, own_sock) < 0)
-        fail_msg ("connect: %s", c.err ? c.err->message : "failed");
+    own_agent_start (&own, more, &c);
     cleanup_free char *a = exec_sh (&c, 1, "sleep 30", false);
     cleanup_free char *b = exec_sh (&c, 3, "exec sleep 30", false);
     assert_string_not_equal (a, b);
@@ -473,12 +499,7 @@ test_max_processes (void **state)
     char *out = run_output (&c, 13, &ex);
     assert_string_equal (out, "");
     free (out);
-    ac_close (&c);
-    int status = agent_stop (pid);
-    assert_true (WIFEXITED (status));
-    char cmd[300];
-    snprintf (cmd, sizeof cmd, "rm -rf %s", own);
-    assert_int_equal (system (cmd), 0);
+    own_agent_stop (&own, &c);
 }
 
 /* After a protocol error the agent sends an error on stream 0, closes
@@ -691,15 +712,10 @@ static void
 test_default_user (void **state)
 {
     (void) state;
-    char own[] = "/tmp/test-agent-user-XXXXXX";
-    assert_non_null (mkdtemp (own));
-    char own_sock[256];
     char *more[] = { "--agent-user", "4321:8765", NULL };
-    pid_t pid = agent_start_with (warren_init, own, own, own_sock, sizeof own_sock, more);
-    assert_true (pid >= 0);
+    own_agent_t own;
     ac_t c;
-    if (ac_connect (&c, own_sock) < 0)
-        fail_msg ("connect: %s", c.err ? c.err->message : "failed");
+    own_agent_start (&own, more, &c);
     wr_agent_exec_t ex = { .argv = (char *[]){ "sh", "-c", "id -u; id -g", NULL } };
     char *out = run_output (&c, 1, &ex);
     assert_string_equal (out, "4321\n8765\n");
@@ -708,12 +724,7 @@ test_default_user (void **state)
     out = run_output (&c, 5, &ex);
     assert_string_equal (out, "0\n0\n");
     free (out);
-    ac_close (&c);
-    int status = agent_stop (pid);
-    assert_true (WIFEXITED (status));
-    char cmd[300];
-    snprintf (cmd, sizeof cmd, "rm -rf %s", own);
-    assert_int_equal (system (cmd), 0);
+    own_agent_stop (&own, &c);
 }
 
 int
