@@ -15,6 +15,10 @@
 #             field; after kill -9 of warrend and a restart the rules are
 #             back; deleting the sandboxes removes every chain and link,
 #             and a clean stop removes warrend's table.
+#   build     a sandbox's image build steps get its egress: an open one's
+#             fetch from A and get the resolver (not kept in the layer),
+#             an allow-listed one's reach A only (B fails the build), a
+#             blocked one's reach nothing;
 #   nested    in a Docker-enabled sandbox with an allow_list, a nested
 #             --network=host container reaches exactly what the sandbox
 #             may, and nothing once it is blocked.
@@ -252,6 +256,54 @@ case_nested() {
     assert_eq "$(t_leftovers)" "" "what the sandbox left"
 }
 
+# steps JSON: a create of busybox built with the run steps in JSON.
+build_body() {
+    jq -cn --arg ref "$WARREN_BUSYBOX_IMAGE" --argjson steps "$1" --argjson extra "${2:-{\}}" \
+        '{image: {ref: $ref, steps: $steps}} + $extra'
+}
+
+case_build() {
+    setup
+    egress_warrend
+    local out id layers
+    # An open sandbox's steps reach host A and get the operator's resolver;
+    # the resolver's mount point is not part of the layer.
+    out=$(create "$(build_body "$(jq -cn --arg c "$GET 10.77.1.2 80 > /from-a; cat /etc/resolv.conf > /resolv" \
+        '[{run: $c}]')")")
+    id=$(jq -r .id <<<"$out")
+    assert_contains "$(run "$id" '["cat", "/from-a"]')" host-a "what a step fetched from host A"
+    assert_contains "$(run "$id" '["cat", "/resolv"]')" "nameserver 10.77.1.53" "a step's resolver"
+    reaches "$id" 10.77.1.2 host-a "the built sandbox itself: host A"
+    layers=$(find "$WD_ROOT" -path '*/blobs/sha256/*' -type f -newer "$T_CASE_DIR" -size -64k \
+        -exec sh -c 'tar -tzf "$1" 2>/dev/null || tar -tf "$1" 2>/dev/null' _ {} \;)
+    assert_contains "$layers" "from-a" "the step's layer"
+    assert_not_contains "$layers" "resolv.conf" "the step's layer"
+    t_api DELETE "/v1/sandboxes/$id" > /dev/null
+
+    # An allow-listed sandbox's steps reach host A only: a step that
+    # fetches from host B fails the build, and its create.
+    out=$(t_api POST /v1/sandboxes -d "$(build_body \
+        "$(jq -cn --arg c "$GET 10.77.2.2 80 | grep -q host-b" '[{run: $c}]')" '{"allow_list": ["10.77.1.2"]}')")
+    assert_contains "$out" "exited with status 1" "a step of an allow-listed sandbox that fetches from host B"
+    out=$(create "$(build_body "$(jq -cn --arg c "$GET 10.77.1.2 80 > /from-a" '[{run: $c}]')" \
+        '{"allow_list": ["10.77.1.2"]}')")
+    id=$(jq -r .id <<<"$out")
+    assert_contains "$(run "$id" '["cat", "/from-a"]')" host-a "an allow-listed step's fetch from host A"
+    t_api DELETE "/v1/sandboxes/$id" > /dev/null
+
+    # A blocked sandbox's steps reach nothing and have no resolver.
+    out=$(create "$(build_body "$(jq -cn --arg c "($GET 10.77.1.2 80 || true) > /from-a; cat /etc/resolv.conf > /resolv 2>&1 || true" \
+        '[{run: $c}]')" '{"block_network": true}')")
+    id=$(jq -r .id <<<"$out")
+    assert_not_contains "$(run "$id" '["cat", "/from-a"]')" host-a "a blocked step's fetch from host A"
+    assert_not_contains "$(run "$id" '["cat", "/resolv"]')" nameserver "a blocked step's resolver"
+    refused "$id" 10.77.1.2 "the blocked sandbox itself: host A"
+    t_api DELETE "/v1/sandboxes/$id" > /dev/null
+    assert_eq "$(t_leftovers)" "" "what the sandboxes and the failed build left"
+    assert_eq "$(ip -n "$UP" -o link show | grep -c ' wr-' || true)" 0 "links left in the uplink"
+}
+
 t_case "egress open, blocked and allow-listed; live changes; a restart; removal" case_egress
+t_case "build steps get the sandbox's egress: open, allow-listed, blocked" case_build
 t_case "a nested container gets exactly the sandbox's egress" case_nested
 t_done

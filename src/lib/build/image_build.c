@@ -3,14 +3,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
-#include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "bundle.h"
@@ -35,61 +33,6 @@ find_runsc (const wr_build_options_t *options)
         return xstrdup (options->runsc);
     /* The library reads no PATH: the caller finds runsc (the CLI does). */
     return xstrdup ("/usr/bin/runsc");
-}
-
-/* Runs the bundle DIR once with runsc; the sandbox's output goes to
- * OUTPUT_FD.  *STATUS gets the wait status. */
-static int
-run_sandbox (const char *runsc, const char *state, const char *dir, const char *id, int output_fd,
-             bool no_network, int timeout, const wr_cancel_t *cancel, int *status, wr_error_t *err)
-{
-    char *argv[] = { (char *) runsc,    "--root",
-                     (char *) state,    no_network ? "--network=none" : "--network=host",
-                     "--overlay2=none", "run",
-                     "--bundle",        (char *) dir,
-                     (char *) id,       NULL };
-    pid_t pid = fork ();
-    if (pid < 0)
-        return wr_error_set (err, errno, "run `%s`: fork", runsc);
-    if (pid == 0) {
-        int null_fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (null_fd >= 0)
-            dup2 (null_fd, 0);
-        dup2 (output_fd, 1);
-        dup2 (output_fd, 2);
-        execv (runsc, argv);
-        _exit (127);
-    }
-    time_t deadline = time (NULL) + timeout;
-    for (;;) {
-        pid_t got = waitpid (pid, status, WNOHANG);
-        if (got == pid)
-            return 0;
-        if (got < 0 && errno != EINTR)
-            return wr_error_set (err, errno, "wait for `%s`", runsc);
-        bool stopped = wr_cancel_stopped (cancel);
-        if (stopped || time (NULL) > deadline) {
-            /* The sandbox is killed and removed: nothing of it is left. */
-            kill (pid, SIGKILL);
-            waitpid (pid, status, 0);
-            char *del[] = { (char *) runsc, "--root", (char *) state, "delete", "-force",
-                            (char *) id,    NULL };
-            pid_t d = fork ();
-            if (d == 0) {
-                execv (runsc, del);
-                _exit (127);
-            }
-            if (d > 0)
-                waitpid (d, NULL, 0);
-            if (stopped) {
-                cleanup_free char *what = xasprintf ("sandbox `%s`", id);
-                return wr_cancel_check (cancel, what, err);
-            }
-            return wr_error_set (err, ETIMEDOUT, "sandbox `%s` ran longer than %d s", id, timeout);
-        }
-        struct timespec ts = { 0, 50 * 1000 * 1000 };
-        nanosleep (&ts, NULL);
-    }
 }
 
 static char *
@@ -362,9 +305,10 @@ layer_step (builder_t *b, wr_build_image_t *image, const wr_build_step_t *step, 
     for (size_t i = 0; r == 0 && commands != NULL && commands[i] != NULL; i++) {
         const char *args[] = { "/bin/sh", "-c", commands[i], NULL };
         /* Package installs need root, whatever user the image runs as. */
+        const wr_build_network_t *network = b->options->network;
         wr_bundle_options_t bopts = {
             .args = args,
-            .host_network = !b->options->no_network,
+            .host_network = network == NULL && !b->options->no_network,
             .user = step->kind == WR_BUILD_WITH_DOCKER ? "0:0" : NULL,
             .env = step->kind == WR_BUILD_RUN ? (const char *const *) step->env : NULL,
         };
@@ -372,7 +316,8 @@ layer_step (builder_t *b, wr_build_image_t *image, const wr_build_step_t *step, 
         cleanup_spec wr_spec_t *spec =
             wr_bundle_spec (root_fd, &image->parsed, NULL, NULL, &bopts, err);
         cleanup_free char *config_path = xasprintf ("%s/config.json", dir);
-        if (spec == NULL || wr_spec_save (spec, config_path, err) < 0) {
+        if (spec == NULL || (network != NULL && wr_build_sandbox_network (spec, network, err) < 0) ||
+            wr_spec_save (spec, config_path, err) < 0) {
             r = -1;
             break;
         }
@@ -381,8 +326,18 @@ layer_step (builder_t *b, wr_build_image_t *image, const wr_build_step_t *step, 
         wr_log_to (b->options->log, WR_LOG_INFO, "running", "step", step_no, "command", commands[i],
                    NULL);
         int status = 0;
-        r = run_sandbox (b->runsc, state, dir, id, b->output_fd, b->options->no_network, b->timeout,
-                         b->options->cancel, &status, err);
+        const wr_build_sandbox_t sandbox = {
+            .runsc = b->runsc,
+            .state = state,
+            .dir = dir,
+            .id = id,
+            .output_fd = b->output_fd,
+            .network = network,
+            .no_network = b->options->no_network,
+            .timeout = b->timeout,
+            .cancel = b->options->cancel,
+        };
+        r = wr_build_sandbox_run (&sandbox, &status, err);
         if (r == 0 && !(WIFEXITED (status) && WEXITSTATUS (status) == 0)) {
             cleanup_free char *how = describe_status (status);
             r = wr_error_set (err, 0, "step %zu: `%s` %s", index + 1,
@@ -398,6 +353,9 @@ layer_step (builder_t *b, wr_build_image_t *image, const wr_build_step_t *step, 
         cleanup_close int out = open (layer_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (upper_fd < 0 || out < 0)
             r = wr_error_set (err, errno, "open `%s`", upper_fd < 0 ? upper : layer_path);
+        cleanup_close int lower_fd = open (lower, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (r == 0 && commands != NULL && lower_fd >= 0)
+            wr_build_sandbox_drop_mountpoints (b->options->network, lower_fd, upper_fd);
         if (r == 0)
             r = wr_layer_diff_write (upper_fd, out, layer, err);
         if (r == 0)

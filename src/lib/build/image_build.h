@@ -1,7 +1,8 @@
 /* Building images in steps on top of an image in the store.
  *
  *   run_commands([...])  each command (sh -c) in a runsc sandbox
- *                        (--network=host, or none) on the previous root; the
+ *                        (--network=host, none, or gVisor's own stack in
+ *                        the caller's namespace) on the previous root; the
  *                        sandbox's changes become one new layer
  *   env({...})           the config's Env only, no layer
  *   copy(src, dst)       host files (or, with a build context, files of
@@ -33,6 +34,7 @@
 #include "digest.h"
 #include "error.h"
 #include "log.h"
+#include "spec.h"
 #include "store.h"
 
 typedef enum {
@@ -67,6 +69,28 @@ typedef struct {
     char **expose; /* "PORT/PROTO" entries added to ExposedPorts */
 } wr_build_step_t;
 
+/* The step sandboxes' network when the caller gives them one (warrend: the
+ * sandbox's own namespace and link, so a step reaches what the sandbox
+ * may reach and nothing else).  They run with runsc --network=sandbox:
+ * gVisor's network stack over the namespace's interfaces. */
+typedef struct {
+    /* Before each step's runsc, in the caller's thread, on the step's
+     * SPEC: put the network namespace into it and ready the namespace
+     * (runsc takes the addresses of the interfaces it takes over, so they
+     * are given back here). */
+    int (*prepare) (void *data, wr_spec_t *spec, wr_error_t *err);
+    /* In the child between fork and exec, async-signal-safe calls only:
+     * 0, or an errno that fails the step with CHILD_SETUP_WHAT in its
+     * error.  May be NULL. */
+    int (*child_setup) (void *data);
+    const char *child_setup_what;
+    void *data;
+    /* A host file bound read-only on /etc/resolv.conf in each step's
+     * sandbox; an empty file a mount point made for it is not part of the
+     * layer.  NULL: the image's own. */
+    const char *resolv_conf;
+} wr_build_network_t;
+
 typedef struct {
     const char *runsc; /* runsc's path; NULL: /usr/bin/runsc */
     /* with_docker: a flat apt repository ("http://127.0.0.1:8080/") used
@@ -77,8 +101,11 @@ typedef struct {
     /* The step sandboxes get no network at all (runsc --network=none:
      * loopback only, in a namespace of their own) instead of the host's.
      * warrend sets it: its users' steps must not reach the host's
-     * services. */
+     * services, and warrend without a network for its sandboxes sets
+     * it. */
     bool no_network;
+    /* With a network of the caller's (above), no_network is not read. */
+    const wr_build_network_t *network;
     /* COPY sources are paths inside this directory (a client's build
      * context, build_context.h), resolved in it: no `..` or symlink leads
      * out.  NULL: they are host paths (the CLI's --copy). */

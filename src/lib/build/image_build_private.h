@@ -1,12 +1,14 @@
 /* What the files of image builds share (image_build.c runs the steps;
  * image_build_step.c parses and describes them; image_build_cache.c keeps
  * the cache table; image_build_image.c loads, changes and stores the image
- * being built).  Not installed. */
+ * being built; image_build_sandbox.c runs a step's sandbox).  Not
+ * installed. */
 #ifndef WARREN_IMAGE_BUILD_PRIVATE_H
 #define WARREN_IMAGE_BUILD_PRIVATE_H
 
 #include <json-c/json.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "digest.h"
@@ -31,6 +33,33 @@ char *wr_build_with_docker_script (const char *mirror);
  * an O_PATH descriptor of the directory holding it. */
 int wr_build_copy_source (const wr_build_step_t *step, const wr_build_options_t *options,
                           int *dir_fd, const char **name, wr_error_t *err);
+
+/* ---- a step's sandbox (image_build_sandbox.c) ---- */
+typedef struct {
+    const char *runsc;
+    const char *state; /* runsc's --root */
+    const char *dir; /* the bundle */
+    const char *id;
+    int output_fd; /* the sandbox's stdout and stderr; stdin is /dev/null */
+    /* --network=sandbox with NETWORK's child_setup; without it,
+     * --network=none when NO_NETWORK, else --network=host. */
+    const wr_build_network_t *network;
+    bool no_network;
+    int timeout; /* seconds */
+    const wr_cancel_t *cancel;
+} wr_build_sandbox_t;
+
+/* Runs the sandbox S once; *STATUS gets runsc's wait status.  Past its
+ * deadline or once cancelled it is killed and deleted, and that is the
+ * error. */
+int wr_build_sandbox_run (const wr_build_sandbox_t *s, int *status, wr_error_t *err);
+/* NETWORK's part of a step's SPEC: its resolv.conf's bind, then its
+ * prepare. */
+int wr_build_sandbox_network (wr_spec_t *spec, const wr_build_network_t *network, wr_error_t *err);
+/* Removes from a step's upper directory UPPER_FD the mount point runsc
+ * made for NETWORK's resolv.conf in an image (LOWER_FD) that had none. */
+void wr_build_sandbox_drop_mountpoints (const wr_build_network_t *network, int lower_fd,
+                                        int upper_fd);
 
 /* ---- the cache (image_build_cache.c) ----
  * A table of its own in the store's database, made when missing; a row

@@ -146,11 +146,12 @@ output_tail (int fd)
 
 /* Builds SPEC's steps (or its Dockerfile's, read again now that the base's
  * environment is known) on top of *IMAGE (pulled, root unpacked), in step
- * sandboxes without any network, and replaces *IMAGE and *CONFIG with the
- * result.  Its name is derived from the base and the steps, so the same
+ * sandboxes on NETWORK (the sandbox's own; without one, no network at
+ * all), and replaces *IMAGE and *CONFIG with the result.  Its name is derived from the base and the steps, so the same
  * create again finds every step in the build cache. */
 static int
-build_image (creation_t *c, const wr_sandbox_image_t *spec_image, const wr_cancel_t *cancel,
+build_image (creation_t *c, const wr_sandbox_image_t *spec_image,
+             const wr_sandbox_build_network_t *network, const wr_cancel_t *cancel,
              wr_image_record_t *image, wr_image_config_t *config, wr_error_t *err)
 {
     wr_sandbox_manager_t *mgr = c->mgr;
@@ -182,6 +183,7 @@ build_image (creation_t *c, const wr_sandbox_image_t *spec_image, const wr_cance
         .runsc = runsc,
         .output_fd = out,
         .no_network = true,
+        .network = network->active ? &network->network : NULL,
         .log = &log,
         .cancel = cancel,
     };
@@ -316,14 +318,20 @@ start_sandbox (creation_t *c, const wr_sandbox_spec_t *spec, const wr_cancel_t *
     wr_image_record_t image = { 0 };
     wr_image_config_t config = { 0 };
     int rc = pull_image (c, spec->image.ref, cancel, &image, &config, err);
-    if (rc == 0 && (spec->image.n_steps > 0 || spec->image.dockerfile != NULL))
-        rc = build_image (c, &spec->image, cancel, &image, &config, err);
-    if (rc == 0)
-        rc = wr_sandbox_db_set_state (mgr->db, c->id, WR_SANDBOX_STARTING, NULL, 0, err);
-    wr_sandbox_launched_t launched = { 0 };
+    /* The address and rules first: the build's steps use them. */
     uint32_t address = 0;
     if (rc == 0)
         rc = wr_sandbox_network_reserve (mgr, c->id, &spec->network, &address, err);
+    if (rc == 0 && (spec->image.n_steps > 0 || spec->image.dockerfile != NULL)) {
+        wr_sandbox_build_network_t network;
+        rc = wr_sandbox_build_network_open (mgr, c->id, address, &spec->network, &network, err);
+        if (rc == 0)
+            rc = build_image (c, &spec->image, &network, cancel, &image, &config, err);
+        wr_sandbox_build_network_close (&network);
+    }
+    if (rc == 0)
+        rc = wr_sandbox_db_set_state (mgr->db, c->id, WR_SANDBOX_STARTING, NULL, 0, err);
+    wr_sandbox_launched_t launched = { 0 };
     cleanup_free char *resolv = wr_sandbox_net_resolv_conf (mgr->net, &spec->network);
     if (rc == 0) {
         emit_state (c, "starting");

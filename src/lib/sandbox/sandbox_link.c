@@ -185,7 +185,8 @@ sandbox_side (void *data, wr_error_t *err)
     rt.rt_flags = RTF_UP | RTF_GATEWAY;
     char dev[] = "eth0";
     rt.rt_dev = dev;
-    if (ioctl (fd, SIOCADDRT, &rt) < 0)
+    /* A route there already (runsc left it) is the one wanted. */
+    if (ioctl (fd, SIOCADDRT, &rt) < 0 && errno != EEXIST)
         return wr_error_set (err, errno, "route the sandbox's traffic through its gateway");
     return 0;
 }
@@ -203,6 +204,18 @@ wr_link_create (const wr_link_spec_t *spec, wr_error_t *err)
         wr_link_remove (spec->uplink_fd, spec->name, NULL);
         return wr_error_prefix (err, "link `%s`", spec->name);
     }
+    return 0;
+}
+
+int
+wr_link_readdress (const wr_link_spec_t *spec, wr_error_t *err)
+{
+    cleanup_close int sandbox_fd = open (spec->netns_path, O_RDONLY | O_CLOEXEC);
+    if (sandbox_fd < 0)
+        return wr_error_set (err, errno, "link `%s`: open the network namespace `%s`", spec->name,
+                             spec->netns_path);
+    if (wr_in_netns (sandbox_fd, sandbox_side, (void *) spec, err) < 0)
+        return wr_error_prefix (err, "link `%s`", spec->name);
     return 0;
 }
 

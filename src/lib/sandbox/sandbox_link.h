@@ -36,6 +36,12 @@ typedef struct {
  * sandbox's traffic through the gateway.  On failure nothing is left. */
 int wr_link_create (const wr_link_spec_t *spec, wr_error_t *err);
 
+/* Gives eth0 in SPEC's sandbox namespace its address, its state up and
+ * its default route again: runsc takes the addresses of the interfaces
+ * its network stack takes over, so a namespace that served one sandbox
+ * (a build step's) is readied again for the next. */
+int wr_link_readdress (const wr_link_spec_t *spec, wr_error_t *err);
+
 /* Removes link NAME from the uplink's namespace; a missing one is no
  * error. */
 int wr_link_remove (int uplink_fd, const char *name, wr_error_t *err);

@@ -5,10 +5,12 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "agent_client.h"
 #include "histogram.h"
+#include "image_build.h"
 #include "sandbox_db.h"
 #include "sandbox_docker_socket.h"
 #include "sandbox_manager.h"
@@ -128,6 +130,27 @@ int wr_sandbox_network_reserve (wr_sandbox_manager_t *mgr, const char *id,
                                 const wr_net_policy_t *policy, uint32_t *address, wr_error_t *err);
 void wr_sandbox_network_release (wr_sandbox_manager_t *mgr, const char *id, const char *address);
 void wr_sandbox_network_adopt (wr_sandbox_manager_t *mgr, const wr_sandbox_record_t *record);
+
+/* The network of a sandbox's image build steps (sandbox_build_network.c):
+ * the sandbox's namespace and link (ADDRESS, from the reserve above) made
+ * now, the resolver POLICY gives it, and NETWORK for the build's options
+ * (only when ACTIVE: without an uplink the steps get no network).  Close
+ * it after the build; the namespace and link stay, the sandbox's. */
+typedef struct {
+    bool active;
+    wr_build_network_t network;
+    const wr_sandbox_host_t *host;
+    const char *id;
+    uint32_t address;
+    int uplink_fd;
+    char *netns_path;
+    char *resolv_path;
+} wr_sandbox_build_network_t;
+
+int wr_sandbox_build_network_open (wr_sandbox_manager_t *mgr, const char *id, uint32_t address,
+                                   const wr_net_policy_t *policy, wr_sandbox_build_network_t *bn,
+                                   wr_error_t *err);
+void wr_sandbox_build_network_close (wr_sandbox_build_network_t *bn);
 
 /* At open: sandboxes a previous warrend left (sandbox_recover.c). */
 int wr_sandbox_recover (wr_sandbox_manager_t *mgr, wr_error_t *err);

@@ -350,6 +350,40 @@ runsc_log_words (const char *dir)
     return text ? last_words (text) : NULL;
 }
 
+int
+wr_sandbox_network_ready (const wr_sandbox_host_t *host, const char *id, uint32_t address,
+                          int uplink_fd, wr_error_t *err)
+{
+    cleanup_free char *path = wr_sandbox_netns_path (host, id);
+    bool made = wr_netns_is_mounted (path) == 1;
+    if (!made) {
+        cleanup_free char *name = wr_netns_name (id);
+        if (wr_netns_create (host->netns_dir, name, NULL, err) < 0)
+            return -1;
+    }
+    if (address == 0)
+        return 0;
+    /* The link before runsc: gVisor's stack takes eth0 and its route from
+     * the namespace when the sandbox boots. */
+    char link[WR_LINK_NAME_MAX];
+    wr_link_name (id, link);
+    const wr_link_spec_t ls = {
+        .name = link,
+        .uplink_fd = uplink_fd,
+        .netns_path = path,
+        .gateway = address - 1,
+        .address = address,
+        .prefix = WR_NET_LINK_PREFIX,
+    };
+    return made ? wr_link_readdress (&ls, err) : wr_link_create (&ls, err);
+}
+
+int
+wr_sandbox_rmem_workaround (void *data)
+{
+    return rmem_workaround (data);
+}
+
 static int
 launch_steps (const wr_sandbox_host_t *host, wr_store_t *store, const wr_image_record_t *record,
               const wr_image_config_t *config, const wr_sandbox_bundle_options_t *options,
@@ -364,25 +398,8 @@ launch_steps (const wr_sandbox_host_t *host, wr_store_t *store, const wr_image_r
     cleanup_free char *agent_dir = xasprintf ("%s/agent", l->dir);
     if (mkdir (agent_dir, 0700) < 0)
         return wr_error_set (err, errno, "make `%s`", agent_dir);
-    cleanup_free char *netns_name = wr_netns_name (id);
-    if (wr_netns_create (host->netns_dir, netns_name, NULL, err) < 0)
+    if (wr_sandbox_network_ready (host, id, options->address, options->uplink_fd, err) < 0)
         return -1;
-    /* The link before runsc: gVisor's stack takes eth0 and its route from
-     * the namespace when the sandbox boots. */
-    if (options->address != 0) {
-        char link[WR_LINK_NAME_MAX];
-        wr_link_name (id, link);
-        const wr_link_spec_t ls = {
-            .name = link,
-            .uplink_fd = options->uplink_fd,
-            .netns_path = l->netns_path,
-            .gateway = options->address - 1,
-            .address = options->address,
-            .prefix = WR_NET_LINK_PREFIX,
-        };
-        if (wr_link_create (&ls, err) < 0)
-            return -1;
-    }
 
     wr_sandbox_bundle_options_t o = *options;
     o.agent_dir = agent_dir;

@@ -24,6 +24,7 @@
 #define WARREN_SANDBOX_RUNSC_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "error.h"
@@ -81,6 +82,17 @@ char *wr_sandbox_netns_path (const wr_sandbox_host_t *host, const char *id);
  * host's sandboxes (for `exec` from tests and tools).  NULL-terminated;
  * caller frees. */
 char **wr_sandbox_runsc_argv (const wr_sandbox_host_t *host, wr_error_t *err);
+
+/* The network namespace of sandbox ID and, when ADDRESS is not 0, its
+ * link (ADDRESS on eth0, through the uplink UPLINK_FD), made when the
+ * namespace is missing; when it is there already (made for the steps of
+ * the sandbox's image build), eth0 gets its address and route back. */
+int wr_sandbox_network_ready (const wr_sandbox_host_t *host, const char *id, uint32_t address,
+                              int uplink_fd, wr_error_t *err);
+
+/* The rmem_default workaround (see above) as a child-setup function: in a
+ * child between fork and exec, async-signal-safe; 0 or an errno. */
+int wr_sandbox_rmem_workaround (void *data);
 
 /* Starts sandbox OPTIONS->id of image RECORD (CONFIG its config) from
  * STORE: its directory, network namespace and bundle (OPTIONS' agent_dir,
