@@ -316,7 +316,8 @@ layer_step (builder_t *b, wr_build_image_t *image, const wr_build_step_t *step, 
         cleanup_spec wr_spec_t *spec =
             wr_bundle_spec (root_fd, &image->parsed, NULL, NULL, &bopts, err);
         cleanup_free char *config_path = xasprintf ("%s/config.json", dir);
-        if (spec == NULL || (network != NULL && wr_build_sandbox_network (spec, network, err) < 0) ||
+        if (spec == NULL ||
+            (network != NULL && wr_build_sandbox_network (spec, network, err) < 0) ||
             wr_spec_save (spec, config_path, err) < 0) {
             r = -1;
             break;

@@ -102,8 +102,8 @@ wr_build_sandbox_run (const wr_build_sandbox_t *s, int *status, wr_error_t *err)
     const char *network = s->network != NULL ? "--network=sandbox"
                           : s->no_network    ? "--network=none"
                                              : "--network=host";
-    char *argv[] = { (char *) s->runsc, "--root",       (char *) s->state, (char *) network,
-                     "--overlay2=none", "run",          "--bundle",        (char *) s->dir,
+    char *argv[] = { (char *) s->runsc, "--root", (char *) s->state, (char *) network,
+                     "--overlay2=none", "run",    "--bundle",        (char *) s->dir,
                      (char *) s->id,    NULL };
     int report[2];
     if (pipe2 (report, O_CLOEXEC) < 0)

@@ -43,8 +43,7 @@ write_resolv_conf (wr_sandbox_manager_t *mgr, const char *id, const char *text, 
 {
     cleanup_free char *path = xasprintf ("%s/build-resolv.conf", mgr->root);
     cleanup_free char *tmp = xasprintf ("%s.%s", path, id);
-    cleanup_close int fd =
-        open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+    cleanup_close int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0) {
         wr_error_set_kind (err, WR_ERROR_INTERNAL, errno, "write `%s`: %s", tmp, strerror (errno));
         return NULL;
