@@ -5,7 +5,9 @@
 # each unittest module of sdk/python/tests runs with the installed package
 # (not the source tree) against a warrend of the case's own, on its unix
 # socket (WARREN_HOST) and on TCP with a token, with busybox and the Debian
-# image with Docker from the local registry.  Each module runs under pytest
+# image with Docker from the local registry; test_image's warrend has an
+# uplink to a test host serving a package index (sdk_network), from which
+# its build steps pip install.  Each module runs under pytest
 # (Debian's python3-pytest, seen by the venv through its system site
 # packages; the unittest classes run as they are) and must run every test
 # (nothing skipped), pass, end with pytest's own summary line and leave no
@@ -41,7 +43,54 @@ sdk_venv() {
     touch "$SDK_DIR/installed"
 }
 
-# sdk_warrend: a warrend of the case's own, also on TCP with a token.
+# sdk_network: egress for the sandboxes of test_image (their build steps
+# install from a package index): an uplink namespace of the case's own
+# routing to a test host, 10.79.1.2 in a namespace of its own, that serves
+# a simple package index with one wheel, warren-probe 1.0.  Sets
+# SDK_WARREND_NET (warrend's flags) and SDK_INDEX (the index's URL).
+sdk_network() {
+    local up=wt-sdkup-$$ ns=wt-index-$$ dir=$T_CASE_DIR/index
+    t_netns "$up" > /dev/null
+    t_netns "$ns" > /dev/null
+    ip link add "u-index-$$" type veth peer name "h-index-$$"
+    ip link set "u-index-$$" netns "$up"
+    ip link set "h-index-$$" netns "$ns"
+    ip -n "$up" addr add 10.79.1.1/24 dev "u-index-$$"
+    ip -n "$up" link set "u-index-$$" up
+    ip -n "$ns" addr add 10.79.1.2/24 dev "h-index-$$"
+    ip -n "$ns" link set "h-index-$$" up
+    ip -n "$ns" route add default via 10.79.1.1
+    mkdir -p "$dir/simple/warren-probe" "$dir/files"
+    "$PYTHON" - "$dir/files/warren_probe-1.0-py3-none-any.whl" <<'PY'
+import base64, hashlib, sys, zipfile
+files = {
+    "warren_probe/__init__.py": "VALUE = 'installed from the test index'\n",
+    "warren_probe-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: warren-probe\nVersion: 1.0\n",
+    "warren_probe-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: warren-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+}
+record = []
+with zipfile.ZipFile(sys.argv[1], "w") as z:
+    for name, text in files.items():
+        data = text.encode()
+        z.writestr(name, data)
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append(f"{name},sha256={digest},{len(data)}")
+    record.append("warren_probe-1.0.dist-info/RECORD,,")
+    z.writestr("warren_probe-1.0.dist-info/RECORD", "\n".join(record) + "\n")
+PY
+    printf '<html><body><a href="../../files/warren_probe-1.0-py3-none-any.whl">warren_probe-1.0-py3-none-any.whl</a></body></html>\n' \
+        > "$dir/simple/warren-probe/index.html"
+    ip netns exec "$ns" busybox httpd -f -p 10.79.1.2:80 -h "$dir" &
+    t_defer kill $!
+    t_defer sdk_drop_table "$up" "wts_$$"
+    SDK_WARREND_NET="--uplink /var/run/netns/$up --sandbox-subnet 10.80.0.0/24 --nft-table wts_$$"
+    SDK_INDEX=http://10.79.1.2/simple/
+}
+
+sdk_drop_table() { ip netns exec "$1" nft delete table inet "$2" 2>/dev/null || true; }
+
+# sdk_warrend: a warrend of the case's own, also on TCP with a token (with
+# SDK_WARREND_NET's egress when set).
 sdk_warrend() {
     t_require_warren
     [ -x "$WARREND" ] || t_fail "warrend not built: $WARREND"
@@ -49,7 +98,8 @@ sdk_warrend() {
     t_images debian-docker
     t_warrend_root
     head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$WD_ROOT/token"
-    t_warrend --listen 127.0.0.1:0 --token-file "$WD_ROOT/token"
+    # shellcheck disable=SC2086 # flags, split on purpose
+    t_warrend --listen 127.0.0.1:0 --token-file "$WD_ROOT/token" ${SDK_WARREND_NET:-}
     SDK_TCP_PORT=$(sed -n 's/.*warrend is serving.* tcp=127\.0\.0\.1:\([0-9]*\).*/\1/p' "$WD_ROOT/warrend.log" | tail -n 1)
     [ -n "$SDK_TCP_PORT" ] || { tail -n 20 "$WD_ROOT/warrend.log"; t_fail "no TCP port in warrend's log"; }
 }
@@ -67,6 +117,7 @@ run_module() {
     out=$(WARREN_HOST="unix://$WD_SOCK" WARREN_TEST_TCP="http://127.0.0.1:$SDK_TCP_PORT" \
         WARREN_TEST_TOKEN="$(cat "$WD_ROOT/token")" \
         WARREN_TEST_BUSYBOX="$WARREN_BUSYBOX_IMAGE" WARREN_TEST_DEBIAN="$WARREN_DEBIAN_IMAGE" \
+        WARREN_TEST_PYTHON_IMAGE="${WARREN_PYTHON_IMAGE:-}" WARREN_TEST_INDEX="${SDK_INDEX:-}" \
         WARREN_ROOT= WARREN_TOKEN= WARREN_TOKEN_FILE= PYTHONPATH= PYTHONDONTWRITEBYTECODE=1 \
         timeout -k 5 800 "$VENV/bin/python" -m pytest -p no:cacheprovider -v -rA \
         --junitxml="$SDK_DIR/junit/$module.xml" "$module.py" 2>&1) || T_STATUS=$?
@@ -159,7 +210,11 @@ PY
 }
 
 case_test_client() { run_module test_client; }
-case_test_image() { run_module test_image; }
+case_test_image() {
+    t_images python
+    sdk_network
+    run_module test_image
+}
 case_test_sandbox() { run_module test_sandbox; }
 case_test_process() { run_module test_process; }
 case_test_fs() { run_module test_fs; }
@@ -168,7 +223,7 @@ case_test_aio() { run_module test_aio; }
 
 t_case "the SDK installs offline into a venv, standard library only, every public name documented and typed" case_install_offline
 module_case "client: addresses, the unix socket, TCP with and without the token (pytest)" test_client
-module_case "images: the create body, build steps warrend runs, warrend's refusals, local paths uploaded (pytest)" test_image
+module_case "images: the create body, build steps warrend runs (pip from a test index), warrend's refusals, local paths uploaded (pytest)" test_image
 module_case "sandboxes: create, connect, list, lifetime, ports, network permissions, terminate (pytest)" test_sandbox
 module_case "processes: exit codes, independent readers while running, logs, stdin, kill, run_code (pytest)" test_process
 module_case "files: contents, upload and download, stat, list, directories, find and replace (pytest)" test_fs

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sandboxes from an image with build steps: warrend builds the steps on the
-# pulled image (each in a step sandbox without any network), with a
+# pulled image (each in a step sandbox; this warrend has no uplink, so without
+# any network: sandbox_network.sh has the steps with egress), with a
 # `build` event per step, caches them (the same create again runs none),
 # and the sandbox runs on the result; a step that fails ends the create
 # with its exit status and its last output, and leaves nothing behind; a

@@ -7,7 +7,10 @@ starts one and sets the variables below):
 - ``WARREN_TEST_BUSYBOX``: a busybox image in the local registry;
 - ``WARREN_TEST_DEBIAN``: a Debian image with Docker (docker.io) in it;
 - ``WARREN_TEST_TCP``, ``WARREN_TEST_TOKEN``: the same warrend's TCP
-  listener and its token.
+  listener and its token;
+- ``WARREN_TEST_PYTHON_IMAGE``, ``WARREN_TEST_INDEX`` (test_image only):
+  python:3.11-slim in the local registry, and a package index on a test
+  host the sandboxes' egress reaches.
 """
 
 import os

@@ -120,6 +120,32 @@ class AgainstWarrend(unittest.TestCase):
             self.assertEqual(p.wait(), 0)
             self.assertEqual(p.stdout.read(), "yes\n")
 
+    def test_python_packages_from_an_index(self) -> None:
+        # Image() on its default base (python:3.11-slim, through warrend's
+        # docker.io mirror), with packages pip installs in a build step
+        # that reaches the test's package index over the sandbox's egress.
+        env("WARREN_TEST_PYTHON_IMAGE")
+        index = env("WARREN_TEST_INDEX")
+        host = index.split("/")[2]
+        # The index first: steps run in the order they were added.
+        img = (
+            Image()
+            .with_envs({"PIP_INDEX_URL": index, "PIP_TRUSTED_HOST": host})
+            .add_python_packages(["warren-probe==1.0"])
+        )
+        with Sandbox(image=img).create(output=Quiet()) as sb:
+            p = sb.process.exec("python3", "-c", "import warren_probe; print(warren_probe.VALUE)")
+            self.assertEqual(p.wait(), 0, p.stderr.read())
+            self.assertEqual(p.stdout.read(), "installed from the test index\n")
+        # A package the index does not have fails the build with pip's words.
+        with self.assertRaises(ImageBuildError) as cm:
+            Sandbox(
+                image=Image()
+                .with_envs({"PIP_INDEX_URL": index, "PIP_TRUSTED_HOST": host})
+                .add_python_packages(["warren-no-such-package"])
+            ).create(output=Quiet())
+        self.assertIn("warren-no-such-package", cm.exception.message)
+
     def test_failing_step_surfaces_the_server_message(self) -> None:
         with self.assertRaises(ImageBuildError) as cm:
             Sandbox(image=busybox().add_commands(["echo step-output; exit 7"])).create(output=Quiet())

@@ -10,8 +10,9 @@ is created (``Sandbox.create()``), with its progress on the create's stream.
 (docs/images.md): on an image that has ``dockerd`` already (warren's Debian
 images with ``docker.io``) it only selects ``iptables-legacy`` (gVisor has
 no nftables) and needs no network; on a Debian or Ubuntu image without
-Docker it installs ``docker.io``, which needs the build sandbox to reach a
-package mirror.  Its result is cached by warrend like every step.  On an
+Docker it installs ``docker.io`` with apt-get, over the sandbox's egress
+(build steps get the sandbox's network, its ``block_network`` and
+``allow_list`` included).  Its result is cached by warrend like every step.  On an
 image from a Dockerfile (which takes no steps) it adds nothing: put Docker
 in the Dockerfile.  A sandbox created with ``docker_enabled=True`` from an
 image without ``dockerd`` fails its create with warrend's message, raised
