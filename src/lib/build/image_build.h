@@ -99,12 +99,13 @@ typedef struct {
     const char *apt_mirror;
     int output_fd; /* where the sandboxes' output goes; 0 means stderr */
     /* The step sandboxes get no network at all (runsc --network=none:
-     * loopback only, in a namespace of their own) instead of the host's.
-     * warrend sets it: its users' steps must not reach the host's
-     * services, and warrend without a network for its sandboxes sets
-     * it. */
+     * loopback only, in a namespace of their own) instead of the host's
+     * (the CLI's default).  warrend's users' steps must never reach the
+     * host's services: it gives them the sandbox's NETWORK below, or,
+     * without an uplink, sets this. */
     bool no_network;
-    /* With a network of the caller's (above), no_network is not read. */
+    /* A network of the caller's (above); when set, no_network is not
+     * read. */
     const wr_build_network_t *network;
     /* COPY sources are paths inside this directory (a client's build
      * context, build_context.h), resolved in it: no `..` or symlink leads

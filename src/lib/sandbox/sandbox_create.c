@@ -147,8 +147,9 @@ output_tail (int fd)
 /* Builds SPEC's steps (or its Dockerfile's, read again now that the base's
  * environment is known) on top of *IMAGE (pulled, root unpacked), in step
  * sandboxes on NETWORK (the sandbox's own; without one, no network at
- * all), and replaces *IMAGE and *CONFIG with the result.  Its name is derived from the base and the steps, so the same
- * create again finds every step in the build cache. */
+ * all), and replaces *IMAGE and *CONFIG with the result.  Its name is
+ * derived from the base and the steps, so the same create again finds
+ * every step in the build cache. */
 static int
 build_image (creation_t *c, const wr_sandbox_image_t *spec_image,
              const wr_sandbox_build_network_t *network, const wr_cancel_t *cancel,
