@@ -300,6 +300,22 @@ case_files() {
     assert_eq "$(sha256sum < "$WD_ROOT/big.back")" "$(sha256sum < "$WD_ROOT/big")" "the 100 MB download"
     out=$(in_sandbox "$id" stat -c '%a %u %g %s' /srv/big)
     assert_eq "$out" "640 1000 1001 104857600" "mode, owner and size inside"
+    # Sizes around the largest download answered whole (128 KiB; longer
+    # ones stream after what came first), an empty file, a range, and a
+    # file that is not there.
+    local size
+    for size in 0 4096 131072 131073 400000; do
+        head -c "$size" /dev/urandom > "$WD_ROOT/sized"
+        t_api PUT "/v1/sandboxes/$id/files/content?path=/srv/sized" --data-binary @"$WD_ROOT/sized" > /dev/null
+        out=$(curl -s --unix-socket "$WD_SOCK" -w '%{http_code}' -o "$WD_ROOT/sized.back" \
+            "http://warrend/v1/sandboxes/$id/files/content?path=/srv/sized")
+        assert_eq "$out $(sha256sum < "$WD_ROOT/sized.back")" "200 $(sha256sum < "$WD_ROOT/sized")" "a download of $size bytes"
+    done
+    out=$(curl -s --unix-socket "$WD_SOCK" "http://warrend/v1/sandboxes/$id/files/content?path=/srv/sized&offset=131000&length=100" | sha256sum)
+    assert_eq "$out" "$(tail -c +131001 "$WD_ROOT/sized" | head -c 100 | sha256sum)" "bytes 131000 to 131099"
+    out=$(t_api GET "/v1/sandboxes/$id/files/content?path=/srv/no-such-file")
+    assert_eq "$(tail -n 1 <<<"$out")" 404 "a download of a missing file"
+    assert_contains "$out" '"kind":"not_found"'
     # Paths that try to leave: `..` and a symlink pointing out resolve
     # inside the sandbox, and nothing on the host is touched.
     canary=$(mktemp /tmp/warren-canary.XXXXXX)

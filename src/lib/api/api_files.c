@@ -8,6 +8,7 @@
 #include "api_events.h"
 #include "cleanup.h"
 #include "json_reader.h"
+#include "xalloc.h"
 
 /* Query booleans and integers copied into MSG when given. */
 static int
@@ -47,6 +48,48 @@ path_message (wr_api_request_t *req, wr_agent_msg_type_t type, wr_error_t *err)
     return msg;
 }
 
+/* A download that ends within this many bytes is answered whole, from
+ * this thread; a longer one streams (a thread of its own and the response
+ * reading from its queue, which costs a small file most of its time). */
+#define WHOLE_DOWNLOAD_MAX (128 * 1024)
+
+/* Reads CALL's items from FIRST on while they end within
+ * WHOLE_DOWNLOAD_MAX bytes.  1: the file ended, *BUF holds all of it (an
+ * error the agent sent instead is ERR); 0: it goes on, *BUF holds what
+ * came before *PENDING, the first item that did not fit; -1 on error. */
+static int
+collect_download (wr_agent_call_t *call, wr_agent_item_t *first, char **buf, size_t *len,
+                  wr_agent_item_t *pending, wr_error_t *err)
+{
+    wr_agent_item_t item = *first;
+    memset (first, 0, sizeof *first);
+    for (;;) {
+        if (item.message != NULL && item.message->type == WR_AGENT_MSG_ERROR) {
+            wr_agent_error_from (item.message, WR_AGENT_SIDE_AGENT, err);
+            wr_agent_item_clear (&item);
+            return -1;
+        }
+        if (item.message == NULL && item.len > 0) {
+            if (item.len > WHOLE_DOWNLOAD_MAX - *len) {
+                *pending = item;
+                return 0;
+            }
+            *buf = xrealloc (*buf, *len + item.len + 1);
+            memcpy (*buf + *len, item.data, item.len);
+            *len += item.len;
+        }
+        bool end = item.end;
+        wr_agent_item_clear (&item);
+        if (end)
+            return 1;
+        int r = wr_agent_call_next (call, WR_API_AGENT_DEADLINE_MS, &item, err);
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            return 1;
+    }
+}
+
 int
 wr_api_file_download (wr_api_request_t *req, wr_api_response_t *resp, void *data, wr_error_t *err)
 {
@@ -65,8 +108,37 @@ wr_api_file_download (wr_api_request_t *req, wr_api_response_t *resp, void *data
         wr_api_agent_ref_clear (&ref);
         return -1;
     }
+    char *buf = NULL;
+    size_t len = 0;
+    wr_agent_item_t pending = { 0 };
+    int whole = collect_download (call, &first, &buf, &len, &pending, err);
+    if (whole != 0) {
+        wr_agent_call_free (call);
+        wr_api_agent_ref_clear (&ref);
+        if (whole < 0) {
+            free (buf);
+            return -1;
+        }
+        resp->status = 200;
+        resp->content_type = "application/octet-stream";
+        resp->body = buf != NULL ? buf : xstrdup ("");
+        resp->body_len = len;
+        return 0;
+    }
+    /* Longer: what came so far first, then the stream from PENDING on. */
     wr_api_events_t *events = wr_api_events_new (0);
-    if (wr_api_agent_stream_start (data, ref.agent, call, &first, events, false, err) < 0) {
+    cleanup_error wr_error_t send_err = NULL;
+    int sent = wr_api_events_send_bytes (events, buf, len, 0, &send_err);
+    free (buf);
+    if (sent < 0) {
+        wr_agent_item_clear (&pending);
+        wr_agent_call_free (call);
+        wr_api_agent_ref_clear (&ref);
+        wr_api_events_unref (events);
+        return wr_error_set_kind (err, WR_ERROR_INTERNAL, 0, "start the download: %s",
+                                  send_err->message);
+    }
+    if (wr_api_agent_stream_start (data, ref.agent, call, &pending, events, false, err) < 0) {
         wr_api_events_unref (events);
         return -1;
     }
