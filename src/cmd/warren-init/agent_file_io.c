@@ -52,10 +52,16 @@ agent_file_read (int root_fd, const wr_agent_message_t *req, agent_reply_t *repl
     if (agent_reply_message (reply, info_message (path, &st), false, err) < 0)
         return -1;
     uint64_t end = (uint64_t) st.st_size;
-    cleanup_free char *buf = xmalloc (CHUNK);
+    /* A buffer the size of what is read, up to a chunk: a small file's
+     * read should not map (and fault in) a megabyte inside gVisor. */
+    uint64_t wanted = end > offset ? end - offset : 0;
+    if (wanted > left)
+        wanted = left;
+    size_t buf_size = wanted < CHUNK ? (size_t) wanted + 1 : CHUNK;
+    cleanup_free char *buf = xmalloc (buf_size);
     uint64_t pos = offset;
     while (left > 0 && pos < end) {
-        size_t want = CHUNK;
+        size_t want = buf_size;
         if (want > left)
             want = (size_t) left;
         ssize_t n = pread (fd, buf, want, (off_t) pos);
