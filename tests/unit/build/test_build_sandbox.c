@@ -126,11 +126,11 @@ test_network_flags (void **state)
     assert_int_equal (wr_build_sandbox_run (&s, &status, NULL), 0);
     assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 3);
     cleanup_free char *text = calls (f);
-    assert_string_equal (text,
-                         "--root /state --network=host --overlay2=none run --bundle /bundle step-1\n"
-                         "--root /state --network=none --overlay2=none run --bundle /bundle step-1\n"
-                         "--root /state --network=sandbox --overlay2=none run --bundle /bundle "
-                         "step-1\n");
+    assert_string_equal (
+        text, "--root /state --network=host --overlay2=none run --bundle /bundle step-1\n"
+              "--root /state --network=none --overlay2=none run --bundle /bundle step-1\n"
+              "--root /state --network=sandbox --overlay2=none run --bundle /bundle "
+              "step-1\n");
     /* The setup ran in the child: the parent's counter is untouched. */
     assert_int_equal (setups, 0);
 }
