@@ -39,6 +39,7 @@ docker_bench_init() {
     image=$WARREN_DEBIAN_IMAGE
     bench_cache=${WARREN_BENCH_CACHE:-/var/cache/warren-bench}
     current= # the container being run, removed on exit
+    docker_run_extra=() # flags added to every docker run (bench/create sets them)
     # Every docker command talks to that dockerd.
     export DOCKER_HOST=unix://$work/run/dockerd/docker.sock
     docker_ping=$(realpath -m "$build/tests/tools/docker-ping")
@@ -138,12 +139,15 @@ docker_run_cmd() {
     esac
     script=${script//@MARKER@/"$marker"}
     script=${script//@AFTER@/"$after"}
+    # docker_run_extra: flags the caller adds to every run (bench/create's
+    # --cpus), none by default.
+    local extra=("${docker_run_extra[@]}")
     case $kind in
-        warren) CMD=("$docker" run --rm --name "$name" --runtime=warren-docker --network=host
+        warren) CMD=("$docker" run --rm --name "$name" "${extra[@]}" --runtime=warren-docker --network=host
             "$image" sh -c "$script") ;;
-        recipe) CMD=("$docker" run --rm --name "$name" --runtime=runsc --network=host --cap-add all
+        recipe) CMD=("$docker" run --rm --name "$name" "${extra[@]}" --runtime=runsc --network=host --cap-add all
             "$image" sh -c "$script") ;;
-        lean) CMD=("$docker" run --rm --name "$name" --runtime=runsc --network=host --cap-add all
+        lean) CMD=("$docker" run --rm --name "$name" "${extra[@]}" --runtime=runsc --network=host --cap-add all
             -v "$docker_ping:/warren-bench/docker-ping:ro" "$image" sh -c "$script") ;;
     esac
 }
