@@ -2,17 +2,15 @@
  * network, its deadline and its cancellation (image_build_private.h). */
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "image_build_private.h"
 #include "path_in_root.h"
+#include "subprocess.h"
 #include "xalloc.h"
 
 #define RESOLV_CONF "etc/resolv.conf"
@@ -51,49 +49,14 @@ wr_build_sandbox_drop_mountpoints (const wr_build_network_t *network, int lower_
         unlinkat (upper_fd, RESOLV_CONF, 0);
 }
 
-/* Kills the sandbox's runsc and removes what is left of it. */
+/* Removes what is left of a sandbox whose runsc was killed. */
 static void
-kill_sandbox (const wr_build_sandbox_t *s, pid_t pid, int *status)
+delete_sandbox (const wr_build_sandbox_t *s)
 {
-    kill (pid, SIGKILL);
-    waitpid (pid, status, 0);
     char *del[] = { (char *) s->runsc, "--root", (char *) s->state, "delete", "-force",
                     (char *) s->id,    NULL };
-    pid_t d = fork ();
-    if (d == 0) {
-        execv (s->runsc, del);
-        _exit (127);
-    }
-    if (d > 0)
-        waitpid (d, NULL, 0);
-}
-
-/* In the child: its streams, the network's setup, runsc.  A failure is
- * its errno on REPORT_FD (CLOEXEC: an exec that works closes it unread),
- * after a byte saying which part failed. */
-static void
-child (const wr_build_sandbox_t *s, char *const *argv, int report_fd)
-{
-    int null_fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (null_fd >= 0)
-        dup2 (null_fd, 0);
-    dup2 (s->output_fd, 1);
-    dup2 (s->output_fd, 2);
-    char what = 's';
-    int e = 0;
-    if (s->network != NULL && s->network->child_setup != NULL)
-        e = s->network->child_setup (s->network->data);
-    if (e == 0) {
-        what = 'x';
-        execv (s->runsc, argv);
-        e = errno;
-    }
-    unsigned char report[1 + sizeof e];
-    report[0] = (unsigned char) what;
-    memcpy (report + 1, &e, sizeof e);
-    ssize_t n = write (report_fd, report, sizeof report);
-    (void) n;
-    _exit (127);
+    int status;
+    wr_subprocess_output (del, 60000, NULL, &status, NULL);
 }
 
 int
@@ -105,55 +68,30 @@ wr_build_sandbox_run (const wr_build_sandbox_t *s, int *status, wr_error_t *err)
     char *argv[] = { (char *) s->runsc, "--root", (char *) s->state, (char *) network,
                      "--overlay2=none", "run",    "--bundle",        (char *) s->dir,
                      (char *) s->id,    NULL };
-    int report[2];
-    if (pipe2 (report, O_CLOEXEC) < 0)
-        return wr_error_set (err, errno, "run `%s`: a pipe", s->runsc);
-    pid_t pid = fork ();
-    if (pid < 0) {
-        int e = errno;
-        close (report[0]);
-        close (report[1]);
-        return wr_error_set (err, e, "run `%s`: fork", s->runsc);
+    const wr_subprocess_options_t o = {
+        .timeout_ms = s->timeout * 1000,
+        .cancel = s->cancel,
+        .output_fd = s->output_fd,
+        .child_setup = s->network != NULL ? s->network->child_setup : NULL,
+        .child_data = s->network != NULL ? s->network->data : NULL,
+        .child_setup_what = s->network != NULL ? s->network->child_setup_what : NULL,
+    };
+    cleanup_error wr_error_t run_err = NULL;
+    if (wr_subprocess_output_ex (argv, &o, NULL, status, &run_err) == 0)
+        return 0;
+    /* Past its deadline or cancelled, runsc was killed: the sandbox is
+     * deleted too, so that nothing of it is left. */
+    bool stopped = wr_cancel_stopped (s->cancel);
+    bool timed_out = !stopped && run_err->errno_value == ETIMEDOUT;
+    if (stopped || timed_out)
+        delete_sandbox (s);
+    if (stopped) {
+        cleanup_free char *what = xasprintf ("sandbox `%s`", s->id);
+        return wr_cancel_check (s->cancel, what, err);
     }
-    if (pid == 0)
-        child (s, argv, report[1]);
-    close (report[1]);
-    unsigned char got[1 + sizeof (int)];
-    ssize_t n;
-    do
-        n = read (report[0], got, sizeof got);
-    while (n < 0 && errno == EINTR);
-    close (report[0]);
-    if (n == (ssize_t) sizeof got) {
-        int e;
-        memcpy (&e, got + 1, sizeof e);
-        waitpid (pid, status, 0);
-        if (got[0] == 's')
-            return wr_error_set (err, e, "sandbox `%s`: %s", s->id,
-                                 s->network->child_setup_what != NULL
-                                     ? s->network->child_setup_what
-                                     : "the network's setup before runsc");
-        return wr_error_set (err, e, "run `%s`", s->runsc);
-    }
-    time_t deadline = time (NULL) + s->timeout;
-    for (;;) {
-        pid_t w = waitpid (pid, status, WNOHANG);
-        if (w == pid)
-            return 0;
-        if (w < 0 && errno != EINTR)
-            return wr_error_set (err, errno, "wait for `%s`", s->runsc);
-        bool stopped = wr_cancel_stopped (s->cancel);
-        if (stopped || time (NULL) > deadline) {
-            /* The sandbox is killed and removed: nothing of it is left. */
-            kill_sandbox (s, pid, status);
-            if (stopped) {
-                cleanup_free char *what = xasprintf ("sandbox `%s`", s->id);
-                return wr_cancel_check (s->cancel, what, err);
-            }
-            return wr_error_set (err, ETIMEDOUT, "sandbox `%s` ran longer than %d s", s->id,
-                                 s->timeout);
-        }
-        struct timespec ts = { 0, 50 * 1000 * 1000 };
-        nanosleep (&ts, NULL);
-    }
+    if (timed_out)
+        return wr_error_set (err, ETIMEDOUT, "sandbox `%s` ran longer than %d s", s->id,
+                             s->timeout);
+    wr_error_propagate (err, &run_err);
+    return wr_error_prefix (err, "sandbox `%s`", s->id);
 }

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cancel.h"
 #include "cleanup.h"
 #include "xalloc.h"
 
@@ -61,25 +62,32 @@ child (char *const argv[], const wr_subprocess_options_t *o, int out_fd, int rep
     _exit (127);
 }
 
-/* Waits for PID until DEADLINE (monotonic ms); false when it passed (the
- * child is then killed and reaped). */
-static bool
-wait_until (pid_t pid, long long deadline, int *status)
+typedef enum { WAITED, TIMED_OUT, STOPPED } wait_end_t;
+
+/* Waits for PID until DEADLINE (monotonic ms) or until CANCEL (may be
+ * NULL) stops; past either the child is killed and reaped. */
+static wait_end_t
+wait_until (pid_t pid, long long deadline, const wr_cancel_t *cancel, int *status)
 {
     cleanup_close int pidfd = (int) syscall (SYS_pidfd_open, pid, 0);
     for (;;) {
         pid_t r = waitpid (pid, status, WNOHANG);
         if (r == pid || (r < 0 && errno != EINTR))
-            return true;
+            return WAITED;
         long long left = deadline - now_ms ();
-        if (left <= 0) {
+        bool stopped = wr_cancel_stopped (cancel);
+        if (left <= 0 || stopped) {
             kill (pid, SIGKILL);
             wait_child (pid, status);
-            return false;
+            return stopped ? STOPPED : TIMED_OUT;
         }
+        int64_t cancel_left = wr_cancel_remaining_ms (cancel);
+        if (cancel_left >= 0 && cancel_left < left)
+            left = cancel_left;
         if (pidfd >= 0) {
-            struct pollfd p = { .fd = pidfd, .events = POLLIN };
-            poll (&p, 1, (int) left);
+            struct pollfd p[2] = { { .fd = pidfd, .events = POLLIN },
+                                   { .fd = wr_cancel_fd (cancel), .events = POLLIN } };
+            poll (p, p[1].fd >= 0 ? 2 : 1, (int) left);
         } else {
             struct timespec ts = { 0, 5 * 1000 * 1000 };
             nanosleep (&ts, NULL);
@@ -172,7 +180,12 @@ wr_subprocess_output_ex (char *const argv[], const wr_subprocess_options_t *o, c
         len += take;
     }
     buf[len] = '\0';
-    if (!wait_until (pid, deadline, status))
+    wait_end_t end = wait_until (pid, deadline, o->cancel, status);
+    if (end == STOPPED) {
+        cleanup_free char *what = xasprintf ("run `%s`", argv[0]);
+        return wr_cancel_check (o->cancel, what, err);
+    }
+    if (end == TIMED_OUT)
         return wr_error_set_kind (err, WR_ERROR_UNAVAILABLE, ETIMEDOUT,
                                   "run `%s`: no answer after %d ms", argv[0], o->timeout_ms);
     if (output != NULL)

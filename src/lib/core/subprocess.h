@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 
+#include "cancel.h"
 #include "error.h"
 
 /* Runs ARGV (argv[0] is a path; no PATH search) with standard input from
@@ -26,9 +27,15 @@ int wr_subprocess_output (char *const argv[], int timeout_ms, char **output, int
  *                only async-signal-safe calls (the caller may have
  *                threads).  It returns 0, or an errno value, which fails
  *                the run naming CHILD_SETUP_WHAT.
+ *   CANCEL       (may be NULL) once it stops, the child is killed and
+ *                reaped, and the run fails with wr_cancel_check's error
+ *                (polled with the wait for the child's exit, so only
+ *                with OUTPUT_FD: a collecting run sees it after its
+ *                output ends).
  * A timeout fails with kind unavailable and ETIMEDOUT. */
 typedef struct {
     int timeout_ms;
+    const wr_cancel_t *cancel;
     int output_fd; /* -1: collect into *OUTPUT */
     size_t max_output;
     int (*child_setup) (void *data);

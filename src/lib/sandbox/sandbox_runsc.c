@@ -123,8 +123,8 @@ wr_sandbox_runsc_argv (const wr_sandbox_host_t *host, wr_error_t *err)
  * private mount namespace (rslave: the host's later mounts still reach us,
  * ours do not leave) with a tmpfs over /proc/sys/net.  Only
  * async-signal-safe calls: warrend has threads. */
-static int
-rmem_workaround (void *data)
+int
+wr_sandbox_rmem_workaround (void *data)
 {
     (void) data;
     if (unshare (CLONE_NEWNS) < 0 || mount (NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
@@ -147,7 +147,7 @@ run_runsc (const wr_sandbox_host_t *host, char *const *argv, bool rmem, int out_
                                              : DEFAULT_TIMEOUT_MS,
         .output_fd = out_fd,
         .max_output = OUTPUT_MAX,
-        .child_setup = rmem ? rmem_workaround : NULL,
+        .child_setup = rmem ? wr_sandbox_rmem_workaround : NULL,
         .child_setup_what = "the rmem_default workaround (a private mount namespace with a tmpfs "
                             "on /proc/sys/net)",
     };
@@ -376,12 +376,6 @@ wr_sandbox_network_ready (const wr_sandbox_host_t *host, const char *id, uint32_
         .prefix = WR_NET_LINK_PREFIX,
     };
     return made ? wr_link_readdress (&ls, err) : wr_link_create (&ls, err);
-}
-
-int
-wr_sandbox_rmem_workaround (void *data)
-{
-    return rmem_workaround (data);
 }
 
 static int

@@ -147,7 +147,9 @@ test_child_setup_fails (void **state)
     assert_int_equal (wr_build_sandbox_run (&s, &status, &err), -1);
     assert_non_null (err);
     assert_int_equal (err->errno_value, EPERM);
-    assert_non_null (strstr (err->message, "sandbox `step-1`: the workaround"));
+    cleanup_free char *expected =
+        xasprintf ("sandbox `step-1`: run `%s`: the workaround", f->runsc);
+    assert_non_null (strstr (err->message, expected));
     wr_error_free (&err);
     cleanup_free char *text = calls (f);
     assert_string_equal (text, ""); /* runsc never ran */

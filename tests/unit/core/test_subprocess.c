@@ -10,11 +10,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/wait.h>
 
+#include "cancel.h"
 #include "cleanup.h"
 #include "error.h"
 #include "subprocess.h"
@@ -124,6 +126,46 @@ test_output_runs (void **state)
     assert_true (WIFSIGNALED (status));
 }
 
+static void *
+cancel_soon (void *data)
+{
+    usleep (200 * 1000);
+    wr_cancel_request (data);
+    return NULL;
+}
+
+/* A cancel token stops a run long before its timeout: the child killed
+ * and reaped, the error cancelled; a token past its deadline too. */
+static void
+test_cancelled (void **state)
+{
+    (void) state;
+    int fd = open ("/dev/null", O_WRONLY | O_CLOEXEC);
+    char *slow[] = { "/bin/sh", "-c", "exec sleep 30", NULL };
+    wr_cancel_t *cancel = wr_cancel_new (NULL, 0, NULL, NULL);
+    pthread_t t;
+    assert_int_equal (pthread_create (&t, NULL, cancel_soon, cancel), 0);
+    wr_subprocess_options_t o = { .timeout_ms = 60000, .output_fd = fd, .cancel = cancel };
+    int status = 0;
+    wr_error_t err = NULL;
+    assert_int_equal (wr_subprocess_output_ex (slow, &o, NULL, &status, &err), -1);
+    pthread_join (t, NULL);
+    assert_int_equal (wr_error_kind (err), WR_ERROR_CANCELLED);
+    assert_non_null (strstr (err->message, "run `/bin/sh`"));
+    assert_true (WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL);
+    wr_error_free (&err);
+    wr_cancel_free (cancel);
+
+    cancel = wr_cancel_new (NULL, 200, "the test's deadline", NULL);
+    o.cancel = cancel;
+    assert_int_equal (wr_subprocess_output_ex (slow, &o, NULL, &status, &err), -1);
+    assert_non_null (strstr (err->message, "the test's deadline"));
+    assert_true (WIFSIGNALED (status));
+    wr_error_free (&err);
+    wr_cancel_free (cancel);
+    close (fd);
+}
+
 int
 main (void)
 {
@@ -131,6 +173,7 @@ main (void)
         cmocka_unit_test (test_exit_codes),
         cmocka_unit_test (test_signals_passed_on),
         cmocka_unit_test (test_output_runs),
+        cmocka_unit_test (test_cancelled),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
