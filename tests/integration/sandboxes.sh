@@ -7,7 +7,8 @@
 # create and a restart (the half-made sandbox failed and removed, the
 # running one adopted and answering); `kill -9` of a sandbox's runsc
 # processes (failed, with the reason); lifetimes that expire, and one made
-# endless; bad input.
+# endless; an ended sandbox's name taken again and its record forgotten;
+# bad input.
 . "$(dirname "$0")/../lib.sh"
 
 T_CASE_TIMEOUT=300
@@ -85,6 +86,7 @@ case_plain_sandbox() {
     out=$(t_api GET /metrics)
     assert_contains "$out" 'warren_sandboxes{state="stopped"} 1'
     assert_contains "$out" 'warren_sandbox_create_seconds_count 1'
+    assert_match "$out" 'warren_heap_bytes [1-9][0-9]{5,}'
 }
 
 case_docker_sandbox() {
@@ -174,6 +176,41 @@ case_lifetimes() {
     # ...until the daemon's maximum lifetime, which bounds every sandbox.
     wait_state "$endless" stopped
     assert_contains "$(t_api GET "/v1/sandboxes/$endless")" '"reason":"lifetime expired"'
+    assert_eq "$(t_leftovers)" "" "what the sandboxes left"
+}
+
+# An ended sandbox gives its name back at once; its record stays for
+# --keep-ended seconds, then it is forgotten.
+case_ended() {
+    setup
+    t_warrend
+    local out first second i
+    out=$(create "{\"image\": \"$WARREN_BUSYBOX_IMAGE\", \"name\": \"job\"}")
+    first=$(last_id "$out")
+    t_api DELETE /v1/sandboxes/job > /dev/null
+    out=$(t_api GET /v1/sandboxes/job)
+    assert_contains "$out" "\"id\":\"$first\""
+    assert_contains "$out" '"state":"stopped","reason":"deleted"'
+    out=$(create "{\"image\": \"$WARREN_BUSYBOX_IMAGE\", \"name\": \"job\"}")
+    second=$(last_id "$out")
+    [ "$second" != "$first" ] || t_fail "the same id twice: $second"
+    assert_eq "$(t_api GET /v1/sandboxes/job | head -n 1 | jq -r .id)" "$second" "the name's holder"
+    assert_eq "$(t_api GET '/v1/sandboxes?name=job' | head -n 1 | jq -r '[.sandboxes[].id] | join(" ")')" \
+        "$first $second" "the sandboxes named job"
+    t_api DELETE "/v1/sandboxes/$second" > /dev/null
+    assert_eq "$(t_api GET /v1/sandboxes/job | head -n 1 | jq -r .id)" "$second" "the one that ended last"
+    # Restarted with a short --keep-ended: both records are forgotten.
+    kill -TERM "$WD_PID"; wait "$WD_PID" 2>/dev/null || true
+    t_warrend --keep-ended 1
+    for i in $(seq 40); do
+        [ "$(t_api GET /v1/sandboxes | head -n 1 | jq '.sandboxes | length')" = 0 ] && break
+        sleep 0.5
+    done
+    assert_eq "$(t_api GET /v1/sandboxes | head -n 1)" '{"sandboxes":[]}' "the sandboxes known"
+    out=$(t_api GET "/v1/sandboxes/$first")
+    assert_eq "$(tail -n 1 <<<"$out")" 404 "a forgotten sandbox"
+    assert_contains "$out" '"kind":"not_found"'
+    assert_contains "$(t_api GET /metrics)" 'warren_sandboxes{state="stopped"} 0'
     assert_eq "$(t_leftovers)" "" "what the sandboxes left"
 }
 
@@ -372,5 +409,6 @@ t_case "isolation: no sandbox sees another's files or processes, or any host soc
 t_case "processes: 1,000,000 lines read by a follower and a later reader, offsets, exit codes and signals, exec with wait" case_processes_and_output
 t_case "files: a 100 MB upload and download, mode and owner kept, paths that try to leave stay inside" case_files
 t_case "kill -9 of warrend during an exec's wait and an upload: the process and its output live on, no partial file" case_warrend_killed_mid_call
+t_case "ended sandboxes: the name given back at once, the record forgotten after --keep-ended" case_ended
 t_case "bad input: wrong types, bad values, an unknown image and id, and warrend still serving" case_bad_input
 t_done

@@ -40,6 +40,8 @@
 /* Per-client limits (docs/daemon.md, "Limits"). */
 #define DEFAULT_CLIENT_RATE 1000
 #define DEFAULT_CLIENT_SANDBOXES 100
+/* An hour to read why a sandbox ended. */
+#define DEFAULT_KEEP_ENDED 3600
 #define DEFAULT_SANDBOX_PROCESSES 256
 
 static const char usage[] =
@@ -70,6 +72,8 @@ static const char usage[] =
     "  --platform NAME      runsc's platform (default: runsc's own, systrap)\n"
     "  --cgroup-parent PATH the cgroup every sandbox's goes under (default /warren)\n"
     "  --max-lifetime SECS  the longest any sandbox lives (default: no limit)\n"
+    "  --keep-ended SECS    how long a stopped or failed sandbox's record is kept\n"
+    "                       (default 3600; 0: until warrend's database is removed)\n"
     "  --docker-io-mirror URL  where docker.io images come from (http://127.0.0.1:5000)\n"
     "  --insecure-registry HOST[:PORT]  a registry reached over plain HTTP (repeatable)\n"
     "  --auth-config FILE   registry credentials (Docker's config.json)\n"
@@ -213,6 +217,7 @@ enum {
     OPT_PLATFORM,
     OPT_CGROUP_PARENT,
     OPT_MAX_LIFETIME,
+    OPT_KEEP_ENDED,
     OPT_DOCKER_IO_MIRROR,
     OPT_INSECURE_REGISTRY,
     OPT_AUTH_CONFIG,
@@ -262,6 +267,7 @@ main (int argc, char **argv)
         { "platform", required_argument, NULL, OPT_PLATFORM },
         { "cgroup-parent", required_argument, NULL, OPT_CGROUP_PARENT },
         { "max-lifetime", required_argument, NULL, OPT_MAX_LIFETIME },
+        { "keep-ended", required_argument, NULL, OPT_KEEP_ENDED },
         { "docker-io-mirror", required_argument, NULL, OPT_DOCKER_IO_MIRROR },
         { "insecure-registry", required_argument, NULL, OPT_INSECURE_REGISTRY },
         { "auth-config", required_argument, NULL, OPT_AUTH_CONFIG },
@@ -283,6 +289,7 @@ main (int argc, char **argv)
     service_options_t service_options = {
         .libexecdir = WARREN_LIBEXECDIR,
         .max_sandboxes_per_client = DEFAULT_CLIENT_SANDBOXES,
+        .keep_ended_seconds = DEFAULT_KEEP_ENDED,
         .max_processes_per_sandbox = DEFAULT_SANDBOX_PROCESSES,
     };
     long long count;
@@ -371,6 +378,11 @@ main (int argc, char **argv)
         case OPT_CLIENT_BURST:
             if ((client_burst = count_option ("client-burst", optarg, 1000000)) < 0)
                 return EXIT_USAGE;
+            break;
+        case OPT_KEEP_ENDED:
+            if ((count = count_option ("keep-ended", optarg, INT32_MAX)) < 0)
+                return EXIT_USAGE;
+            service_options.keep_ended_seconds = count;
             break;
         case OPT_CLIENT_SANDBOXES:
             if ((count = count_option ("client-sandboxes", optarg, 1000000)) < 0)

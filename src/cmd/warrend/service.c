@@ -132,6 +132,7 @@ service_start (const service_options_t *o, wr_error_t *err)
         .net = s->net,
         .init_path = s->init,
         .max_lifetime_seconds = o->max_lifetime_seconds,
+        .keep_ended_seconds = o->keep_ended_seconds,
         .max_sandboxes_per_client = o->max_sandboxes_per_client,
         .max_processes_per_sandbox = o->max_processes_per_sandbox,
         .port_address = o->port_address,

@@ -23,6 +23,7 @@ typedef struct {
     const char *cgroup_parent; /* NULL: "/warren" */
     const char *platform; /* runsc --platform; NULL: runsc's default */
     int64_t max_lifetime_seconds;
+    int64_t keep_ended_seconds; /* 0: forever */
     int64_t max_sandboxes_per_client; /* 0: no limit */
     int max_processes_per_sandbox; /* 0: no limit */
     const char *port_address; /* where exposed ports listen; NULL: 127.0.0.1 */

@@ -85,3 +85,10 @@ wr_metric_write_labelled (char **text, const char *name, const char *type, const
         append (text, "%s{%s=\"%s\"} %llu\n", name, label, values[i],
                 (unsigned long long) counts[i]);
 }
+
+void
+wr_metric_write_gauge (char **text, const char *name, const char *help, uint64_t value)
+{
+    append (text, "# HELP %s %s\n# TYPE %s gauge\n%s %llu\n", name, help, name, name,
+            (unsigned long long) value);
+}

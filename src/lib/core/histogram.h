@@ -47,4 +47,7 @@ void wr_metric_write_labelled (char **text, const char *name, const char *type, 
                                const char *label, const char *const *values, const uint64_t *counts,
                                size_t n);
 
+/* Appends a gauge NAME without labels: NAME VALUE. */
+void wr_metric_write_gauge (char **text, const char *name, const char *help, uint64_t value);
+
 #endif

@@ -73,6 +73,12 @@ static const char *const migrations[] = {
     /* 4: egress: the sandbox's address and its current network policy */
     "ALTER TABLE sandboxes ADD COLUMN address TEXT;"
     "ALTER TABLE sandboxes ADD COLUMN network TEXT;",
+    /* 5: an ended sandbox gives its name back (kept as ended_name, for
+     * lookups and lists), and ended records are forgotten after a while */
+    "ALTER TABLE sandboxes ADD COLUMN ended_name TEXT;"
+    "UPDATE sandboxes SET ended_name = name, name = NULL WHERE state IN ('stopped', 'failed');"
+    "CREATE INDEX sandboxes_by_ended_name ON sandboxes(ended_name);"
+    "CREATE INDEX sandboxes_by_end ON sandboxes(state, ended_ms);",
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == WR_SANDBOX_DB_SCHEMA_VERSION + 1,
                "one migration per schema version");
@@ -491,7 +497,9 @@ wr_sandbox_db_insert (wr_sandbox_db_t *db, wr_sandbox_record_t *record, wr_error
 }
 
 #define RECORD_COLUMNS                                                                             \
-    "id, name, labels, spec, keep_warm_seconds, image_ref, manifest_digest, root_id, state, "      \
+    "id, COALESCE(name, ended_name), labels, spec, keep_warm_seconds, image_ref, "                 \
+    "manifest_digest, "                                                                            \
+    "root_id, state, "                                                                             \
     "reason, created_ms, started_ms, ended_ms, last_activity_ms, expires_ms, runsc_id, "           \
     "bundle_dir, netns, cgroup, agent_dir, client, address, network"
 
@@ -571,13 +579,13 @@ collect (wr_sandbox_db_t *db, sqlite3_stmt *stmt, wr_sandbox_record_t **records,
     return 0;
 }
 
+/* The first row WHERE (a condition on one parameter) selects for VALUE. */
 static int
-get_by (wr_sandbox_db_t *db, const char *column, const char *value, wr_sandbox_record_t *record,
+get_by (wr_sandbox_db_t *db, const char *where, const char *value, wr_sandbox_record_t *record,
         wr_error_t *err)
 {
     memset (record, 0, sizeof *record);
-    cleanup_free char *sql =
-        xasprintf ("SELECT " RECORD_COLUMNS " FROM sandboxes WHERE %s = ?", column);
+    cleanup_free char *sql = xasprintf ("SELECT " RECORD_COLUMNS " FROM sandboxes WHERE %s", where);
     wr_sandbox_record_t *list = NULL;
     size_t n = 0;
     pthread_mutex_lock (&db->lock);
@@ -595,6 +603,8 @@ get_by (wr_sandbox_db_t *db, const char *column, const char *value, wr_sandbox_r
         return wr_error_set_kind (err, WR_ERROR_NOT_FOUND, 0, "sandbox `%s`: no such sandbox",
                                   quoted);
     *record = list[0];
+    for (size_t i = 1; i < n; i++)
+        wr_sandbox_record_clear (&list[i]);
     free (list);
     return 0;
 }
@@ -603,14 +613,17 @@ int
 wr_sandbox_db_get (wr_sandbox_db_t *db, const char *id, wr_sandbox_record_t *record,
                    wr_error_t *err)
 {
-    return get_by (db, "id", id, record, err);
+    return get_by (db, "id = ?", id, record, err);
 }
 
 int
 wr_sandbox_db_get_by_name (wr_sandbox_db_t *db, const char *name, wr_sandbox_record_t *record,
                            wr_error_t *err)
 {
-    return get_by (db, "name", name, record, err);
+    /* The sandbox holding the name, or else the one that ended last with
+     * it. */
+    return get_by (db, "name = ?1 OR ended_name = ?1 ORDER BY name IS NULL, ended_ms DESC LIMIT 1",
+                   name, record, err);
 }
 
 int
@@ -630,7 +643,7 @@ wr_sandbox_db_list (wr_sandbox_db_t *db, const wr_sandbox_filter_t *filter,
         sql = more;
     }
     if (f->name != NULL) {
-        char *more = xasprintf ("%s AND name = ?", sql);
+        char *more = xasprintf ("%s AND (name = ? OR ended_name = ?)", sql);
         free (sql);
         sql = more;
     }
@@ -652,8 +665,10 @@ wr_sandbox_db_list (wr_sandbox_db_t *db, const wr_sandbox_filter_t *filter,
         int column = 1;
         if (f->has_state)
             sqlite3_bind_text (stmt, column++, wr_sandbox_state_name (f->state), -1, SQLITE_STATIC);
-        if (f->name != NULL)
+        if (f->name != NULL) {
             sqlite3_bind_text (stmt, column++, f->name, -1, SQLITE_STATIC);
+            sqlite3_bind_text (stmt, column++, f->name, -1, SQLITE_STATIC);
+        }
         for (size_t i = 0; i < f->n_labels; i++) {
             sqlite3_bind_text (stmt, column++, f->labels[i].key, -1, SQLITE_STATIC);
             sqlite3_bind_text (stmt, column++, f->labels[i].value, -1, SQLITE_STATIC);
@@ -687,4 +702,30 @@ wr_sandbox_db_list_expired (wr_sandbox_db_t *db, int64_t now_ms, wr_sandbox_reco
     if (r < 0)
         return wr_error_prefix (err, "list expired sandboxes");
     return 0;
+}
+
+int
+wr_sandbox_db_count_states (wr_sandbox_db_t *db, uint64_t counts[WR_SANDBOX_N_STATES],
+                            wr_error_t *err)
+{
+    memset (counts, 0, sizeof (uint64_t) * WR_SANDBOX_N_STATES);
+    pthread_mutex_lock (&db->lock);
+    cleanup_stmt sqlite3_stmt *stmt = NULL;
+    int r = wr_sandbox_db_prepare (db, "SELECT state, count(*) FROM sandboxes GROUP BY state",
+                                   &stmt, err);
+    while (r == 0) {
+        int step = sqlite3_step (stmt);
+        if (step == SQLITE_DONE)
+            break;
+        if (step != SQLITE_ROW) {
+            r = wr_sandbox_db_error (db, err, "count sandboxes");
+            break;
+        }
+        wr_sandbox_state_t state;
+        if (wr_sandbox_state_parse ((const char *) sqlite3_column_text (stmt, 0), &state, NULL) ==
+            0)
+            counts[state] = (uint64_t) sqlite3_column_int64 (stmt, 1);
+    }
+    pthread_mutex_unlock (&db->lock);
+    return r;
 }

@@ -26,7 +26,7 @@
 #include "error.h"
 #include "sandbox_spec.h"
 
-#define WR_SANDBOX_DB_SCHEMA_VERSION 4
+#define WR_SANDBOX_DB_SCHEMA_VERSION 5
 /* "sb-" and 16 lower-case hex digits. */
 #define WR_SANDBOX_ID_LEN 19
 
@@ -38,6 +38,7 @@ typedef enum {
     WR_SANDBOX_STOPPED,
     WR_SANDBOX_FAILED,
 } wr_sandbox_state_t;
+#define WR_SANDBOX_N_STATES 6
 
 /* "creating", "starting", "running", "stopping", "stopped", "failed". */
 const char *wr_sandbox_state_name (wr_sandbox_state_t state);
@@ -60,7 +61,9 @@ typedef struct {
 
 typedef struct {
     char *id; /* "sb-" + 16 hex digits */
-    char *name; /* NULL when none; unique when set */
+    char *name; /* NULL when none; unique among the sandboxes that have not
+                 * ended (an ended one gives its name back, and keeps it in
+                 * its record) */
     char *client; /* who asked for it (api_server.h's "uid:0"), or NULL */
     wr_sandbox_label_t *labels;
     size_t n_labels;
@@ -104,8 +107,9 @@ void wr_sandbox_db_set_client_limit (wr_sandbox_db_t *db, int64_t max);
  * answer; the insert checks again. */
 int wr_sandbox_db_client_check (wr_sandbox_db_t *db, const char *client, wr_error_t *err);
 
-/* The sandbox ID (or named NAME) into *RECORD; kind NOT_FOUND when there
- * is none. */
+/* The sandbox ID (or named NAME: the one holding the name, or else the
+ * one that ended last with it) into *RECORD; kind NOT_FOUND when there is
+ * none. */
 int wr_sandbox_db_get (wr_sandbox_db_t *db, const char *id, wr_sandbox_record_t *record,
                        wr_error_t *err);
 int wr_sandbox_db_get_by_name (wr_sandbox_db_t *db, const char *name, wr_sandbox_record_t *record,
@@ -124,6 +128,10 @@ typedef struct {
  * wr_sandbox_records_free. */
 int wr_sandbox_db_list (wr_sandbox_db_t *db, const wr_sandbox_filter_t *filter,
                         wr_sandbox_record_t **records, size_t *count, wr_error_t *err);
+/* How many sandboxes are in each state: COUNTS[WR_SANDBOX_RUNNING] the
+ * running ones, and so on. */
+int wr_sandbox_db_count_states (wr_sandbox_db_t *db, uint64_t counts[WR_SANDBOX_N_STATES],
+                                wr_error_t *err);
 /* The running sandboxes whose expires_ms <= NOW_MS (0: now), oldest first. */
 int wr_sandbox_db_list_expired (wr_sandbox_db_t *db, int64_t now_ms, wr_sandbox_record_t **records,
                                 size_t *count, wr_error_t *err);
@@ -155,6 +163,11 @@ int wr_sandbox_db_set_expiry (wr_sandbox_db_t *db, const char *id, int64_t keep_
                               wr_error_t *err);
 /* Removes ID's row; kind NOT_FOUND when there is none. */
 int wr_sandbox_db_delete (wr_sandbox_db_t *db, const char *id, wr_error_t *err);
+/* Removes, with their labels and ports, the records of the sandboxes that
+ * ended (stopped or failed) at ENDED_BEFORE_MS or before; *FORGOTTEN (may
+ * be NULL) gets how many.  A sandbox that has not ended is never removed. */
+int wr_sandbox_db_forget_ended (wr_sandbox_db_t *db, int64_t ended_before_ms, size_t *forgotten,
+                                wr_error_t *err);
 
 /* The expiry rule above, for a sandbox created at CREATED_MS and last
  * active at ACTIVITY_MS: 0 for never. */

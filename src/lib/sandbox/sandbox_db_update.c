@@ -106,8 +106,9 @@ set_state_locked (wr_sandbox_db_t *db, const char *id, void *data, wr_error_t *e
     if (ended (c->to)) {
         int64_t v[] = { c->now_ms };
         return update (db, id,
-                       "UPDATE sandboxes SET ended_ms = ?2, expires_ms = NULL WHERE id = ?1", 1, v,
-                       err);
+                       "UPDATE sandboxes SET ended_ms = ?2, expires_ms = NULL, "
+                       "ended_name = name, name = NULL WHERE id = ?1",
+                       1, v, err);
     }
     return 0;
 }
@@ -269,6 +270,31 @@ int
 wr_sandbox_db_delete (wr_sandbox_db_t *db, const char *id, wr_error_t *err)
 {
     return wr_sandbox_db_txn (db, id, delete_locked, NULL, err);
+}
+
+int
+wr_sandbox_db_forget_ended (wr_sandbox_db_t *db, int64_t ended_before_ms, size_t *forgotten,
+                            wr_error_t *err)
+{
+    if (forgotten != NULL)
+        *forgotten = 0;
+    pthread_mutex_lock (&db->lock);
+    cleanup_stmt sqlite3_stmt *stmt = NULL;
+    /* One statement: atomic, and the labels and ports go by ON DELETE
+     * CASCADE. */
+    int r = wr_sandbox_db_prepare (db,
+                                   "DELETE FROM sandboxes WHERE state IN ('stopped', 'failed') "
+                                   "AND ended_ms IS NOT NULL AND ended_ms <= ?",
+                                   &stmt, err);
+    if (r == 0) {
+        sqlite3_bind_int64 (stmt, 1, ended_before_ms);
+        if (sqlite3_step (stmt) != SQLITE_DONE)
+            r = wr_sandbox_db_error (db, err, "forget ended sandboxes");
+        else if (forgotten != NULL)
+            *forgotten = (size_t) sqlite3_changes (db->sql);
+    }
+    pthread_mutex_unlock (&db->lock);
+    return r;
 }
 
 void

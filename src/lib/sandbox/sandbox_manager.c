@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "heap.h"
 #include "sandbox_cgroup.h"
 #include "sandbox_destroy.h"
 #include "sandbox_json.h"
@@ -169,6 +170,7 @@ wr_sandbox_manager_open (const wr_sandbox_manager_options_t *options, wr_error_t
                        "Round trip of an exec through the API, to the process started.",
                        exec_bounds, 11);
     mgr->max_processes = options->max_processes_per_sandbox;
+    mgr->keep_ended_ms = options->keep_ended_seconds > 0 ? options->keep_ended_seconds * 1000 : 0;
     mgr->db = wr_sandbox_db_open (options->root, options->max_lifetime_seconds, err);
     if (mgr->db != NULL)
         wr_sandbox_db_set_client_limit (mgr->db, options->max_sandboxes_per_client);
@@ -523,26 +525,22 @@ wr_sandbox_manager_observe_exec (wr_sandbox_manager_t *mgr, double seconds)
 char *
 wr_sandbox_manager_metrics (wr_sandbox_manager_t *mgr)
 {
-    static const wr_sandbox_state_t states[] = { WR_SANDBOX_CREATING, WR_SANDBOX_STARTING,
-                                                 WR_SANDBOX_RUNNING,  WR_SANDBOX_STOPPING,
-                                                 WR_SANDBOX_STOPPED,  WR_SANDBOX_FAILED };
-    const char *names[6];
-    uint64_t counts[6] = { 0 };
-    wr_sandbox_record_t *records = NULL;
-    size_t n = 0;
-    if (wr_sandbox_db_list (mgr->db, NULL, &records, &n, NULL) == 0) {
-        for (size_t i = 0; i < n; i++)
-            counts[records[i].state]++;
-        wr_sandbox_records_free (records, n);
-    }
-    for (size_t i = 0; i < 6; i++)
-        names[i] = wr_sandbox_state_name (states[i]);
+    const char *names[WR_SANDBOX_N_STATES];
+    uint64_t counts[WR_SANDBOX_N_STATES];
+    if (wr_sandbox_db_count_states (mgr->db, counts, NULL) < 0)
+        memset (counts, 0, sizeof counts);
+    for (size_t i = 0; i < WR_SANDBOX_N_STATES; i++)
+        names[i] = wr_sandbox_state_name ((wr_sandbox_state_t) i);
     char *text = NULL;
     wr_metric_write_labelled (&text, "warren_sandboxes", "gauge",
-                              "Sandboxes warrend knows, by state.", "state", names, counts, 6);
+                              "Sandboxes warrend knows, by state.", "state", names, counts,
+                              WR_SANDBOX_N_STATES);
     wr_histogram_write (&mgr->create_seconds, &text);
     wr_histogram_write (&mgr->docker_ready_seconds, &text);
     wr_histogram_write (&mgr->exec_seconds, &text);
     wr_sandbox_relay_metrics (mgr->mirror, &text);
+    wr_metric_write_gauge (&text, "warren_heap_bytes",
+                           "Bytes warrend's allocator has handed out and not had back.",
+                           wr_heap_in_use ());
     return text;
 }

@@ -57,6 +57,11 @@ typedef struct {
     /* The longest any sandbox lives, in seconds, whatever it asks for
      * (0: no daemon-wide limit). */
     int64_t max_lifetime_seconds;
+    /* How long the record of a sandbox that ended (stopped or failed) is
+     * kept, for a GET or a list to say why, in seconds (0: forever).  The
+     * watcher forgets older ones, so that the database does not grow with
+     * every sandbox ever made. */
+    int64_t keep_ended_seconds;
     /* How long a create may take to pull its image (0: 10 minutes). */
     int64_t pull_deadline_ms;
     /* Per-client limits (0: none): the sandboxes a client (the create's

@@ -53,6 +53,7 @@ struct wr_sandbox_manager_s {
     char *init_path;
     int64_t pull_deadline_ms;
     int max_processes; /* per sandbox, for its agent; 0: no limit */
+    int64_t keep_ended_ms; /* options->keep_ended_seconds; 0: forever */
     const wr_log_t *log;
     wr_sandbox_db_t *db;
     wr_sandbox_spec_limits_t limits;

@@ -1,8 +1,11 @@
 /* The manager's watcher: every half second it ends the sandboxes whose
  * lifetime expired, and it notices a sandbox whose host process died
- * (its pidfd becomes readable) and marks it failed with the reason. */
+ * (its pidfd becomes readable) and marks it failed with the reason; every
+ * few seconds it forgets the records of sandboxes that ended longer ago
+ * than the manager keeps them. */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -12,6 +15,8 @@
 #include "xalloc.h"
 
 #define WATCH_INTERVAL_MS 500
+/* Ended records are forgotten every this many rounds (5 s). */
+#define FORGET_EVERY 10
 
 static void
 end_expired (wr_sandbox_manager_t *mgr)
@@ -32,6 +37,28 @@ end_expired (wr_sandbox_manager_t *mgr)
                        records[i].id, "error", end_err->message, NULL);
     }
     wr_sandbox_records_free (records, n);
+}
+
+static void
+forget_ended (wr_sandbox_manager_t *mgr)
+{
+    if (mgr->keep_ended_ms <= 0)
+        return;
+    struct timespec now;
+    clock_gettime (CLOCK_REALTIME, &now);
+    int64_t now_ms = (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    size_t n = 0;
+    cleanup_error wr_error_t err = NULL;
+    if (wr_sandbox_db_forget_ended (mgr->db, now_ms - mgr->keep_ended_ms, &n, &err) < 0) {
+        wr_log_to (mgr->log, WR_LOG_WARN, "forgetting ended sandboxes failed", "error",
+                   err->message, NULL);
+        return;
+    }
+    if (n > 0) {
+        char count[24];
+        snprintf (count, sizeof count, "%zu", n);
+        wr_log_to (mgr->log, WR_LOG_DEBUG, "forgot ended sandboxes", "count", count, NULL);
+    }
 }
 
 /* The ids of live sandboxes whose process has ended. */
@@ -93,11 +120,14 @@ static void *
 watch (void *data)
 {
     wr_sandbox_manager_t *mgr = data;
+    unsigned round = 0;
     pthread_mutex_lock (&mgr->stop_lock);
     while (!mgr->stopping) {
         pthread_mutex_unlock (&mgr->stop_lock);
         end_dead (mgr);
         end_expired (mgr);
+        if (round++ % FORGET_EVERY == 0)
+            forget_ended (mgr);
         pthread_mutex_lock (&mgr->stop_lock);
         if (mgr->stopping)
             break;

@@ -53,6 +53,16 @@ test_labelled (void **state)
                                "warren_sandboxes{state=\"failed\"} 1\n");
 }
 
+static void
+test_gauge (void **state)
+{
+    cleanup_free char *text = NULL;
+    wr_metric_write_gauge (&text, "warren_heap_bytes", "Bytes.", 18446744073709551615ull);
+    assert_string_equal (text, "# HELP warren_heap_bytes Bytes.\n"
+                               "# TYPE warren_heap_bytes gauge\n"
+                               "warren_heap_bytes 18446744073709551615\n");
+}
+
 static wr_histogram_t shared;
 
 static void *
@@ -85,6 +95,7 @@ main (void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_buckets_and_text),
         cmocka_unit_test (test_labelled),
+        cmocka_unit_test (test_gauge),
         cmocka_unit_test (test_threads),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -3,7 +3,8 @@
  * names, list filters, every state transition, expiry arithmetic with
  * keep_warm -1 and the daemon's max lifetime, resources, deletion with
  * its labels, processes opening one new database at once (the WAL switch
- * race), threads sharing one handle, and damaged files. */
+ * race), threads sharing one handle, damaged files, names an ended
+ * sandbox gives back, and ended records forgotten. */
 #include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -810,6 +811,143 @@ test_damaged_files (void **state)
     assert_int_not_equal (access (elsewhere, F_OK), 0);
 }
 
+/* End ID at AT with STATE (stopped or failed). */
+static void
+end (wr_sandbox_db_t *db, const char *id, wr_sandbox_state_t state, int64_t at)
+{
+    wr_error_t err = NULL;
+    if (state == WR_SANDBOX_STOPPED)
+        assert_int_equal (wr_sandbox_db_set_state (db, id, WR_SANDBOX_STOPPING, NULL, at, &err), 0);
+    assert_int_equal (wr_sandbox_db_set_state (db, id, state, "ended", at, &err), 0);
+}
+
+/* An ended sandbox gives its name back: a new one may take it, a lookup
+ * by the name finds the one holding it (or else the one that ended last),
+ * the ended record still shows it and a list by name finds both. */
+static void
+test_names_given_back (void **state)
+{
+    fixture_t *f = *state;
+    wr_sandbox_db_t *db = open_db (f, 0);
+    wr_error_t err = NULL;
+    cleanup_free char *first = add (db, "worker", T0, 600, NULL, 0);
+    run (db, first, T0);
+    end (db, first, WR_SANDBOX_STOPPED, T0 + 1000);
+    wr_sandbox_record_t r;
+    assert_int_equal (wr_sandbox_db_get (db, first, &r, &err), 0);
+    assert_string_equal (r.name, "worker");
+    wr_sandbox_record_clear (&r);
+    assert_int_equal (wr_sandbox_db_get_by_name (db, "worker", &r, &err), 0);
+    assert_string_equal (r.id, first);
+    wr_sandbox_record_clear (&r);
+
+    cleanup_free char *second = add (db, "worker", T0 + 2000, 600, NULL, 0);
+    cleanup_error wr_error_t taken = NULL;
+    wr_sandbox_record_t third = { .name = (char *) "worker",
+                                  .spec_json = (char *) "{}",
+                                  .image_ref = (char *) "busybox" };
+    assert_int_equal (wr_sandbox_db_insert (db, &third, &taken), -1);
+    assert_int_equal (wr_error_kind (taken), WR_ERROR_EXISTS);
+    assert_non_null (strstr (taken->message, second));
+    assert_int_equal (wr_sandbox_db_get_by_name (db, "worker", &r, &err), 0);
+    assert_string_equal (r.id, second);
+    wr_sandbox_record_clear (&r);
+    wr_sandbox_record_t *list = NULL;
+    size_t n = 0;
+    wr_sandbox_filter_t by_name = { .name = "worker" };
+    assert_int_equal (wr_sandbox_db_list (db, &by_name, &list, &n, &err), 0);
+    assert_int_equal (n, 2);
+    assert_string_equal (list[0].id, first);
+    assert_string_equal (list[1].id, second);
+    wr_sandbox_records_free (list, n);
+
+    /* Both ended: the name finds the one that ended last. */
+    end (db, second, WR_SANDBOX_FAILED, T0 + 5000);
+    assert_int_equal (wr_sandbox_db_get_by_name (db, "worker", &r, &err), 0);
+    assert_string_equal (r.id, second);
+    assert_string_equal (r.name, "worker");
+    wr_sandbox_record_clear (&r);
+    wr_sandbox_db_close (db);
+
+    /* A database of schema 4, where an ended sandbox kept its name: the
+     * migration gives it back. */
+    exec_raw (f->path, "DROP INDEX sandboxes_by_ended_name; DROP INDEX sandboxes_by_end;"
+                       "UPDATE sandboxes SET name = ended_name, ended_name = NULL "
+                       "WHERE id = (SELECT id FROM sandboxes ORDER BY ended_ms DESC LIMIT 1);"
+                       "UPDATE sandboxes SET ended_name = NULL;"
+                       "ALTER TABLE sandboxes DROP COLUMN ended_name; PRAGMA user_version = 4");
+    assert_int_equal (query_int (f->path, "SELECT count(*) FROM sandboxes WHERE name = 'worker'"),
+                      1);
+    db = open_db (f, 0);
+    assert_int_equal (query_int (f->path, "PRAGMA user_version"), WR_SANDBOX_DB_SCHEMA_VERSION);
+    assert_int_equal (query_int (f->path, "SELECT count(*) FROM sandboxes WHERE name IS NOT NULL"),
+                      0);
+    assert_int_equal (wr_sandbox_db_get_by_name (db, "worker", &r, &err), 0);
+    assert_string_equal (r.id, second);
+    wr_sandbox_record_clear (&r);
+    cleanup_free char *again = add (db, "worker", T0 + 9000, 600, NULL, 0);
+    assert_string_not_equal (again, second);
+    wr_sandbox_db_close (db);
+}
+
+/* Ended records older than the bound are forgotten with their labels and
+ * ports; younger ones and sandboxes that have not ended are kept, however
+ * old.  The counts by state follow. */
+static void
+test_forget_ended (void **state)
+{
+    fixture_t *f = *state;
+    wr_sandbox_db_t *db = open_db (f, 0);
+    wr_error_t err = NULL;
+    const wr_sandbox_label_t labels[] = { { (char *) "team", (char *) "a" } };
+    cleanup_free char *old_stopped = add (db, "old", T0, 600, labels, 1);
+    cleanup_free char *old_failed = add (db, NULL, T0, 600, NULL, 0);
+    cleanup_free char *young = add (db, NULL, T0, 600, NULL, 0);
+    cleanup_free char *running = add (db, NULL, T0, -1, NULL, 0);
+    cleanup_free char *creating = add (db, NULL, T0, 600, NULL, 0);
+    run (db, old_stopped, T0);
+    assert_int_equal (wr_sandbox_db_port_add (db, old_stopped, 8080, 40000, &err), 0);
+    end (db, old_stopped, WR_SANDBOX_STOPPED, T0 + 1000);
+    end (db, old_failed, WR_SANDBOX_FAILED, T0 + 2000);
+    run (db, young, T0);
+    end (db, young, WR_SANDBOX_STOPPED, T0 + 9000);
+    run (db, running, T0);
+
+    uint64_t counts[WR_SANDBOX_N_STATES];
+    assert_int_equal (wr_sandbox_db_count_states (db, counts, &err), 0);
+    assert_int_equal (counts[WR_SANDBOX_CREATING], 1);
+    assert_int_equal (counts[WR_SANDBOX_RUNNING], 1);
+    assert_int_equal (counts[WR_SANDBOX_STOPPED], 2);
+    assert_int_equal (counts[WR_SANDBOX_FAILED], 1);
+    assert_int_equal (counts[WR_SANDBOX_STARTING] + counts[WR_SANDBOX_STOPPING], 0);
+
+    size_t n = 99;
+    assert_int_equal (wr_sandbox_db_forget_ended (db, T0 + 999, &n, &err), 0);
+    assert_int_equal (n, 0);
+    assert_int_equal (wr_sandbox_db_forget_ended (db, T0 + 2000, &n, &err), 0);
+    assert_int_equal (n, 2);
+    wr_sandbox_record_t r;
+    cleanup_error wr_error_t gone = NULL;
+    assert_int_equal (wr_sandbox_db_get (db, old_stopped, &r, &gone), -1);
+    assert_int_equal (wr_error_kind (gone), WR_ERROR_NOT_FOUND);
+    cleanup_error wr_error_t gone_name = NULL;
+    assert_int_equal (wr_sandbox_db_get_by_name (db, "old", &r, &gone_name), -1);
+    assert_int_equal (wr_error_kind (gone_name), WR_ERROR_NOT_FOUND);
+    assert_int_equal (wr_sandbox_db_get (db, young, &r, &err), 0);
+    wr_sandbox_record_clear (&r);
+    /* A bound far in the future forgets the young one, never the others. */
+    assert_int_equal (wr_sandbox_db_forget_ended (db, INT64_MAX, NULL, &err), 0);
+    assert_int_equal (wr_sandbox_db_count_states (db, counts, &err), 0);
+    assert_int_equal (counts[WR_SANDBOX_STOPPED] + counts[WR_SANDBOX_FAILED], 0);
+    assert_int_equal (counts[WR_SANDBOX_RUNNING], 1);
+    assert_int_equal (counts[WR_SANDBOX_CREATING], 1);
+    wr_sandbox_db_close (db);
+    assert_int_equal (query_int (f->path, "SELECT count(*) FROM sandboxes"), 2);
+    assert_int_equal (query_int (f->path, "SELECT count(*) FROM sandbox_labels"), 0);
+    assert_int_equal (query_int (f->path, "SELECT count(*) FROM sandbox_ports"), 0);
+    (void) creating;
+}
+
 int
 main (void)
 {
@@ -825,6 +963,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_ports, setup, teardown),
         cmocka_unit_test_setup_teardown (test_client_limit, setup, teardown),
         cmocka_unit_test_setup_teardown (test_damaged_files, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_names_given_back, setup, teardown),
+        cmocka_unit_test_setup_teardown (test_forget_ended, setup, teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
