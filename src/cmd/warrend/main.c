@@ -17,6 +17,7 @@
 
 #include "api_server.h"
 #include "api_v1.h"
+#include "children.h"
 #include "cleanup.h"
 #include "error.h"
 #include "log.h"
@@ -503,6 +504,10 @@ main (int argc, char **argv)
     sigaddset (&stop_signals, SIGINT);
     pthread_sigmask (SIG_BLOCK, &stop_signals, NULL);
     signal (SIGPIPE, SIG_IGN);
+    /* The sandboxes' runsc processes are orphaned when `runsc create`
+     * exits: warrend adopts and reaps them (children.h). */
+    if (wr_children_reaper_start (&err) < 0)
+        return fail (err);
 
     cleanup_free char *self = realpath ("/proc/self/exe", NULL);
     service_options.root = root;
@@ -545,6 +550,7 @@ main (int argc, char **argv)
     wr_api_server_stop (server);
     wr_api_router_free (router);
     service_stop (service);
+    wr_children_reaper_stop ();
     wr_log (WR_LOG_INFO, "warrend stopped", NULL);
     return 0;
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cancel.h"
+#include "children.h"
 #include "cleanup.h"
 #include "xalloc.h"
 
@@ -32,6 +33,7 @@ wait_child (pid_t pid, int *status)
     do
         r = waitpid (pid, status, 0);
     while (r < 0 && errno == EINTR);
+    wr_children_waited (pid);
     return r;
 }
 
@@ -72,8 +74,10 @@ wait_until (pid_t pid, long long deadline, const wr_cancel_t *cancel, int *statu
     cleanup_close int pidfd = (int) syscall (SYS_pidfd_open, pid, 0);
     for (;;) {
         pid_t r = waitpid (pid, status, WNOHANG);
-        if (r == pid || (r < 0 && errno != EINTR))
+        if (r == pid || (r < 0 && errno != EINTR)) {
+            wr_children_waited (pid);
             return WAITED;
+        }
         long long left = deadline - now_ms ();
         bool stopped = wr_cancel_stopped (cancel);
         if (left <= 0 || stopped) {
@@ -120,7 +124,7 @@ wr_subprocess_output_ex (char *const argv[], const wr_subprocess_options_t *o, c
     cleanup_close int exec_read = execpipe[0];
     cleanup_close int exec_write = execpipe[1];
 
-    pid_t pid = fork ();
+    pid_t pid = wr_children_fork ();
     if (pid < 0)
         return wr_error_set (err, errno, "run `%s`: fork", argv[0]);
     if (pid == 0)
@@ -207,7 +211,7 @@ wr_subprocess_run (const char *path, char *const argv[], int *status, wr_error_t
         sigaddset (&forwarded, forwarded_signals[i]);
     if (sigprocmask (SIG_BLOCK, &forwarded, &saved) < 0)
         return wr_error_set (err, errno, "run `%s`: sigprocmask", path);
-    pid_t pid = fork ();
+    pid_t pid = wr_children_fork ();
     if (pid < 0) {
         int e = errno;
         sigprocmask (SIG_SETMASK, &saved, NULL);

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "children.h"
 #include "cleanup.h"
 #include "log.h"
 #include "runtime_runsc.h"
@@ -74,7 +75,7 @@ wr_runsc_rmem_default_in_new_netns (wr_error_t *err)
     /* /proc/sys/net shows the sysctls of the network namespace of the
      * process that looks, so a child in a fresh namespace sees what runsc
      * will see after it joins the container's namespace. */
-    pid_t pid = fork ();
+    pid_t pid = wr_children_fork ();
     if (pid < 0)
         return wr_error_set (err, errno, "%s: fork", what);
     if (pid == 0) {
@@ -87,6 +88,7 @@ wr_runsc_rmem_default_in_new_netns (wr_error_t *err)
     do
         r = waitpid (pid, &status, 0);
     while (r < 0 && errno == EINTR);
+    wr_children_waited (pid);
     if (r < 0)
         return wr_error_set (err, errno, "%s: wait for the child", what);
     if (!WIFEXITED (status))

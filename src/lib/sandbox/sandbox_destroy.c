@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "bundle.h"
+#include "children.h"
 #include "cleanup.h"
 #include "path_in_root.h"
 #include "sandbox_cgroup.h"
@@ -45,7 +46,12 @@ wr_sandbox_destroy (const wr_sandbox_host_t *host, const char *id, wr_error_t *e
     int failed = 0;
     wr_error_t step = NULL;
 
-    if (wr_sandbox_delete (host, id, &step) < 0)
+    /* runsc delete kills the sandbox and waits until its processes are
+     * reaped: warrend's reaper looks more often meanwhile (children.h). */
+    wr_children_expect_exits_begin ();
+    int deleted = wr_sandbox_delete (host, id, &step);
+    wr_children_expect_exits_end ();
+    if (deleted < 0)
         keep_first (host, id, err, &step, &failed);
     cleanup_free char *cgroup = wr_sandbox_cgroup_path (host, id);
     if (wr_cgroup_remove (cgroup, &step) < 0)

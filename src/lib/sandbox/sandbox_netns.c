@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "children.h"
 #include "cleanup.h"
 #include "fs.h"
 #include "strv.h"
@@ -112,7 +113,7 @@ wr_netns_create (const char *dir, const char *name, char **path_out, wr_error_t 
         unlink (path);
         return wr_error_set (err, e, "network namespace `%s`: pipe", name);
     }
-    pid_t pid = fork ();
+    pid_t pid = wr_children_fork ();
     if (pid < 0) {
         int e = errno;
         close (pipe_fds[0]);
@@ -136,6 +137,7 @@ wr_netns_create (const char *dir, const char *name, char **path_out, wr_error_t 
     do
         r = waitpid (pid, &status, 0);
     while (r < 0 && errno == EINTR);
+    wr_children_waited (pid);
     if (n == (ssize_t) sizeof failure && failure.step >= 0 &&
         failure.step < (int) (sizeof child_steps / sizeof child_steps[0])) {
         wr_netns_remove (path, NULL);
